@@ -1,0 +1,1 @@
+"""The ``edge-agent`` command: one typer app, one module per command group."""

@@ -1,0 +1,49 @@
+"""The ``edge-agent`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from edge_agent import __version__
+from edge_agent.cli import config_cmd, run_cmd
+
+app = typer.Typer(
+    help="edge-agent: the commune gateway's agent (Modbus, LoRaWAN, local rules, upstream sync).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(config_cmd.app, name="config")
+run_cmd.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edge-agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+    debug: bool = typer.Option(False, "--debug", help="show Python tracebacks on errors"),
+) -> None:
+    from edge_agent.cli import state
+
+    state.DEBUG = debug
+
+
+def main() -> None:
+    from edge_agent.cli import state
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if state.DEBUG:
+            raise
+        typer.echo(f"error: {exc} (run with --debug for details)", err=True)
+        sys.exit(1)

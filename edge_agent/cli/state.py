@@ -1,0 +1,3 @@
+"""Process-wide CLI flags."""
+
+DEBUG = False

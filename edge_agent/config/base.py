@@ -1,0 +1,32 @@
+"""The base of every config model: unknown keys are errors, values are checked strictly."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*$")
+
+
+class Model(BaseModel):
+    """Config model: forbids unknown keys so that a typo is reported, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def parse_size(value: Any) -> Any:
+    """Accept a size as a number of bytes or a string like ``200 MB`` / ``1 GiB``."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"'{value}' is not a size; write bytes as a number or a string such as '200 MB'")
+        number, prefix, binary = match.groups()
+        base = 1024 if binary else 1000
+        factor = base ** ("kmg".index(prefix.lower()) + 1) if prefix else 1
+        return int(float(number) * factor)
+    return value
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size)]

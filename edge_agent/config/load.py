@@ -1,0 +1,165 @@
+"""Reading a site config file and turning every problem into ``PATH: dotted.key: message``."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from edge_agent.config.site import SiteConfig
+from edge_agent.errors import ConfigError
+
+# Discriminator tags that pydantic puts into error locations of tagged unions.
+_UNION_TAGS = {"simulated", "modbus", "lorawan"}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config, with where it came from and a hash the hypervisor can compare."""
+
+    path: Path
+    config: SiteConfig
+    sha256: str
+
+
+def load_config(path: Path | str) -> LoadedConfig:
+    """Read and validate a site config; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: (file): cannot be read ({exc.strerror}); check the path"]) from exc
+    return parse_config(raw_bytes, path)
+
+
+def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
+    """Validate config text that was read from ``path``."""
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: (file): is not UTF-8 text ({exc.reason}); save it as UTF-8"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: (toml): {exc}; fix the TOML syntax there"]) from exc
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(path, exc, data)) from exc
+    return LoadedConfig(path=path, config=config, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def format_errors(path: Path, exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """One line per problem: ``PATH: dotted.key: what is wrong and what is expected``."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = _clean_location(error["loc"], data)
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        lines.append(f"{path}: {key}: {_explain(error, loc, data)}")
+    return lines
+
+
+def _clean_location(loc: Sequence[int | str], data: Mapping[str, Any]) -> list[int | str]:
+    """Drop the union tags pydantic inserts, keep the keys as the user wrote them."""
+    cleaned: list[int | str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(part, str) and part in _UNION_TAGS and not _has_key(node, part):
+            continue
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        cleaned.append(part)
+        node = _child(node, part)
+    return cleaned
+
+
+def _has_key(node: Any, key: str) -> bool:
+    return isinstance(node, Mapping) and key in node
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, Mapping):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _explain(error: Any, loc: list[int | str], data: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(loc, data)
+    if kind == "missing":
+        return "is missing; this key is required"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if "input" in error and kind not in {"value_error", "assertion_error"}:
+        return f"{message} (got {_show(error['input'])})"
+    return message
+
+
+def _unknown_key(loc: list[int | str], data: Mapping[str, Any]) -> str:
+    allowed = _allowed_keys(loc[:-1], data)
+    wrong = str(loc[-1])
+    hint = difflib.get_close_matches(wrong, allowed, n=1)
+    if hint:
+        return f"unknown key; did you mean '{hint[0]}'?"
+    if allowed:
+        return f"unknown key; expected one of: {', '.join(sorted(allowed))}"
+    return "unknown key; remove it"
+
+
+def _allowed_keys(parent: list[int | str], data: Mapping[str, Any]) -> list[str]:
+    annotation: Any = SiteConfig
+    node: Any = data
+    for part in parent:
+        node = _child(node, part)
+        if isinstance(part, int):
+            continue
+        model = _annotation_model(annotation, _parent_node(data, parent, part))
+        field = model.model_fields.get(part) if model else None
+        annotation = field.annotation if field else None
+    model = _annotation_model(annotation, node)
+    return list(model.model_fields) if model else []
+
+
+def _parent_node(data: Mapping[str, Any], parent: list[int | str], part: str) -> Any:
+    node: Any = data
+    for step in parent:
+        if step == part:
+            return node
+        node = _child(node, step)
+    return node
+
+
+def _annotation_model(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """The model class a field holds, following list[...], Optional[...] and tagged unions."""
+    candidates = _flatten(annotation)
+    models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) <= 1:
+        return models[0] if models else None
+    tag = node.get("driver") if isinstance(node, Mapping) else None
+    for candidate in models:
+        field = candidate.model_fields.get("driver")
+        if field is not None and tag in _flatten(field.annotation):
+            return candidate
+    return None
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    args = getattr(annotation, "__args__", None)
+    metadata = getattr(annotation, "__metadata__", None)
+    if metadata is not None:
+        return _flatten(annotation.__origin__)
+    if args:
+        return [leaf for arg in args for leaf in _flatten(arg)]
+    return [annotation]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

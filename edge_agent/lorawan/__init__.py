@@ -1,0 +1,1 @@
+"""LoRaWAN through ChirpStack's MQTT integration: uplinks, codecs, downlinks."""

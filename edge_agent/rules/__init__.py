@@ -1,0 +1,1 @@
+"""Local rules: lighting programs, thresholds, alarms and the actions they call for."""

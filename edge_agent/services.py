@@ -1,0 +1,42 @@
+"""What the supervisor runs: services built from the site config, started in order, stopped in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from edge_agent.clock import Clock
+from edge_agent.config.site import SiteConfig
+from edge_agent.reading import Record
+
+
+class RecordSink(Protocol):
+    """Where drivers and rules hand their records. ``submit`` returns once they are committed locally."""
+
+    async def submit(self, records: Sequence[Record]) -> list[int]: ...
+
+
+class Service(Protocol):
+    """A part of the agent with a lifecycle. Constructors do no I/O; ``start`` does."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> dict[str, object]: ...
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a service factory gets to build its service."""
+
+    config: SiteConfig
+    sink: RecordSink
+    clock: Clock
+
+
+class ServiceFactory(Protocol):
+    def __call__(self, context: ServiceContext) -> Service | None: ...

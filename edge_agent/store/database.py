@@ -1,0 +1,150 @@
+"""Opening the SQLite file: pragmas for an SD card, integrity check, corrupt files moved aside."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    device TEXT,
+    point TEXT NOT NULL,
+    value,
+    vtype TEXT,
+    unit TEXT,
+    quality INTEGER NOT NULL DEFAULT 0,
+    synced INTEGER NOT NULL DEFAULT 1,
+    body TEXT,
+    sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS records_outbox ON records(kind, seq) WHERE sent = 0;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS poisoned (
+    seq INTEGER PRIMARY KEY,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL,
+    row TEXT NOT NULL
+);
+"""
+
+# Sequence numbers are reserved in blocks in a small side file, so that a fresh database
+# (after a corrupt one was moved aside) never reuses a number the hypervisor has seen.
+SEQ_BLOCK = 100_000
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """A ready connection, and what had to be done to get it."""
+
+    conn: sqlite3.Connection
+    recovered_from: Path | None
+    problem: str | None
+
+
+def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
+    """Open (or create) the store, moving a corrupt file aside and starting a fresh one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    problem = _check_existing(path) if path.exists() else None
+    moved: Path | None = None
+    if problem is not None:
+        moved = _move_aside(path)
+        log.error("store_corrupt", path=str(path), reason=problem, moved_to=str(moved))
+    conn = _connect(path, synchronous)
+    _migrate(conn)
+    _seed_sequence(conn, path)
+    return OpenResult(conn=conn, recovered_from=moved, problem=problem)
+
+
+def _check_existing(path: Path) -> str | None:
+    try:
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if rows != [("ok",)]:
+        return "; ".join(str(row[0]) for row in rows[:5])
+    return None
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, Path(f"{target}{suffix}"))
+    return target
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA journal_size_limit=8388608")
+    conn.execute("PRAGMA wal_autocheckpoint=2000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-4000")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"store schema version {version} is newer than this agent's ({SCHEMA_VERSION}); upgrade the agent"
+        )
+    conn.executescript(_SCHEMA)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def seq_file(path: Path) -> Path:
+    return path.with_name(path.name + ".seq")
+
+
+def _seed_sequence(conn: sqlite3.Connection, path: Path) -> None:
+    """Make a fresh database continue the sequence of any database that came before it."""
+    reserved = read_reserved(path)
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+    current = row[0] if row else 0
+    if reserved > current:
+        conn.execute("BEGIN IMMEDIATE")
+        if row:
+            conn.execute("UPDATE sqlite_sequence SET seq=? WHERE name='records'", (reserved,))
+        else:
+            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('records', ?)", (reserved,))
+        conn.execute("COMMIT")
+
+
+def read_reserved(path: Path) -> int:
+    try:
+        return int(seq_file(path).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def reserve_sequence(path: Path, up_to: int) -> None:
+    """Durably note that sequence numbers up to ``up_to`` may be in use."""
+    target = seq_file(path)
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(f"{up_to}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)

@@ -1,0 +1,71 @@
+"""Records to rows and back: the one place that knows the column layout."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from edge_agent.reading import Event, Priority, Quality, Reading, Record, Value
+
+KIND_READING = 0
+KIND_EVENT = 1
+
+INSERT_SQL = (
+    "INSERT INTO records (kind, priority, ts, device, point, value, vtype, unit, quality, synced, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_COLUMNS = "seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent"
+
+Row = tuple[int, float, float, str | None, str, Any, str | None, str | None, int, int, str | None]
+
+
+def to_row(record: Record) -> Row:
+    """The values of an INSERT for a record."""
+    if isinstance(record, Reading):
+        value, vtype = _encode_value(record.value)
+        return (
+            KIND_READING, int(Priority.ROUTINE), record.ts, record.device, record.point, value, vtype,
+            record.unit, int(record.quality), int(record.clock_synced), None,
+        )
+    body = json.dumps({"message": record.message, "data": record.data}, separators=(",", ":"), default=str)
+    return (
+        KIND_EVENT, int(record.priority), record.ts, record.device, record.kind, None, None,
+        None, 0, int(record.clock_synced), body,
+    )
+
+
+def _encode_value(value: Value) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return int(value), "b"
+    return value, None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as the store holds it, with its sequence number."""
+
+    seq: int
+    record: Record
+    sent: bool
+
+    @property
+    def is_event(self) -> bool:
+        return isinstance(self.record, Event)
+
+
+def from_row(row: tuple[Any, ...]) -> StoredRecord:
+    seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent = row
+    record: Record
+    if kind == KIND_READING:
+        record = Reading(
+            device=device, point=point, value=bool(value) if vtype == "b" else value, ts=ts, unit=unit,
+            quality=Quality(quality), clock_synced=bool(synced),
+        )
+    else:
+        details = json.loads(body) if body else {}
+        record = Event(
+            kind=point, ts=ts, priority=Priority(priority), device=device,
+            message=details.get("message", ""), data=details.get("data", {}), clock_synced=bool(synced),
+        )
+    return StoredRecord(seq=seq, record=record, sent=bool(sent))

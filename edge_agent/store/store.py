@@ -1,0 +1,277 @@
+"""The store: append records, hand out the outbox, take acknowledgements, stay within its bound."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from edge_agent.config.store import StoreConfig
+from edge_agent.errors import StoreFullError
+from edge_agent.reading import Event, Priority, Record
+from edge_agent.store import database
+from edge_agent.store.rows import INSERT_SQL, KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row, to_row
+
+log = structlog.get_logger(__name__)
+
+_LOW_WATER = 0.9  # after making room, the store is at most this share of its bound
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """What the store holds and what it had to give up."""
+
+    pending_readings: int
+    pending_events: int
+    oldest_pending_ts: float | None
+    last_seq: int
+    dropped: int
+    set_aside: int
+    used_bytes: int
+    max_bytes: int
+
+    @property
+    def backlog(self) -> int:
+        return self.pending_readings + self.pending_events
+
+
+class Store:
+    """One SQLite file. Thread-safe: every call holds the store's lock."""
+
+    def __init__(self, config: StoreConfig, result: database.OpenResult) -> None:
+        self._config = config
+        self._conn = result.conn
+        self._lock = threading.Lock()
+        self._path = config.path
+        self._reserved = database.read_reserved(config.path)
+        self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
+        self.startup_events: list[Event] = []
+        if result.problem is not None:
+            self.startup_events.append(
+                Event(
+                    kind="store_corrupt", ts=0.0, priority=Priority.ALARM,
+                    message=f"the store was unreadable and was moved aside to {result.recovered_from}",
+                    data={"reason": result.problem, "moved_to": str(result.recovered_from)},
+                )
+            )
+
+    @classmethod
+    def open(cls, config: StoreConfig) -> Store:
+        return cls(config, database.open_database(config.path, synchronous=config.synchronous))
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as exc:
+                log.warning("store_checkpoint_failed", error=str(exc))
+            self._conn.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, records: Sequence[Record]) -> list[int]:
+        """Commit records in one transaction; return their sequence numbers."""
+        if not records:
+            return []
+        rows = [to_row(record) for record in records]
+        with self._lock:
+            try:
+                seqs = self._insert(rows)
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+                log.error("store_disk_full", error=str(exc), records=len(rows))
+                self._free(self._used_bytes() // 10)
+                try:
+                    seqs = self._insert(rows)
+                except sqlite3.OperationalError as again:
+                    raise StoreFullError(f"the disk is full and no routine data is left to drop: {again}") from again
+            self._keep_bound()
+            self._reserve(seqs[-1])
+        return seqs
+
+    def _insert(self, rows: list[database_row]) -> list[int]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            first = None
+            for row in rows:
+                cursor = conn.execute(INSERT_SQL, row)
+                if first is None:
+                    first = cursor.lastrowid
+            last = cursor.lastrowid
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        assert first is not None and last is not None
+        return list(range(first, last + 1))
+
+    def _reserve(self, last_seq: int) -> None:
+        if last_seq >= self._reserved:
+            self._reserved = last_seq + database.SEQ_BLOCK
+            database.reserve_sequence(self._path, self._reserved)
+
+    def ack(self, seqs: Sequence[int]) -> None:
+        """The broker acknowledged these records: they leave the outbox, stay in history."""
+        if not seqs:
+            return
+        with self._lock:
+            self._conn.execute(
+                "UPDATE records SET sent=1 WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(seqs)),),
+            )
+
+    def set_aside(self, seq: int, reason: str) -> None:
+        """Take one poisoned record out of the outbox so it never blocks the ones behind it."""
+        with self._lock:
+            conn = self._conn
+            row = conn.execute(f"SELECT {SELECT_COLUMNS} FROM records WHERE seq=?", (seq,)).fetchone()
+            if row is None:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT OR REPLACE INTO poisoned(seq, reason, at, row) VALUES (?, ?, strftime('%s','now'), ?)",
+                (seq, reason, json.dumps(row, default=str)),
+            )
+            conn.execute("UPDATE records SET sent=2 WHERE seq=?", (seq,))
+            self._bump("set_aside", 1)
+            conn.execute("COMMIT")
+        log.error("record_set_aside", seq=seq, reason=reason)
+
+    # -- the outbox ----------------------------------------------------------------------------
+
+    def pending(self, *, events: bool, after: int, limit: int, before: int | None = None) -> list[StoredRecord]:
+        """Unsent records of one kind with seq in (after, before), oldest first."""
+        kind = KIND_EVENT if events else KIND_READING
+        upper = before if before is not None else 2**62
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {SELECT_COLUMNS} FROM records INDEXED BY records_outbox"
+                " WHERE sent=0 AND kind=? AND seq>? AND seq<? ORDER BY seq LIMIT ?",
+                (kind, after, upper, limit),
+            ).fetchall()
+        return [from_row(row) for row in rows]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+        return int(row[0]) if row else 0
+
+    def stats(self) -> OutboxStats:
+        with self._lock:
+            conn = self._conn
+            counts = dict(
+                conn.execute(
+                    "SELECT kind, count(*) FROM records INDEXED BY records_outbox WHERE sent=0 GROUP BY kind"
+                ).fetchall()
+            )
+            oldest = conn.execute(
+                "SELECT min(ts) FROM (SELECT ts FROM records INDEXED BY records_outbox"
+                " WHERE sent=0 AND kind=0 ORDER BY seq LIMIT 1)"
+            ).fetchone()[0]
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+            return OutboxStats(
+                pending_readings=int(counts.get(KIND_READING, 0)),
+                pending_events=int(counts.get(KIND_EVENT, 0)),
+                oldest_pending_ts=oldest,
+                last_seq=int(row[0]) if row else 0,
+                dropped=self._counter("dropped"),
+                set_aside=self._counter("set_aside"),
+                used_bytes=self._used_bytes(),
+                max_bytes=self._config.max_bytes,
+            )
+
+    # -- history -------------------------------------------------------------------------------
+
+    def history(self, first: int, last: int, limit: int = 10_000) -> list[StoredRecord]:
+        """Records with seq in [first, last] still held locally (sent or not)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {SELECT_COLUMNS} FROM records WHERE seq BETWEEN ? AND ? AND sent<2 ORDER BY seq LIMIT ?",
+                (first, last, limit),
+            ).fetchall()
+        return [from_row(row) for row in rows]
+
+    def iter_history(self, since: float, until: float, device: str | None = None) -> Iterator[StoredRecord]:
+        """Every record with a timestamp in [since, until), in sequence order, in pages."""
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND ts>=? AND ts<?"
+                    " AND (? IS NULL OR device=?) ORDER BY seq LIMIT 5000",
+                    (after, since, until, device, device),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield from_row(row)
+            after = rows[-1][0]
+
+    def prune(self, now: float) -> int:
+        """Forget sent records older than the retention; return how many went."""
+        cutoff = now - self._config.retention_days * _DAY
+        with self._lock:
+            cursor = self._conn.execute("DELETE FROM records WHERE sent=1 AND ts<?", (cutoff,))
+        return cursor.rowcount
+
+    # -- the size bound ------------------------------------------------------------------------
+
+    def _used_bytes(self) -> int:
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * self._page_size)
+
+    def _keep_bound(self) -> None:
+        used = self._used_bytes()
+        if used > self._config.max_bytes:
+            self._free(used - int(self._config.max_bytes * _LOW_WATER))
+
+    def _free(self, excess: int) -> None:
+        """Delete sent history, then the oldest unsent routine readings; never events still unsent."""
+        conn = self._conn
+        rows = conn.execute("SELECT count(*) FROM records").fetchone()[0] or 1
+        per_row = max(self._used_bytes() // rows, 16)
+        wanted = max(excess // per_row, 1)
+        gone = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE sent>=1 ORDER BY seq LIMIT ?)",
+            (wanted,),
+        ).rowcount
+        if gone >= wanted:
+            return
+        dropped = conn.execute(
+            "DELETE FROM records WHERE seq IN (SELECT seq FROM records INDEXED BY records_outbox"
+            " WHERE sent=0 AND kind=0 ORDER BY seq LIMIT ?)",
+            (wanted - gone,),
+        ).rowcount
+        if dropped:
+            self._bump("dropped", dropped)
+            log.warning("store_dropped_oldest", dropped=dropped, reason="store at its size bound")
+
+    def _counter(self, key: str) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump(self, key: str, amount: int) -> None:
+        self._conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=value+excluded.value",
+            (key, amount),
+        )
+
+
+database_row = tuple[object, ...]
+
+
+def _is_full(exc: sqlite3.OperationalError) -> bool:
+    return "full" in str(exc).lower() or getattr(exc, "sqlite_errorcode", None) == 13
