@@ -58,6 +58,8 @@ def format_errors(path: Path, exc: ValidationError, data: Mapping[str, Any]) -> 
     lines = []
     for error in exc.errors(include_url=False):
         loc = _clean_location(error["loc"], data)
+        if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            loc.append(str(error.get("ctx", {}).get("discriminator", "driver")).strip("'"))
         key = ".".join(str(part) for part in loc) or "(top level)"
         lines.append(f"{path}: {key}: {_explain(error, loc, data)}")
     return lines
@@ -93,6 +95,12 @@ def _explain(error: Any, loc: list[int | str], data: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return _unknown_key(loc, data)
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        ctx = error.get("ctx", {})
+        expected = ctx.get("expected_tags", "")
+        found = ctx.get("tag")
+        wrong = f"'{found}' is not known" if found is not None else "is missing"
+        return f"{wrong}; expected one of: {expected}"
     if kind == "missing":
         return "is missing; this key is required"
     message = str(error["msg"])

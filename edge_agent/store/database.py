@@ -122,13 +122,9 @@ def _seed_sequence(conn: sqlite3.Connection, path: Path) -> None:
     """Make a fresh database continue the sequence of any database that came before it."""
     reserved = read_reserved(path)
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-    current = row[0] if row else 0
-    if reserved > current:
+    if row is None and reserved > 0:
         conn.execute("BEGIN IMMEDIATE")
-        if row:
-            conn.execute("UPDATE sqlite_sequence SET seq=? WHERE name='records'", (reserved,))
-        else:
-            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('records', ?)", (reserved,))
+        conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('records', ?)", (reserved,))
         conn.execute("COMMIT")
 
 

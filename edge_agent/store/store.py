@@ -15,7 +15,16 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.store import database
-from edge_agent.store.rows import INSERT_SQL, KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row, to_row
+from edge_agent.store.rows import (
+    INSERT_SQL,
+    KIND_EVENT,
+    KIND_READING,
+    SELECT_COLUMNS,
+    Row,
+    StoredRecord,
+    from_row,
+    to_row,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +109,7 @@ class Store:
             self._reserve(seqs[-1])
         return seqs
 
-    def _insert(self, rows: list[database_row]) -> list[int]:
+    def _insert(self, rows: Sequence[Row]) -> list[int]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -269,8 +278,6 @@ class Store:
             (key, amount),
         )
 
-
-database_row = tuple[object, ...]
 
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:

@@ -1,0 +1,190 @@
+"""The supervisor: store, then ingest, then upstream, then drivers and rules; torn down in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from edge_agent import __version__, simulated
+from edge_agent.clock import Clock, SystemClock
+from edge_agent.config.load import LoadedConfig
+from edge_agent.ingest.committer import Committer
+from edge_agent.reading import Event, Priority, Record
+from edge_agent.services import Service, ServiceContext, ServiceFactory
+from edge_agent.store.store import OutboxStats, Store
+from edge_agent.store.worker import StoreWorker
+from edge_agent.sync.uplink import Uplink
+from edge_agent.systemd import Notifier
+
+log = structlog.get_logger(__name__)
+
+FACTORIES: list[ServiceFactory] = [simulated.build_service]
+
+_STATS_EVERY = 5.0
+_PRUNE_EVERY = 3600.0
+
+
+class Agent:
+    """One running gateway agent."""
+
+    def __init__(self, loaded: LoadedConfig, clock: Clock | None = None, notifier: Notifier | None = None) -> None:
+        config = loaded.config
+        self.loaded = loaded
+        self.config = config
+        self.clock: Clock = clock or SystemClock(
+            not_before=config.clock.not_before, assume_synced=config.clock.source == "assume_synced"
+        )
+        self.notifier = notifier or Notifier()
+        self.started_at = time.time()
+        self.stats: OutboxStats | None = None
+        self.services: list[Service] = []
+        self.heartbeats = 0
+        self._worker: StoreWorker | None = None
+        self._committer: Committer | None = None
+        self._uplink: Uplink | None = None
+        self._clock_was_synced: bool | None = None
+
+    @property
+    def committer(self) -> Committer:
+        assert self._committer is not None
+        return self._committer
+
+    @property
+    def uplink(self) -> Uplink:
+        assert self._uplink is not None
+        return self._uplink
+
+    @property
+    def worker(self) -> StoreWorker:
+        assert self._worker is not None
+        return self._worker
+
+    async def run(self, stop: asyncio.Event) -> int:
+        await self._start()
+        self.notifier.ready(f"running: {len(self.config.devices)} devices")
+        log.info("agent_ready", gateway=self.config.gateway_id, version=__version__,
+                 devices=len(self.config.devices), store=str(self.config.store.path))
+        try:
+            await self._heartbeat(stop)
+        finally:
+            self.notifier.stopping()
+            await self._stop()
+        return 0
+
+    # -- start and stop ------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        store = await asyncio.to_thread(Store.open, self.config.store)
+        self._worker = StoreWorker(store)
+        store_cfg = self.config.store
+        self._committer = Committer(self._worker, interval=store_cfg.commit_interval,
+                                    max_records=store_cfg.commit_max_records)
+        await self._committer.start()
+        self.stats = await self._worker.call(store.stats)
+        self._uplink = Uplink(self.config, self._worker, self.clock, self.status_fields)
+        self._committer.add_listener(self._on_committed)
+        now = self.clock.now()
+        startup = [Event(kind=e.kind, ts=now, priority=e.priority, message=e.message, data=e.data,
+                         clock_synced=self.clock.synced()) for e in store.startup_events]
+        startup.append(Event(kind="agent_started", ts=now, priority=Priority.INFO,
+                             message=f"edge-agent {__version__} started", data={"version": __version__},
+                             clock_synced=self.clock.synced()))
+        await self._committer.submit(startup)
+        await self._uplink.start()
+        context = ServiceContext(config=self.config, sink=self._committer, clock=self.clock)
+        for factory in FACTORIES:
+            service = factory(context)
+            if service is not None:
+                await service.start()
+                self.services.append(service)
+
+    async def _stop(self) -> None:
+        for service in reversed(self.services):
+            try:
+                await asyncio.wait_for(service.stop(), 1.0)
+            except Exception as exc:
+                log.error("service_stop_failed", service=service.name, error=str(exc))
+        await self.committer.stop()
+        self.stats = await self.worker.call(self.worker.store.stats)
+        await self.uplink.stop()
+        await asyncio.to_thread(self.worker.close)
+        log.info("agent_stopped", gateway=self.config.gateway_id)
+
+    # -- the main loop -------------------------------------------------------------------------
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        interval = min(1.0, self.notifier.watchdog_interval or 1.0)
+        last_stats = last_prune = 0.0
+        while not stop.is_set():
+            self.heartbeats += 1
+            self.notifier.watchdog()
+            mono = self.clock.monotonic()
+            if mono - last_stats >= _STATS_EVERY:
+                last_stats = mono
+                await self._refresh_stats()
+                await self._check_clock()
+            if mono - last_prune >= _PRUNE_EVERY:
+                last_prune = mono
+                await self.worker.call(self.worker.store.prune, self.clock.now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+    async def _refresh_stats(self) -> None:
+        previous = self.stats
+        self.stats = await self.worker.call(self.worker.store.stats)
+        if previous is not None and self.stats.dropped > previous.dropped:
+            lost = self.stats.dropped - previous.dropped
+            await self.committer.submit([Event(
+                kind="store_dropping", ts=self.clock.now(), priority=Priority.ALARM,
+                message=f"the store is full: {lost} oldest routine readings were dropped",
+                data={"dropped": lost, "dropped_total": self.stats.dropped, "max_bytes": self.stats.max_bytes},
+                clock_synced=self.clock.synced(),
+            )])
+
+    async def _check_clock(self) -> None:
+        synced = self.clock.synced()
+        if synced == self._clock_was_synced:
+            return
+        self._clock_was_synced = synced
+        kind, priority = ("clock_synced", Priority.INFO) if synced else ("clock_unsynced", Priority.WARNING)
+        message = "wall clock synchronised" if synced else "wall clock not synchronised"
+        await self.committer.submit(
+            [Event(kind=kind, ts=self.clock.now(), priority=priority, clock_synced=synced, message=message)]
+        )
+
+    def _on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
+        if seqs and self._uplink is not None:
+            self._uplink.notify_committed(seqs[-1])
+
+    def status_fields(self) -> dict[str, Any]:
+        """The gateway status fields shared by the retained status message and the CLI."""
+        stats = self.stats
+        fields: dict[str, Any] = {
+            "version": __version__,
+            "config_sha256": self.loaded.sha256,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "clock_synced": self.clock.synced(),
+        }
+        if stats is not None:
+            fields.update({"backlog": stats.backlog, "dropped": stats.dropped, "set_aside": stats.set_aside,
+                           "last_seq": stats.last_seq, "store_bytes": stats.used_bytes})
+        return fields
+
+
+def run_forever(loaded: LoadedConfig) -> int:
+    """Run until SIGTERM/SIGINT; return the process exit code."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await Agent(loaded).run(stop)
+
+    return asyncio.run(main())

@@ -1,0 +1,60 @@
+"""What the demo prints: the batches the hypervisor would receive, one short line each."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+def summarise(topic: str, payload: bytes, width: int = 80) -> str:
+    """One line, at most ``width`` characters, for one upstream message."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return f"{topic}: {len(payload)} bytes (not JSON)"[:width]
+    kind = topic.rsplit("/", 1)[-1]
+    if kind == "status":
+        state = "online" if body.get("online") else "OFFLINE"
+        return f"status  {state} backlog={body.get('backlog', '?')} dropped={body.get('dropped', '?')}"[:width]
+    records = body.get("records", [])
+    if not records:
+        return f"{kind}: {len(payload)} bytes"[:width]
+    seqs = f"#{records[0]['seq']}" + (f"-{records[-1]['seq']}" if len(records) > 1 else "")
+    sample = ", ".join(_short(r) for r in records[:3])
+    lane = body.get("lane", "")
+    label = kind if lane in {"", "live", "events"} else f"{kind}/{lane}"
+    return f"{label:<16}{len(records):>4}  {seqs:<12} {sample}"[:width]
+
+
+def _short(record: dict[str, Any]) -> str:
+    if "event" in record:
+        return f"{record['event']}"
+    value = record.get("value")
+    shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{record['device']}.{record['point']}={shown}{record.get('unit', '')}"
+
+
+class Watcher:
+    """Subscribes to the gateway's upstream subtree and prints each message."""
+
+    def __init__(self, host: str, port: int, root: str) -> None:
+        self.received = 0
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self._client.on_connect = lambda c, u, f, r, p: c.subscribe(f"{root}/#", qos=1)
+        self._client.on_message = self._on_message
+        self._client.connect_async(host, port)
+        self._client.loop_start()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.received += 1
+        print(summarise(msg.topic, bytes(msg.payload)), flush=True)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()

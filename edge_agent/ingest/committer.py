@@ -1,0 +1,121 @@
+"""Group commit: records submitted within a short window are written in one transaction.
+
+A submitter is answered only once its records are committed, so nothing downstream (sync, rules, a broker
+acknowledgement to ChirpStack) ever acts on a record that a crash could still lose. The queue is bounded:
+when it is full, submitters wait (back-pressure), they are never silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from edge_agent.errors import StoreError
+from edge_agent.reading import Record
+from edge_agent.store.worker import StoreWorker
+
+log = structlog.get_logger(__name__)
+
+Listener = Callable[[Sequence[Record], list[int]], None]
+
+
+@dataclass
+class _Pending:
+    records: Sequence[Record]
+    future: asyncio.Future[list[int]]
+
+
+@dataclass
+class CommitterStats:
+    committed: int = 0
+    transactions: int = 0
+    failures: int = 0
+    listeners: list[Listener] = field(default_factory=list)
+
+
+class Committer:
+    """The agent's RecordSink."""
+
+    def __init__(self, worker: StoreWorker, *, interval: float, max_records: int, max_queued: int = 100_000) -> None:
+        self._worker = worker
+        self._interval = interval
+        self._max_records = max_records
+        self._max_queued = max_queued
+        self._queue: list[_Pending] = []
+        self._queued = 0
+        self._flush_now = asyncio.Event()
+        self._space = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.stats = CommitterStats()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called (on the event loop) with every committed group of records and their sequence numbers."""
+        self.stats.listeners.append(listener)
+
+    async def submit(self, records: Sequence[Record]) -> list[int]:
+        if not records:
+            return []
+        if self._closing:
+            raise StoreError("the agent is stopping: records are no longer accepted")
+        async with self._space:
+            await self._space.wait_for(lambda: self._queued < self._max_queued)
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(records, future))
+        self._queued += len(records)
+        if self._queued >= self._max_records:
+            self._flush_now.set()
+        return await future
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="committer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop accepting."""
+        self._closing = True
+        self._flush_now.set()
+        if self._task is not None:
+            await self._task
+        await self._flush()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), self._interval)
+            self._flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        self._queued = 0
+        async with self._space:
+            self._space.notify_all()
+        records = [record for pending in batch for record in pending.records]
+        try:
+            seqs = await asyncio.shield(self._worker.call(self._worker.store.append, records))
+        except Exception as exc:
+            self.stats.failures += 1
+            log.error("store_commit_failed", error=str(exc), records=len(records))
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(StoreError(f"could not commit: {exc}"))
+            return
+        self.stats.committed += len(records)
+        self.stats.transactions += 1
+        offset = 0
+        for pending in batch:
+            part = seqs[offset:offset + len(pending.records)]
+            offset += len(pending.records)
+            if not pending.future.done():
+                pending.future.set_result(part)
+        for listener in self.stats.listeners:
+            try:
+                listener(records, seqs)
+            except Exception as exc:
+                log.error("commit_listener_failed", listener=getattr(listener, "__qualname__", "?"), error=str(exc))

@@ -1,0 +1,36 @@
+"""Broker credentials from a file that only the agent may read."""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_agent.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+def read_credentials(path: Path) -> Credentials:
+    """Two lines, username then password. A file readable by others is refused."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        problem = f"{path}: (credentials): cannot be read ({exc.strerror}); check upstream.credentials_file"
+        raise ConfigError([problem]) from exc
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        raise ConfigError(
+            [f"{path}: (credentials): is readable by other users; run 'chmod 600 {path}' (or 640 with the service's"
+             " group) and start again"]
+        )
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if len(lines) != 2:
+        raise ConfigError([f"{path}: (credentials): expected two lines, the username then the password"])
+    return Credentials(username=lines[0], password=lines[1])

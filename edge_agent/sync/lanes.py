@@ -1,0 +1,115 @@
+"""Which records go up next (pure): events first, live data never starved, the backlog drained in order.
+
+Readings leave in sequence order through one lane while the outbox is small. When the unsent part grows beyond
+``live_split`` (a gateway back after an outage), the records that arrive from then on get a *live* lane of their
+own and the older ones form the *backlog* lane, drained in order at ``drain_rate`` records/s at most. When the
+backlog is empty the two lanes merge again. Each lane is a cursor on the sequence numbers it has handed out.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Lane(enum.StrEnum):
+    EVENTS = "events"
+    LIVE = "live"
+    BACKLOG = "backlog"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Ask the store for unsent records of a lane: seq in (after, before), at most ``limit``."""
+
+    lane: Lane
+    after: int
+    before: int | None
+    limit: int
+
+
+class TokenBucket:
+    """At most ``rate`` units a second, bursts up to ``burst`` (pure: time is passed in)."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = now
+
+    def available(self, now: float) -> float:
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        return self._tokens
+
+    def take(self, amount: float, now: float) -> None:
+        self.available(now)
+        self._tokens -= amount
+
+    def wait_for(self, amount: float, now: float) -> float:
+        missing = amount - self.available(now)
+        return max(0.0, missing / self.rate)
+
+
+class LanePlanner:
+    """Cursors of the three lanes. ``picks`` says what to ask for; ``advance``/``exhausted`` report back."""
+
+    def __init__(self, *, batch: int, live_split: int, drain_rate: float, now: float) -> None:
+        self.batch = batch
+        self.live_split = live_split
+        self.bucket = TokenBucket(drain_rate, max(float(batch), drain_rate * 0.5), now)
+        self.event_cursor = 0
+        self.drain_cursor = 0
+        self.live_floor: int | None = None
+        self.live_cursor = 0
+
+    @property
+    def split(self) -> bool:
+        return self.live_floor is not None
+
+    def rewind(self) -> None:
+        """Forget what was handed out: everything unsent is offered again, oldest first."""
+        self.event_cursor = 0
+        self.drain_cursor = 0
+        self.live_floor = None
+        self.live_cursor = 0
+
+    def picks(self, last_seq: int, now: float) -> list[Pick]:
+        """The reads to try, in order of preference; the caller sends the first that returns records."""
+        if self.live_floor is None and last_seq - self.drain_cursor > self.live_split:
+            self.live_floor = last_seq
+            self.live_cursor = last_seq
+        result = [Pick(Lane.EVENTS, self.event_cursor, None, self.batch)]
+        if self.live_floor is None:
+            result.append(Pick(Lane.LIVE, self.drain_cursor, None, self.batch))
+            return result
+        result.append(Pick(Lane.LIVE, self.live_cursor, None, self.batch))
+        allowed = int(min(self.batch, self.bucket.available(now)))
+        if allowed >= min(self.batch, 50):
+            result.append(Pick(Lane.BACKLOG, self.drain_cursor, self.live_floor + 1, allowed))
+        return result
+
+    def advance(self, pick: Pick, last_seq_sent: int, count: int, now: float) -> None:
+        """Records up to ``last_seq_sent`` of the pick's lane were handed to the link."""
+        if pick.lane is Lane.EVENTS:
+            self.event_cursor = max(self.event_cursor, last_seq_sent)
+        elif pick.lane is Lane.BACKLOG:
+            self.drain_cursor = max(self.drain_cursor, last_seq_sent)
+            self.bucket.take(count, now)
+        elif self.live_floor is None:
+            self.drain_cursor = max(self.drain_cursor, last_seq_sent)
+        else:
+            self.live_cursor = max(self.live_cursor, last_seq_sent)
+
+    def exhausted(self, pick: Pick) -> None:
+        """A pick found nothing: a drained backlog merges back into the live lane."""
+        if pick.lane is Lane.BACKLOG and self.live_floor is not None and pick.limit > 0:
+            self.drain_cursor = self.live_cursor
+            self.live_floor = None
+            self.live_cursor = 0
+
+    def backlog_wait(self, now: float) -> float:
+        """Seconds until the drain rate allows another backlog batch."""
+        if self.live_floor is None:
+            return 0.0
+        return self.bucket.wait_for(min(self.batch, 50), now)

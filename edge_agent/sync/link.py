@@ -1,0 +1,207 @@
+"""The MQTT link to the upstream broker: the only module of the sync that imports paho-mqtt.
+
+A thread of its own runs the network loop and reconnects with exponential backoff and full jitter. Callbacks
+(connected, disconnected, acknowledged, message) are called from that thread: the caller hands them to its
+event loop.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+
+from edge_agent.errors import EdgeAgentError
+from edge_agent.sync.backoff import Backoff
+from edge_agent.sync.credentials import Credentials
+
+log = structlog.get_logger(__name__)
+
+
+class LinkDown(EdgeAgentError):
+    """The broker is not connected: nothing can be published now."""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_file: Path | None
+    cert_file: Path | None
+    key_file: Path | None
+    verify: bool
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    host: str
+    port: int
+    client_id: str
+    keepalive: int = 60
+    clean_session: bool = False
+    mqtt5: bool = False
+    tls: TlsFiles | None = None
+    credentials: Credentials | None = None
+    will_topic: str | None = None
+    will_payload: bytes = b""
+    max_inflight: int = 20
+
+
+@dataclass
+class LinkCallbacks:
+    on_connected: Callable[[], None] = lambda: None
+    on_disconnected: Callable[[str], None] = lambda reason: None
+    on_ack: Callable[[int], None] = lambda mid: None
+    on_message: Callable[[str, bytes], None] = lambda topic, payload: None
+
+
+class MqttLink:
+    """One client, one network thread."""
+
+    def __init__(self, settings: LinkSettings, callbacks: LinkCallbacks, backoff: Backoff) -> None:
+        self.settings = settings
+        self._callbacks = callbacks
+        self._backoff = backoff
+        self._subscriptions: list[tuple[str, int]] = []
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connected = threading.Event()
+        self._down_reason: str | None = None
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        protocol = MQTTProtocolVersion.MQTTv5 if s.mqtt5 else MQTTProtocolVersion.MQTTv311
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id,
+            clean_session=None if s.mqtt5 else s.clean_session, protocol=protocol, reconnect_on_failure=False,
+        )
+        client.max_inflight_messages_set(s.max_inflight)
+        client.max_queued_messages_set(0)
+        if s.will_topic:
+            client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
+        if s.credentials:
+            client.username_pw_set(s.credentials.username, s.credentials.password)
+        if s.tls:
+            client.tls_set(
+                ca_certs=str(s.tls.ca_file) if s.tls.ca_file else None,
+                certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
+                keyfile=str(s.tls.key_file) if s.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED if s.tls.verify else ssl.CERT_NONE,
+            )
+            client.tls_insecure_set(not s.tls.verify)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        """Subscribe now and after every reconnect."""
+        self._subscriptions.append((topic, qos))
+        if self._connected.is_set():
+            self._client.subscribe(topic, qos)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mqtt-upstream", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self._stopping.set()
+        if self._connected.is_set():
+            self._client.disconnect()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
+        if not self._connected.is_set():
+            raise LinkDown("the upstream broker is not connected")
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise LinkDown(f"publish refused by the MQTT client: {mqtt.error_string(info.rc)}")
+        return int(info.mid)
+
+    # -- the network thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        opened = False
+        first = True
+        while not self._stopping.is_set():
+            if not opened:
+                opened = self._open(first)
+                first = False
+                if not opened:
+                    self._pause()
+                    continue
+            rc = self._client.loop(timeout=0.2)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                opened = False
+                self._mark_down(mqtt.error_string(rc))
+                if not self._stopping.is_set():
+                    self._pause()
+        self._client.loop(timeout=0.05)
+
+    def _open(self, first: bool) -> bool:
+        s = self.settings
+        try:
+            if first:
+                self._client.connect(s.host, s.port, keepalive=s.keepalive,
+                                     clean_start=not s.clean_session if s.mqtt5 else 3)
+            else:
+                self._client.reconnect()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self._mark_down(f"cannot reach {s.host}:{s.port}: {exc}")
+            return False
+        return True
+
+    def _pause(self) -> None:
+        self._stopping.wait(self._backoff.next_delay())
+
+    def _mark_down(self, reason: str) -> None:
+        was_up = self._connected.is_set()
+        self._connected.clear()
+        if was_up or self._down_reason != reason:
+            log.warning("upstream_down", reason=reason, broker=f"{self.settings.host}:{self.settings.port}")
+            self._callbacks.on_disconnected(reason)
+        self._down_reason = reason
+
+    # -- paho callbacks (network thread) -------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._mark_down(f"the broker refused the connection: {reason}")
+            return
+        self._backoff.reset()
+        self._down_reason = None
+        for topic, qos in self._subscriptions:
+            client.subscribe(topic, qos)
+        self._connected.set()
+        log.info("upstream_up", broker=f"{self.settings.host}:{self.settings.port}",
+                 session_present=bool(getattr(flags, "session_present", False)))
+        self._callbacks.on_connected()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if not self._stopping.is_set():
+            self._mark_down(f"disconnected: {reason}")
+        else:
+            self._connected.clear()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("upstream_publish_refused", mid=mid, reason=str(reason))
+            return
+        self._callbacks.on_ack(mid)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._callbacks.on_message(message.topic, bytes(message.payload))

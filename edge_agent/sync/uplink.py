@@ -1,0 +1,265 @@
+"""The sync service: picks batches from the outbox lane by lane, publishes them QoS 1, acks them on PUBACK."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from edge_agent.clock import Clock
+from edge_agent.config.site import SiteConfig
+from edge_agent.store.worker import StoreWorker
+from edge_agent.sync.backoff import Backoff
+from edge_agent.sync.credentials import read_credentials
+from edge_agent.sync.lanes import Lane, LanePlanner, Pick
+from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
+from edge_agent.sync.payloads import build_batch, iso_utc, status_payload
+from edge_agent.sync.topics import Topics
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class InFlight:
+    lane: Lane
+    seqs: list[int]
+    sent_at: float
+
+
+@dataclass
+class UplinkCounters:
+    batches_sent: int = 0
+    records_sent: int = 0
+    records_acked: int = 0
+    connected_since: float | None = None
+    last_disconnect_reason: str | None = None
+
+
+StatusSource = Callable[[], dict[str, Any]]
+MessageHandler = Callable[[str, bytes], None]
+
+
+class Uplink:
+    """Upstream sync. ``notify_committed`` wakes it; a PUBACK is the only thing that removes a record."""
+
+    name = "uplink"
+
+    def __init__(self, config: SiteConfig, worker: StoreWorker, clock: Clock, status_source: StatusSource) -> None:
+        self._config = config
+        self._sync = config.upstream.sync
+        self._worker = worker
+        self._clock = clock
+        self._status_source = status_source
+        self.topics = Topics(config.upstream.topic_prefix, config.gateway_id)
+        self.counters = UplinkCounters()
+        self._planner = LanePlanner(
+            batch=self._sync.batch_max_records, live_split=self._sync.live_split,
+            drain_rate=self._sync.drain_rate, now=clock.monotonic(),
+        )
+        self._inflight: dict[int, InFlight] = {}
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._last_seq = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._link: MqttLink | None = None
+        self.message_handler: MessageHandler | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._last_seq = await self._worker.call(self._worker.store.last_seq)
+        self._link = MqttLink(self._link_settings(), self._callbacks(), self._backoff())
+        self._link.subscribe(f"{self.topics.commands}/#", qos=1)
+        self._link.start()
+        self._tasks = [asyncio.create_task(self._pump(), name="uplink-pump"),
+                       asyncio.create_task(self._status_loop(), name="uplink-status")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        link = self._link
+        if link is not None and link.connected:
+            with contextlib.suppress(LinkDown):
+                link.publish(self.topics.status, self._status_bytes(online=False, reason="stopped"), retain=True)
+            await asyncio.sleep(0.2)
+        if link is not None:
+            await asyncio.to_thread(link.stop, 1.0)
+
+    def health(self) -> dict[str, object]:
+        return {
+            "connected": self.connected,
+            "connected_since": self.counters.connected_since,
+            "last_disconnect_reason": self.counters.last_disconnect_reason,
+            "inflight_batches": len(self._inflight),
+            "records_sent": self.counters.records_sent,
+            "records_acked": self.counters.records_acked,
+            "backlog_lane_active": self._planner.split,
+        }
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and self._link.connected
+
+    def notify_committed(self, last_seq: int) -> None:
+        """The committer wrote records up to ``last_seq``."""
+        self._last_seq = max(self._last_seq, last_seq)
+        self._wake.set()
+
+    def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish a message outside the outbox (command responses); raises LinkDown when offline."""
+        if self._link is None:
+            raise LinkDown("the uplink is not started")
+        self._link.publish(topic, payload, retain=retain)
+
+    # -- building the link ---------------------------------------------------------------------
+
+    def _link_settings(self) -> LinkSettings:
+        upstream = self._config.upstream
+        tls = upstream.tls
+        return LinkSettings(
+            host=upstream.host, port=upstream.port, client_id=self._config.client_id,
+            keepalive=self._sync.keepalive, clean_session=False, mqtt5=upstream.protocol == "5",
+            tls=TlsFiles(tls.ca_file, tls.cert_file, tls.key_file, tls.verify) if tls else None,
+            credentials=read_credentials(upstream.credentials_file) if upstream.credentials_file else None,
+            will_topic=self.topics.status,
+            will_payload=status_payload({"gateway": self._config.gateway_id, "online": False,
+                                         "reason": "connection lost"}),
+            max_inflight=max(self._sync.max_inflight, 1),
+        )
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self._sync.reconnect_min, self._sync.reconnect_max)
+
+    def _callbacks(self) -> LinkCallbacks:
+        def threadsafe(fn: Callable[..., None]) -> Callable[..., None]:
+            def call(*args: Any) -> None:
+                loop = self._loop
+                if loop is not None and not loop.is_closed():
+                    loop.call_soon_threadsafe(fn, *args)
+            return call
+
+        return LinkCallbacks(
+            on_connected=threadsafe(self._on_connected),
+            on_disconnected=threadsafe(self._on_disconnected),
+            on_ack=threadsafe(self._on_ack),
+            on_message=threadsafe(self._on_message),
+        )
+
+    # -- events from the link (event loop thread) ----------------------------------------------
+
+    def _on_connected(self) -> None:
+        self.counters.connected_since = self._clock.now()
+        self._publish_status()
+        self._wake.set()
+
+    def _on_disconnected(self, reason: str) -> None:
+        self.counters.connected_since = None
+        self.counters.last_disconnect_reason = reason
+
+    def _on_ack(self, mid: int) -> None:
+        entry = self._inflight.pop(mid, None)
+        if entry is None:
+            return
+        self._room.set()
+        self.counters.records_acked += len(entry.seqs)
+        task = asyncio.get_running_loop().create_task(self._worker.call(self._worker.store.ack, entry.seqs))
+        task.add_done_callback(_log_failure)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        if self.message_handler is not None:
+            self.message_handler(topic, payload)
+
+    # -- the pump ------------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        while True:
+            if not self.connected or len(self._inflight) >= self._sync.max_inflight:
+                self._expire_stale()
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), 0.5)
+                continue
+            self._wake.clear()
+            if await self._send_next():
+                continue
+            wait = self._planner.backlog_wait(self._clock.monotonic()) or 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(wait, 1.0))
+
+    async def _send_next(self) -> bool:
+        store = self._worker.store
+        now = self._clock.monotonic()
+        for pick in self._planner.picks(self._last_seq, now):
+            records = await self._worker.call(
+                store.pending, events=pick.lane is Lane.EVENTS, after=pick.after, limit=pick.limit, before=pick.before
+            )
+            if not records:
+                self._planner.exhausted(pick)
+                continue
+            return await self._publish_batch(pick, records, now)
+        return False
+
+    async def _publish_batch(self, pick: Pick, records: list[Any], now: float) -> bool:
+        batch = build_batch(self._config.gateway_id, pick.lane, records, self._sync.batch_max_bytes, self._clock.now())
+        for seq in batch.oversized:
+            await self._worker.call(self._worker.store.set_aside, seq, "larger than upstream.sync.batch_max_bytes")
+        if not batch.seqs:
+            self._planner.advance(pick, max(batch.oversized), 0, now)
+            return True
+        assert self._link is not None
+        try:
+            mid = self._link.publish(self.topics.for_lane(pick.lane), batch.payload)
+        except LinkDown:
+            return False
+        self._inflight[mid] = InFlight(pick.lane, batch.seqs, now)
+        self._planner.advance(pick, batch.seqs[-1], len(batch.seqs), now)
+        self.counters.batches_sent += 1
+        self.counters.records_sent += len(batch.seqs)
+        return True
+
+    def _expire_stale(self) -> None:
+        """A batch unacknowledged for long while connected: offer everything unsent again."""
+        if not self.connected or not self._inflight:
+            return
+        limit = 3.0 * self._sync.keepalive
+        now = self._clock.monotonic()
+        if all(now - entry.sent_at < limit for entry in self._inflight.values()):
+            return
+        log.warning("upstream_ack_timeout", inflight=len(self._inflight), seconds=limit)
+        self._inflight.clear()
+        self._planner.rewind()
+
+    # -- status --------------------------------------------------------------------------------
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._sync.status_interval)
+            self._publish_status()
+
+    def _status_bytes(self, *, online: bool, reason: str | None = None) -> bytes:
+        fields: dict[str, Any] = {"gateway": self._config.gateway_id, "online": online}
+        fields["ts"] = iso_utc(self._clock.now())
+        if reason:
+            fields["reason"] = reason
+        fields.update(self._status_source())
+        return status_payload(fields)
+
+    def _publish_status(self) -> None:
+        if self._link is None or not self._link.connected:
+            return
+        with contextlib.suppress(LinkDown):
+            self._link.publish(self.topics.status, self._status_bytes(online=True), retain=True)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("store_ack_failed", error=str(task.exception()))

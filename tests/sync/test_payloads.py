@@ -1,0 +1,66 @@
+"""Batch payloads: versioned JSON, byte-bounded, UTC timestamps, unsynchronised clocks flagged."""
+
+from __future__ import annotations
+
+import json
+
+from edge_agent.reading import Event, Priority, Reading
+from edge_agent.store.rows import StoredRecord
+from edge_agent.sync.backoff import Backoff
+from edge_agent.sync.lanes import Lane
+from edge_agent.sync.payloads import build_batch, iso_utc
+
+
+def stored(seq: int, value: object = 1.5, synced: bool = True) -> StoredRecord:
+    return StoredRecord(seq, Reading("m-1", "voltage", value, 1_790_000_000.25, "V", clock_synced=synced), False)  # type: ignore[arg-type]
+
+
+def test_iso_utc_has_milliseconds_and_z() -> None:
+    assert iso_utc(1_790_000_000.25) == "2026-09-21T14:13:20.250Z"
+
+
+def test_batch_carries_records_in_order_with_contract_fields() -> None:
+    batch = build_batch("gw-1", Lane.LIVE, [stored(1), stored(2, synced=False)], 10_000, 1_790_000_001.0)
+    body = json.loads(batch.payload)
+    assert body["v"] == 1 and body["gateway"] == "gw-1" and body["lane"] == "live"
+    assert [r["seq"] for r in body["records"]] == [1, 2] == batch.seqs
+    first, second = body["records"]
+    assert first == {"seq": 1, "ts": "2026-09-21T14:13:20.250Z", "device": "m-1", "point": "voltage",
+                     "value": 1.5, "unit": "V", "quality": "good"}
+    assert second["clock_synced"] is False
+
+
+def test_batch_stops_at_the_byte_bound_without_splitting_a_record() -> None:
+    records = [stored(i) for i in range(1, 200)]
+    batch = build_batch("gw-1", Lane.LIVE, records, 2048, 0.0)
+    assert len(batch.payload) <= 2048
+    assert batch.seqs == list(range(1, len(batch.seqs) + 1))
+    assert 5 < len(batch.seqs) < 199
+
+
+def test_a_record_too_large_on_its_own_is_reported_not_sent() -> None:
+    huge = stored(2, value="x" * 5000)
+    batch = build_batch("gw-1", Lane.LIVE, [stored(1), huge, stored(3)], 2048, 0.0)
+    assert batch.oversized == [2]
+    assert batch.seqs == [1, 3]
+
+
+def test_events_carry_priority_and_data() -> None:
+    event = StoredRecord(7, Event("bin_full", 0.0, Priority.ALARM, device="bin-3", data={"fill": 91}), False)
+    body = json.loads(build_batch("gw", Lane.EVENTS, [event], 4096, 0.0).payload)
+    assert body["records"][0] == {"seq": 7, "ts": "1970-01-01T00:00:00.000Z", "event": "bin_full",
+                                  "priority": "alarm", "device": "bin-3", "data": {"fill": 91}}
+
+
+def test_non_finite_values_become_null() -> None:
+    body = json.loads(build_batch("gw", Lane.LIVE, [stored(1, value=float("nan"))], 4096, 0.0).payload)
+    assert body["records"][0]["value"] is None
+
+
+def test_backoff_grows_exponentially_to_the_cap_with_full_jitter() -> None:
+    fixed = Backoff(1.0, 30.0, jitter=False)
+    assert [fixed.next_delay() for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    jittered = Backoff(1.0, 30.0, rand=lambda: 0.5)
+    assert [jittered.next_delay() for _ in range(3)] == [0.5, 1.0, 2.0]
+    jittered.reset()
+    assert jittered.next_delay() == 0.5
