@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Sequence
@@ -12,11 +13,15 @@ from typing import Any
 import structlog
 
 from edge_agent import __version__, simulated
+from edge_agent.actuators import DriverActions
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config.load import LoadedConfig
 from edge_agent.ingest.committer import Committer
+from edge_agent.lorawan import service as lorawan_service
+from edge_agent.modbus import service as modbus_service
 from edge_agent.reading import Event, Priority, Record
-from edge_agent.services import Service, ServiceContext, ServiceFactory
+from edge_agent.rules import engine as rules_engine
+from edge_agent.services import Service, ServiceContext
 from edge_agent.store.store import OutboxStats, Store
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.uplink import Uplink
@@ -24,7 +29,6 @@ from edge_agent.systemd import Notifier
 
 log = structlog.get_logger(__name__)
 
-FACTORIES: list[ServiceFactory] = [simulated.build_service]
 
 _STATS_EVERY = 5.0
 _PRUNE_EVERY = 3600.0
@@ -49,6 +53,9 @@ class Agent:
         self._committer: Committer | None = None
         self._uplink: Uplink | None = None
         self._clock_was_synced: bool | None = None
+        self.modbus: modbus_service.ModbusService | None = None
+        self.lorawan: lorawan_service.LorawanService | None = None
+        self.rules: rules_engine.RulesEngine | None = None
 
     @property
     def committer(self) -> Committer:
@@ -97,12 +104,21 @@ class Agent:
                              clock_synced=self.clock.synced()))
         await self._committer.submit(startup)
         await self._uplink.start()
-        context = ServiceContext(config=self.config, sink=self._committer, clock=self.clock)
-        for factory in FACTORIES:
-            service = factory(context)
-            if service is not None:
-                await service.start()
-                self.services.append(service)
+        for service in self._build_services(ServiceContext(config=self.config, sink=self._committer, clock=self.clock)):
+            await service.start()
+            self.services.append(service)
+
+    def _build_services(self, context: ServiceContext) -> list[Service]:
+        """Drivers first, then the rules that drive them. Constructors do no I/O."""
+        actions = DriverActions(self.config.devices)
+        self.modbus = actions.modbus = modbus_service.build_service(context)
+        self.lorawan = actions.lorawan = lorawan_service.build_service(context)
+        self.rules = rules_engine.build_service(context, actions)
+        if self.rules is not None:
+            rules = self.rules
+            self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
+        built: list[Service | None] = [simulated.build_service(context), self.modbus, self.lorawan, self.rules]
+        return [service for service in built if service is not None]
 
     async def _stop(self) -> None:
         for service in reversed(self.services):
@@ -121,7 +137,10 @@ class Agent:
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = min(1.0, self.notifier.watchdog_interval or 1.0)
         last_stats = last_prune = 0.0
+        hang_at = _test_hang_at(self.clock.monotonic())
         while not stop.is_set():
+            if hang_at is not None and self.clock.monotonic() >= hang_at:
+                time.sleep(3600)  # test hook: wedge the main loop so that the watchdog must fire
             self.heartbeats += 1
             self.notifier.watchdog()
             mono = self.clock.monotonic()
@@ -175,6 +194,12 @@ class Agent:
             fields.update({"backlog": stats.backlog, "dropped": stats.dropped, "set_aside": stats.set_aside,
                            "last_seq": stats.last_seq, "store_bytes": stats.used_bytes})
         return fields
+
+
+def _test_hang_at(now: float) -> float | None:
+    """Hidden test hook: ``EDGE_AGENT_TEST_HANG_AFTER=seconds`` wedges the main loop after that long."""
+    after = os.environ.get("EDGE_AGENT_TEST_HANG_AFTER")
+    return now + float(after) if after else None
 
 
 def run_forever(loaded: LoadedConfig) -> int:

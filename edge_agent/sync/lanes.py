@@ -2,14 +2,19 @@
 
 Readings leave in sequence order through one lane while the outbox is small. When the unsent part grows beyond
 ``live_split`` (a gateway back after an outage), the records that arrive from then on get a *live* lane of their
-own and the older ones form the *backlog* lane, drained in order at ``drain_rate`` records/s at most. When the
-backlog is empty the two lanes merge again. Each lane is a cursor on the sequence numbers it has handed out.
+own and the older ones form the *backlog* lane, drained in order. While live data flows (it was sent within the
+last ``LIVE_ACTIVE`` seconds) the backlog is held to ``drain_rate`` records/s; when the live lane is idle the
+backlog goes as fast as the link takes it. When the backlog is empty the two lanes merge again. Each lane is a
+cursor on the sequence numbers it has handed out.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+
+LIVE_ACTIVE = 2.0  # seconds after a live batch during which the backlog is throttled
 
 
 class Lane(enum.StrEnum):
@@ -62,6 +67,7 @@ class LanePlanner:
         self.drain_cursor = 0
         self.live_floor: int | None = None
         self.live_cursor = 0
+        self._live_sent_at = float("-inf")
 
     @property
     def split(self) -> bool:
@@ -84,7 +90,10 @@ class LanePlanner:
             result.append(Pick(Lane.LIVE, self.drain_cursor, None, self.batch))
             return result
         result.append(Pick(Lane.LIVE, self.live_cursor, None, self.batch))
-        allowed = int(min(self.batch, self.bucket.available(now)))
+        if now - self._live_sent_at > LIVE_ACTIVE:
+            allowed = self.batch
+        else:
+            allowed = int(min(self.batch, self.bucket.available(now)))
         if allowed >= min(self.batch, 50):
             result.append(Pick(Lane.BACKLOG, self.drain_cursor, self.live_floor + 1, allowed))
         return result
@@ -100,6 +109,7 @@ class LanePlanner:
             self.drain_cursor = max(self.drain_cursor, last_seq_sent)
         else:
             self.live_cursor = max(self.live_cursor, last_seq_sent)
+            self._live_sent_at = now
 
     def exhausted(self, pick: Pick) -> None:
         """A pick found nothing: a drained backlog merges back into the live lane."""
@@ -110,6 +120,6 @@ class LanePlanner:
 
     def backlog_wait(self, now: float) -> float:
         """Seconds until the drain rate allows another backlog batch."""
-        if self.live_floor is None:
+        if self.live_floor is None or now - self._live_sent_at > LIVE_ACTIVE:
             return 0.0
         return self.bucket.wait_for(min(self.batch, 50), now)

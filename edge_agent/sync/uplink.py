@@ -170,6 +170,7 @@ class Uplink:
         if entry is None:
             return
         self._room.set()
+        self._wake.set()
         self.counters.records_acked += len(entry.seqs)
         task = asyncio.get_running_loop().create_task(self._worker.call(self._worker.store.ack, entry.seqs))
         task.add_done_callback(_log_failure)
@@ -199,6 +200,8 @@ class Uplink:
         store = self._worker.store
         now = self._clock.monotonic()
         for pick in self._planner.picks(self._last_seq, now):
+            if pick.lane is Lane.BACKLOG and self._backlog_inflight() >= max(1, self._sync.max_inflight // 2):
+                continue  # keep half the window for live data and events
             records = await self._worker.call(
                 store.pending, events=pick.lane is Lane.EVENTS, after=pick.after, limit=pick.limit, before=pick.before
             )
@@ -225,6 +228,9 @@ class Uplink:
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
         return True
+
+    def _backlog_inflight(self) -> int:
+        return sum(1 for entry in self._inflight.values() if entry.lane is Lane.BACKLOG)
 
     def _expire_stale(self) -> None:
         """A batch unacknowledged for long while connected: offer everything unsent again."""

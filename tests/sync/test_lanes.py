@@ -38,17 +38,33 @@ def test_large_backlog_splits_into_live_and_backlog_lanes() -> None:
     assert backlog.after == 0 and backlog.before == 5001
 
 
-def test_backlog_is_throttled_by_the_drain_rate() -> None:
+def test_backlog_is_throttled_by_the_drain_rate_while_live_data_flows() -> None:
     plan = planner(batch=100, drain_rate=200.0)
     now = 0.0
     sent = 0
+    live_seq = 100_000
     while now < 10.0:
-        for pick in plan.picks(last_seq=100_000, now=now):
+        for pick in plan.picks(last_seq=live_seq, now=now):
+            if pick.lane is Lane.LIVE:
+                live_seq += 1
+                plan.advance(pick, live_seq, 1, now)
             if pick.lane is Lane.BACKLOG:
                 plan.advance(pick, pick.after + pick.limit, pick.limit, now)
                 sent += pick.limit
         now += 0.01
     assert 200 * 10 <= sent <= 200 * 10 + 200, sent
+
+
+def test_backlog_goes_at_full_speed_when_live_is_idle() -> None:
+    plan = planner(batch=100, drain_rate=200.0)
+    sent = 0
+    for step in range(100):
+        now = step * 0.01
+        backlog = plan.picks(last_seq=100_000, now=now)[-1]
+        assert backlog.lane is Lane.BACKLOG and backlog.limit == 100
+        plan.advance(backlog, backlog.after + backlog.limit, backlog.limit, now)
+        sent += backlog.limit
+    assert sent == 10_000, "an idle live lane must not slow the drain"
 
 
 def test_drained_backlog_merges_back_into_one_lane() -> None:
