@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
 
-# Discriminator tags that pydantic puts into error locations of tagged unions.
-_UNION_TAGS = {"simulated", "modbus", "lorawan"}
+# The fields that pick a model in a tagged union (devices by driver, alarm rules by kind).
+_DISCRIMINATORS = ("driver", "kind")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _clean_location(loc: Sequence[int | str], data: Mapping[str, Any]) -> list[i
     cleaned: list[int | str] = []
     node: Any = data
     for part in loc:
-        if isinstance(part, str) and part in _UNION_TAGS and not _has_key(node, part):
+        if isinstance(part, str) and _is_union_tag(node, part):
             continue
         if isinstance(part, str) and part.startswith("function-"):
             continue
@@ -79,8 +79,11 @@ def _clean_location(loc: Sequence[int | str], data: Mapping[str, Any]) -> list[i
     return cleaned
 
 
-def _has_key(node: Any, key: str) -> bool:
-    return isinstance(node, Mapping) and key in node
+def _is_union_tag(node: Any, part: str) -> bool:
+    """pydantic puts the tag of a tagged union into error locations; the user never wrote it as a key."""
+    if not isinstance(node, Mapping) or part in node:
+        return False
+    return any(node.get(field) == part for field in _DISCRIMINATORS)
 
 
 def _child(node: Any, part: int | str) -> Any:
@@ -150,11 +153,14 @@ def _annotation_model(annotation: Any, node: Any) -> type[BaseModel] | None:
     models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
     if len(models) <= 1:
         return models[0] if models else None
-    tag = node.get("driver") if isinstance(node, Mapping) else None
-    for candidate in models:
-        field = candidate.model_fields.get("driver")
-        if field is not None and tag in _flatten(field.annotation):
-            return candidate
+    if not isinstance(node, Mapping):
+        return None
+    for discriminator in _DISCRIMINATORS:
+        tag = node.get(discriminator)
+        for candidate in models:
+            field = candidate.model_fields.get(discriminator)
+            if tag is not None and field is not None and tag in _flatten(field.annotation):
+                return candidate
     return None
 
 

@@ -128,3 +128,19 @@ def test_config_hash_changes_with_content(tmp_path: Path) -> None:
     first = load_config(write(tmp_path, VALID)).sha256
     second = load_config(write(tmp_path, VALID.replace("meter-1", "meter-2"))).sha256
     assert first != second and len(first) == 64
+
+
+def test_alarm_rule_errors_name_the_key_as_written(tmp_path: Path) -> None:
+    text = VALID + """
+[[alarms]]
+kind = "threshold"
+name = "bin-full"
+device = "meter-1"
+point = "voltage"
+raise_above = 80
+clear_at = 60
+prioritty = "alarm"
+"""
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert caught.value.problems == [f"{tmp_path / 'site.toml'}: alarms.0.prioritty: unknown key; did you mean 'priority'?"]
