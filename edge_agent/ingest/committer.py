@@ -2,7 +2,9 @@
 
 A submitter is answered only once its records are committed, so nothing downstream (sync, rules, a broker
 acknowledgement to ChirpStack) ever acts on a record that a crash could still lose. The queue is bounded:
-when it is full, submitters wait (back-pressure), they are never silently dropped.
+when it is full, submitters wait (back-pressure), they are never silently dropped. When a commit fails (a full
+disk the store could not make room on, an I/O error), the records stay queued in order and the commit is tried
+again every interval; ``failing`` says why meanwhile.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Committer:
         self._space = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.failing: str | None = None
         self.stats = CommitterStats()
 
     def add_listener(self, listener: Listener) -> None:
@@ -60,7 +63,7 @@ class Committer:
     async def submit(self, records: Sequence[Record]) -> list[int]:
         if not records:
             return []
-        if self._closing:
+        if self._closing and self.failing is None:
             raise StoreError("the agent is stopping: records are no longer accepted")
         async with self._space:
             await self._space.wait_for(lambda: self._queued < self._max_queued)
@@ -81,6 +84,9 @@ class Committer:
         if self._task is not None:
             await self._task
         await self._flush()
+        if self._queue:
+            lost = sum(len(pending.records) for pending in self._queue)
+            log.error("store_records_not_committed_at_stop", records=lost, reason=self.failing)
 
     async def _run(self) -> None:
         while not self._closing:
@@ -88,24 +94,29 @@ class Committer:
                 await asyncio.wait_for(self._flush_now.wait(), self._interval)
             self._flush_now.clear()
             await self._flush()
+            if self.failing is not None and not self._closing:
+                await asyncio.sleep(self._interval)
 
     async def _flush(self) -> None:
         if not self._queue:
             return
         batch, self._queue = self._queue, []
-        self._queued = 0
-        async with self._space:
-            self._space.notify_all()
         records = [record for pending in batch for record in pending.records]
         try:
             seqs = await asyncio.shield(self._worker.call(self._worker.store.append, records))
         except Exception as exc:
             self.stats.failures += 1
-            log.error("store_commit_failed", error=str(exc), records=len(records))
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(StoreError(f"could not commit: {exc}"))
+            self._queue = batch + self._queue  # keep them, in order, for the next try
+            if self.failing != str(exc):
+                log.error("store_commit_failed", error=str(exc), records=len(records), action="kept in memory, retrying")
+            self.failing = str(exc)
             return
+        if self.failing is not None:
+            log.info("store_commit_recovered", records=len(records))
+            self.failing = None
+        self._queued -= len(records)
+        async with self._space:
+            self._space.notify_all()
         self.stats.committed += len(records)
         self.stats.transactions += 1
         offset = 0

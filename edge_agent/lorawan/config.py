@@ -1,12 +1,29 @@
-"""Site-config model of a LoRaWAN device (placeholder until the LoRaWAN driver lands)."""
+"""Site-config models of the LoRaWAN side: each device, and the local ChirpStack it is heard through."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from edge_agent.config.base import Model
+
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class BinGeometry(Model):
+    """Where an ultrasonic sensor sees the bin's bottom and its full mark (millimetres from the sensor)."""
+
+    d_empty_mm: float = Field(gt=0, description="distance from the sensor to the bottom of the empty bin")
+    d_full_mm: float = Field(ge=0, description="distance at which the bin counts as full (>= the blind zone)")
+    sensor_offset_mm: float = Field(0.0, ge=0, description="subtracted from every measured distance")
+
+    @model_validator(mode="after")
+    def _full_above_empty(self) -> BinGeometry:
+        if self.d_full_mm >= self.d_empty_mm:
+            raise ValueError("d_full_mm must be smaller than d_empty_mm (the full mark is nearer the sensor)")
+        return self
 
 
 class LorawanDeviceConfig(Model):
@@ -16,3 +33,54 @@ class LorawanDeviceConfig(Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     dev_eui: str = Field(pattern=r"^[0-9a-fA-F]{16}$")
     codec: str
+    application_id: str | None = Field(None, pattern=_UUID, description="ChirpStack application, for downlinks")
+    uplink_interval: float = Field(3600.0, gt=0, description="seconds between the device's regular uplinks")
+    silent_after: float = Field(3.0, ge=1.0, description="silent alarm after this many missed intervals")
+    confirmed_downlinks: bool = True
+    bin: BinGeometry | None = None
+
+    @field_validator("dev_eui")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("codec")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        from edge_agent.lorawan.codecs import default_registry
+
+        names = default_registry().names()
+        if value not in names:
+            raise ValueError(f"no LoRaWAN codec named '{value}'; shipped codecs: {', '.join(names)}")
+        return value
+
+
+class ChirpstackConfig(Model):
+    """The local ChirpStack v4: its MQTT integration broker, and optionally its gRPC API for downlinks."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    client_id: str = Field("edge-agent-lorawan", min_length=1, max_length=64)
+    keepalive: int = Field(30, ge=5, le=600)
+    application_ids: list[str] = Field(default_factory=list, description="empty: every application")
+    encoding: Literal["json", "protobuf"] = "json"
+    grpc_address: str | None = Field(None, description="host:port of ChirpStack's API (8080 by default)")
+    api_token_file: Path | None = None
+    downlink_expiry: float = Field(900.0, gt=0, description="seconds before an unconfirmed downlink is expired")
+    max_payload_bytes: int = Field(65536, ge=1024, description="larger event messages are refused")
+
+    @field_validator("application_ids")
+    @classmethod
+    def _uuids(cls, value: list[str]) -> list[str]:
+        import re
+
+        for item in value:
+            if not re.match(_UUID, item):
+                raise ValueError(f"'{item}' is not a ChirpStack application id (a UUID)")
+        return [item.lower() for item in value]
+
+    @model_validator(mode="after")
+    def _token_needs_address(self) -> ChirpstackConfig:
+        if self.api_token_file is not None and self.grpc_address is None:
+            raise ValueError("api_token_file is set but grpc_address is not; give both or neither")
+        return self

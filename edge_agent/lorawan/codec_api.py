@@ -1,0 +1,181 @@
+"""What a codec file may use: a bounds-checked byte reader, the decoded result, downlink helpers.
+
+Codec files in ``drivers/lorawan/`` import only this module and the standard library. A codec module defines
+``MODEL`` (str), ``UPLINK_FPORTS`` (a set of ints), ``decode(f_port, data, options) -> Decoded`` and, when the
+device takes commands, ``COMMANDS`` (name -> description) and ``encode(command, value) -> Downlink``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from edge_agent.errors import DecodeError, WriteRejected
+
+__all__ = [
+    "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point", "Reader",
+    "check_fport", "fill_percent", "int_in_range", "on_off",
+]
+
+PointValue = float | int | bool | str
+
+
+class EncodeError(WriteRejected):
+    """A command the codec cannot encode: unknown name, value missing or out of range."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One decoded value, in our vocabulary and units (percentages 0-100)."""
+
+    name: str
+    value: PointValue
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one uplink said: its points, its alarm flags (True = raised) and its battery level."""
+
+    points: tuple[Point, ...]
+    alarms: dict[str, bool] = field(default_factory=dict)
+    battery_percent: float | None = None
+
+    def value(self, name: str) -> PointValue:
+        for point in self.points:
+            if point.name == name:
+                return point.value
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "points": {p.name: {"value": p.value, "unit": p.unit} for p in self.points},
+            "alarms": dict(self.alarms),
+            "battery_percent": self.battery_percent,
+        }
+
+
+class DecodedBuilder:
+    """Collects points and flags while a codec reads; a point declared twice is a DecodeError."""
+
+    def __init__(self) -> None:
+        self._points: dict[str, Point] = {}
+        self._alarms: dict[str, bool] = {}
+        self._battery: float | None = None
+
+    def point(self, name: str, value: PointValue, unit: str | None = None) -> None:
+        if name in self._points:
+            raise DecodeError(f"point '{name}' appears twice in one payload")
+        self._points[name] = Point(name, value, unit)
+
+    def alarm(self, name: str, raised: bool) -> None:
+        self._alarms[name] = raised
+
+    def battery(self, percent: float) -> None:
+        self._battery = max(0.0, min(100.0, float(percent)))
+
+    def build(self) -> Decoded:
+        return Decoded(tuple(self._points.values()), dict(self._alarms), self._battery)
+
+
+@dataclass(frozen=True)
+class CodecOptions:
+    """Per-device settings a codec may need (from the device's site config)."""
+
+    d_empty_mm: float | None = None
+    d_full_mm: float | None = None
+    sensor_offset_mm: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Downlink:
+    """An encoded command: the bytes and the fPort to send them on."""
+
+    f_port: int
+    data: bytes
+
+
+class Reader:
+    """Reads a payload front to back; any read past its end raises DecodeError."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = bytes(data)
+        self.pos = 0
+
+    @property
+    def remaining(self) -> int:
+        return len(self._data) - self.pos
+
+    def take(self, count: int) -> bytes:
+        if count < 0 or self.remaining < count:
+            raise DecodeError(
+                f"payload too short: needs {count} more byte(s) at offset {self.pos}, has {self.remaining}"
+            )
+        chunk = self._data[self.pos:self.pos + count]
+        self.pos += count
+        return chunk
+
+    def _unpack(self, fmt: str) -> int | float:
+        value: int | float = struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        return value
+
+    def u8(self) -> int:
+        return int(self._unpack("B"))
+
+    def i8(self) -> int:
+        return int(self._unpack("b"))
+
+    def u16(self, *, little: bool = False) -> int:
+        return int(self._unpack("<H" if little else ">H"))
+
+    def i16(self, *, little: bool = False) -> int:
+        return int(self._unpack("<h" if little else ">h"))
+
+    def u32(self, *, little: bool = False) -> int:
+        return int(self._unpack("<I" if little else ">I"))
+
+    def f32(self, *, little: bool = False) -> float:
+        return float(self._unpack("<f" if little else ">f"))
+
+    def end(self) -> None:
+        """Refuse trailing bytes that the layout does not explain."""
+        if self.remaining:
+            raise DecodeError(f"{self.remaining} unexpected trailing byte(s) at offset {self.pos}")
+
+
+def check_fport(f_port: int, allowed: set[int] | frozenset[int]) -> None:
+    if f_port not in allowed:
+        raise DecodeError(f"fPort {f_port} is not an uplink port of this device (expected {sorted(allowed)})")
+
+
+def fill_percent(distance_mm: float, options: CodecOptions) -> float | None:
+    """Fill level 0-100 from a distance, the bin's empty/full distances and the sensor offset; None if unknown."""
+    if options.d_empty_mm is None or options.d_full_mm is None:
+        return None
+    span = options.d_empty_mm - options.d_full_mm
+    if span <= 0:
+        return None
+    distance = distance_mm - options.sensor_offset_mm
+    fill = (options.d_empty_mm - distance) / span
+    return round(max(0.0, min(1.0, fill)) * 100.0, 1)
+
+
+def int_in_range(value: object, low: int, high: int, what: str) -> int:
+    """A command's integer argument, checked."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise EncodeError(f"{what} must be an integer from {low} to {high}, got {value!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise EncodeError(f"{what} must be from {low} to {high}, got {number}")
+    return number
+
+
+def on_off(value: object) -> bool:
+    """A switch command's argument: true/false, 1/0 or 'on'/'off'."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("on", "off"):
+        return value.lower() == "on"
+    raise EncodeError(f"switch takes on/off (or true/false), got {value!r}")

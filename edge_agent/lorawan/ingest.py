@@ -1,0 +1,153 @@
+"""From one MQTT message to the records it yields. Pure: no I/O, the clock is injected."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import structlog
+
+from edge_agent.clock import Clock
+from edge_agent.lorawan import records
+from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
+from edge_agent.lorawan.codecs import Codec, CodecRegistry
+from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.events import (
+    ChirpstackEvent,
+    Encoding,
+    EventError,
+    Join,
+    Status,
+    Uplink,
+    parse_event,
+    parse_topic,
+)
+from edge_agent.lorawan.uplinks import Dedup, DeviceState, DeviceTable, alarm_changes
+from edge_agent.reading import Event, Priority, Reading, Record
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What one message gave: records to commit, and the parsed event (for downlink tracking)."""
+
+    records: list[Record] = field(default_factory=list)
+    event: ChirpstackEvent | None = None
+
+
+def codec_options(device: LorawanDeviceConfig) -> CodecOptions:
+    if device.bin is None:
+        return CodecOptions()
+    return CodecOptions(device.bin.d_empty_mm, device.bin.d_full_mm, device.bin.sensor_offset_mm)
+
+
+class Ingest:
+    """Parses, deduplicates, decodes and bookkeeps; ``counters`` says what happened to every message."""
+
+    def __init__(self, devices: list[LorawanDeviceConfig], registry: CodecRegistry, clock: Clock,
+                 encoding: Encoding, *, max_payload: int = 65536, dedup_size: int = 4096) -> None:
+        self.table = DeviceTable(devices, clock.monotonic())
+        self._codecs: dict[str, Codec] = {d.name: registry.get(d.codec) for d in devices}
+        self._options = {d.name: codec_options(d) for d in devices}
+        self._clock = clock
+        self._encoding: Encoding = encoding
+        self._max_payload = max_payload
+        self._dedup = Dedup(dedup_size)
+        self.counters: Counter[str] = Counter()
+
+    def handle(self, topic: str, payload: bytes) -> Outcome:
+        self.counters["messages"] += 1
+        now, synced = self._clock.now(), self._clock.synced()
+        try:
+            if len(payload) > self._max_payload:
+                raise EventError(f"message of {len(payload)} bytes is over the {self._max_payload}-byte limit")
+            parsed_topic = parse_topic(topic)
+            event = parse_event(parsed_topic, payload, self._encoding)
+        except EventError as exc:
+            self.counters["malformed"] += 1
+            if self.counters["malformed"] in (1, 10, 100) or self.counters["malformed"] % 1000 == 0:
+                log.warning("lorawan_malformed_message", topic=topic[:200], reason=str(exc),
+                            count=self.counters["malformed"])
+            return Outcome([records.malformed(topic, payload, str(exc), now, synced)])
+        if event is None:
+            self.counters["ignored"] += 1
+            return Outcome()
+        if isinstance(event, Uplink):
+            return Outcome(self._uplink(event, now, synced), event)
+        self.counters[f"event_{type(event).__name__.lower()}"] += 1
+        state = self.table.by_eui(event.dev_eui)
+        if state is None:
+            return Outcome([], event)
+        if isinstance(event, Status) and event.battery_percent is not None:
+            state.battery_percent = event.battery_percent
+            return Outcome([Reading(state.config.name, "battery", event.battery_percent, now, "%",
+                                    clock_synced=synced)], event)
+        if isinstance(event, Join):
+            log.info("lorawan_device_joined", device=state.config.name, dev_addr=event.dev_addr)
+            return Outcome([Event("device_joined", now, Priority.INFO, state.config.name,
+                                  f"{state.config.name} joined the network", {"dev_addr": event.dev_addr},
+                                  synced)], event)
+        return Outcome([], event)
+
+    def _uplink(self, uplink: Uplink, now: float, synced: bool) -> list[Record]:
+        if self._dedup.seen(uplink.deduplication_id):
+            self.counters["duplicates"] += 1
+            state = self.table.by_eui(uplink.dev_eui)
+            if state is not None:
+                state.duplicates += 1
+            return []
+        state = self.table.by_eui(uplink.dev_eui)
+        ts = uplink.time or now
+        if state is None:
+            self.counters["unknown_device"] += 1
+            if self.counters["unknown_device"] in (1, 10, 100) or self.counters["unknown_device"] % 1000 == 0:
+                log.warning("lorawan_unknown_device", dev_eui=uplink.dev_eui, count=self.counters["unknown_device"])
+            return [records.unknown_device(uplink, ts, synced)]
+        self.counters["uplinks"] += 1
+        return self._known_uplink(state, uplink, ts, synced)
+
+    def _known_uplink(self, state: DeviceState, uplink: Uplink, ts: float, synced: bool) -> list[Record]:
+        name = state.config.name
+        previous = state.f_cnt
+        was_silent = state.silent
+        check = self.table.heard(state, f_cnt=uplink.f_cnt, radio=uplink.radio, wall=ts,
+                                 mono=self._clock.monotonic())
+        state.application_id = uplink.application_id
+        out: list[Record] = records.radio_readings(name, uplink, ts, synced)
+        out += records.fcnt_events(name, uplink, previous=previous, lost=check.lost, reset=check.reset,
+                                   ts=ts, synced=synced)
+        if was_silent:
+            state.silent = False
+            log.info("lorawan_device_heard_again", device=name)
+            out.append(records.silence_event(name, False, 0.0, ts, synced))
+        if uplink.f_port == 0:
+            return out  # MAC commands only: nothing for a codec
+        try:
+            decoded = self._codecs[name].decode(uplink.f_port, uplink.data, self._options[name])
+        except DecodeError as exc:
+            state.decode_errors += 1
+            self.counters["undecodable"] += 1
+            if state.decode_errors in (1, 10, 100) or state.decode_errors % 1000 == 0:
+                log.warning("lorawan_undecodable", device=name, f_port=uplink.f_port, reason=str(exc),
+                            payload=uplink.data[:64].hex(), count=state.decode_errors)
+            out.append(records.undecodable(name, uplink, str(exc), ts, synced))
+            return out
+        if decoded.battery_percent is not None:
+            state.battery_percent = decoded.battery_percent
+        out += records.point_readings(name, decoded, ts, synced)
+        for alarm, raised in alarm_changes(state, decoded.alarms):
+            log.warning("lorawan_alarm", device=name, alarm=alarm, raised=raised)
+            out.append(records.alarm_event(name, alarm, raised, ts, synced))
+        return out
+
+    def silence(self) -> list[Record]:
+        """Events for devices that went silent or came back since the last call."""
+        now_mono, now, synced = self._clock.monotonic(), self._clock.now(), self._clock.synced()
+        out: list[Record] = []
+        for state in self.table.silence_changes(now_mono):
+            quiet = now_mono - state.heard_mono
+            if state.silent:
+                log.warning("lorawan_device_silent", device=state.config.name, quiet_seconds=round(quiet))
+            out.append(records.silence_event(state.config.name, state.silent, quiet, now, synced))
+        return out

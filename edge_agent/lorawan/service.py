@@ -1,0 +1,197 @@
+"""The LoRaWAN service: ChirpStack events in, records committed, then acknowledged; downlinks out, tracked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+import structlog
+
+from edge_agent.errors import WriteRejected
+from edge_agent.lorawan.adapter import ChirpstackMqtt, Incoming
+from edge_agent.lorawan.codecs import CodecRegistry, default_registry
+from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
+from edge_agent.lorawan.downlinks import (
+    DownlinkStatus,
+    DownlinkTicket,
+    DownlinkTracker,
+    command_payload,
+    command_topic,
+    ticket_event,
+)
+from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
+from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token
+from edge_agent.lorawan.ingest import Ingest
+from edge_agent.lorawan.records import malformed
+from edge_agent.reading import Record
+from edge_agent.services import ServiceContext
+
+log = structlog.get_logger(__name__)
+
+_BATCH = 500  # messages committed in one transaction at most
+_RETRY_MAX = 10.0
+
+
+class LorawanService:
+    """Implements the Service protocol, plus ``send_downlink`` and ``devices_status``."""
+
+    name = "lorawan"
+
+    def __init__(self, context: ServiceContext, devices: list[LorawanDeviceConfig], config: ChirpstackConfig,
+                 *, registry: CodecRegistry | None = None, tick: float = 1.0) -> None:
+        self._context = context
+        self._config = config
+        self._registry = registry or default_registry()
+        self._ingest = Ingest(devices, self._registry, context.clock, config.encoding,
+                              max_payload=config.max_payload_bytes)
+        self._mqtt = ChirpstackMqtt(config)
+        self._downlinks = DownlinkTracker()
+        self._grpc: GrpcEnqueuer | None = None
+        self._tick = tick
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sink_failures = 0
+        self._internal_errors = 0
+
+    async def start(self) -> None:
+        if self._config.api_token_file is not None and self._config.grpc_address is not None:
+            token = await asyncio.to_thread(read_token, self._config.api_token_file)
+            self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
+        await self._mqtt.start()
+        self._tasks = [asyncio.create_task(self._consume(), name="lorawan-consume"),
+                       asyncio.create_task(self._housekeep(), name="lorawan-housekeep")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._mqtt.stop()
+        if self._grpc is not None:
+            await self._grpc.close()
+
+    def health(self) -> dict[str, object]:
+        return {"connected": self._mqtt.connected, "subscribed": self._mqtt.subscribed, "mqtt": dict(self._mqtt.stats),
+                "counters": dict(self._ingest.counters), "sink_failures": self._sink_failures,
+                "internal_errors": self._internal_errors,
+                "downlinks_open": sum(not t.status.final for t in self._downlinks.all())}
+
+    def devices_status(self) -> list[dict[str, object]]:
+        return [state.status() for state in self._ingest.table.all()]
+
+    def downlink(self, ticket_id: str) -> DownlinkTicket | None:
+        return self._downlinks.get(ticket_id)
+
+    # -- uplinks --------------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            batch = [await self._mqtt.get()]
+            while len(batch) < _BATCH and (more := self._mqtt.get_nowait()) is not None:
+                batch.append(more)
+            records: list[Record] = []
+            for message in batch:
+                records += self._handle(message)
+            await self._commit(records)
+            for message in batch:
+                self._mqtt.ack(message)
+
+    def _handle(self, message: Incoming) -> list[Record]:
+        try:
+            outcome = self._ingest.handle(message.topic, message.payload)
+            return outcome.records + self._track(outcome.event)
+        except Exception as exc:  # a bug of ours must cost one message, never the service
+            self._internal_errors += 1
+            log.exception("lorawan_message_failed", topic=message.topic[:200])
+            clock = self._context.clock
+            return [malformed(message.topic, message.payload, f"internal error: {type(exc).__name__}: {exc}",
+                              clock.now(), clock.synced())]
+
+    def _track(self, event: ChirpstackEvent | None) -> list[Record]:
+        if not isinstance(event, TxAck | Ack | Log):
+            return []
+        ticket = self._downlinks.on_event(event, self._context.clock.now())
+        if ticket is None:
+            return []
+        log.info("lorawan_downlink", device=ticket.device, id=ticket.id, status=str(ticket.status),
+                 reason=ticket.reason)
+        return [ticket_event(ticket, self._context.clock.now(), self._context.clock.synced())]
+
+    async def _commit(self, records: Sequence[Record]) -> None:
+        """Submit until the sink takes them: the messages are acknowledged only after this returns."""
+        delay = 0.2
+        while records:
+            try:
+                await self._context.sink.submit(records)
+                return
+            except Exception as exc:  # the store is full or broken: hold the messages, retry, never drop
+                self._sink_failures += 1
+                log.error("lorawan_commit_failed", error=str(exc), records=len(records), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick)
+            clock = self._context.clock
+            records = self._ingest.silence()
+            for ticket in self._downlinks.expire(clock.now()):
+                log.warning("lorawan_downlink_expired", device=ticket.device, id=ticket.id)
+                records.append(ticket_event(ticket, clock.now(), clock.synced()))
+            await self._commit(records)
+
+    # -- downlinks ------------------------------------------------------------------------------
+
+    async def send_downlink(self, device: str, command: str, value: object | None = None) -> DownlinkTicket:
+        """Encode a command with the device's codec and enqueue it; the ticket's status follows its fate."""
+        state = self._ingest.table.by_name(device)
+        if state is None:
+            raise WriteRejected(f"'{device}' is not a LoRaWAN device of this site")
+        encoded = self._registry.get(state.config.codec).encode(command, value)
+        clock = self._context.clock
+        now = clock.now()
+        ticket = DownlinkTicket(
+            id=str(uuid.uuid4()), device=device, dev_eui=state.config.dev_eui, command=command, value=value,
+            f_port=encoded.f_port, data_hex=encoded.data.hex(), confirmed=state.config.confirmed_downlinks,
+            via="grpc" if self._grpc is not None else "mqtt", created=now,
+            expires_at=now + max(self._config.downlink_expiry, 2 * state.config.uplink_interval),
+        )
+        application_id = state.config.application_id or state.application_id
+        if self._grpc is None and application_id is None:
+            raise WriteRejected(f"the ChirpStack application of '{device}' is unknown: set its application_id "
+                                "in the site config (or wait for its first uplink)")
+        try:
+            if self._grpc is not None:
+                queue_id = await self._grpc.enqueue(ticket_id=ticket.id, dev_eui=ticket.dev_eui, f_port=ticket.f_port,
+                                                    data=encoded.data, confirmed=ticket.confirmed,
+                                                    expires_at=ticket.expires_at)
+                ticket = replace(ticket, id=queue_id)  # ChirpStack's API names the queue item itself
+                self._downlinks.add(ticket)
+            else:
+                assert application_id is not None
+                self._downlinks.add(ticket)
+                self._mqtt.publish(command_topic(application_id, ticket.dev_eui),
+                                   command_payload(ticket, self._config.encoding))
+        except Exception as exc:
+            self._downlinks.add(ticket)
+            ticket = self._downlinks.fail(ticket.id, f"enqueue failed: {exc}", now) or ticket
+            log.warning("lorawan_downlink_failed", device=device, command=command, error=str(exc))
+        else:
+            log.info("lorawan_downlink_queued", device=device, command=command, id=ticket.id, via=ticket.via)
+        await self._commit([ticket_event(ticket, now, clock.synced())])
+        return self._downlinks.get(ticket.id) or ticket
+
+
+def build_service(context: ServiceContext) -> LorawanService | None:
+    """The LoRaWAN service for this site, or None when the site has no LoRaWAN device."""
+    devices = [d for d in context.config.devices if isinstance(d, LorawanDeviceConfig)]
+    if not devices:
+        return None
+    return LorawanService(context, devices, context.config.chirpstack or ChirpstackConfig())
+
+
+__all__ = ["DownlinkStatus", "DownlinkTicket", "LorawanService", "build_service"]

@@ -1,0 +1,138 @@
+"""Per-device uplink bookkeeping: duplicates, fCnt gaps and resets, battery, silence. Pure: clocks come in."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.events import Radio
+
+_FCNT_MODULO = 1 << 32
+_WRAP_WINDOW = 1 << 16  # a drop from near 2**32 to below this is a wrap, not a reset
+
+
+class Dedup:
+    """Remembers the last ``size`` deduplication ids; ``seen`` records an id and says if it was known."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def seen(self, key: str) -> bool:
+        if not key:
+            return False
+        if key in self._ids:
+            self._ids.move_to_end(key)
+            return True
+        self._ids[key] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return False
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+@dataclass(frozen=True)
+class FcntCheck:
+    lost: int = 0
+    reset: bool = False
+    repeated: bool = False
+
+
+def check_fcnt(previous: int | None, current: int) -> FcntCheck:
+    """Compare an uplink's frame counter with the last one heard from the same device."""
+    if previous is None:
+        return FcntCheck()
+    if current == previous:
+        return FcntCheck(repeated=True)
+    if current > previous:
+        return FcntCheck(lost=current - previous - 1)
+    if previous >= _FCNT_MODULO - _WRAP_WINDOW and current < _WRAP_WINDOW:
+        return FcntCheck(lost=current + _FCNT_MODULO - previous - 1)
+    return FcntCheck(reset=True)
+
+
+@dataclass
+class DeviceState:
+    """What we know about one device; ``status`` is what ``devices_status`` reports."""
+
+    config: LorawanDeviceConfig
+    heard_mono: float
+    last_seen: float | None = None
+    f_cnt: int | None = None
+    radio: Radio = field(default_factory=Radio)
+    battery_percent: float | None = None
+    uplinks: int = 0
+    lost_uplinks: int = 0
+    counter_resets: int = 0
+    decode_errors: int = 0
+    duplicates: int = 0
+    silent: bool = False
+    alarms: dict[str, bool] = field(default_factory=dict)
+    application_id: str | None = None
+
+    @property
+    def silent_after_seconds(self) -> float:
+        return self.config.uplink_interval * self.config.silent_after
+
+    def status(self) -> dict[str, object]:
+        return {
+            "device": self.config.name, "dev_eui": self.config.dev_eui, "codec": self.config.codec,
+            "last_seen": self.last_seen, "f_cnt": self.f_cnt, "rssi": self.radio.rssi, "snr": self.radio.snr,
+            "spreading_factor": self.radio.spreading_factor, "gateway": self.radio.gateway_id,
+            "battery_percent": self.battery_percent, "uplinks": self.uplinks, "lost_uplinks": self.lost_uplinks,
+            "counter_resets": self.counter_resets, "decode_errors": self.decode_errors,
+            "duplicates": self.duplicates, "silent": self.silent,
+            "alarms": sorted(name for name, raised in self.alarms.items() if raised),
+        }
+
+
+class DeviceTable:
+    """The site's LoRaWAN devices by devEui, with their state."""
+
+    def __init__(self, devices: list[LorawanDeviceConfig], now_mono: float) -> None:
+        self._by_eui = {d.dev_eui: DeviceState(d, heard_mono=now_mono) for d in devices}
+        self._by_name = {state.config.name: state for state in self._by_eui.values()}
+
+    def by_eui(self, dev_eui: str) -> DeviceState | None:
+        return self._by_eui.get(dev_eui.lower())
+
+    def by_name(self, name: str) -> DeviceState | None:
+        return self._by_name.get(name)
+
+    def all(self) -> list[DeviceState]:
+        return list(self._by_eui.values())
+
+    def heard(self, state: DeviceState, *, f_cnt: int, radio: Radio, wall: float, mono: float) -> FcntCheck:
+        """Record an uplink; returns what its frame counter says."""
+        check = check_fcnt(state.f_cnt, f_cnt)
+        state.f_cnt = f_cnt
+        state.radio = radio
+        state.last_seen = wall
+        state.heard_mono = mono
+        state.uplinks += 1
+        state.lost_uplinks += check.lost
+        state.counter_resets += int(check.reset)
+        return check
+
+    def silence_changes(self, now_mono: float) -> list[DeviceState]:
+        """Devices whose silent flag flips now (heard again, or quiet for too long)."""
+        changed = []
+        for state in self._by_eui.values():
+            quiet = now_mono - state.heard_mono > state.silent_after_seconds
+            if quiet != state.silent:
+                state.silent = quiet
+                changed.append(state)
+        return changed
+
+
+def alarm_changes(state: DeviceState, alarms: dict[str, bool]) -> list[tuple[str, bool]]:
+    """Alarm flags that differ from the last uplink's (a first 'not raised' is no change)."""
+    changes = []
+    for name, raised in alarms.items():
+        if state.alarms.get(name, False) != raised:
+            changes.append((name, raised))
+        state.alarms[name] = raised
+    return changes

@@ -1,0 +1,301 @@
+"""The rules engine service: a tick loop on the injected clock that runs the pure rules and carries out actions.
+
+Readings arrive through ``on_committed`` (cheap: they go into a bounded inbox, the oldest dropped and counted
+when it is full) and are judged at the next tick. Alarms and action outcomes are Events handed to the sink.
+Tests drive it with ``await engine.tick()`` on a FakeClock, without starting the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+
+from edge_agent.reading import Event, Priority, Reading, Record
+from edge_agent.rules.actions import ActionOutcome, ActionPort, SetLevel
+from edge_agent.rules.overrides import Overrides
+from edge_agent.rules.programs import NightPlan, Place, night_plan
+from edge_agent.rules.scheduler import MemberState, RetryPolicy, Target, after, due, target
+from edge_agent.rules.sun import SunError, is_dark, night_of
+from edge_agent.rules.thresholds import AlarmChange, Alarms
+from edge_agent.services import ServiceContext
+
+log = structlog.get_logger(__name__)
+
+INBOX_SIZE = 10_000
+ACTION_TIMEOUT_S = 30.0
+PARALLEL_ACTIONS = 8
+
+
+class RulesEngine:
+    """Lighting programs, overrides and alarm rules of one site."""
+
+    name = "rules"
+
+    def __init__(self, context: ServiceContext, actions: ActionPort, *, inbox_size: int = INBOX_SIZE) -> None:
+        config = context.config
+        self._lighting = config.lighting
+        self._place = Place(config.site.latitude, config.site.longitude, config.site.timezone)
+        self._clock = context.clock
+        self._sink = context.sink
+        self._port = actions
+        self._policy = RetryPolicy(self._lighting.action_attempts, self._lighting.action_retry_s)
+        self._members = {g.name: [MemberState(m.device, m.point) for m in g.members] for g in self._lighting.groups}
+        self._overrides = Overrides()
+        self._alarms = Alarms(config.alarms, [d.name for d in config.devices], context.clock.now())
+        self._inbox: deque[Reading] = deque(maxlen=inbox_size)
+        self._plans: dict[tuple[str, date], NightPlan] = {}
+        self._targets: dict[str, Target] = {}
+        self._plan_errors: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.ticks = 0
+        self.actions_done = 0
+        self.actions_failed = 0
+
+    # -- the lead's interface ----------------------------------------------------------------------
+
+    def on_committed(self, records: Sequence[Record]) -> None:
+        """Take committed readings for the next tick; never blocks, drops the oldest when the inbox is full."""
+        for record in records:
+            if isinstance(record, Reading):
+                if len(self._inbox) == self._inbox.maxlen:
+                    self.dropped += 1
+                self._inbox.append(record)
+
+    def set_override(self, group: str, level: int | None, duration_s: float | None = None) -> None:
+        """Hold ``group`` at ``level`` for ``duration_s`` (None: until cleared); level None resumes the program."""
+        if group not in self._members:
+            raise ValueError(f"no lighting group '{group}'; groups: {', '.join(sorted(self._members))}")
+        self._overrides.set(group, level, duration_s, self._clock.monotonic())
+        log.info("lighting_override", group=group, level=level, duration_s=duration_s)
+        self._wake.set()
+
+    def clear_override(self, group: str) -> None:
+        self.set_override(group, None)
+
+    def groups_status(self) -> list[dict[str, Any]]:
+        now, mono = self._clock.now(), self._clock.monotonic()
+        return [self._group_status(group.name, group.category.value, now, mono) for group in self._lighting.groups]
+
+    def plan(self, group: str, now: float) -> NightPlan:
+        """The plan of the night holding ``now`` (cached for the current and the previous night)."""
+        evening = night_of(now, self._place.timezone)
+        key = (group, evening)
+        if key not in self._plans:
+            self._plans = {k: v for k, v in self._plans.items() if (evening - k[1]).days < 2}
+            self._plans[key] = night_plan(self._lighting, group, evening, self._place)
+        return self._plans[key]
+
+    # -- the service -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="rules")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def health(self) -> dict[str, object]:
+        return {
+            "ticks": self.ticks,
+            "inbox": len(self._inbox),
+            "dropped": self.dropped,
+            "actions_done": self.actions_done,
+            "actions_failed": self.actions_failed,
+            "alarms_active": len(self._alarms.active()),
+            "bad_values": self._alarms.bad_values,
+        }
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # a bug in one tick must not stop the lights for the rest of the night
+                log.exception("rules_tick_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._lighting.tick_s)
+            self._wake.clear()
+
+    async def tick(self, now: float | None = None) -> list[SetLevel]:
+        """Judge pending readings, let alarm durations run, write the levels due; returns the writes made."""
+        now = self._clock.now() if now is None else now
+        mono, synced = self._clock.monotonic(), self._clock.synced()
+        self.ticks += 1
+        events = [self._expired_event(o.group, now) for o in self._overrides.expire(mono)]
+        changes = self._judge_inbox(synced)
+        if synced:
+            changes.extend(self._alarms.poll(now))
+        events.extend(_alarm_event(change, synced) for change in changes)
+        actions = self._due_actions(now, mono, synced)
+        events.extend(await self._carry_out(actions, now))
+        if events:
+            await self._sink.submit(events)
+        return actions
+
+    # -- lighting ----------------------------------------------------------------------------------
+
+    def _due_actions(self, now: float, mono: float, synced: bool) -> list[SetLevel]:
+        actions: list[SetLevel] = []
+        for group in self._lighting.groups:
+            plan = self._safe_plan(group.name, now) if synced else None
+            safe = group.safe_level if group.safe_level is not None else self._lighting.safe_level
+            goal = target(plan, self._overrides.level(group.name, mono), safe, now, synced)
+            if self._targets.get(group.name) != goal:
+                log.info("lighting_target", group=group.name, level=goal.level, source=goal.source)
+                self._targets[group.name] = goal
+            actions.extend(due(group.name, goal, self._members[group.name], mono))
+        return actions
+
+    def _safe_plan(self, group: str, now: float) -> NightPlan | None:
+        try:
+            plan = self.plan(group, now)
+        except SunError as exc:
+            if group not in self._plan_errors:
+                log.error("lighting_plan_failed", group=group, error=str(exc))
+                self._plan_errors.add(group)
+            return None
+        self._plan_errors.discard(group)
+        return plan
+
+    async def _carry_out(self, actions: list[SetLevel], now: float) -> list[Event]:
+        limit = asyncio.Semaphore(PARALLEL_ACTIONS)
+
+        async def one(action: SetLevel) -> ActionOutcome:
+            async with limit:
+                return await self._attempt(action)
+
+        outcomes = await asyncio.gather(*(one(action) for action in actions))
+        mono = self._clock.monotonic()
+        events = []
+        for action, outcome in zip(actions, outcomes, strict=True):
+            self._record(action, outcome, mono)
+            events.append(self._action_event(action, outcome, now))
+        return events
+
+    async def _attempt(self, action: SetLevel) -> ActionOutcome:
+        try:
+            return await asyncio.wait_for(
+                self._port.set_level(action.device, action.point, action.level), ACTION_TIMEOUT_S
+            )
+        except TimeoutError:
+            return ActionOutcome(ok=False, error=f"no answer within {ACTION_TIMEOUT_S:.0f} s")
+        except Exception as exc:  # the port's failures become outcomes, never a stopped engine
+            return ActionOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    def _record(self, action: SetLevel, outcome: ActionOutcome, mono: float) -> None:
+        members = self._members[action.group]
+        for index, member in enumerate(members):
+            if (member.device, member.point) == (action.device, action.point):
+                members[index] = after(member, action, outcome, mono, self._policy)
+        if _done(action, outcome):
+            self.actions_done += 1
+            if action.attempt > 1:
+                log.info("lighting_write_recovered", device=action.device, point=action.point, level=action.level)
+        else:
+            self.actions_failed += 1
+            if action.attempt in {1, self._policy.attempts}:
+                log.warning("lighting_write_failed", device=action.device, point=action.point,
+                            level=action.level, attempt=action.attempt, error=outcome.error)
+
+    def _action_event(self, action: SetLevel, outcome: ActionOutcome, now: float) -> Event:
+        done = _done(action, outcome)
+        gave_up = not done and action.attempt >= self._policy.attempts
+        priority = Priority.INFO if done else (Priority.ALARM if gave_up else Priority.WARNING)
+        where = f"{action.device}.{action.point}" if action.point else action.device
+        error = outcome.error or f"read back {outcome.read_back} %"
+        verdict = "done" if done else f"failed ({error})"
+        return Event(
+            kind="lighting.set_level", ts=now, priority=priority, device=action.device,
+            message=f"group {action.group}: {where} to {action.level} % ({action.reason}): {verdict}",
+            data={"group": action.group, "point": action.point, "level": action.level, "reason": action.reason,
+                  "attempt": action.attempt, "ok": done, "read_back": outcome.read_back,
+                  "error": outcome.error},
+            clock_synced=self._clock.synced(),
+        )
+
+    def _expired_event(self, group: str, now: float) -> Event:
+        log.info("lighting_override_expired", group=group)
+        return Event(kind="lighting.override_expired", ts=now, priority=Priority.INFO,
+                     message=f"group {group}: override expired, program resumes", data={"group": group})
+
+    def _group_status(self, group: str, category: str, now: float, mono: float) -> dict[str, Any]:
+        goal = self._targets.get(group)
+        override = self._overrides.get(group, mono)
+        plan = self._safe_plan(group, now) if self._clock.synced() else None
+        upcoming = plan.next_change(now) if plan else None
+        return {
+            "group": group,
+            "category": category,
+            "level": goal.level if goal else None,
+            "source": goal.source if goal else None,
+            "override": None if override is None else {
+                "level": override.level,
+                "remaining_s": None if override.expires_mono is None else round(override.expires_mono - mono),
+            },
+            "next_change": None if upcoming is None else {
+                "at": datetime.fromtimestamp(upcoming.ts, UTC).isoformat(), "level": upcoming.level,
+            },
+            "members": [
+                {"device": m.device, "point": m.point, "confirmed": m.confirmed, "failures": m.failures}
+                for m in self._members[group]
+            ],
+        }
+
+    # -- alarms ------------------------------------------------------------------------------------
+
+    def _judge_inbox(self, synced: bool) -> list[AlarmChange]:
+        changes: list[AlarmChange] = []
+        place = self._place
+        while self._inbox:
+            reading = self._inbox.popleft()
+            dark = not synced or is_dark(reading.ts, place.latitude, place.longitude, place.timezone)
+            changes.extend(self._alarms.observe(reading, self._commanded, dark))
+        return changes
+
+    def _commanded(self, device: str, point: str) -> int | None:
+        for members in self._members.values():
+            for member in members:
+                if member.device == device and member.point == point:
+                    return member.confirmed
+        return None
+
+
+def _done(action: SetLevel, outcome: ActionOutcome) -> bool:
+    return outcome.ok and outcome.read_back in {None, action.level}
+
+
+def _alarm_event(change: AlarmChange, synced: bool) -> Event:
+    log.warning("alarm_raised" if change.raised else "alarm_cleared", rule=change.rule, device=change.device,
+                point=change.point, value=change.value)
+    return Event(
+        kind="alarm.raised" if change.raised else "alarm.cleared",
+        ts=change.ts,
+        priority=Priority[change.priority.upper()],
+        device=change.device,
+        message=change.message,
+        data={"rule": change.rule, "point": change.point, "value": change.value},
+        clock_synced=synced,
+    )
+
+
+def build_service(context: ServiceContext, actions: ActionPort) -> RulesEngine | None:
+    """The rules engine for this site, or None when the config has no lighting groups and no alarm rules."""
+    config = context.config
+    if not config.lighting.groups and not config.alarms:
+        return None
+    known = {device.name for device in config.devices}
+    for group in config.lighting.groups:
+        for member in group.members:
+            if member.device not in known:
+                log.warning("lighting_member_unknown", group=group.name, device=member.device)
+    return RulesEngine(context, actions)

@@ -1,0 +1,59 @@
+"""Manual overrides: a group held at a level until an expiry; an empty override resumes the program.
+
+Pure. Expiries are on the monotonic clock, so that the clock being set at synchronisation neither cuts an
+override short nor stretches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    group: str
+    level: int
+    expires_mono: float | None  # None: until cleared
+    source: str = "manual"
+
+    def active(self, mono: float) -> bool:
+        return self.expires_mono is None or mono < self.expires_mono
+
+
+class Overrides:
+    """The overrides in force, one per group at most."""
+
+    def __init__(self) -> None:
+        self._by_group: dict[str, Override] = {}
+
+    def set(self, group: str, level: int | None, duration_s: float | None, mono: float, source: str = "manual") -> None:
+        """Hold ``group`` at ``level`` for ``duration_s`` (None: until cleared); level None resumes the program."""
+        if level is None:
+            self._by_group.pop(group, None)
+            return
+        if not 0 <= level <= 100:
+            raise ValueError(f"level {level} is not a percentage (0-100)")
+        if duration_s is not None and duration_s <= 0:
+            raise ValueError(f"duration {duration_s} s is not positive")
+        expiry = None if duration_s is None else mono + duration_s
+        self._by_group[group] = Override(group, level, expiry, source)
+
+    def clear(self, group: str) -> None:
+        self._by_group.pop(group, None)
+
+    def level(self, group: str, mono: float) -> int | None:
+        override = self.get(group, mono)
+        return None if override is None else override.level
+
+    def get(self, group: str, mono: float) -> Override | None:
+        override = self._by_group.get(group)
+        if override is not None and not override.active(mono):
+            return None
+        return override
+
+    def expire(self, mono: float) -> list[Override]:
+        """Drop and return the overrides that have run out."""
+        gone = [o for o in self._by_group.values() if not o.active(mono)]
+        for override in gone:
+            del self._by_group[override.group]
+        return gone

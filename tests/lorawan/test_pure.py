@@ -1,0 +1,137 @@
+"""The pure parts: event parsing, frame counters, dedup bound, downlink tracking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_agent.lorawan.downlinks import DownlinkStatus, DownlinkTicket, DownlinkTracker
+from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, Uplink, parse_event, parse_topic
+from edge_agent.lorawan.uplinks import Dedup, check_fcnt
+from tests.lorawan.support import APP, encode, event_topic, uplink_event
+
+EUI = "a84041000181c5e1"
+
+
+@pytest.mark.parametrize("encoding", ["json", "protobuf"])
+def test_uplink_event_parses_the_same_in_both_encodings(encoding: str) -> None:
+    event = uplink_event(EUI, "01755c", f_cnt=42, f_port=85, rssi=-100, snr=-3.5, sf=12)
+    parsed = parse_event(parse_topic(event_topic(EUI, "up")), encode(event, "up", encoding), encoding)  # type: ignore[arg-type]
+    assert isinstance(parsed, Uplink)
+    assert (parsed.f_cnt, parsed.f_port, parsed.data, parsed.application_id) == (42, 85, b"\x01\x75\x5c", APP)
+    assert (parsed.radio.rssi, parsed.radio.snr, parsed.radio.spreading_factor) == (-100, -3.5, 12)
+    assert parsed.radio.gateways == 2 and parsed.radio.frequency == 868300000
+
+
+def test_fport_zero_uplink_with_empty_data_and_no_time() -> None:
+    event = uplink_event(EUI, "", f_cnt=1, f_port=0)
+    del event["time"]
+    parsed = parse_event(parse_topic(event_topic(EUI, "up")), json.dumps(event).encode(), "json")
+    assert isinstance(parsed, Uplink) and parsed.data == b"" and parsed.time is None
+
+
+@pytest.mark.parametrize("payload", [b"", b"null", b"{\"fCnt\": -1}", b"{\"fCnt\": 1.5}", b"{\"rxInfo\": 3}",
+                                     b"[" * 5000, b"{\"deviceInfo\": {\"devEui\": \"0000000000000001\"}}"])
+def test_bad_json_is_an_event_error(payload: bytes) -> None:
+    with pytest.raises(EventError):
+        parse_event(parse_topic(event_topic(EUI, "up")), payload, "json")
+
+
+def test_bad_protobuf_is_an_event_error() -> None:
+    with pytest.raises(EventError):
+        parse_event(parse_topic(event_topic(EUI, "up")), b"\xff\xff\xff\xff\x0f", "protobuf")
+
+
+def test_topics() -> None:
+    topic = parse_topic(f"application/{APP}/device/A84041000181C5E1/event/up")
+    assert topic.dev_eui == EUI
+    assert parse_event(parse_topic(event_topic(EUI, "location")), b"{}", "json") is None
+    for bad in ("application/x/device/123/event/up", "foo", f"application/{APP}/device/{EUI}/command/down"):
+        with pytest.raises(EventError):
+            parse_topic(bad)
+
+
+def test_log_with_an_unknown_enum_number() -> None:
+    payload = json.dumps({"level": 99, "code": 1234, "description": "x", "context": {"a": "b"}}).encode()
+    parsed = parse_event(parse_topic(event_topic(EUI, "log")), payload, "json")
+    assert isinstance(parsed, Log) and parsed.level == "99" and parsed.code == "1234"
+
+
+def test_frame_counter_checks() -> None:
+    assert check_fcnt(None, 5).lost == 0
+    assert check_fcnt(5, 6).lost == 0
+    assert check_fcnt(5, 9).lost == 3
+    assert check_fcnt(5, 5).repeated
+    assert check_fcnt(500, 2).reset
+    wrapped = check_fcnt(2**32 - 2, 1)
+    assert not wrapped.reset and wrapped.lost == 2
+
+
+def test_dedup_is_bounded() -> None:
+    dedup = Dedup(size=3)
+    assert [dedup.seen(k) for k in "abca"] == [False, False, False, True]
+    for key in "defg":
+        dedup.seen(key)
+    assert len(dedup) == 3
+    assert dedup.seen("b") is False  # forgotten: the memory is bounded
+
+
+def _ticket(ticket_id: str, confirmed: bool = True) -> DownlinkTicket:
+    return DownlinkTicket(id=ticket_id, device="d", dev_eui=EUI, command="switch", value=True, f_port=85,
+                          data_hex="08ffff", confirmed=confirmed, via="mqtt", created=0.0, expires_at=100.0)
+
+
+def test_downlink_tracker_states() -> None:
+    tracker = DownlinkTracker(max_tickets=3)
+    tracker.add(_ticket("a"))
+    tracker.add(_ticket("b", confirmed=False))
+    assert tracker.on_event(TxAck(EUI, "a", 1, 7, "gw"), 1.0).status == DownlinkStatus.SENT  # type: ignore[union-attr]
+    assert tracker.on_event(TxAck(EUI, "b", 2, 8, "gw"), 1.0).status == DownlinkStatus.DELIVERED  # type: ignore[union-attr]
+    assert tracker.on_event(Ack(EUI, "a", True, 7), 2.0).status == DownlinkStatus.DELIVERED  # type: ignore[union-attr]
+    assert tracker.on_event(Ack(EUI, "a", False, 7), 3.0) is None  # final states do not move
+    assert tracker.on_event(Ack(EUI, "zzz", True, 7), 3.0) is None
+    assert tracker.on_event(Log(EUI, "INFO", "X", "", {"deviceQueueItemId": "a"}), 3.0) is None
+    tracker.add(_ticket("c"))
+    assert [t.id for t in tracker.expire(99.0)] == []
+    assert [t.id for t in tracker.expire(100.0)] == ["c"]
+    for key in "defg":
+        tracker.add(_ticket(key))
+    assert len(tracker.all()) == 3
+
+
+def test_doctor_flags_qos_zero_and_encoding_mismatch(tmp_path: Path) -> None:
+    from edge_agent.lorawan.config import ChirpstackConfig
+    from edge_agent.lorawan.doctor import check_chirpstack, check_chirpstack_text
+
+    default = '[integration]\nenabled = ["mqtt"]\n[integration.mqtt]\nserver = "tcp://$MQTT_BROKER_HOST:1883/"\n'
+    findings = {f.check: f for f in check_chirpstack_text(default, ChirpstackConfig())}
+    assert not findings["chirpstack_qos"].ok and "qos=1" in findings["chirpstack_qos"].message
+    assert findings["chirpstack_mqtt_integration"].ok and findings["chirpstack_encoding"].ok
+    good = default + "qos = 1\njson = false\n"
+    findings = {f.check: f for f in check_chirpstack_text(good, ChirpstackConfig(encoding="protobuf"))}
+    assert all(f.ok for f in findings.values())
+    (missing,) = check_chirpstack(ChirpstackConfig(), tmp_path / "absent.toml")
+    assert not missing.ok
+
+
+def test_device_and_chirpstack_config_checks() -> None:
+    from pydantic import ValidationError
+
+    from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
+
+    device = LorawanDeviceConfig.model_validate(
+        {"driver": "lorawan", "name": "b", "dev_eui": "A84041000181C5E1", "codec": "dragino_ldds75",
+         "bin": {"d_empty_mm": 1500, "d_full_mm": 250}})
+    assert device.dev_eui == "a84041000181c5e1"
+    for bad, needle in (({"codec": "nope"}, "shipped codecs"),
+                        ({"bin": {"d_empty_mm": 200, "d_full_mm": 250}}, "d_full_mm must be smaller"),
+                        ({"silent_after": 0.5}, "greater than or equal")):
+        with pytest.raises(ValidationError, match=needle):
+            LorawanDeviceConfig.model_validate(
+                {"driver": "lorawan", "name": "b", "dev_eui": "a84041000181c5e1", "codec": "dragino_ldds75", **bad})
+    with pytest.raises(ValidationError, match="grpc_address"):
+        ChirpstackConfig.model_validate({"api_token_file": "/etc/token"})
+    with pytest.raises(ValidationError, match="UUID"):
+        ChirpstackConfig.model_validate({"application_ids": ["commune"]})

@@ -1,0 +1,222 @@
+"""The engine on a FakeClock: restart mid-night, unsynchronised clock, overrides, retries, alarms as events."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge_agent.clock import FakeClock
+from edge_agent.reading import Priority, Reading
+from edge_agent.rules.actions import ActionOutcome
+from edge_agent.rules.engine import build_service
+from edge_agent.rules.programs import Place, night_plan
+from edge_agent.services import ServiceContext
+from tests.rules.support import DIMMED, ESTERNAY, ListSink, RecordingPort, engine, one_group, site
+
+PARIS = ZoneInfo("Europe/Paris")
+PLACE = Place(ESTERNAY["latitude"], ESTERNAY["longitude"], "Europe/Paris")
+EVENING = date(2026, 11, 12)
+NOON = datetime.combine(EVENING, time(12), PARIS).timestamp()
+MEMBERS = {("cabinet", "circuit1_level"), ("node-1", None)}
+
+
+def at(hour: int, minute: int = 0, day: date = EVENING) -> float:
+    return datetime.combine(day, time(hour, minute), PARIS).timestamp()
+
+
+@settings(max_examples=60, deadline=None)
+@given(minute=st.integers(min_value=0, max_value=24 * 60 - 1))
+def test_a_restart_at_any_minute_of_the_night_restores_the_planned_level_at_once(minute: int) -> None:
+    config = site(ESTERNAY, one_group(DIMMED))
+    now = NOON + 60 * minute
+    clock = FakeClock(now)
+    rules, _, port = engine(config, clock)
+    asyncio.run(rules.tick())
+    wanted = night_plan(config.lighting, "rue", EVENING, PLACE).level_at(now)
+    assert {(d, p) for _, d, p, _ in port.writes} == MEMBERS
+    assert all(level == wanted for *_, level in port.writes)
+    asyncio.run(rules.tick())  # nothing more to do in the same minute: idempotent, no repeat
+    assert len(port.writes) == 2
+
+
+def test_restart_in_the_dimmed_part_of_the_night() -> None:
+    clock = FakeClock(at(2, 17, EVENING + timedelta(days=1)))
+    rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
+    asyncio.run(rules.tick())
+    assert port.levels == {("cabinet", "circuit1_level"): 40, ("node-1", None): 40}
+
+
+def test_unsynchronised_clock_holds_the_safe_level_until_sync() -> None:
+    clock = FakeClock(0.0, synced=False)  # a Pi without battery clock: 1970
+    rules, _, port = engine(site(ESTERNAY, one_group(DIMMED, safe_level=70)), clock)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {70}
+    assert rules.groups_status()[0]["source"] == "safe"
+    clock.jump(at(23, 30) - clock.now())  # NTP steps the clock to 23:30 in November
+    clock.set_synced(True)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {40}
+
+
+def test_override_holds_then_expires_and_the_program_resumes() -> None:
+    clock = FakeClock(at(20, 0))
+    rules, sink, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {100}
+    rules.set_override("rue", 0, duration_s=3 * 3600)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {0}
+    clock.advance(2 * 3600)  # 22:00: the program dims, the override still holds
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {0}
+    assert rules.groups_status()[0]["override"]["remaining_s"] == 3600
+    clock.advance(3600)  # 23:00: expired
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {40}
+    assert len(sink.events("lighting.override_expired")) == 1
+
+
+def test_empty_override_resumes_at_once_and_unknown_group_is_refused() -> None:
+    clock = FakeClock(at(23, 0))
+    rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
+    rules.set_override("rue", 100)  # no expiry
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {100}
+    rules.set_override("rue", None)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {40}
+    with pytest.raises(ValueError, match="no lighting group 'nope'"):
+        rules.set_override("nope", 10, 60)
+    with pytest.raises(ValueError, match="percentage"):
+        rules.set_override("rue", 120, 60)
+
+
+def test_failed_writes_are_retried_with_limits_and_recorded() -> None:
+    clock = FakeClock(at(20, 0))
+    rules, sink, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
+    port.fail = 100
+    for _ in range(30):  # 30 min of ticks every minute: retries at 0, 30 s, 60 s, 120 s then hourly
+        asyncio.run(rules.tick())
+        clock.advance(60)
+    failed = sink.events("lighting.set_level")
+    per_member = [e for e in failed if e.device == "cabinet"]
+    assert [e.data["attempt"] for e in per_member] == [1, 2, 3, 4]
+    assert per_member[-1].priority == Priority.ALARM  # gave up: an alarm, retried hourly from now on
+    port.fail = 0
+    clock.advance(3600)
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {100}
+    assert rules.health()["actions_failed"] == 8
+
+
+def test_port_exceptions_do_not_stop_the_engine() -> None:
+    class Broken(RecordingPort):
+        async def set_level(self, device: str, point: str | None, level: int):  # type: ignore[no-untyped-def]
+            raise OSError("bus gone")
+
+    clock = FakeClock(at(20, 0))
+    sink = ListSink()
+    rules = build_service(ServiceContext(site(ESTERNAY, one_group(DIMMED)), sink, clock), Broken())
+    assert rules is not None
+    asyncio.run(rules.tick())
+    assert all("bus gone" in e.message for e in sink.events("lighting.set_level"))
+
+
+def test_alarm_events_flow_from_committed_readings() -> None:
+    alarms = [{"kind": "threshold", "name": "bin-full", "device": "bin-*", "point": "fill",
+               "raise_above": 80, "clear_at": 60, "for_s": 600}]
+    clock = FakeClock(at(9, 0))
+    rules, sink, _ = engine(site(ESTERNAY, {}, alarms), clock)
+    rules.on_committed([Reading("bin-3", "fill", 85.0, clock.now())])
+    asyncio.run(rules.tick())
+    assert sink.events("alarm.raised") == []
+    clock.advance(601)  # no new reading, but the minimum duration has passed
+    asyncio.run(rules.tick())
+    [raised] = sink.events("alarm.raised")
+    assert (raised.device, raised.priority, raised.data["value"]) == ("bin-3", Priority.ALARM, 85.0)
+    rules.on_committed([Reading("bin-3", "fill", 10.0, clock.now())])
+    asyncio.run(rules.tick())
+    assert len(sink.events("alarm.cleared")) == 1
+
+
+def test_lamp_failure_uses_the_commanded_level() -> None:
+    alarms = [{"kind": "lamp_failure", "name": "c1", "device": "cabinet", "command_point": "circuit1_level",
+               "current_point": "circuit1_current", "current_below": 0.3, "for_s": 120}]
+    clock = FakeClock(at(11, 0))  # day: the circuit is commanded off
+    rules, sink, _ = engine(site(ESTERNAY, one_group(DIMMED), alarms), clock)
+    asyncio.run(rules.tick())
+    for _ in range(5):
+        rules.on_committed([Reading("cabinet", "circuit1_current", 0.0, clock.now())])
+        asyncio.run(rules.tick())
+        clock.advance(60)
+    assert sink.events("alarm.raised") == []  # off by command: no current is right
+    clock.advance(at(20, 0) - clock.now())
+    asyncio.run(rules.tick())  # commanded on
+    for _ in range(4):
+        rules.on_committed([Reading("cabinet", "circuit1_current", 0.05, clock.now())])
+        asyncio.run(rules.tick())
+        clock.advance(60)
+    [raised] = sink.events("alarm.raised")
+    assert "lamp or fuse failure" in raised.message
+
+
+def test_inbox_is_bounded_and_counts_drops() -> None:
+    alarms = [{"kind": "silent", "name": "s", "max_silence_s": 60}]
+    clock = FakeClock(at(9, 0))
+    sink, port = ListSink(), RecordingPort()
+    from edge_agent.rules.engine import RulesEngine
+
+    rules = RulesEngine(ServiceContext(site(ESTERNAY, {}, alarms), sink, clock), port, inbox_size=10)
+    rules.on_committed([Reading("d", "p", float(n), clock.now()) for n in range(25)])
+    assert rules.health()["inbox"] == 10
+    assert rules.health()["dropped"] == 15
+
+
+def test_build_service_is_none_without_rules() -> None:
+    context = ServiceContext(site(ESTERNAY, {}), ListSink(), FakeClock())
+    assert build_service(context, RecordingPort()) is None
+
+
+def test_the_loop_runs_and_stops() -> None:
+    async def scenario() -> int:
+        clock = FakeClock(at(20, 0))
+        rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
+        await rules.start()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if port.levels:
+                break
+        rules.set_override("rue", 5, 60)
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if set(port.levels.values()) == {5}:
+                break
+        await rules.stop()
+        return rules.ticks
+
+    assert asyncio.run(scenario()) >= 2
+
+
+def test_a_read_back_that_differs_counts_as_a_failed_write() -> None:
+    class Stuck(RecordingPort):
+        async def set_level(self, device: str, point: str | None, level: int) -> ActionOutcome:
+            self.writes.append((0.0, device, point, level))
+            return ActionOutcome(ok=True, read_back=0)  # the relay stays open
+
+    clock = FakeClock(at(20, 0))
+    sink = ListSink()
+    rules = build_service(ServiceContext(site(ESTERNAY, one_group(DIMMED)), sink, clock), Stuck())
+    assert rules is not None
+    asyncio.run(rules.tick())
+    clock.advance(31)
+    asyncio.run(rules.tick())
+    attempts = [e.data["attempt"] for e in sink.events("lighting.set_level") if e.device == "cabinet"]
+    assert attempts == [1, 2]
+    assert "read back 0 %" in sink.events("lighting.set_level")[0].message
+    assert rules.groups_status()[0]["members"][0] == {
+        "device": "cabinet", "point": "circuit1_level", "confirmed": None, "failures": 2}
