@@ -12,6 +12,7 @@ from edge_agent import resources
 from edge_agent.agent import Agent
 from edge_agent.config.load import LoadedConfig, load_config
 from edge_agent.demo.broker import port_open, start_local_broker
+from edge_agent.demo.chirpstack_sim import ChirpstackSimulator
 from edge_agent.demo.watch import Watcher
 from edge_agent.errors import ConfigError
 from edge_agent.logs import setup_logging
@@ -46,12 +47,15 @@ def run_demo(path: Path | None, duration: float | None, state_dir: Path) -> int:
         else:
             print(f"started a local Mosquitto on {upstream.host}:{upstream.port} for the demo")
     print(f"demo site: gateway {loaded.config.gateway_id} in {loaded.config.site.commune},"
-          f" {len(loaded.config.devices)} simulated devices, store {loaded.config.store.path}")
+          f" {len(loaded.config.devices)} devices (simulated), store {loaded.config.store.path}")
+    chirpstack = ChirpstackSimulator(loaded.config)
     print(f"upstream: {upstream.host}:{upstream.port}, topics {upstream.topic_prefix}/{loaded.config.gateway_id}/#")
     watcher = Watcher(upstream.host, upstream.port, f"{upstream.topic_prefix}/{loaded.config.gateway_id}")
+    chirpstack.start()
     try:
         return asyncio.run(_run(loaded, duration))
     finally:
+        chirpstack.stop()
         watcher.close()
         if broker is not None:
             broker.terminate()

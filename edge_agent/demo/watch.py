@@ -20,11 +20,14 @@ def summarise(topic: str, payload: bytes, width: int = 80) -> str:
     if kind == "status":
         state = "online" if body.get("online") else "OFFLINE"
         return f"status  {state} backlog={body.get('backlog', '?')} dropped={body.get('dropped', '?')}"[:width]
+    if kind == "inventory" and isinstance(body.get("devices"), list):
+        return f"inventory  {len(body['devices'])} devices"[:width]
     records = body.get("records", [])
     if not records:
         return f"{kind}: {len(payload)} bytes"[:width]
     seqs = f"#{records[0]['seq']}" + (f"-{records[-1]['seq']}" if len(records) > 1 else "")
-    sample = ", ".join(_short(r) for r in records[:3])
+    decoded = [r for r in records if not str(r.get("point", "")).startswith("lorawan.")] or records
+    sample = ", ".join(_short(r) for r in decoded[:3])
     lane = body.get("lane", "")
     label = kind if lane in {"", "live", "events"} else f"{kind}/{lane}"
     return f"{label:<16}{len(records):>4}  {seqs:<12} {sample}"[:width]
@@ -35,7 +38,8 @@ def _short(record: dict[str, Any]) -> str:
         return f"{record['event']}"
     value = record.get("value")
     shown = f"{value:.1f}" if isinstance(value, float) else str(value)
-    return f"{record['device']}.{record['point']}={shown}{record.get('unit', '')}"
+    unit = record.get("unit")
+    return f"{record['device']}.{record['point']}={shown}" + (f" {unit}" if unit else "")
 
 
 class Watcher:
