@@ -15,8 +15,8 @@ from tests.support.ports import free_port
 
 def demo_config(tmp_path: Path, host: str, port: int) -> Path:
     text = resources.bundled_config("demo").read_text()
-    text = re.sub(r'(?m)^host = ".*"$', f'host = "{host}"', text, count=1)
-    text = re.sub(r"(?m)^port = 1883$", f"port = {port}", text, count=1)
+    text = re.sub(r'(?m)^host = ".*"$', f'host = "{host}"', text)
+    text = re.sub(r"(?m)^port = 1883$", f"port = {port}", text)
     path = tmp_path / "demo.toml"
     path.write_text(text)
     return path
@@ -36,6 +36,7 @@ def test_demo_shows_readings_reaching_the_broker(tmp_path: Path, broker: Broker)
     lines = result.stdout.splitlines()
     assert any(line.startswith("readings") for line in lines), result.stdout
     assert any("status  online" in line for line in lines)
+    assert any("counter-halle" in line for line in lines), "LoRaWAN uplinks should reach the hypervisor too"
     assert all(len(line) <= 80 for line in lines if line.startswith(("readings", "events", "status"))), lines
     summary = lines[-1]
     acked = int(re.search(r"(\d+) acknowledged", summary).group(1))  # type: ignore[union-attr]
