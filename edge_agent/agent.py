@@ -15,7 +15,14 @@ import structlog
 from edge_agent import __version__, simulated
 from edge_agent.actuators import DriverActions
 from edge_agent.clock import Clock, SystemClock
+from edge_agent.commands import restart as command_restart
+from edge_agent.commands.service import CommandService
+from edge_agent.commands.trial import Marker
 from edge_agent.config.load import LoadedConfig
+from edge_agent.contract.inventory import InventoryPublisher
+from edge_agent.contract.ngsi_ld import NgsiLdEncoder
+from edge_agent.control.server import ControlServer
+from edge_agent.errors import EdgeAgentError
 from edge_agent.ingest.committer import Committer
 from edge_agent.lorawan import service as lorawan_service
 from edge_agent.modbus import service as modbus_service
@@ -32,6 +39,9 @@ log = structlog.get_logger(__name__)
 
 _STATS_EVERY = 5.0
 _PRUNE_EVERY = 3600.0
+# SIGTERM must stop the agent within 2 s: services get this long together, the outbox this long to go up.
+_SERVICES_STOP_BUDGET = 0.8
+_UPLINK_GRACE = 0.4
 
 
 class Agent:
@@ -56,6 +66,11 @@ class Agent:
         self.modbus: modbus_service.ModbusService | None = None
         self.lorawan: lorawan_service.LorawanService | None = None
         self.rules: rules_engine.RulesEngine | None = None
+        # The hypervisor contract: a config trial found at boot, and a restart asked by a command.
+        self.trial_marker: Marker | None = None
+        self.restart_requested = False
+        self._stop_event: asyncio.Event | None = None
+        self.control: ControlServer | None = None
 
     @property
     def committer(self) -> Committer:
@@ -73,6 +88,7 @@ class Agent:
         return self._worker
 
     async def run(self, stop: asyncio.Event) -> int:
+        self._stop_event = stop
         await self._start()
         self.notifier.ready(f"running: {len(self.config.devices)} devices")
         log.info("agent_ready", gateway=self.config.gateway_id, version=__version__,
@@ -107,6 +123,29 @@ class Agent:
         for service in self._build_services(ServiceContext(config=self.config, sink=self._committer, clock=self.clock)):
             await service.start()
             self.services.append(service)
+        # The hypervisor contract (after the drivers, stopped before them): inventory, commands, NGSI-LD output.
+        if self.config.upstream.output == "ngsi-ld":
+            self._uplink.batch_encoder = NgsiLdEncoder(self.config)
+        contract: list[Service] = [InventoryPublisher(self)]
+        if self.config.upstream.commands.enabled:
+            contract.append(CommandService(self))
+        for service in contract:
+            await service.start()
+            self.services.append(service)
+        # The technician's control socket, last: it serves the running services (see edge_agent/control).
+        self.control = ControlServer(self)
+        try:
+            await self.control.start()
+        except (OSError, KeyError, EdgeAgentError) as exc:  # the agent runs on without it
+            log.error("control_socket_failed", socket=str(self.config.control.socket), error=str(exc))
+            self.control = None
+
+    def request_restart(self, reason: str) -> None:
+        """Stop, then re-execute the process (to try a pushed config, or to roll it back)."""
+        log.warning("agent_restart_requested", reason=reason)
+        self.restart_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
 
     def _build_services(self, context: ServiceContext) -> list[Service]:
         """Drivers first, then the rules that drive them. Constructors do no I/O."""
@@ -121,14 +160,17 @@ class Agent:
         return [service for service in built if service is not None]
 
     async def _stop(self) -> None:
+        if self.control is not None:  # the control socket first: no request mid-teardown
+            await self.control.stop()
+        deadline = time.monotonic() + _SERVICES_STOP_BUDGET
         for service in reversed(self.services):
             try:
-                await asyncio.wait_for(service.stop(), 1.0)
+                await asyncio.wait_for(service.stop(), max(0.05, deadline - time.monotonic()))
             except Exception as exc:
-                log.error("service_stop_failed", service=service.name, error=str(exc))
+                log.error("service_stop_failed", service=service.name, error=str(exc) or type(exc).__name__)
         await self.committer.stop()
         self.stats = await self.worker.call(self.worker.store.stats)
-        await self.uplink.stop()
+        await self.uplink.stop(grace=_UPLINK_GRACE)
         await asyncio.to_thread(self.worker.close)
         log.info("agent_stopped", gateway=self.config.gateway_id)
 
@@ -205,11 +247,23 @@ def _test_hang_at(now: float) -> float | None:
 def run_forever(loaded: LoadedConfig) -> int:
     """Run until SIGTERM/SIGINT; return the process exit code."""
 
+    loaded, marker = command_restart.boot(loaded)  # a pushed config on trial, or one to roll back
+    agent = Agent(loaded)
+    agent.trial_marker = marker
+
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await Agent(loaded).run(stop)
+        return await agent.run(stop)
 
-    return asyncio.run(main())
+    try:
+        code = asyncio.run(main())
+    except Exception as exc:
+        if not command_restart.fail_trial(loaded, exc):
+            raise
+        command_restart.reexec()
+    if agent.restart_requested:
+        command_restart.reexec()
+    return code

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from edge_agent import __version__
-from edge_agent.cli import config_cmd, run_cmd
+from edge_agent.cli import config_cmd, decode_cmd, health_cmd, ingest_cmd, modbus_cmd, run_cmd, schedule_cmd
+from edge_agent.cli.technician import register_commands as register_technician_commands
 
 app = typer.Typer(
     help="edge-agent: the commune gateway's agent (Modbus, LoRaWAN, local rules, upstream sync).",
@@ -16,7 +17,13 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(modbus_cmd.app, name="modbus")
+app.add_typer(schedule_cmd.app, name="schedule")
+app.add_typer(ingest_cmd.app, name="ingest")
 run_cmd.register(app)
+decode_cmd.register(app)
+health_cmd.register(app)
+register_technician_commands(app)  # status, devices, points, tail, read, write, queue, sync, export, doctor
 
 
 def _version(value: bool) -> None:

@@ -12,12 +12,13 @@ import structlog
 
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
+from edge_agent.config.upstream import parse_endpoint
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.credentials import read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
-from edge_agent.sync.payloads import build_batch, iso_utc, status_payload
+from edge_agent.sync.payloads import Batch, build_batch, iso_utc, status_payload
 from edge_agent.sync.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,8 @@ class UplinkCounters:
 
 StatusSource = Callable[[], dict[str, Any]]
 MessageHandler = Callable[[str, bytes], None]
+# Contract hook: re-encodes a readings batch (NGSI-LD output); the records are the ones the batch carries.
+BatchEncoder = Callable[[Batch, list[Any]], bytes]
 
 
 class Uplink:
@@ -54,7 +57,7 @@ class Uplink:
         self._worker = worker
         self._clock = clock
         self._status_source = status_source
-        self.topics = Topics(config.upstream.topic_prefix, config.gateway_id)
+        self.topics = Topics(config.upstream.topic_prefix, config.gateway_id, config.upstream.topics)
         self.counters = UplinkCounters()
         self._planner = LanePlanner(
             batch=self._sync.batch_max_records, live_split=self._sync.live_split,
@@ -64,10 +67,12 @@ class Uplink:
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._last_seq = 0
+        self._idle = False
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._link: MqttLink | None = None
         self.message_handler: MessageHandler | None = None
+        self.batch_encoder: BatchEncoder | None = None  # set by the contract wiring (upstream.output)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -80,7 +85,9 @@ class Uplink:
         self._tasks = [asyncio.create_task(self._pump(), name="uplink-pump"),
                        asyncio.create_task(self._status_loop(), name="uplink-status")]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.5) -> None:
+        """Give the outbox ``grace`` seconds to go up, then say goodbye; what is left goes at the next start."""
+        await self._settle(grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -93,6 +100,15 @@ class Uplink:
             await asyncio.sleep(0.2)
         if link is not None:
             await asyncio.to_thread(link.stop, 1.0)
+
+    async def _settle(self, grace: float) -> None:
+        deadline = self._clock.monotonic() + grace
+        self._idle = False
+        self._wake.set()
+        while self.connected and self._clock.monotonic() < deadline:
+            if self._idle and not self._inflight and not self._wake.is_set():
+                return
+            await asyncio.sleep(0.02)
 
     def health(self) -> dict[str, object]:
         return {
@@ -134,6 +150,8 @@ class Uplink:
             will_payload=status_payload({"gateway": self._config.gateway_id, "online": False,
                                          "reason": "connection lost"}),
             max_inflight=max(self._sync.max_inflight, 1),
+            endpoints=tuple(parse_endpoint(e) for e in upstream.endpoints),
+            session_expiry=upstream.session_expiry, start_jitter=self._sync.start_jitter,
         )
 
     def _backoff(self) -> Backoff:
@@ -192,6 +210,7 @@ class Uplink:
             self._wake.clear()
             if await self._send_next():
                 continue
+            self._idle = not self._wake.is_set()
             wait = self._planner.backlog_wait(self._clock.monotonic()) or 1.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(wait, 1.0))
@@ -220,7 +239,7 @@ class Uplink:
             return True
         assert self._link is not None
         try:
-            mid = self._link.publish(self.topics.for_lane(pick.lane), batch.payload)
+            mid = self._link.publish(self.topics.for_lane(pick.lane), self._encode(batch, records))
         except LinkDown:
             return False
         self._inflight[mid] = InFlight(pick.lane, batch.seqs, now)
@@ -228,6 +247,12 @@ class Uplink:
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
         return True
+
+    def _encode(self, batch: Batch, records: list[Any]) -> bytes:
+        if self.batch_encoder is None or batch.lane is Lane.EVENTS:
+            return batch.payload
+        carried = set(batch.seqs)
+        return self.batch_encoder(batch, [r for r in records if r.seq in carried])
 
     def _backlog_inflight(self) -> int:
         return sum(1 for entry in self._inflight.values() if entry.lane is Lane.BACKLOG)

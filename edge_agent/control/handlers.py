@@ -1,0 +1,208 @@
+"""The control operations: each takes the running agent's parts and returns a reply (or streams replies)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from edge_agent.control import inventory
+from edge_agent.control.book import DeviceBook
+from edge_agent.control.facts import disk_json, merge_device, outbox_json
+from edge_agent.control.protocol import RequestFailed, ok, record_json
+from edge_agent.control.tail import TailHub
+from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.modbus.config import ModbusDeviceConfig
+
+if TYPE_CHECKING:
+    from edge_agent.agent import Agent
+
+Reply = dict[str, Any]
+Send = Callable[[Reply], Awaitable[None]]
+
+
+@dataclass
+class ControlContext:
+    agent: Agent
+    book: DeviceBook
+    hub: TailHub
+
+
+def _text(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise RequestFailed(f"'{key}' is missing")
+    return value
+
+
+def _device(ctx: ControlContext, name: str) -> Any:
+    try:
+        return ctx.agent.config.device(name)
+    except KeyError:
+        known = ", ".join(d.name for d in ctx.agent.config.devices) or "(none)"
+        raise RequestFailed(f"no device named '{name}'; devices: {known}") from None
+
+
+# -- status, inventory, queue ----------------------------------------------------------------------
+
+async def status(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    agent = ctx.agent
+    stats = await agent.worker.call(agent.worker.store.stats)
+    upstream = {**agent.uplink.health(), "host": agent.config.upstream.host, "port": agent.config.upstream.port}
+    return ok(agent={**agent.status_fields(), "running": True, "pid": os.getpid(), "started_at": agent.started_at,
+                     "gateway_id": agent.config.gateway_id},
+              upstream=upstream, outbox=outbox_json(stats), disk=disk_json(agent.config.store.path),
+              devices=device_states(ctx))
+
+
+def device_states(ctx: ControlContext) -> list[Reply]:
+    agent = ctx.agent
+    modbus = {d["name"]: d for d in agent.modbus.devices_status()} if agent.modbus is not None else {}
+    lorawan: dict[str, dict[str, Any]] = (
+        {str(d["device"]): d for d in agent.lorawan.devices_status()} if agent.lorawan is not None else {})
+    now = time.time()
+    rows = []
+    for device in agent.config.devices:
+        seen = ctx.book.get(device.name)
+        online: bool | None
+        errors, last_error, last_seen = 0, None, seen.last_seen
+        if device.name in modbus:
+            state = modbus[device.name]
+            online, errors, last_error = state["online"], sum(state["errors"].values()), state["last_error"]
+        elif device.name in lorawan:
+            state = lorawan[device.name]
+            online = not state["silent"] if state["last_seen"] is not None else None
+            errors = int(state["decode_errors"]) + int(state["lost_uplinks"])
+            last_seen = max(last_seen or 0.0, state["last_seen"] or 0.0) or None
+        else:
+            interval = inventory.device_row(device)["poll_interval"]
+            online = last_seen is not None and now - last_seen < 3 * interval + 2
+        rows.append(merge_device(inventory.device_row(device), last_seen=last_seen, values=seen.values,
+                                 online=online, errors=errors, last_error=last_error))
+    return rows
+
+
+async def devices(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    return ok(devices=device_states(ctx))
+
+
+async def points(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    device = args.get("device")
+    try:
+        rows = inventory.all_points(ctx.agent.config, device if isinstance(device, str) else None)
+    except KeyError as exc:
+        raise RequestFailed(str(exc.args[0])) from None
+    for row in rows:
+        row["last"] = ctx.book.get(row["device"]).values.get(row["point"])
+    return ok(points=rows + _heard_points(ctx, device if isinstance(device, str) else None))
+
+
+def _heard_points(ctx: ControlContext, only: str | None) -> list[Reply]:
+    """LoRaWAN points are whatever the codec decoded: listed from the values heard since the agent started."""
+    lorawan = [d.name for d in ctx.agent.config.devices if isinstance(d, LorawanDeviceConfig)]
+    return [{"device": name, "point": point, "unit": last["unit"], "where": "uplink",
+             "type": type(last["value"]).__name__, "writable": False, "description": "", "last": last}
+            for name in lorawan if only in (None, name) for point, last in ctx.book.get(name).values.items()]
+
+
+async def queue(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    agent = ctx.agent
+    stats = await agent.worker.call(agent.worker.store.stats)
+    return ok(outbox=outbox_json(stats), upstream=agent.uplink.health())
+
+
+# -- read and write ---------------------------------------------------------------------------------
+
+async def read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    name = _text(args, "device")
+    device = _device(ctx, name)
+    if isinstance(device, ModbusDeviceConfig) and ctx.agent.modbus is not None:
+        readings = await ctx.agent.modbus.read_device(name)
+        return ok(device=name, live=True, readings=[record_json(r) for r in readings])
+    seen = ctx.book.get(name)
+    values = [{"type": "reading", "ts": v["ts"], "device": name, "point": point, "value": v["value"],
+                 "unit": v["unit"], "quality": v["quality"]} for point, v in seen.values.items()]
+    why = "a LoRaWAN device speaks only when it wakes up" if isinstance(device, LorawanDeviceConfig) else \
+        "this device cannot be polled on demand"
+    return ok(device=name, live=False, note=f"last values heard ({why})", readings=values)
+
+
+async def write(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    name, point = _text(args, "device"), _text(args, "point")
+    value = args.get("value")
+    device = _device(ctx, name)
+    agent = ctx.agent
+    if isinstance(device, ModbusDeviceConfig) and agent.modbus is not None:
+        if not isinstance(value, bool | int | float):
+            raise RequestFailed(f"a Modbus point takes a number or true/false, not {value!r}")
+        result = await agent.modbus.write_point(name, point, value)
+        return {"ok": result.ok, "device": name, "point": point, "value": value, "read_back": result.read_back,
+                **({} if result.ok else {"error": result.reason})}
+    if isinstance(device, LorawanDeviceConfig) and agent.lorawan is not None:
+        ticket = await agent.lorawan.send_downlink(name, point, value)
+        return ok(device=name, point=point, value=value, downlink=ticket.as_dict())
+    raise RequestFailed(f"'{name}' cannot be written to (a {device.driver} device)")
+
+
+async def modbus_read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    """Raw registers through the agent's own line, so a serial port is never opened twice."""
+    name = _text(args, "device")
+    if ctx.agent.modbus is None:
+        raise RequestFailed("this site has no Modbus device")
+    try:
+        poller = ctx.agent.modbus.poller(name)
+    except KeyError as exc:
+        raise RequestFailed(str(exc.args[0])) from None
+    if "address" not in args:
+        return await read(ctx, {"device": name})
+    table = args.get("table", "holding")
+    address, count = int(args["address"]), int(args.get("count", 1))
+    unit = int(args.get("unit", poller.config.unit))
+    async with poller.line.transaction() as link:
+        values = await link.read(unit, table, address, count, poller.timeout)
+    return ok(device=name, unit=unit, table=table, address=address, values=[int(v) for v in values])
+
+
+# -- streams ----------------------------------------------------------------------------------------
+
+async def tail(ctx: ControlContext, args: dict[str, Any], send: Send, kick: Callable[[], None]) -> None:
+    device = args.get("device")
+    if isinstance(device, str):
+        _device(ctx, device)
+    subscriber = ctx.hub.subscribe(device if isinstance(device, str) else None, kick)
+    try:
+        await send(ok(streaming=True, device=device))
+        while not subscriber.overflowed:
+            await send(ok(record=await subscriber.queue.get()))
+    finally:
+        ctx.hub.unsubscribe(subscriber)
+
+
+async def sync(ctx: ControlContext, args: dict[str, Any], send: Send, kick: Callable[[], None]) -> None:
+    """Wake the uplink and report the backlog every ``interval`` s until it is empty or ``timeout`` passes."""
+    agent = ctx.agent
+    interval = min(max(float(args.get("interval", 0.5)), 0.1), 5.0)
+    deadline = time.monotonic() + float(args.get("timeout", 600))
+    stats = await agent.worker.call(agent.worker.store.stats)
+    start = stats.backlog
+    agent.uplink.notify_committed(stats.last_seq)
+    while True:
+        done = stats.backlog == 0
+        end = done or time.monotonic() >= deadline
+        await send(ok(start=start, backlog=stats.backlog, connected=agent.uplink.connected,
+                      acked=agent.uplink.counters.records_acked, done=done, end=end))
+        if end:
+            return
+        await asyncio.sleep(interval)
+        stats = await agent.worker.call(agent.worker.store.stats)
+
+
+Handler = Callable[[ControlContext, dict[str, Any]], Awaitable[Reply]]
+Stream = Callable[[ControlContext, dict[str, Any], Send, Callable[[], None]], Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {"status": status, "devices": devices, "points": points, "queue": queue,
+                                "read": read, "write": write, "modbus_read": modbus_read}
+STREAMS: dict[str, Stream] = {"tail": tail, "sync": sync}

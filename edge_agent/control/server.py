@@ -1,0 +1,155 @@
+"""The control socket server the agent runs: a Unix socket, one JSON request per line, replies per line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import grp
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from edge_agent.control import protocol
+from edge_agent.control.book import DeviceBook
+from edge_agent.control.handlers import HANDLERS, STREAMS, ControlContext
+from edge_agent.control.tail import TailHub
+from edge_agent.errors import EdgeAgentError
+from edge_agent.reading import Record
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from edge_agent.agent import Agent
+
+log = structlog.get_logger(__name__)
+
+SOCKET_MODE = 0o660
+MAX_CLIENTS = 32
+
+
+class ControlServer:
+    """Listens on ``config.control.socket`` while the agent runs."""
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+        self.path: Path = agent.config.control.socket
+        self._group = agent.config.control.group
+        self._context = ControlContext(agent, DeviceBook([d.name for d in agent.config.devices]), TailHub())
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[None]] = set()
+
+    @property
+    def hub(self) -> TailHub:
+        return self._context.hub
+
+    async def start(self) -> None:
+        """Bind the socket (replacing a stale one), restrict it, and follow committed records."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if _answers(self.path):
+            raise EdgeAgentError(f"another agent already listens on {self.path}")
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._server = await asyncio.start_unix_server(self._client, path=str(self.path), limit=protocol.MAX_LINE)
+        os.chmod(self.path, SOCKET_MODE)
+        if self._group is not None:
+            os.chown(self.path, -1, grp.getgrnam(self._group).gr_gid)
+        self._agent.committer.add_listener(self._on_committed)
+        log.info("control_listening", socket=str(self.path), group=self._group)
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        await asyncio.gather(*self._clients, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
+        if self._server is None:
+            return
+        self._context.book.on_committed(records, seqs)
+        self._context.hub.publish(records, seqs)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if len(self._clients) >= MAX_CLIENTS:
+            await _send(writer, protocol.error(f"too many clients (at most {MAX_CLIENTS})"))
+            writer.close()
+            return
+        self._clients.add(task)
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._clients.discard(task)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # longer than MAX_LINE
+                await _send(writer, protocol.error(f"request longer than {protocol.MAX_LINE} bytes"))
+                return
+            if not line:
+                return
+            try:
+                op, args = protocol.parse_request(line)
+            except protocol.ProtocolError as exc:
+                await _send(writer, protocol.error(str(exc)))
+                continue
+            if op in STREAMS:
+                await self._stream(op, args, writer)
+                return
+            await _send(writer, await self._answer(op, args))
+
+    async def _answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = HANDLERS.get(op)
+        if handler is None:
+            return protocol.error(f"unknown operation '{op}'; known: {', '.join(sorted([*HANDLERS, *STREAMS]))}")
+        try:
+            return await handler(self._context, args)
+        except (EdgeAgentError, ValueError, TypeError) as exc:
+            return protocol.error(str(exc))
+        except Exception as exc:
+            log.exception("control_request_failed", op=op)
+            return protocol.error(f"the agent failed to do '{op}': {exc}")
+
+    async def _stream(self, op: str, args: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        async def send(message: dict[str, Any]) -> None:
+            await _send(writer, message)
+
+        try:
+            await STREAMS[op](self._context, args, send, writer.transport.abort)
+        except (EdgeAgentError, ValueError, TypeError) as exc:
+            await _send(writer, protocol.error(str(exc)))
+
+
+async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
+    writer.write(protocol.encode(message))
+    await writer.drain()
+
+
+def _answers(path: Path) -> bool:
+    """True if something already accepts connections on ``path`` (a live agent, not a stale file)."""
+    if not path.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()

@@ -1,0 +1,90 @@
+"""The pure parts: the protocol, the tail fan-out's drop policy, text rendering, doctor's judgements."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from edge_agent.cli import render
+from edge_agent.cli.device_cmd import parse_value
+from edge_agent.cli.doctor_checks import judge_clock, judge_disk, judge_expiry
+from edge_agent.cli.tail_cmd import line
+from edge_agent.control import protocol
+from edge_agent.control.tail import TailHub
+from edge_agent.reading import Event, Priority, Reading
+
+DAY = 86_400.0
+
+
+def test_requests_must_be_version_1_objects_with_an_op() -> None:
+    assert protocol.parse_request(protocol.request("read", device="m")) == ("read", {"device": "m"})
+    for bad, words in [(b"[1]", "JSON object"), (b"{", "not a JSON"), (b'{"v":1}', "no 'op'"),
+                       (b'{"op":"status"}', "version None")]:
+        with pytest.raises(protocol.ProtocolError, match=words):
+            protocol.parse_request(bad)
+
+
+def test_a_slow_tail_client_is_dropped_and_the_others_keep_their_records() -> None:
+    async def scenario() -> tuple[int, list[int], bool, list[str]]:
+        hub = TailHub(queue_size=3)
+        kicked: list[str] = []
+        slow = hub.subscribe(None, lambda: kicked.append("slow"))
+        fast = hub.subscribe("a", lambda: kicked.append("fast"))
+        readings = [Reading(device="a" if i % 2 else "b", point="p", value=i, ts=float(i)) for i in range(6)]
+        got: list[int] = []
+        for index, reading in enumerate(readings):
+            hub.publish([reading], [index + 1])
+            while not fast.queue.empty():
+                got.append(fast.queue.get_nowait()["seq"])
+        return hub.dropped_clients, got, slow.overflowed, kicked
+
+    dropped, got, overflowed, kicked = asyncio.run(scenario())
+    assert dropped == 1 and overflowed and kicked == ["slow"]
+    assert got == [2, 4, 6], "the filtered client gets only its device, in order, unaffected"
+
+
+def test_tables_and_tail_lines_fit_80_columns() -> None:
+    rows = [["a-very-long-device-name", "modbus", "x" * 200]]
+    assert all(len(text) <= 80 for text in render.table(["DEVICE", "TYPE", "VALUES"], rows))
+    event = protocol.record_json(Event(kind="device_offline", ts=0.0, priority=Priority.WARNING, device="meter",
+                                       message="meter is offline: " + "no answer " * 20))
+    assert len(line(event)) <= 80 and "!" in line(event)[:9]
+    reading = protocol.record_json(Reading(device="meter", point="voltage", value=231.25, ts=0.0, unit="V"))
+    assert line(reading).endswith("voltage          231.25 V")
+
+
+def test_values_typed_on_the_command_line() -> None:
+    assert [parse_value(t) for t in ["on", "OFF", "42", "-1.5", "open"]] == [True, False, 42, -1.5, "open"]
+
+
+def test_render_ages_and_sizes() -> None:
+    assert render.duration(59) == "59s" and render.duration(3 * 3600 + 120) == "3h02m"
+    assert render.duration(3 * DAY) == "3d00h"
+    assert render.size(2_500_000) == "2.5 MB"
+
+
+def test_doctor_judgements() -> None:
+    now = 1_800_000_000.0
+    assert judge_expiry("tls", now + 400 * DAY, now).status == "ok"
+    assert judge_expiry("tls", now + 10 * DAY, now).status == "fail"
+    assert "expired" in judge_expiry("tls", now - DAY, now).detail
+    assert judge_clock(True).status == "ok" and judge_clock(False).status == "fail"
+    assert judge_clock(None).status == "warn"
+    assert judge_disk(50_000_000, 10**10, 0).status == "fail"
+    assert judge_disk(10**9, 10**10, 2 * 10**9).status == "warn"
+    assert judge_disk(5 * 10**9, 10**10, 10**9).status == "ok"
+
+
+@pytest.mark.parametrize("command", ["status", "devices", "points", "tail", "read", "write", "queue", "sync",
+                                     "export", "doctor"])
+def test_every_command_has_help_and_takes_a_config(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from edge_agent.cli.main import app
+
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--config" in result.output
+    data_commands = {"status", "devices", "points", "tail", "read", "write", "queue", "sync", "doctor"}
+    assert ("--json" in result.output) == (command in data_commands)

@@ -1,0 +1,77 @@
+"""``status`` and ``tail`` in a real 80-column terminal (tmux): readable, nothing wider than the screen."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Running
+
+WIDTH, HEIGHT = 80, 40
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A tmux server of this test's own (its own socket), so other sessions are never touched."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    sock = tmp_path / "tmux.sock"
+    yield "cli", sock
+    subprocess.run(["tmux", "-S", str(sock), "kill-server"], check=False, capture_output=True)
+
+
+def run_in_pane(sock: Path, name: str, command: list[str]) -> None:
+    shell = f"{shlex.join(command)}; sleep 60"  # the pane stays open to be captured
+    subprocess.run(["tmux", "-S", str(sock), "new-session", "-d", "-s", name, "-x", str(WIDTH), "-y", str(HEIGHT),
+                    shell], check=True)
+
+
+def capture(sock: Path, name: str) -> list[str]:
+    out = subprocess.run(["tmux", "-S", str(sock), "capture-pane", "-p", "-J", "-t", name],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.rstrip() for line in out.splitlines() if line.strip()]
+
+
+def wait_for_screen(sock: Path, name: str, done: str, timeout: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = capture(sock, name)
+        if any(done in line for line in lines):
+            return lines
+        time.sleep(0.2)
+    raise AssertionError(f"'{done}' never appeared:\n" + "\n".join(capture(sock, name)))
+
+
+def test_status_and_tail_read_well_at_80_columns(running: Running, terminal: tuple[str, Path]) -> None:
+    name, sock = terminal
+    base = [sys.executable, "-m", "edge_agent"]
+    run_in_pane(sock, name, [*base, "status", "--config", str(running.config)])
+    screen = wait_for_screen(sock, name, "sim-0")
+    assert all(len(line) <= WIDTH for line in screen), "\n".join(screen)
+    assert screen[0].startswith("gateway") and "gw-test" in screen[0]
+    assert any(line.startswith("agent") and "running for" in line for line in screen)
+    header = next(line for line in screen if line.startswith("DEVICE"))
+    assert header.split() == ["DEVICE", "TYPE", "STATE", "LAST", "SEEN", "ERR", "LAST", "VALUES"]
+    meter = next(line for line in screen if line.startswith("meter"))
+    assert "online" in meter and "voltage=" in meter
+
+    tail_name = "tail"
+    subprocess.run(["tmux", "-S", str(sock), "new-window", "-d", "-t", name, "-n", tail_name,
+                    f"{shlex.join([*base, 'tail', '--config', str(running.config), '--count', '15'])}; sleep 60"],
+                   check=True)
+    target = f"{name}:{tail_name}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(lines := capture(sock, target)) < 15:
+        time.sleep(0.2)
+    assert len(lines) == 15, "\n".join(lines)
+    assert all(len(line) <= WIDTH for line in lines)
+    devices = {line.split()[1] for line in lines}
+    assert devices <= {"meter", "cabinet", "sim-0"} and len(devices) >= 2
+    assert all(line[:8].count(":") == 2 for line in lines), "each line starts with the time HH:MM:SS"
