@@ -38,13 +38,34 @@ class DriverActions:
         assert self.modbus is not None
         if point is None:
             return ActionOutcome(ok=False, error=f"group member '{device}' needs a point to write")
+        switch = self._contactor(device, point)
+        if switch is not None and level > 0:  # close the contactor, then dim
+            closed = await self.modbus.write_point(device, switch, True)
+            if not closed.ok:
+                return ActionOutcome(ok=False, error=f"{switch}: {closed.reason}")
         result = await self.modbus.write_point(device, point, level)
+        if switch is not None and level == 0 and result.ok:  # dimmed to zero, then open the contactor
+            opened = await self.modbus.write_point(device, switch, False)
+            if not opened.ok:
+                return ActionOutcome(ok=False, error=f"{switch}: {opened.reason}")
         read_back = result.read_back
         return ActionOutcome(
             ok=result.ok,
             read_back=int(read_back) if isinstance(read_back, int | float) else None,
             error=result.reason or None,
         )
+
+    def _contactor(self, device: str, point: str) -> str | None:
+        """A cabinet circuit's on/off point beside its level point (``circuit1_level`` -> ``circuit1_on``)."""
+        assert self.modbus is not None
+        if not point.endswith("_level"):
+            return None
+        name = point.removesuffix("_level") + "_on"
+        try:
+            spec = self.modbus.poller(device).profile.point(name)
+        except KeyError:
+            return None
+        return name if spec.writable else None
 
     async def _lorawan(self, device: str, level: int) -> ActionOutcome:
         assert self.lorawan is not None
