@@ -103,8 +103,10 @@ def read_cmd(  # noqa: PLR0917 (typer options)
         rows = asyncio.run(_read(name, config, serial=serial, host=host, port=port, baud=baud, parity=parity, unit=unit,
                                  table=table, address=address, count=count, type_=type_,
                                  word_order=word_order, timeout=timeout))
-    except (DeviceError, ConfigError, KeyError) as exc:
+    except (DeviceError, ConfigError) as exc:
         fail(str(exc))
+    except KeyError as exc:
+        fail(str(exc.args[0]) if exc.args else "unknown device")
     if as_json:
         print_json(rows)
         return

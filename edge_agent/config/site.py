@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from edge_agent.config.base import Model
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.config.upstream import UpstreamConfig
+from edge_agent.lorawan.config import ChirpstackConfig
+from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
+from edge_agent.rules.config import AlarmRule, LightingConfig
 
 
 class SiteInfo(Model):
@@ -56,16 +59,35 @@ class SiteConfig(Model):
     store: StoreConfig = StoreConfig()
     clock: ClockConfig = ClockConfig()
     control: ControlConfig = ControlConfig()
-    devices: list[DeviceConfig] = []
+    modbus: ModbusConfig = ModbusConfig()
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    chirpstack: ChirpstackConfig | None = None
+    lighting: LightingConfig = LightingConfig()
+    alarms: list[AlarmRule] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_device_names(self) -> SiteConfig:
+    @field_validator("devices")
+    @classmethod
+    def _devices_fit_together(cls, devices: list[DeviceConfig], info: ValidationInfo) -> list[DeviceConfig]:
         seen: set[str] = set()
-        for device in self.devices:
+        for device in devices:
             if device.name in seen:
                 raise ValueError(f"device name '{device.name}' is used twice; each device needs its own name")
             seen.add(device.name)
-        return self
+        modbus = info.data.get("modbus")
+        if modbus is not None:
+            problems = check_devices(modbus, [d for d in devices if isinstance(d, ModbusDeviceConfig)])
+            if problems:
+                raise ValueError("; ".join(problems))
+        return devices
+
+    @field_validator("alarms")
+    @classmethod
+    def _unique_alarm_names(cls, alarms: list[AlarmRule]) -> list[AlarmRule]:
+        names = [rule.name for rule in alarms]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"alarm rule names must be unique; used more than once: {', '.join(twice)}")
+        return alarms
 
     def device(self, name: str) -> DeviceConfig:
         for device in self.devices:

@@ -1,0 +1,151 @@
+"""Polling one device: run its read plan on its line, decode, track health, hand records to the sink."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import structlog
+
+from edge_agent.clock import Clock
+from edge_agent.modbus.adapter import ModbusFailure
+from edge_agent.modbus.backoff import DeviceHealth, Transition
+from edge_agent.modbus.bus import Line
+from edge_agent.modbus.config import ModbusDeviceConfig
+from edge_agent.modbus.plan import Decoded, ReadBlock, decode_block
+from edge_agent.modbus.profile import Profile
+from edge_agent.reading import Event, Priority, Reading, Record
+from edge_agent.services import RecordSink
+
+log = structlog.get_logger("edge_agent.modbus")
+
+
+@dataclass
+class DevicePoller:
+    """One device: its config, profile, compiled plan, the line it sits on and its health."""
+
+    config: ModbusDeviceConfig
+    profile: Profile
+    plan: list[ReadBlock]
+    line: Line
+    timeout: float
+    clock: Clock
+    health: DeviceHealth
+    last_values: dict[str, Reading] = field(default_factory=dict)
+    stopping: bool = False
+    submit_failures: int = 0
+    _in_flight: asyncio.Future[None] | None = field(default=None, repr=False)  # the last submission, kept alive
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    async def read(self) -> tuple[list[Reading], ModbusFailure | None]:
+        """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block."""
+        readings: list[Reading] = []
+        failure: ModbusFailure | None = None
+        answered = 0
+        for block in self.plan:
+            try:
+                async with self.line.transaction() as link:
+                    values = await link.read(self.config.unit, block.table, block.start, block.count, self.timeout)
+            except ModbusFailure as exc:
+                failure = exc
+                if exc.kind != "exception":
+                    break
+                continue
+            answered += 1
+            readings.extend(self._readings(decode_block(block, values)))
+        if answered and failure is not None:
+            self.health.counted(failure.kind)
+            self._log_partial(failure)
+            failure = None
+        return readings, failure
+
+    def _readings(self, decoded: list[Decoded]) -> list[Reading]:
+        ts, synced = self.clock.now(), self.clock.synced()
+        out = []
+        for item in decoded:
+            reading = Reading(self.name, item.point.name, item.value, ts, item.point.unit, item.quality, synced)
+            self.last_values[item.point.name] = reading
+            out.append(reading)
+        return out
+
+    async def cycle(self) -> list[Record]:
+        """One poll: readings plus an online/offline event when the device's state changed."""
+        readings, failure = await self.read()
+        records: list[Record] = list(readings)
+        if failure is None:
+            transition = self.health.succeeded(self.clock.monotonic(), self.clock.now())
+        else:
+            first = self.health.consecutive == 0
+            transition = self.health.failed(self.clock.monotonic(), failure.kind, str(failure))
+            if first:
+                log.warning("modbus_poll_failed", device=self.name, kind=failure.kind, reason=str(failure))
+        if transition is not None:
+            records.append(self._event(transition))
+        return records
+
+    def _event(self, transition: Transition) -> Event:
+        reason = self.health.last_error if transition == "offline" else "answering again"
+        if transition == "offline":
+            log.warning("modbus_device_offline", device=self.name, reason=reason)
+        else:
+            log.info("modbus_device_online", device=self.name)
+        return Event(
+            kind=f"device_{transition}",
+            ts=self.clock.now(),
+            priority=Priority.WARNING if transition == "offline" else Priority.INFO,
+            device=self.name,
+            message=f"{self.name} is {transition}: {reason}",
+            data={"reason": reason, "errors": dict(self.health.errors)},
+            clock_synced=self.clock.synced(),
+        )
+
+    def _log_partial(self, failure: ModbusFailure) -> None:
+        if self.health.errors[failure.kind] == 1:
+            log.warning("modbus_partial_read", device=self.name, kind=failure.kind, reason=str(failure))
+
+    async def run(self, sink: RecordSink) -> None:
+        """Poll at the configured interval, skipping while backed off, until cancelled or ``stopping``.
+
+        The flag makes stopping certain on Python 3.11, where ``asyncio.wait_for`` (used inside pymodbus)
+        can swallow a cancellation that arrives just as its inner future completes."""
+        interval = self.config.poll_interval
+        next_at = self.clock.monotonic()
+        self.stopping = False
+        # One submission in flight per device: the next poll does not wait for the group commit of the last
+        # one (up to commit_interval), yet a store that falls behind still holds the poller back.
+        submitting: asyncio.Future[None] | None = None
+        while not self.stopping:
+            now = self.clock.monotonic()
+            if self.health.due(now):
+                records = await self._guarded_cycle()
+                if submitting is not None:
+                    await asyncio.shield(submitting)  # a cancelled poller must not cancel a commit under way
+                submitting = self._in_flight = asyncio.ensure_future(self._submit(sink, records))
+                next_at += interval
+                now = self.clock.monotonic()
+                if next_at < now:
+                    next_at = now + interval  # missed turns are skipped, not caught up in a burst
+            wake = max(next_at, self.health.skip_until)
+            await asyncio.sleep(max(0.0, wake - self.clock.monotonic()))
+
+    async def _guarded_cycle(self) -> list[Record]:
+        """A cycle that cannot end the polling loop: a bug shows in the log and the counters, polling goes on."""
+        try:
+            return await self.cycle()
+        except Exception as exc:  # the loop must outlive anything a device or a library does
+            self.health.counted("internal")
+            if self.health.errors["internal"] == 1:
+                log.exception("modbus_cycle_crashed", device=self.name, error=repr(exc))
+            return []
+
+    async def _submit(self, sink: RecordSink, records: list[Record]) -> None:
+        if not records:
+            return
+        try:
+            await sink.submit(records)
+        except Exception as exc:  # a store in trouble must not stop the polling; the store reports itself
+            self.submit_failures += 1
+            log.error("modbus_submit_failed", device=self.name, error=repr(exc), records=len(records))

@@ -1,0 +1,149 @@
+"""Device profiles: one TOML file per device model in ``drivers/modbus/``, read into typed models.
+
+The format is described in ``drivers/modbus/README.md``. Loading checks everything (types against tables,
+overlapping registers, write ranges) so that a bad profile fails at start-up, never during a poll.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from edge_agent.config.base import Model
+from edge_agent.errors import ConfigError
+from edge_agent.modbus.datatypes import Codec, DataType, Order
+from edge_agent.resources import drivers_dir
+
+Table = Literal["coil", "discrete", "holding", "input"]
+BIT_TABLES = frozenset({"coil", "discrete"})
+WRITABLE_TABLES = frozenset({"coil", "holding"})
+
+
+class Simulation(Model):
+    """How the simulator moves this point: a sine around ``base``, a counter, or a constant."""
+
+    kind: Literal["sine", "counter", "constant"] = "constant"
+    base: float = 0.0
+    amplitude: float = 0.0
+    period: float = Field(600.0, gt=0)
+    rate: float = Field(1.0, description="counter increase per second")
+
+
+class PointSpec(Model):
+    """One named value of the device."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,62}$")
+    table: Table
+    address: int = Field(ge=0, le=65535, description="0-based protocol address")
+    type: DataType | None = None
+    unit: str | None = None
+    scale: float = 1.0
+    offset: float = 0.0
+    word_order: Order | None = None
+    byte_order: Order | None = None
+    bit: int = Field(0, ge=0, le=15)
+    length: int = Field(1, ge=1, le=64, description="registers of a string")
+    writable: bool = False
+    min: float | None = None
+    max: float | None = None
+    valid_min: float | None = None
+    valid_max: float | None = None
+    description: str = ""
+    sim: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PointSpec:
+        kind = self.type or ("bool" if self.table in BIT_TABLES else "u16")
+        if (kind == "bool") != (self.table in BIT_TABLES):
+            raise ValueError(f"point '{self.name}': type {kind} does not fit table {self.table}")
+        if self.writable and self.table not in WRITABLE_TABLES:
+            raise ValueError(f"point '{self.name}': only coil and holding points can be writable")
+        if self.scale == 0:
+            raise ValueError(f"point '{self.name}': scale cannot be 0")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"point '{self.name}': min is above max")
+        return self
+
+    def codec(self, word_order: Order, byte_order: Order) -> Codec:
+        kind: DataType = self.type or ("bool" if self.table in BIT_TABLES else "u16")
+        return Codec(
+            type=kind,
+            word_order=self.word_order or word_order,
+            byte_order=self.byte_order or byte_order,
+            scale=self.scale,
+            offset=self.offset,
+            bit=self.bit,
+            length=self.length,
+        )
+
+
+class DeviceInfo(Model):
+    manufacturer: str
+    model: str
+    description: str = ""
+    reference: str = ""
+
+
+class Defaults(Model):
+    word_order: Order = "big"
+    byte_order: Order = "big"
+
+
+class Profile(Model):
+    """A device model's register map."""
+
+    device: DeviceInfo
+    defaults: Defaults = Defaults()
+    points: list[PointSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Profile:
+        names = [point.name for point in self.points]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"points defined twice: {', '.join(duplicates)}")
+        return self
+
+    def point(self, name: str) -> PointSpec:
+        for point in self.points:
+            if point.name == name:
+                return point
+        raise KeyError(name)
+
+    def codec(self, point: PointSpec) -> Codec:
+        return point.codec(self.defaults.word_order, self.defaults.byte_order)
+
+
+def profiles_dir() -> Path:
+    return drivers_dir() / "modbus"
+
+
+def available_profiles() -> list[str]:
+    return sorted(path.stem for path in profiles_dir().glob("*.toml"))
+
+
+@functools.cache
+def load_profile(name: str) -> Profile:
+    """The profile ``drivers/modbus/<name>.toml``; ConfigError with one line per problem."""
+    return read_profile(profiles_dir() / f"{name}.toml")
+
+
+def read_profile(path: Path) -> Profile:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: (toml): {exc}"]) from exc
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            problems.append(f"{path}: {key}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise ConfigError(problems) from exc

@@ -1,0 +1,159 @@
+"""The Modbus service: builds lines and pollers from the site config, runs them, reads and writes on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from edge_agent.errors import ConfigError
+from edge_agent.modbus.adapter import ModbusLink, SerialParams
+from edge_agent.modbus.backoff import DeviceHealth
+from edge_agent.modbus.bus import Line, frame_silence
+from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
+from edge_agent.modbus.plan import build_plan
+from edge_agent.modbus.poller import DevicePoller
+from edge_agent.modbus.profile import load_profile
+from edge_agent.modbus.writes import WriteResult, write_point
+from edge_agent.reading import Reading
+from edge_agent.services import ServiceContext
+
+log = structlog.get_logger("edge_agent.modbus")
+
+
+def modbus_devices(context: ServiceContext) -> list[ModbusDeviceConfig]:
+    return [device for device in context.config.devices if isinstance(device, ModbusDeviceConfig)]
+
+
+def site_modbus(context: ServiceContext) -> ModbusConfig:
+    return context.config.modbus
+
+
+def build_service(context: ServiceContext) -> ModbusService | None:
+    """The service polling the site's Modbus devices; None when there are none. Does no I/O."""
+    devices = modbus_devices(context)
+    if not devices:
+        return None
+    return ModbusService(context, site_modbus(context), devices)
+
+
+def build_pollers(context: ServiceContext, modbus: ModbusConfig,
+                  devices: list[ModbusDeviceConfig]) -> tuple[dict[str, Line], list[DevicePoller]]:
+    """Lines (one per serial port or TCP endpoint) and one poller per device. Raises ConfigError."""
+    problems = check_devices(modbus, devices)
+    if problems:
+        raise ConfigError(problems)
+    lines: dict[str, Line] = {}
+    pollers = []
+    for device in devices:
+        key, line, timeout = _line_for(device, modbus, lines)
+        lines[key] = line
+        profile = load_profile(device.profile)
+        backoff = modbus.backoff
+        pollers.append(DevicePoller(
+            config=device, profile=profile, plan=build_plan(profile, _gap(device, modbus)), line=line,
+            timeout=timeout, clock=context.clock,
+            health=DeviceHealth(backoff.initial, backoff.maximum, backoff.offline_after),
+        ))
+    return lines, pollers
+
+
+def _gap(device: ModbusDeviceConfig, modbus: ModbusConfig) -> int:
+    return device.max_gap if device.max_gap is not None else modbus.max_gap
+
+
+def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str, Line]) -> tuple[str, Line, float]:
+    if device.bus is not None:
+        bus = modbus.bus(device.bus)
+        timeout = (device.timeout or bus.timeout) + bus.adapter_latency
+        key = f"rtu:{bus.name}"
+        if key not in lines:
+            params = SerialParams(bus.port, bus.baudrate, bus.parity, bus.stopbits, bus.bytesize)
+            lines[key] = Line(ModbusLink(serial=params), frame_silence(bus.baudrate))
+        return key, lines[key], timeout
+    key = f"tcp:{device.host}:{device.port}"
+    if key not in lines:
+        lines[key] = Line(ModbusLink(host=device.host, port=device.port))
+    return key, lines[key], device.timeout or modbus.tcp_timeout
+
+
+class ModbusService:
+    """Polls every Modbus device in its own task; a slow or dead device only holds its own line."""
+
+    name = "modbus"
+
+    def __init__(self, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> None:
+        self._context = context
+        self._lines, pollers = build_pollers(context, modbus, devices)
+        self._pollers = {poller.name: poller for poller in pollers}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for poller in self._pollers.values():
+            task = asyncio.create_task(poller.run(self._context.sink), name=f"modbus:{poller.name}")
+            self._tasks.append(task)
+        log.info("modbus_started", devices=len(self._pollers), lines=len(self._lines))
+
+    async def stop(self) -> None:
+        for poller in self._pollers.values():
+            poller.stopping = True
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        self._tasks.clear()
+        for line in self._lines.values():
+            line.close()
+
+    def health(self) -> dict[str, object]:
+        online = sum(1 for poller in self._pollers.values() if poller.health.online)
+        crashed = [task.get_name() for task in self._tasks if task.done()]
+        return {"devices": len(self._pollers), "online": online, "crashed_tasks": crashed,
+                "ok": not crashed}
+
+    def requests_issued(self) -> int:
+        """Modbus transactions made on every line since start (reads and writes)."""
+        return sum(line.transactions for line in self._lines.values())
+
+    def poller(self, name: str) -> DevicePoller:
+        try:
+            return self._pollers[name]
+        except KeyError:
+            raise KeyError(f"no Modbus device named '{name}'") from None
+
+    async def read_device(self, name: str) -> list[Reading]:
+        """Poll one device now (outside its schedule); raises ModbusFailure if it does not answer."""
+        poller = self.poller(name)
+        readings, failure = await poller.read()
+        if failure is not None:
+            raise failure
+        return readings
+
+    async def write_point(self, device: str, point: str, value: float | int | bool) -> WriteResult:
+        return await write_point(self.poller(device), point, value)
+
+    def devices_status(self) -> list[dict[str, Any]]:
+        return [device_status(poller) for poller in self._pollers.values()]
+
+
+def device_status(poller: DevicePoller) -> dict[str, Any]:
+    health = poller.health
+    return {
+        "name": poller.name,
+        "profile": poller.config.profile,
+        "line": poller.line.link.label,
+        "unit": poller.config.unit,
+        "online": health.online,
+        "last_seen": health.last_seen,
+        "polls": health.polls,
+        "errors": dict(health.errors),
+        "last_error": health.last_error,
+        "submit_failures": poller.submit_failures,
+        "requests_per_poll": len(poller.plan),
+        "values": {name: {"value": r.value, "unit": r.unit, "quality": r.quality.label, "ts": r.ts}
+                   for name, r in poller.last_values.items()},
+        "recent_frames": [f"{'>' if f.sent else '<'} {f.hex}" for f in poller.line.link.recent_frames(
+            poller.config.unit)[-6:]],
+    }

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from edge_agent.modbus.plan import build_plan, decode_block, naive_request_count
+from edge_agent.modbus.profile import Profile, load_profile
+from edge_agent.reading import Quality
+
+
+def _profile(points: list[dict[str, object]]) -> Profile:
+    return Profile.model_validate({"device": {"manufacturer": "t", "model": "t"}, "points": points})
+
+
+def test_sdm120_needs_three_reads_instead_of_fourteen() -> None:
+    profile = load_profile("eastron_sdm120")
+    plan = build_plan(profile, max_gap=10)
+    assert [(b.table, b.start, b.count) for b in plan] == [("input", 0, 38), ("input", 70, 10), ("input", 342, 4)]
+    assert naive_request_count(profile) == 14
+
+
+def test_gap_zero_splits_at_every_hole() -> None:
+    plan = build_plan(load_profile("eastron_sdm120"), max_gap=0)
+    assert len(plan) == 9  # 7 lone points, 0x46..0x4E contiguous (5 points), 0x156 and 0x158 contiguous
+
+
+def test_reads_never_exceed_125_registers() -> None:
+    points = [{"name": f"p{i}", "table": "input", "address": i * 2, "type": "f32"} for i in range(100)]
+    plan = build_plan(_profile(points), max_gap=10)
+    assert [b.count for b in plan] == [124, 76]
+    assert all(b.count <= 125 for b in plan)
+
+
+def test_tables_are_planned_apart_and_bits_merge_up_to_2000() -> None:
+    points = [{"name": f"c{i}", "table": "coil", "address": i * 10} for i in range(250)]
+    points += [{"name": "h", "table": "holding", "address": 0}, {"name": "i", "table": "input", "address": 0}]
+    plan = build_plan(_profile(points), max_gap=10)
+    assert [(b.table, b.start, b.count) for b in plan] == [
+        ("coil", 0, 1991), ("coil", 2000, 491), ("holding", 0, 1), ("input", 0, 1),
+    ]
+
+
+def test_overlapping_points_share_registers() -> None:
+    points = [
+        {"name": "whole", "table": "input", "address": 5, "type": "u16"},
+        {"name": "flag", "table": "input", "address": 5, "type": "bit", "bit": 3},
+    ]
+    plan = build_plan(_profile(points))
+    assert [(b.start, b.count) for b in plan] == [(5, 1)]
+    decoded = decode_block(plan[0], [0b1000])
+    assert [(d.point.name, d.value) for d in decoded] == [("whole", 8), ("flag", True)]
+
+
+def test_decode_block_marks_quality() -> None:
+    profile = load_profile("eastron_sdm120")
+    block = build_plan(profile, points=["voltage", "current"])[0]
+    words = [0] * block.count
+    words[0:2] = [0x43AF, 0x0000]  # 350 V: above valid_max 300
+    words[6:8] = [0x7FC0, 0x0000]  # NaN
+    decoded = {d.point.name: d for d in decode_block(block, words)}
+    assert decoded["voltage"].quality is Quality.UNCERTAIN
+    assert decoded["current"].quality is Quality.BAD
+    assert decoded["current"].value is None
