@@ -11,6 +11,8 @@ import typer
 
 from edge_agent.cli.output import fail, print_json
 from edge_agent.config.load import load_config
+from edge_agent.control.client import modbus_read_via_agent
+from edge_agent.control.protocol import RequestFailed
 from edge_agent.errors import ConfigError, DeviceError
 from edge_agent.modbus.datatypes import Codec
 from edge_agent.modbus.tools import Endpoint, ScanHit, read_configured, read_raw, scan, serial_settings
@@ -116,13 +118,29 @@ def read_cmd(  # noqa: PLR0917 (typer options)
         typer.echo(f"{row['point']:<28} {row['value']}{unit_text}{flag}")
 
 
+def _read_through_agent(socket: Path, name: str) -> list[dict[str, Any]] | None:
+    """When the agent runs, it owns the device's line: ask it, so a serial port is never opened twice."""
+    try:
+        answer = modbus_read_via_agent(socket, name)
+    except RequestFailed as exc:
+        fail(str(exc))
+    if answer is None:
+        return None
+    return [{"point": r["point"], "value": r.get("value"), "unit": r.get("unit"), "quality": r.get("quality", "good")}
+            for r in answer.get("readings", [])]
+
+
 async def _read(name: str | None, config: Path | None, *, serial: str | None, host: str | None, port: int,
                 baud: str, parity: str, unit: int, table: str, address: int, count: int, type_: str,
                 word_order: str, timeout: float) -> list[dict[str, Any]]:
     if name is not None:
         if config is None:
             fail("reading a device by name needs --config")
-        readings = await read_configured(load_config(config).config, name)
+        site = load_config(config).config
+        through_agent = _read_through_agent(site.control.socket, name)
+        if through_agent is not None:
+            return through_agent
+        readings = await read_configured(site, name)
         return [{"point": r.point, "value": r.value, "unit": r.unit, "quality": r.quality.label} for r in readings]
     endpoint, _ = _endpoint(serial, host, port, baud, parity)
     if table not in _TABLES:

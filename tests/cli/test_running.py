@@ -9,6 +9,7 @@ import json
 import socket
 import stat
 import time
+from pathlib import Path
 
 from tests.cli.conftest import Running
 from tests.cli.helpers import LAMP_APP, LAMP_EUI, assert_fits, assert_plain_failure, cli, cli_json, count
@@ -194,3 +195,17 @@ def test_a_lorawan_device_heard_then_written_by_downlink(running: Running) -> No
         assert base64.b64decode(message["data"]).hex() == "08ffff"
     finally:
         capture.close()
+
+
+def test_modbus_read_by_name_goes_through_the_running_agent(running: Running, tmp_path: Path) -> None:
+    """``edge-agent modbus read NAME`` asks the agent, which owns the line: a copy of the config whose Modbus
+    address is wrong still reads, because the CLI never opens a connection of its own while the agent runs."""
+    import re
+
+    text = re.sub(r"(?m)^port = (\d+)$", lambda m: "port = 1" if int(m.group(1)) > 10000 else m.group(0),
+                  running.config.read_text())
+    wrong = tmp_path / "wrong-address.toml"
+    wrong.write_text(text)
+    result = cli(wrong, "modbus", "read", "meter", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "voltage" in {row["point"] for row in json.loads(result.stdout)}
