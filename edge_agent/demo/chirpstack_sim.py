@@ -34,7 +34,9 @@ def sample_frames(codec: str) -> list[tuple[int, bytes]]:
     return [(int(v["f_port"]), bytes.fromhex(v["hex"])) for v in data.get("uplinks", []) if "error" not in v]
 
 
-def uplink_event(device: LorawanDeviceConfig, f_cnt: int, f_port: int, frame: bytes, rng: random.Random) -> dict[str, Any]:
+def uplink_event(
+    device: LorawanDeviceConfig, f_cnt: int, f_port: int, frame: bytes, rng: random.Random
+) -> dict[str, Any]:
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {
         "deduplicationId": str(uuid.uuid4()),

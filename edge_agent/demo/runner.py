@@ -13,6 +13,7 @@ from edge_agent.agent import Agent
 from edge_agent.config.load import LoadedConfig, load_config
 from edge_agent.demo.broker import port_open, start_local_broker
 from edge_agent.demo.chirpstack_sim import ChirpstackSimulator
+from edge_agent.demo.modbus_sim import start_demo_devices, stop_demo_devices
 from edge_agent.demo.watch import Watcher
 from edge_agent.errors import ConfigError
 from edge_agent.logs import setup_logging
@@ -70,8 +71,12 @@ async def _run(loaded: LoadedConfig, duration: float | None) -> int:
         loop.add_signal_handler(sig, stop.set)
     if duration is not None:
         loop.call_later(duration, stop.set)
+    servers = await start_demo_devices(loaded.config)
     agent = Agent(loaded)
-    code = await agent.run(stop)
+    try:
+        code = await agent.run(stop)
+    finally:
+        await stop_demo_devices(servers)
     stats = agent.stats
     uplink = agent.uplink.counters
     if stats is not None:
