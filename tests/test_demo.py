@@ -17,6 +17,7 @@ def demo_config(tmp_path: Path, host: str, port: int) -> Path:
     text = resources.bundled_config("demo").read_text()
     text = re.sub(r'(?m)^host = ".*"$', f'host = "{host}"', text)
     text = re.sub(r"(?m)^port = 1883$", f"port = {port}", text)
+    text = re.sub(r"(?m)^port = 15502$", f"port = {free_port()}", text)
     path = tmp_path / "demo.toml"
     path.write_text(text)
     return path

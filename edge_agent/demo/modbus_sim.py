@@ -18,7 +18,13 @@ async def start_demo_devices(config: SiteConfig) -> list[Any]:
     for device in config.devices:
         if isinstance(device, ModbusDeviceConfig) and device.host in _LOCAL:
             by_port[device.port][device.unit] = device.profile
-    return [await start_tcp(make_units(units), port) for port, units in by_port.items()]
+    servers = []
+    for port, units in by_port.items():
+        try:
+            servers.append(await start_tcp(make_units(units), port))
+        except OSError as exc:
+            print(f"the simulated Modbus devices on port {port} could not start ({exc}): they will show offline")
+    return servers
 
 
 async def stop_demo_devices(servers: list[Any]) -> None:
