@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -30,6 +31,10 @@ def run(
     group: str = typer.Option("ingest", "--group", help="shared subscription group: every instance uses the same"),
     name: str = typer.Option("ingest", "--name", help="client id stem, unique per instance (host name is good)"),
     scan_interval: float = typer.Option(5.0, "--scan-interval", help="seconds between gap scans"),
+    username: str | None = typer.Option(None, "--username", help="MQTT user name (password: $INGEST_MQTT_PASSWORD)"),
+    ca_file: str | None = typer.Option(None, "--ca-file", help="TLS: the CA that signed the broker's certificate"),
+    cert_file: str | None = typer.Option(None, "--cert-file", help="TLS client certificate (with --key-file)"),
+    key_file: str | None = typer.Option(None, "--key-file", help="TLS client key"),
     log_format: str = typer.Option("auto", "--log-format", help="auto, json or console"),
 ) -> None:
     """Consume readings, events and status into PostgreSQL until SIGTERM or SIGINT (schema migrated first)."""
@@ -39,7 +44,9 @@ def run(
     setup_logging(log_format)
     host, port = _endpoint(broker)
     pool = [IngestWorker(IngestSettings(host=host, port=port, dsn=dsn, prefix=prefix, group=group,
-                                        client_id=f"{name}-{n + 1}", scan_interval=scan_interval))
+                                        client_id=f"{name}-{n + 1}", scan_interval=scan_interval,
+                                        username=username, password=os.environ.get("INGEST_MQTT_PASSWORD"),
+                                        ca_file=ca_file, cert_file=cert_file, key_file=key_file))
             for n in range(workers)]
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

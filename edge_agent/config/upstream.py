@@ -36,7 +36,56 @@ class SyncConfig(Model):
     status_interval: float = Field(60.0, gt=0, le=3600)
     reconnect_min: float = Field(1.0, gt=0)
     reconnect_max: float = Field(120.0, gt=0)
+    compression: Literal["none", "deflate"] = Field("none", description="deflate: batches sent zlib-compressed"
+                                                    " (RFC 1950, first byte 0x78); the hypervisor must accept it")
+    start_jitter: float = Field(0.0, ge=0, le=600, description="wait up to this many seconds (uniformly at random)"
+                                " before the first connection, so a fleet powered on together spreads out")
     keepalive: int = Field(60, ge=5, le=3600)
+
+
+_SUFFIX = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$"
+
+
+class TopicsConfig(Model):
+    """The topic layout: each topic is ``<topic_prefix>/<gateway_id>/<suffix>``, so one ACL line confines a gateway.
+
+    Suffixes may have several levels but no wildcard, no leading or trailing slash, no empty level.
+    """
+
+    readings: str = Field("readings", pattern=_SUFFIX)
+    events: str = Field("events", pattern=_SUFFIX)
+    status: str = Field("status", pattern=_SUFFIX)
+    inventory: str = Field("inventory", pattern=_SUFFIX)
+    commands: str = Field("commands", pattern=_SUFFIX)
+    responses: str = Field("responses", pattern=_SUFFIX)
+    replay: str = Field("replay", pattern=_SUFFIX)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TopicsConfig:
+        values = list(self.model_dump().values())
+        if len(set(values)) != len(values):
+            raise ValueError("every topic needs its own suffix")
+        return self
+
+
+class CommandsConfig(Model):
+    """Commands from the hypervisor."""
+
+    enabled: bool = True
+    max_age: float = Field(300.0, gt=0, le=86_400, description="requests older than this many seconds are refused")
+    remembered_ids: int = Field(1000, ge=10, le=100_000, description="request ids remembered to answer repeats")
+    replay_max_records: int = Field(5000, ge=1, le=100_000, description="records one replay request may return")
+    queue: int = Field(64, ge=1, le=10_000, description="requests waiting to run; more are answered 'busy'")
+    trial_seconds: float = Field(60.0, ge=1, le=3600, description="a pushed config must be healthy within this")
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """``host:port`` (``[v6::addr]:port`` too) → (host, port); ValueError in plain words."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"endpoint {text!r} is not HOST:PORT")
+    return host, int(port)
 
 
 class UpstreamConfig(Model):
@@ -49,4 +98,16 @@ class UpstreamConfig(Model):
     credentials_file: Path | None = None
     tls: TlsConfig | None = None
     protocol: Literal["3.1.1", "5"] = "3.1.1"
+    endpoints: list[str] = Field(default_factory=list, description="more brokers (HOST:PORT) to fail over to, in turn")
+    session_expiry: int = Field(7 * 86_400, ge=0, le=2**32 - 1,
+                                description="MQTT 5: seconds the broker keeps this gateway's session while away")
     sync: SyncConfig = SyncConfig()
+    topics: TopicsConfig = TopicsConfig()
+    commands: CommandsConfig = CommandsConfig()
+    output: Literal["native", "ngsi-ld"] = Field("native", description="readings as native batches or NGSI-LD")
+
+    @model_validator(mode="after")
+    def _endpoints_valid(self) -> UpstreamConfig:
+        for endpoint in self.endpoints:
+            parse_endpoint(endpoint)
+        return self

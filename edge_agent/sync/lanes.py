@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-
 LIVE_ACTIVE = 2.0  # seconds after a live batch during which the backlog is throttled
 
 

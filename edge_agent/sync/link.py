@@ -1,12 +1,14 @@
 """The MQTT link to the upstream broker: the only module of the sync that imports paho-mqtt.
 
-A thread of its own runs the network loop and reconnects with exponential backoff and full jitter. Callbacks
-(connected, disconnected, acknowledged, message) are called from that thread: the caller hands them to its
-event loop.
+A thread of its own runs the network loop and reconnects with exponential backoff and full jitter, moving to the
+next broker endpoint after each failed attempt (a cluster's nodes, or a primary and a backup). MQTT 5 when asked
+(a session expiry so the broker keeps the session across an outage), 3.1.1 otherwise. Callbacks (connected,
+disconnected, acknowledged, message) are called from that thread: the caller hands them to its event loop.
 """
 
 from __future__ import annotations
 
+import random
 import ssl
 import threading
 from collections.abc import Callable
@@ -17,6 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge_agent.errors import EdgeAgentError
 from edge_agent.sync.backoff import Backoff
@@ -50,6 +54,40 @@ class LinkSettings:
     will_topic: str | None = None
     will_payload: bytes = b""
     max_inflight: int = 20
+    endpoints: tuple[tuple[str, int], ...] = ()  # tried in turn after (host, port); empty: (host, port) alone
+    session_expiry: int = 7 * 86_400  # MQTT 5: seconds the broker keeps the session (queued QoS 1) while away
+    start_jitter: float = 0.0  # wait uniformly in [0, start_jitter] s before the very first attempt
+
+    def brokers(self) -> list[tuple[str, int]]:
+        """Every endpoint once, (host, port) first."""
+        out = [(self.host, self.port)]
+        out.extend(e for e in self.endpoints if e not in out)
+        return out
+
+
+# Reason codes as an operator reads them (MQTT 5 reason codes; 3.1.1 return codes map onto the same names).
+_PLAIN = {
+    "Unspecified error": "connection lost (the broker or the network closed it without a reason)",
+    "Not authorized": "the broker refused the credentials or this client id (check the ACL and certificate)",
+    "Bad user name or password": "the broker refused the user name or password",
+    "Client identifier not valid": "the broker refused the client id",
+    "Server unavailable": "the broker is up but not accepting connections (overloaded or starting)",
+    "Server busy": "the broker is busy: it asked clients to come back later",
+    "Server shutting down": "the broker is shutting down",
+    "Session taken over": "another client connected with the same client id (two agents share one id?)",
+    "Keep alive timeout": "the broker heard nothing within the keepalive",
+    "Quota exceeded": "the broker's quota for this client is exceeded",
+    "Message rate too high": "the broker throttles this client: messages too fast",
+    "Connection rate exceeded": "the broker refuses new connections for a while (connection rate limit)",
+    "Use another server": "the broker asked the client to use another server",
+    "Server moved": "the broker moved: use another server",
+}
+
+
+def plain_reason(reason: object) -> str:
+    """A paho reason code (or error string) in words a field technician can act on."""
+    text = str(reason)
+    return _PLAIN.get(text, text)
 
 
 @dataclass
@@ -72,6 +110,8 @@ class MqttLink:
         self._thread: threading.Thread | None = None
         self._connected = threading.Event()
         self._down_reason: str | None = None
+        self._brokers = settings.brokers()
+        self._current = 0
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -134,45 +174,59 @@ class MqttLink:
 
     # -- the network thread --------------------------------------------------------------------
 
+    @property
+    def broker(self) -> str:
+        host, port = self._brokers[self._current]
+        return f"{host}:{port}"
+
     def _run(self) -> None:
+        if self.settings.start_jitter > 0:
+            self._stopping.wait(random.uniform(0.0, self.settings.start_jitter))
         opened = False
-        first = True
         while not self._stopping.is_set():
             if not opened:
-                opened = self._open(first)
-                first = False
+                opened = self._open()
                 if not opened:
+                    self._failover()
                     self._pause()
                     continue
             rc = self._client.loop(timeout=0.2)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 opened = False
-                self._mark_down(mqtt.error_string(rc))
+                self._mark_down(plain_reason(mqtt.error_string(rc)))
                 if not self._stopping.is_set():
                     self._pause()
         self._client.loop(timeout=0.05)
 
-    def _open(self, first: bool) -> bool:
+    def _open(self) -> bool:
         s = self.settings
+        host, port = self._brokers[self._current]
+        properties = None
+        if s.mqtt5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0 if s.clean_session else s.session_expiry
         try:
-            if first:
-                self._client.connect(s.host, s.port, keepalive=s.keepalive,
-                                     clean_start=not s.clean_session if s.mqtt5 else 3)
-            else:
-                self._client.reconnect()
+            self._client.connect(host, port, keepalive=s.keepalive,
+                                 clean_start=s.clean_session if s.mqtt5 else 3, properties=properties)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self._mark_down(f"cannot reach {s.host}:{s.port}: {exc}")
+            self._mark_down(f"cannot reach {host}:{port}: {exc}")
             return False
         return True
+
+    def _failover(self) -> None:
+        """After a failed attempt, the next endpoint (the backoff still applies between attempts)."""
+        if len(self._brokers) > 1:
+            self._current = (self._current + 1) % len(self._brokers)
 
     def _pause(self) -> None:
         self._stopping.wait(self._backoff.next_delay())
 
     def _mark_down(self, reason: str) -> None:
+        """Log and report once when the link goes down, and again only if the cause of staying down changes."""
         was_up = self._connected.is_set()
         self._connected.clear()
-        if was_up or self._down_reason != reason:
-            log.warning("upstream_down", reason=reason, broker=f"{self.settings.host}:{self.settings.port}")
+        if was_up or self._down_reason is None or (self._down_reason != reason and reason.startswith("cannot")):
+            log.warning("upstream_down", reason=reason, broker=self.broker)
             self._callbacks.on_disconnected(reason)
         self._down_reason = reason
 
@@ -180,26 +234,27 @@ class MqttLink:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
-            self._mark_down(f"the broker refused the connection: {reason}")
+            self._mark_down(f"cannot connect: {plain_reason(reason)}")
+            self._failover()
             return
         self._backoff.reset()
         self._down_reason = None
         for topic, qos in self._subscriptions:
             client.subscribe(topic, qos)
         self._connected.set()
-        log.info("upstream_up", broker=f"{self.settings.host}:{self.settings.port}",
+        log.info("upstream_up", broker=self.broker, protocol="5" if self.settings.mqtt5 else "3.1.1",
                  session_present=bool(getattr(flags, "session_present", False)))
         self._callbacks.on_connected()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not self._stopping.is_set():
-            self._mark_down(f"disconnected: {reason}")
+            self._mark_down(f"disconnected: {plain_reason(reason)}")
         else:
             self._connected.clear()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         if getattr(reason, "is_failure", False):
-            log.error("upstream_publish_refused", mid=mid, reason=str(reason))
+            log.error("upstream_publish_refused", mid=mid, reason=plain_reason(reason))
             return
         self._callbacks.on_ack(mid)
 

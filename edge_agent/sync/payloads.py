@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from edge_agent.sync.lanes import Lane
 CONTRACT_VERSION = 1
 
 
+@functools.lru_cache(maxsize=4096)  # the readings of one poll share one timestamp
 def iso_utc(ts: float) -> str:
     """UTC ISO 8601 with milliseconds and a Z."""
     moment = datetime.fromtimestamp(ts, tz=UTC)
@@ -54,8 +56,12 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# One encoder for every message: json.dumps with options builds a new encoder at each call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _ENCODER.encode(data).encode()
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,13 @@ class Batch:
 def build_batch(gateway: str, lane: Lane, records: Sequence[StoredRecord], max_bytes: int, now: float) -> Batch:
     """As many records (in order) as fit in ``max_bytes``; a single record too big on its own is reported."""
     header = {"v": CONTRACT_VERSION, "gateway": gateway, "lane": lane.value, "sent_at": iso_utc(now)}
+    payload, seqs, oversized = _pack(header, records, max_bytes)
+    return Batch(lane=lane, seqs=seqs, payload=payload, oversized=oversized)
+
+
+def _pack(
+    header: dict[str, Any], records: Sequence[StoredRecord], max_bytes: int
+) -> tuple[bytes, list[int], list[int]]:
     overhead = len(_dumps({**header, "records": []}))
     parts: list[bytes] = []
     seqs: list[int] = []
@@ -87,8 +100,40 @@ def build_batch(gateway: str, lane: Lane, records: Sequence[StoredRecord], max_b
         seqs.append(stored.seq)
         size += len(encoded) + 1
     head = _dumps(header)[:-1]
-    payload = head + b',"records":[' + b",".join(parts) + b"]}"
-    return Batch(lane=lane, seqs=seqs, payload=payload, oversized=oversized)
+    return head + b',"records":[' + b",".join(parts) + b"]}", seqs, oversized
+
+
+def build_replay(gateway: str, request_id: str, records: Sequence[StoredRecord], max_bytes: int,
+                 now: float) -> list[tuple[bytes, list[int]]]:
+    """Replayed records with their original seqs, in order, cut into messages of at most ``max_bytes``."""
+    header = {"v": CONTRACT_VERSION, "gateway": gateway, "lane": "replay", "request_id": request_id,
+              "sent_at": iso_utc(now)}
+    out: list[tuple[bytes, list[int]]] = []
+    rest = list(records)
+    while rest:
+        payload, seqs, oversized = _pack(header, rest, max_bytes)
+        if seqs:
+            out.append((payload, seqs))
+        done = set(seqs) | set(oversized)
+        last_done = max(done) if done else rest[0].seq
+        rest = [r for r in rest if r.seq > last_done]
+    return out
+
+
+def response_payload(request_id: str | None, command: str | None, now: float, *,
+                     result: dict[str, Any] | None = None, error: dict[str, str] | None = None) -> bytes:
+    """The one answer to a command request: ``ok`` with a result, or an error with a code."""
+    body: dict[str, Any] = {"v": CONTRACT_VERSION, "id": request_id, "command": command, "ts": iso_utc(now),
+                            "ok": error is None}
+    if error is None:
+        body["result"] = result or {}
+    else:
+        body["error"] = error
+    return _dumps(body)
+
+
+def inventory_payload(fields: dict[str, Any]) -> bytes:
+    return _dumps({"v": CONTRACT_VERSION, **fields})
 
 
 def status_payload(fields: dict[str, Any]) -> bytes:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from edge_agent.config.upstream import TopicsConfig
 from edge_agent.sync.lanes import Lane
 
 
@@ -11,30 +12,42 @@ from edge_agent.sync.lanes import Lane
 class Topics:
     prefix: str
     gateway: str
+    names: TopicsConfig = field(default_factory=TopicsConfig)
 
     @property
     def root(self) -> str:
         return f"{self.prefix}/{self.gateway}"
 
+    def _under(self, suffix: str) -> str:
+        return f"{self.root}/{suffix}"
+
     @property
     def readings(self) -> str:
-        return f"{self.root}/readings"
+        return self._under(self.names.readings)
 
     @property
     def events(self) -> str:
-        return f"{self.root}/events"
+        return self._under(self.names.events)
 
     @property
     def status(self) -> str:
-        return f"{self.root}/status"
+        return self._under(self.names.status)
+
+    @property
+    def inventory(self) -> str:
+        return self._under(self.names.inventory)
 
     @property
     def commands(self) -> str:
-        return f"{self.root}/commands"
+        return self._under(self.names.commands)
 
     @property
     def responses(self) -> str:
-        return f"{self.root}/responses"
+        return self._under(self.names.responses)
+
+    @property
+    def replay(self) -> str:
+        return self._under(self.names.replay)
 
     def for_lane(self, lane: Lane) -> str:
         return self.events if lane is Lane.EVENTS else self.readings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import parse_endpoint
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.backoff import Backoff
+from edge_agent.sync.compression import compress
 from edge_agent.sync.credentials import read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
@@ -22,6 +24,8 @@ from edge_agent.sync.payloads import Batch, build_batch, iso_utc, status_payload
 from edge_agent.sync.topics import Topics
 
 log = structlog.get_logger(__name__)
+
+_EARLY_MESSAGES = 64
 
 
 @dataclass
@@ -73,6 +77,8 @@ class Uplink:
         self._link: MqttLink | None = None
         self.message_handler: MessageHandler | None = None
         self.batch_encoder: BatchEncoder | None = None  # set by the contract wiring (upstream.output)
+        # Commands that arrive (queued QoS 1 for our session) before a handler is set; bounded, oldest dropped.
+        self._early: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=_EARLY_MESSAGES)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -196,6 +202,14 @@ class Uplink:
     def _on_message(self, topic: str, payload: bytes) -> None:
         if self.message_handler is not None:
             self.message_handler(topic, payload)
+        else:
+            self._early.append((topic, payload))
+
+    def take_early_messages(self) -> list[tuple[str, bytes]]:
+        """Messages received before ``message_handler`` was set (at most ``_EARLY_MESSAGES``, the newest)."""
+        early = list(self._early)
+        self._early.clear()
+        return early
 
     # -- the pump ------------------------------------------------------------------------------
 
@@ -239,7 +253,8 @@ class Uplink:
             return True
         assert self._link is not None
         try:
-            mid = self._link.publish(self.topics.for_lane(pick.lane), self._encode(batch, records))
+            mid = self._link.publish(self.topics.for_lane(pick.lane),
+                                     compress(self._encode(batch, records), self._sync.compression))
         except LinkDown:
             return False
         self._inflight[mid] = InFlight(pick.lane, batch.seqs, now)

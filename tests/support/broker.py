@@ -27,6 +27,9 @@ class Broker:
         lines = [
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
+            # As root, Mosquitto would switch to its own user and could not write its persistence file in the
+            # test's private directory: sessions would silently not survive a restart. Ignored for other users.
+            "user root",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             f"persistence_file mosquitto-{self.port}.db",
@@ -48,9 +51,9 @@ class Broker:
         self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_port(self.port)
-        except TimeoutError:
+        except TimeoutError as exc:
             self.stop()
-            raise RuntimeError(f"mosquitto did not start: {self.log.read_text() if self.log.exists() else ''}")
+            raise RuntimeError(f"mosquitto did not start: {self.log.read_text() if self.log.exists() else ''}") from exc
         return self
 
     def stop(self) -> None:

@@ -1,0 +1,1 @@
+"""The reference hypervisor ingest: MQTT shared subscriptions in, PostgreSQL out, sequence gaps repaired by replay."""

@@ -1,0 +1,75 @@
+"""The agent's MQTT link as a fleet citizen, against a real Mosquitto: failover between endpoints, an MQTT 5
+session that outlives a disconnection, reason codes in plain words."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from edge_agent.sync.backoff import Backoff
+from edge_agent.sync.link import LinkCallbacks, LinkSettings, MqttLink, plain_reason
+from tests.support.broker import Broker
+from tests.support.mqtt import publish
+from tests.support.ports import free_port
+
+
+def _wait(event: threading.Event, what: str, timeout: float = 15.0) -> None:
+    assert event.wait(timeout), f"timed out waiting for {what}"
+
+
+def test_fails_over_to_the_next_endpoint_when_the_first_is_dead(broker: Broker) -> None:
+    up = threading.Event()
+    dead = free_port()
+    settings = LinkSettings(host="127.0.0.1", port=dead, client_id="gw-failover",
+                            endpoints=(("127.0.0.1", dead), ("127.0.0.1", broker.port)))
+    link = MqttLink(settings, LinkCallbacks(on_connected=up.set), Backoff(0.05, 0.2))
+    link.start()
+    try:
+        _wait(up, "a connection through the second endpoint")
+        assert link.broker == f"127.0.0.1:{broker.port}"
+    finally:
+        link.stop()
+
+
+def test_mqtt5_session_keeps_queued_commands_while_the_gateway_is_away(broker: Broker) -> None:
+    """Without a session expiry an MQTT 5 session ends at disconnection, and this command would be lost."""
+    received: list[bytes] = []
+    got = threading.Event()
+    up = threading.Event()
+
+    def on_message(topic: str, payload: bytes) -> None:
+        received.append(payload)
+        got.set()
+
+    def make() -> MqttLink:
+        settings = LinkSettings(host="127.0.0.1", port=broker.port, client_id="gw-mqtt5", mqtt5=True,
+                                session_expiry=600)
+        link = MqttLink(settings, LinkCallbacks(on_connected=up.set, on_message=on_message), Backoff(0.05, 0.2))
+        link.subscribe("fute/gw-mqtt5/commands/#", qos=1)
+        return link
+
+    link = make()
+    link.start()
+    _wait(up, "first connection")
+    link.stop()
+    time.sleep(0.3)
+    publish(broker.port, "fute/gw-mqtt5/commands", b"while-away", qos=1)
+    up.clear()
+    link = make()
+    link.start()
+    try:
+        _wait(got, "the command queued in the session")
+        assert received == [b"while-away"]
+    finally:
+        link.stop()
+
+
+def test_reason_codes_in_plain_words() -> None:
+    assert "same client id" in plain_reason("Session taken over")
+    assert "credentials" in plain_reason("Not authorized")
+    assert plain_reason("something new") == "something new"
+
+
+def test_endpoints_listed_once_host_first() -> None:
+    settings = LinkSettings(host="a", port=1, client_id="x", endpoints=(("a", 1), ("b", 2)))
+    assert settings.brokers() == [("a", 1), ("b", 2)]
