@@ -96,7 +96,10 @@ class Agent:
         try:
             await self._heartbeat(stop)
         finally:
-            self.notifier.stopping()
+            if self.restart_requested:  # re-executed in place (same PID): systemd sees a reload, not a stop
+                self.notifier.send("RELOADING=1", "STATUS=restarting on a pushed or rolled-back config")
+            else:
+                self.notifier.stopping()
             await self._stop()
         return 0
 

@@ -74,7 +74,7 @@ class RulesEngine:
         if group not in self._members:
             raise ValueError(f"no lighting group '{group}'; groups: {', '.join(sorted(self._members))}")
         self._overrides.set(group, level, duration_s, self._clock.monotonic())
-        log.info("lighting_override", group=group, level=level, duration_s=duration_s)
+        log.info("lighting_override", group=group, percent=level, duration_s=duration_s)
         self._wake.set()
 
     def clear_override(self, group: str) -> None:
@@ -151,7 +151,7 @@ class RulesEngine:
             safe = group.safe_level if group.safe_level is not None else self._lighting.safe_level
             goal = target(plan, self._overrides.level(group.name, mono), safe, now, synced)
             if self._targets.get(group.name) != goal:
-                log.info("lighting_target", group=group.name, level=goal.level, source=goal.source)
+                log.info("lighting_target", group=group.name, percent=goal.level, source=goal.source)
                 self._targets[group.name] = goal
             actions.extend(due(group.name, goal, self._members[group.name], mono))
         return actions
@@ -200,7 +200,7 @@ class RulesEngine:
         if _done(action, outcome):
             self.actions_done += 1
             if action.attempt > 1:
-                log.info("lighting_write_recovered", device=action.device, point=action.point, level=action.level)
+                log.info("lighting_write_recovered", device=action.device, point=action.point, percent=action.level)
         else:
             self.actions_failed += 1
             if action.attempt in {1, self._policy.attempts}:

@@ -139,6 +139,10 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        # Our own thread runs the network loop, so paho would write a publish straight to the socket from the
+        # caller's thread while the loop reads it: two threads on one TLS socket corrupt the session ("bad
+        # record mac"). With this hook set, paho only queues the packet and wakes the loop, which writes it.
+        client.on_socket_register_write = lambda *args: None
         return client
 
     # -- lifecycle -----------------------------------------------------------------------------

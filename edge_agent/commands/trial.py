@@ -1,0 +1,108 @@
+"""A pushed site config on trial: written atomically, kept only if the agent is healthy with it.
+
+Files beside the config ``site.toml``: ``site.toml.previous`` (the config before the push) and
+``site.toml.trial`` (the marker, JSON). The marker's ``state`` walks:
+
+- ``pending``: the new file is in place; the process is about to restart on it.
+- ``trying``: a process started on it. A start that finds ``trying`` knows the previous attempt died (crash,
+  kill, power cut): it restores the previous file at once. The running agent confirms (marker removed, answer
+  "ok") once healthy, or restores the previous file and restarts when not healthy within ``deadline_s``.
+- ``rolled_back``: the previous file is back; the next agent answers the request with ``rolled_back``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Marker:
+    request_id: str
+    state: str
+    sha256: str
+    previous_sha256: str
+    deadline_s: float
+    reason: str = ""
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file, fsync it, rename it over ``path``, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o640)
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+class ConfigTrial:
+    """The trial files of one config path."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.path = config_path
+        self.previous = config_path.with_name(config_path.name + ".previous")
+        self.marker_path = config_path.with_name(config_path.name + ".trial")
+
+    def marker(self) -> Marker | None:
+        try:
+            return Marker(**json.loads(self.marker_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _set(self, marker: Marker) -> None:
+        write_atomically(self.marker_path, json.dumps(asdict(marker)).encode())
+
+    def begin(self, request_id: str, new: bytes, sha256: str, previous_sha256: str, deadline_s: float) -> None:
+        """Keep the current file, mark the trial, put the new file in place (each step atomic)."""
+        write_atomically(self.previous, self.path.read_bytes())
+        self._set(Marker(request_id, "pending", sha256, previous_sha256, deadline_s))
+        try:
+            write_atomically(self.path, new)
+        except OSError:
+            self.marker_path.unlink(missing_ok=True)  # the old file is still in force: no trial
+            raise
+        log.warning("config_trial_begin", request=request_id, sha256=sha256)
+
+    def on_boot(self) -> Marker | None:
+        """At process start, before the config is read. A trial found ``trying`` died: roll it back."""
+        marker = self.marker()
+        if marker is None:
+            return None
+        if marker.state == "pending":
+            marker = Marker(**{**asdict(marker), "state": "trying"})
+            self._set(marker)
+        elif marker.state == "trying":
+            return self.roll_back("the agent stopped while trying the pushed config")
+        return marker
+
+    def roll_back(self, reason: str) -> Marker | None:
+        marker = self.marker()
+        if marker is None or marker.state == "rolled_back":
+            return marker
+        write_atomically(self.path, self.previous.read_bytes())
+        rolled = Marker(**{**asdict(marker), "state": "rolled_back", "reason": reason})
+        self._set(rolled)
+        log.error("config_trial_rolled_back", request=marker.request_id, reason=reason)
+        return rolled
+
+    def finish(self) -> None:
+        """The answer was given: forget the trial (``.previous`` stays as a backup)."""
+        self.marker_path.unlink(missing_ok=True)
+
+    @property
+    def trying(self) -> bool:
+        marker = self.marker()
+        return marker is not None and marker.state == "trying"

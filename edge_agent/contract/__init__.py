@@ -1,0 +1,1 @@
+"""The hypervisor contract: FIWARE Smart Data Model mapping, NGSI-LD output, device inventory."""

@@ -1,0 +1,107 @@
+"""The device inventory and state (retained): what the gateway has and whether each device answers.
+
+``inventory_fields`` is pure; ``InventoryPublisher`` publishes it retained on connect and whenever it changes
+(timestamps of last contact are left out of the comparison, so that a poll is not a change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from edge_agent.config.site import SiteConfig
+from edge_agent.contract.fiware import mapping, model_key
+from edge_agent.contract.ngsi_ld import entity_id
+from edge_agent.sync.link import LinkDown
+from edge_agent.sync.payloads import inventory_payload, iso_utc
+
+if TYPE_CHECKING:
+    from edge_agent.agent import Agent
+
+log = structlog.get_logger(__name__)
+
+_EVERY = 1.0  # seconds between checks for a new connection or a changed state
+
+
+def inventory_fields(config: SiteConfig, states: Mapping[str, bool | None]) -> dict[str, Any]:
+    """``states``: device name -> online (True/False) or None when not known yet."""
+    devices = []
+    for device in config.devices:
+        key = model_key(device)
+        entity_type = mapping(key).entity_type
+        devices.append({
+            "name": device.name, "driver": device.driver, "model": key, "fiware_type": entity_type,
+            "fiware_id": entity_id(entity_type, config.gateway_id, device.name),
+            "online": states.get(device.name),
+        })
+    return {"gateway": config.gateway_id,
+            "location": {"type": "Point", "coordinates": [config.site.longitude, config.site.latitude]},
+            "devices": devices}
+
+
+def device_states(modbus: Iterable[Mapping[str, Any]], lorawan: Iterable[Mapping[str, Any]]) -> dict[str, bool | None]:
+    states: dict[str, bool | None] = {}
+    for status in modbus:
+        states[str(status["name"])] = bool(status["online"]) if status.get("online") is not None else None
+    for status in lorawan:
+        heard = status.get("last_seen") is not None
+        states[str(status["device"])] = (not bool(status.get("silent"))) if heard else None
+    return states
+
+
+class InventoryPublisher:
+    """Implements the Service protocol."""
+
+    name = "inventory"
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+        self._task: asyncio.Task[None] | None = None
+        self._sent: dict[str, Any] | None = None
+        self._connection: float | None = None
+        self.published = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="inventory")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def health(self) -> dict[str, object]:
+        return {"published": self.published}
+
+    def current(self) -> dict[str, Any]:
+        agent = self._agent
+        modbus = agent.modbus.devices_status() if agent.modbus is not None else []
+        lorawan = agent.lorawan.devices_status() if agent.lorawan is not None else []
+        return inventory_fields(agent.config, device_states(modbus, lorawan))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self._maybe_publish()
+            except Exception:
+                log.exception("inventory_failed")
+            await asyncio.sleep(_EVERY)
+
+    def _maybe_publish(self) -> None:
+        uplink = self._agent.uplink
+        since = uplink.counters.connected_since
+        if not uplink.connected or since is None:
+            return
+        fields = self.current()
+        if since == self._connection and fields == self._sent:
+            return
+        payload = inventory_payload({**fields, "ts": iso_utc(self._agent.clock.now())})
+        with contextlib.suppress(LinkDown):
+            uplink.publish_raw(uplink.topics.inventory, payload, retain=True)
+            self._sent, self._connection = fields, since
+            self.published += 1
+            log.info("inventory_published", devices=len(fields["devices"]))
