@@ -32,8 +32,7 @@ def make_certificate(directory: Path, days: int) -> tuple[Path, Path]:
 def tls_broker(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Broker, int, Path]]:
     cert, key = make_certificate(tmp_path, request.param)
     tls_port = free_port()
-    # "user root": Mosquitto otherwise drops to its own user, which may not read the private tmp_path
-    tls = f"user root\nlistener {tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\n"
+    tls = f"listener {tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\n"
     broker = Broker(tmp_path, extra=tls).start()
     wait_port(tls_port)
     yield broker, tls_port, cert
