@@ -80,6 +80,20 @@ class SiteConfig(Model):
                 raise ValueError("; ".join(problems))
         return devices
 
+    @field_validator("chirpstack")
+    @classmethod
+    def _distinct_client_ids(cls, chirpstack: ChirpstackConfig | None, info: ValidationInfo) -> ChirpstackConfig | None:
+        upstream, gateway = info.data.get("upstream"), info.data.get("gateway_id")
+        if chirpstack is None or upstream is None:
+            return chirpstack
+        upstream_id = upstream.client_id or f"edge-agent-{gateway}"
+        if chirpstack.client_id == upstream_id:
+            raise ValueError(
+                f"client_id '{upstream_id}' is also the upstream client id: two connections with one id knock each"
+                " other off a broker; give chirpstack.client_id its own value"
+            )
+        return chirpstack
+
     @field_validator("alarms")
     @classmethod
     def _unique_alarm_names(cls, alarms: list[AlarmRule]) -> list[AlarmRule]:

@@ -143,4 +143,12 @@ prioritty = "alarm"
 """
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
-    assert caught.value.problems == [f"{tmp_path / 'site.toml'}: alarms.0.prioritty: unknown key; did you mean 'priority'?"]
+    expected = f"{tmp_path / 'site.toml'}: alarms.0.prioritty: unknown key; did you mean 'priority'?"
+    assert caught.value.problems == [expected]
+
+
+def test_chirpstack_and_upstream_client_ids_must_differ(tmp_path: Path) -> None:
+    text = VALID + '\n[chirpstack]\nclient_id = "edge-agent-esternay-01"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert "chirpstack" in caught.value.problems[0] and "its own value" in caught.value.problems[0]

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Build a wheelhouse for installing edge-agent offline on a gateway: this project's wheel, the wheels
+# of all its dependencies for the gateway's platform, install.sh and the systemd unit, and SHA256SUMS.
+#
+#   scripts/build-wheelhouse.sh                                  Raspberry Pi OS bookworm (arm64, Python 3.11)
+#   scripts/build-wheelhouse.sh --arch armv7l --glibc 2.36 --python-version 3.11 --out dist/pi32
+#   scripts/build-wheelhouse.sh --platform manylinux2014_aarch64 --python-version 3.11 --out dist/pi
+#
+# Copy the output directory to the gateway (USB stick, scp) and run, there:
+#   sudo ./install.sh --wheelhouse . --site esternay
+# Anything after -- goes to pip (e.g. -- --no-index --find-links /mirror for an offline build).
+# Pure-Python dependencies published only as source (chirpstack-api 4.x) are built into py3-none-any
+# wheels here (--from-source NAME, repeatable); anything else must exist as a wheel for the platform.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROJECT=$(cd "$HERE/.." && pwd)
+OUT=$PROJECT/dist/wheelhouse
+PYTHON=${PYTHON:-python3}
+PY_VERSION=3.11
+ARCH=aarch64
+GLIBC=2.36
+PLATFORMS=()
+PIP_EXTRA=()
+FROM_SOURCE=(chirpstack-api)
+
+die() { printf 'build-wheelhouse.sh: error: %s\n' "$*" >&2; exit 1; }
+
+while (($#)); do
+  case "$1" in
+    --out) OUT=${2:?--out needs a directory}; shift ;;
+    --platform) PLATFORMS+=("${2:?--platform needs a tag}"); shift ;;
+    --arch) ARCH=${2:?--arch needs a machine name}; shift ;;
+    --glibc) GLIBC=${2:?--glibc needs a version}; shift ;;
+    --python-version) PY_VERSION=${2:?--python-version needs a version}; shift ;;
+    --from-source) FROM_SOURCE+=("${2:?--from-source needs a package name}"); shift ;;
+    --python) PYTHON=${2:?--python needs a path}; shift ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    --) shift; PIP_EXTRA=("$@"); break ;;
+    *) die "unknown option: $1" ;;
+  esac
+  shift
+done
+if ((${#PLATFORMS[@]} == 0)); then
+  # pip does not widen a --platform tag by itself: list every manylinux tag the gateway's glibc runs
+  # (bookworm has glibc 2.36), and the legacy names of the oldest ones.
+  [[ $GLIBC =~ ^2\.([0-9]+)$ ]] || die "--glibc takes a version such as 2.36"
+  for ((minor = BASH_REMATCH[1]; minor >= 17; minor--)); do
+    PLATFORMS+=("manylinux_2_${minor}_$ARCH")
+  done
+  PLATFORMS+=("manylinux2014_$ARCH")
+fi
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/edge_agent-*.whl
+
+isolation=()
+if "$PYTHON" -c 'import hatchling' 2>/dev/null; then
+  isolation=(--no-build-isolation) # build offline with the hatchling already there
+fi
+"$PYTHON" -m pip wheel --quiet --no-deps "${isolation[@]}" -w "$OUT" "$PROJECT" || die "cannot build the wheel"
+wheels=("$OUT"/edge_agent-*.whl)
+wheel=${wheels[0]}
+
+requirement_of() { # WHEEL NAME: the wheel's Requires-Dist for NAME, e.g. chirpstack-api<5,>=4.10
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import re, sys, zipfile
+wheel, name = sys.argv[1], sys.argv[2]
+def normal(text):
+    return re.sub(r"[-_.]+", "-", text).lower()
+with zipfile.ZipFile(wheel) as archive:
+    meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    for line in archive.read(meta).decode().splitlines():
+        if line.startswith("Requires-Dist: "):
+            spec = line.split(": ", 1)[1].split(";")[0].strip()
+            if normal(re.split(r"[<>=!~ \[(]", spec, maxsplit=1)[0]) == normal(name):
+                print(spec)
+                sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+for name in "${FROM_SOURCE[@]}"; do
+  spec=$(requirement_of "$wheel" "$name") || continue # not a dependency (any more)
+  built=$(mktemp -d)
+  "$PYTHON" -m pip wheel --quiet --no-deps -w "$built" "${PIP_EXTRA[@]}" "$spec" || die "cannot build $spec"
+  for file in "$built"/*.whl; do
+    [[ $file == *-py3-none-any.whl || $file == *-py2.py3-none-any.whl ]] \
+      || die "$(basename "$file") is not pure Python: it cannot be built here for another platform"
+    mv "$file" "$OUT/"
+  done
+  rm -rf "$built"
+done
+
+platform_args=()
+for platform in "${PLATFORMS[@]}"; do
+  platform_args+=(--platform "$platform")
+done
+"$PYTHON" -m pip download --quiet --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
+  "${platform_args[@]}" --dest "$OUT" --find-links "$OUT" "${PIP_EXTRA[@]}" "$wheel" \
+  || die "pip could not get every dependency as a wheel for ${PLATFORMS[*]} (Python $PY_VERSION)"
+
+install -m 0755 "$HERE/install.sh" "$OUT/install.sh"
+install -m 0644 "$PROJECT/systemd/edge-agent.service" "$OUT/edge-agent.service"
+(cd "$OUT" && sha256sum ./*.whl install.sh edge-agent.service >SHA256SUMS)
+printf '%s\n' "$OUT: $(basename "$wheel") and $(($(find "$OUT" -name '*.whl' | wc -l) - 1)) dependency wheels"

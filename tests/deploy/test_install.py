@@ -1,0 +1,176 @@
+"""scripts/install.sh under --root: what it puts where, idempotence, upgrade with switch-back, rollback, uninstall.
+
+Real pip, real virtual environments, real wheels (offline, from the wheelhouse fixture). systemctl, useradd,
+userdel and chgrp are only recorded, as --root promises, except in the upgrade test, where stand-ins run
+the staged agent for real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import BROKEN, FIRST, GOOD, INSTALL, PROJECT, Wheelhouse, run_installer
+from tests.support.broker import Broker
+from tests.support.site import write_site
+
+STANDINS = Path(__file__).with_name("standins")
+
+
+def version_of(root: Path) -> str:
+    out = subprocess.run([str(root / "opt/edge-agent/current/bin/edge-agent"), "--version"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.strip()
+
+
+def links(root: Path) -> tuple[str | None, str | None]:
+    prefix = root / "opt/edge-agent"
+    return tuple(  # type: ignore[return-value]
+        str((prefix / name).readlink()) if (prefix / name).is_symlink() else None for name in ("current", "previous")
+    )
+
+
+def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Path) -> None:
+    prefix = installed / "opt/edge-agent"
+    assert links(installed) == (FIRST, None)  # a relative link: the tree can move
+    assert version_of(installed) == f"edge-agent {FIRST}"
+    assert (prefix / FIRST / ".complete").exists()
+    unit = installed / "etc/systemd/system/edge-agent.service"
+    assert unit.read_text() == (PROJECT / "systemd/edge-agent.service").read_text()
+    config = installed / "etc/edge-agent/site.toml"
+    assert config.read_text() == site_file.read_text()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o660, "the site config may hold credentials: group only"
+    assert stat.S_IMODE(config.parent.stat().st_mode) == 0o770, "the agent writes pushed configs there"
+    actions = (installed / "install-actions.log").read_text().splitlines()
+    assert any(line.startswith("useradd --system") and line.endswith(" edge-agent") for line in actions)
+    assert f"chgrp edge-agent {config}" in actions
+    assert actions[-3:] == ["systemctl daemon-reload", "systemctl enable edge-agent.service",
+                            "systemctl restart edge-agent.service"]
+    assert not (installed / "var/lib/edge-agent").exists(), "systemd's StateDirectory= makes it, owned right"
+
+
+def test_a_rerun_changes_nothing_and_never_overwrites_an_edited_config(
+    installed: Path, wheelhouse: Wheelhouse, site_file: Path
+) -> None:
+    venv_marker = installed / "opt/edge-agent" / FIRST / ".complete"
+    made = venv_marker.stat().st_mtime_ns
+    config = installed / "etc/edge-agent/site.toml"
+    edited = config.read_text() + '\n# the installer tuned this on site\n'
+    config.write_text(edited)
+    result = run_installer(installed, "--wheelhouse", str(wheelhouse.path), "--version", FIRST,
+                           "--config", str(site_file))
+    assert f"version {FIRST} is already installed" in result.stderr
+    assert venv_marker.stat().st_mtime_ns == made
+    assert config.read_text() == edited
+    assert (installed / "etc/edge-agent/site.toml.new").read_text() == site_file.read_text()
+    assert links(installed) == (FIRST, None)
+    run_installer(installed, "--wheelhouse", str(wheelhouse.path), "--version", FIRST, "--site", "demo")
+    assert config.read_text() == edited
+    assert (installed / "etc/edge-agent/site.toml.new").read_text() == (PROJECT / "configs/demo.toml").read_text(), (
+        "--site takes the config bundled in the installed wheel"
+    )
+
+
+def test_a_first_install_without_a_site_config_stops_before_doing_anything(
+    tmp_path: Path, wheelhouse: Wheelhouse
+) -> None:
+    result = run_installer(tmp_path, "--wheelhouse", str(wheelhouse.path), check=False)
+    assert result.returncode == 1
+    assert "needs a site config" in result.stderr
+    assert not (tmp_path / "opt").exists()
+
+
+def test_a_plain_install_does_not_switch_versions(installed: Path, wheelhouse: Wheelhouse) -> None:
+    result = run_installer(installed, "--wheelhouse", str(wheelhouse.path), "--version", GOOD, check=False)
+    assert result.returncode == 1 and "use --upgrade" in result.stderr
+    assert links(installed) == (FIRST, None)
+
+
+@pytest.fixture
+def standins(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Run the installer's system commands for real, through stand-ins (tests/deploy/standins) that run the
+    staged agent as the unit would: systemd cannot run here. The agent, its store and Mosquitto are real."""
+    state = tmp_path / "standins"
+    state.mkdir()
+    env = {"PATH": f"{STANDINS}:{os.environ['PATH']}", "STANDIN_STATE": str(state),
+           "STANDIN_ROOT": str(tmp_path / "root"), "EDGE_AGENT_INSTALL_RUN_SYSTEM": "1"}
+    yield env
+    pidfile = state / "agent.pid"
+    if pidfile.exists() and pidfile.read_text().strip():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def started_versions(state: Path) -> list[str]:
+    """The version of each agent_ready line of the agents' log, in order."""
+    lines = (state / "agent.log").read_text().splitlines()
+    return [str(json.loads(line)["version"]) for line in lines if '"agent_ready"' in line]
+
+
+def running_version(state: Path) -> str:
+    pid = int((state / "agent.pid").read_text())
+    os.kill(pid, 0)  # raises if the agent the stand-in started is not running
+    return started_versions(state)[-1]
+
+
+def test_upgrade_switches_back_by_itself_then_rollback_then_uninstall(
+    tmp_path: Path, wheelhouse: Wheelhouse, broker: Broker, standins: dict[str, str]
+) -> None:
+    root, house, state = tmp_path / "root", str(wheelhouse.path), Path(standins["STANDIN_STATE"])
+    site = write_site(tmp_path, broker_port=broker.port)
+
+    first = run_installer(root, "--wheelhouse", house, "--version", FIRST, "--config", str(site), env=standins)
+    assert f"edge-agent {FIRST} is running and healthy" in first.stderr
+    assert running_version(state) == FIRST
+    calls = (state / "calls.log").read_text()
+    assert "useradd --system" in calls and "systemctl enable edge-agent.service" in calls
+
+    run_installer(root, "--upgrade", "--wheelhouse", house, "--version", GOOD, env=standins)
+    assert links(root) == (GOOD, FIRST)
+    assert running_version(state) == GOOD
+
+    starts = len(started_versions(state))
+    failed = run_installer(root, "--upgrade", "--wheelhouse", house, env=standins, check=False)  # newest: broken
+    assert failed.returncode == 1
+    assert "edge-agent.service failed" in failed.stderr, "the broken version's daemon died as it started"
+    assert f"switching back to edge-agent {GOOD}" in failed.stderr
+    assert links(root) == (GOOD, FIRST), "after a failed upgrade, rollback must still lead to the older good one"
+    assert started_versions(state)[starts:] == [GOOD], "the good version was started again"
+    assert running_version(state) == GOOD
+    assert (root / "opt/edge-agent" / BROKEN / ".failed").exists(), "kept for diagnosis"
+
+    rolled = run_installer(root, "--rollback", env=standins)
+    assert f"edge-agent {FIRST} is running and healthy" in rolled.stderr
+    assert links(root) == (FIRST, GOOD)
+    assert running_version(state) == FIRST
+    assert (state / "calls.log").read_text().count("systemctl restart edge-agent.service") == 5
+
+    run_installer(root, "--uninstall", env=standins)
+    assert not (state / "agent.pid").exists(), "the agent was stopped"
+    assert not (root / "opt/edge-agent").exists()
+    assert not (root / "etc/systemd/system/edge-agent.service").exists()
+    assert (root / "etc/edge-agent/site.toml").exists() and (tmp_path / "store.db").exists()
+
+    state_dir = root / "var/lib/edge-agent"
+    state_dir.mkdir(parents=True)
+    run_installer(root, "--uninstall", "--purge", env=standins)
+    assert not (root / "etc/edge-agent").exists() and not state_dir.exists()
+    assert (state / "calls.log").read_text().splitlines()[-1] == "userdel edge-agent"
+
+
+def test_the_scripts_are_shellcheck_clean() -> None:
+    try:
+        scripts = [INSTALL, INSTALL.with_name("build-wheelhouse.sh"), STANDINS / "systemctl", STANDINS / "recorder"]
+        result = subprocess.run(["shellcheck", *map(str, scripts)], check=False, capture_output=True, text=True,
+                                timeout=60)
+    except FileNotFoundError:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    assert result.returncode == 0, result.stdout
