@@ -31,6 +31,8 @@ def test_wheel_carries_drivers_and_configs(wheel: Path) -> None:
     for path in repo_drivers:
         assert f"edge_agent/_bundled/{path}" in names, f"{path} is missing from the wheel"
     assert "edge_agent/_bundled/configs/demo.toml" in names
+    assert "edge_agent/_bundled/systemd/edge-agent.service" in names
+    assert "edge_agent/_bundled/docs/asyncapi.yaml" in names
     assert any(name.endswith("entry_points.txt") for name in names)
 
 
