@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS poisoned (
 # Sequence numbers are reserved in blocks in a small side file, so that a fresh database
 # (after a corrupt one was moved aside) never reuses a number the hypervisor has seen.
 SEQ_BLOCK = 100_000
+WAL_AUTOCHECKPOINT = 2000  # pages
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA journal_size_limit=8388608")
-    conn.execute("PRAGMA wal_autocheckpoint=2000")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-4000")
     return conn

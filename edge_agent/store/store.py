@@ -15,6 +15,7 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.store import database
+from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
     INSERT_SQL,
     KIND_EVENT,
@@ -30,6 +31,9 @@ log = structlog.get_logger(__name__)
 
 _LOW_WATER = 0.9  # after making room, the store is at most this share of its bound
 _DAY = 86_400.0
+_RESERVE_SHARE = 50  # the spare-room file is max_bytes / 50, at most 4 MB
+_RESERVE_MAX = 4 * 1024 * 1024
+_TIGHT_WAL_PAGES = 64  # on a full disk the WAL is checkpointed this often, so it never eats the room left
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class Store:
         self._path = config.path
         self._reserved = database.read_reserved(config.path)
         self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
+        self._spare = SpaceReserve(config.path, min(config.max_bytes // _RESERVE_SHARE, _RESERVE_MAX))
+        self._spare.ensure()
+        self._bound = config.max_bytes  # lowered to what fits while the disk is full
         self.startup_events: list[Event] = []
         if result.problem is not None:
             self.startup_events.append(
@@ -99,12 +106,7 @@ class Store:
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
-                log.error("store_disk_full", error=str(exc), records=len(rows))
-                self._free(self._used_bytes() // 10)
-                try:
-                    seqs = self._insert(rows)
-                except sqlite3.OperationalError as again:
-                    raise StoreFullError(f"the disk is full and no routine data is left to drop: {again}") from again
+                seqs = self._insert_when_full(rows, exc)
             self._keep_bound()
             self._reserve(seqs[-1])
         return seqs
@@ -121,15 +123,20 @@ class Store:
             last = cursor.lastrowid
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite already rolled back on some errors (SQLITE_FULL): keep the cause
+                conn.execute("ROLLBACK")
             raise
         assert first is not None and last is not None
         return list(range(first, last + 1))
 
     def _reserve(self, last_seq: int) -> None:
         if last_seq >= self._reserved:
+            try:  # the records are committed already: a failure here must not make the committer insert them twice
+                database.reserve_sequence(self._path, last_seq + database.SEQ_BLOCK)
+            except OSError as exc:
+                log.error("store_sequence_reservation_failed", error=str(exc), action="retried at the next commit")
+                return
             self._reserved = last_seq + database.SEQ_BLOCK
-            database.reserve_sequence(self._path, self._reserved)
 
     def ack(self, seqs: Sequence[int]) -> None:
         """The broker acknowledged these records: they leave the outbox, stay in history."""
@@ -170,7 +177,13 @@ class Store:
                 " WHERE sent=0 AND kind=? AND seq>? AND seq<? ORDER BY seq LIMIT ?",
                 (kind, after, upper, limit),
             ).fetchall()
-        return [from_row(row) for row in rows]
+        out: list[StoredRecord] = []
+        for row in rows:
+            try:
+                out.append(from_row(row))
+            except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop the ones behind it
+                self.set_aside(int(row[0]), f"undecodable row: {type(exc).__name__}: {exc}")
+        return out
 
     def last_seq(self) -> int:
         with self._lock:
@@ -179,6 +192,8 @@ class Store:
 
     def stats(self) -> OutboxStats:
         with self._lock:
+            if self._spare.ensure():  # space came back: hold the reserve again
+                self._relax()
             conn = self._conn
             counts = dict(
                 conn.execute(
@@ -244,8 +259,43 @@ class Store:
 
     def _keep_bound(self) -> None:
         used = self._used_bytes()
-        if used > self._config.max_bytes:
-            self._free(used - int(self._config.max_bytes * _LOW_WATER))
+        if used > self._bound:
+            self._free(used - int(self._bound * _LOW_WATER))
+
+    def _insert_when_full(self, rows: Sequence[Row], exc: sqlite3.OperationalError) -> list[int]:
+        """ENOSPC: give back the spare room, fold the WAL into the file, and retry.
+
+        Even a checkpoint or a DELETE needs room, hence the reserve. When the reserve cannot be made again after
+        the checkpoint, the disk is full of data, not of WAL: the bound is lowered to what fits (see ``_tighten``)
+        while there is still room to drop the oldest readings.
+        """
+        log.error("store_disk_full", error=str(exc), records=len(rows))
+        self._spare.release()
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not self._spare.ensure():
+                self._tighten()
+            return self._insert(rows)
+        except sqlite3.OperationalError as again:
+            if not _is_full(again):
+                raise
+            raise StoreFullError(f"the disk is full and no routine data is left to drop: {again}") from again
+
+    def _tighten(self) -> None:
+        """The disk is full of data: hold the file at its present size (the oldest readings make room inside it,
+        so a checkpoint never needs the file to grow) and keep the WAL short."""
+        self._bound = min(self._bound, int(self._used_bytes() * _LOW_WATER))
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={_TIGHT_WAL_PAGES}")
+        self._keep_bound()
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        log.warning("store_bound_lowered", max_bytes=self._bound, reason="the disk is full")
+
+    def _relax(self) -> None:
+        """Room came back (the reserve could be made again): the configured bound and WAL size again."""
+        if self._bound < self._config.max_bytes:
+            self._bound = self._config.max_bytes
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={database.WAL_AUTOCHECKPOINT}")
+            log.info("store_bound_restored", max_bytes=self._bound)
 
     def _free(self, excess: int) -> None:
         """Delete sent history, then the oldest unsent routine readings; never events still unsent."""
