@@ -112,6 +112,7 @@ class MqttLink:
         self._down_reason: str | None = None
         self._brokers = settings.brokers()
         self._current = 0
+        self.max_packet_size: int | None = None
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -243,6 +244,9 @@ class MqttLink:
             return
         self._backoff.reset()
         self._down_reason = None
+        # MQTT 5 brokers announce the largest packet they take; a 3.1.1 broker cannot say, and Mosquitto then
+        # acknowledges an oversized publish and drops it: batch_max_bytes must stay under its message_size_limit.
+        self.max_packet_size = getattr(props, "MaximumPacketSize", None) if props is not None else None
         for topic, qos in self._subscriptions:
             client.subscribe(topic, qos)
         self._connected.set()

@@ -26,6 +26,7 @@ from edge_agent.sync.topics import Topics
 log = structlog.get_logger(__name__)
 
 _EARLY_MESSAGES = 64
+_PACKET_OVERHEAD = 512  # fixed header, topic and properties of a PUBLISH, generously
 
 
 @dataclass
@@ -214,6 +215,17 @@ class Uplink:
     # -- the pump ------------------------------------------------------------------------------
 
     async def _pump(self) -> None:
+        """Never dies: a failure of one round is logged and the pump goes on after a pause."""
+        while True:
+            try:
+                await self._pump_round()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("uplink_round_failed", error=str(exc))
+                await asyncio.sleep(1.0)
+
+    async def _pump_round(self) -> None:
         while True:
             if not self.connected or len(self._inflight) >= self._sync.max_inflight:
                 self._expire_stale()
@@ -245,7 +257,7 @@ class Uplink:
         return False
 
     async def _publish_batch(self, pick: Pick, records: list[Any], now: float) -> bool:
-        batch = build_batch(self._config.gateway_id, pick.lane, records, self._sync.batch_max_bytes, self._clock.now())
+        batch = build_batch(self._config.gateway_id, pick.lane, records, self._batch_bytes(), self._clock.now())
         for seq in batch.oversized:
             await self._worker.call(self._worker.store.set_aside, seq, "larger than upstream.sync.batch_max_bytes")
         if not batch.seqs:
@@ -268,6 +280,13 @@ class Uplink:
             return batch.payload
         carried = set(batch.seqs)
         return self.batch_encoder(batch, [r for r in records if r.seq in carried])
+
+    def _batch_bytes(self) -> int:
+        """The configured bound, or less when an MQTT 5 broker announced a smaller maximum packet size."""
+        announced = self._link.max_packet_size if self._link is not None else None
+        if announced:
+            return max(1024, min(self._sync.batch_max_bytes, int(announced) - _PACKET_OVERHEAD))
+        return self._sync.batch_max_bytes
 
     def _backlog_inflight(self) -> int:
         return sum(1 for entry in self._inflight.values() if entry.lane is Lane.BACKLOG)

@@ -158,3 +158,28 @@ def test_sigterm_stops_within_two_seconds_with_everything_committed(tmp_path: Pa
         capture.close()
         if agent.proc is not None:
             agent.kill()
+
+
+def test_batches_fit_the_packet_size_an_mqtt5_broker_announces(tmp_path: Path) -> None:
+    """Mosquitto drops an oversized publish after acknowledging it; over MQTT 5 it announces its limit in CONNACK
+    and the agent keeps every batch under it, so nothing is acknowledged and lost."""
+    broker = Broker(tmp_path, extra="max_packet_size 8000")
+    config = write_site(tmp_path, broker_port=broker.port, extra="", sync="batch_max_bytes = 128000")
+    config.write_text(config.read_text().replace('topic_prefix = "fute"', 'topic_prefix = "fute"\nprotocol = "5"'))
+    db = tmp_path / "store.db"
+    broker.start()
+    capture = Capture(broker.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
+    broker.stop()  # the hypervisor's session is kept: it gets everything once the broker is back
+    agent = AgentProcess(config).start()
+    try:
+        wait_until(lambda: db.exists() and len(committed_seqs(db)) > 300, what="a backlog while no broker runs")
+        broker.start()
+        wait_until(lambda: all_delivered(capture, db), timeout=30, what="backlog delivered in small batches")
+        sizes = [len(m.payload) for m in capture.snapshot("/readings")]
+        assert max(sizes) <= 8000, f"a batch of {max(sizes)} bytes exceeds the broker's announced limit"
+        assert len(sizes) > 3
+    finally:
+        capture.close()
+        if agent.proc is not None:
+            agent.kill()
+        broker.stop()
