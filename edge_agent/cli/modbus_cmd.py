@@ -11,7 +11,7 @@ import typer
 
 from edge_agent.cli.output import fail, print_json
 from edge_agent.config.load import load_config
-from edge_agent.control.client import modbus_read_via_agent
+from edge_agent.control.client import modbus_read_via_agent, running_agent
 from edge_agent.control.protocol import RequestFailed
 from edge_agent.errors import ConfigError, DeviceError
 from edge_agent.modbus.datatypes import Codec
@@ -31,6 +31,20 @@ def _endpoint(serial: str | None, host: str | None, port: int, baud: str, parity
         fail(f"--baud takes a number or 'auto', not '{baud}'")
     rate = 9600 if auto else int(baud)
     return Endpoint(host=host, port=port, serial=serial, baudrate=rate, parity=parity.upper()), auto
+
+
+def _refuse_a_line_the_agent_holds(config: Path, serial: str) -> None:
+    """Two masters on one RS-485 line garble each other's frames: never scan the running agent's own bus."""
+    if not config.exists():
+        return
+    try:
+        site = load_config(config).config
+    except ConfigError:
+        return
+    ours = {Path(bus.port).resolve() for bus in site.modbus.buses}
+    if Path(serial).resolve() in ours and running_agent(site.control.socket) is not None:
+        fail(f"the running agent polls {serial}: a scan now would garble its traffic. Read its devices with"
+             " 'edge-agent read DEVICE', or stop the agent first (sudo systemctl stop edge-agent)")
 
 
 def _units(spec: str) -> list[int]:
@@ -56,9 +70,13 @@ def scan_cmd(  # noqa: PLR0917 (typer options)
     address: int = typer.Option(0, "--address", help="0-based address to read"),
     timeout: float = typer.Option(0.2, "--timeout", help="seconds to wait for each unit"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    config: Path = typer.Option(Path("/etc/edge-agent/site.toml"), "--config",
+                                help="site config: a line its running agent holds is not scanned"),
 ) -> None:
     """Walk unit ids (and, with --baud auto, serial settings) and print what answered."""
     endpoint, auto = _endpoint(serial, host, port, baud, parity)
+    if serial is not None:
+        _refuse_a_line_the_agent_holds(config, serial)
     if table not in _TABLES:
         fail(f"--table takes one of {', '.join(_TABLES)}")
     unit_ids = _units(units)
