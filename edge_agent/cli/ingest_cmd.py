@@ -68,8 +68,13 @@ def status(
 
     from edge_agent.hypervisor import db
 
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = db.freshness(conn)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = db.freshness(conn)
+    except psycopg.errors.UndefinedTable:
+        fail("this database has no ingest schema yet: 'edge-agent ingest run' creates it when it first starts")
+    except psycopg.OperationalError as exc:
+        fail(f"cannot reach PostgreSQL: {str(exc).strip().splitlines()[0]}")
     if as_json:
         print_json(rows)
         return
