@@ -22,7 +22,7 @@ from edge_agent.store.store import Store
 
 def run(readings: int, batch: int, synchronous: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="store-bench-", dir=".") as tmp:
-        store = Store.open(StoreConfig(path=Path(tmp) / "store.db", max_bytes=10**10, synchronous=synchronous))  # type: ignore[arg-type]
+        store = Store.open(StoreConfig(path=Path(tmp) / "store.db", max_bytes=10**10, synchronous=synchronous))
         now = time.time()
         rows = [Reading(f"meter-{i % 40}", f"point_{i % 12}", 230.0 + i % 7, now + i, "V") for i in range(batch)]
         written_before = io_written()

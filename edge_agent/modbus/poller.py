@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 
 import structlog
@@ -19,6 +20,8 @@ from edge_agent.services import RecordSink
 
 log = structlog.get_logger("edge_agent.modbus")
 
+_MAX_IN_FLIGHT = 8  # submissions of one device awaiting their commit
+
 
 @dataclass
 class DevicePoller:
@@ -34,7 +37,7 @@ class DevicePoller:
     last_values: dict[str, Reading] = field(default_factory=dict)
     stopping: bool = False
     submit_failures: int = 0
-    _in_flight: asyncio.Future[None] | None = field(default=None, repr=False)  # the last submission, kept alive
+    _in_flight: deque[asyncio.Future[None]] = field(default_factory=deque, repr=False)
 
     @property
     def name(self) -> str:
@@ -114,22 +117,26 @@ class DevicePoller:
         interval = self.config.poll_interval
         next_at = self.clock.monotonic()
         self.stopping = False
-        # One submission in flight per device: the next poll does not wait for the group commit of the last
-        # one (up to commit_interval), yet a store that falls behind still holds the poller back.
-        submitting: asyncio.Future[None] | None = None
         while not self.stopping:
             now = self.clock.monotonic()
             if self.health.due(now):
-                records = await self._guarded_cycle()
-                if submitting is not None:
-                    await asyncio.shield(submitting)  # a cancelled poller must not cancel a commit under way
-                submitting = self._in_flight = asyncio.ensure_future(self._submit(sink, records))
+                await self._hand_over(sink, await self._guarded_cycle())
                 next_at += interval
                 now = self.clock.monotonic()
                 if next_at < now:
                     next_at = now + interval  # missed turns are skipped, not caught up in a burst
             wake = max(next_at, self.health.skip_until)
             await asyncio.sleep(max(0.0, wake - self.clock.monotonic()))
+
+    async def _hand_over(self, sink: RecordSink, records: list[Record]) -> None:
+        """Submit without waiting for the group commit (up to commit_interval, longer than a short poll
+        interval), keeping at most ``_MAX_IN_FLIGHT`` submissions per device: a store that falls behind
+        still holds the poller back."""
+        while len(self._in_flight) >= _MAX_IN_FLIGHT:
+            await asyncio.shield(self._in_flight.popleft())  # a cancelled poller must not cancel a commit
+        while self._in_flight and self._in_flight[0].done():
+            self._in_flight.popleft()
+        self._in_flight.append(asyncio.ensure_future(self._submit(sink, records)))
 
     async def _guarded_cycle(self) -> list[Record]:
         """A cycle that cannot end the polling loop: a bug shows in the log and the counters, polling goes on."""

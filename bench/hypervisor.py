@@ -1,0 +1,77 @@
+"""The hypervisor's side: a QoS 1 subscription to the gateway's readings, timing each reading's arrival."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+_MAX_SAMPLES = 200_000  # latency samples kept (a bounded list; past it, one in every few is kept)
+
+
+class Hypervisor:
+    """Counts readings and records ``arrival - ts`` for those whose ``ts`` is at or after ``since``."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.readings = 0
+        self.messages = 0
+        self.latencies: list[float] = []
+        self.since = 0.0
+        self._seen = 0
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-hypervisor-{port}")
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise RuntimeError("the hypervisor stand-in could not subscribe")
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        arrived = time.time()
+        records = json.loads(msg.payload).get("records", [])
+        with self._lock:
+            self.messages += 1
+            for record in records:
+                if "point" not in record:
+                    continue
+                self.readings += 1
+                ts = datetime.fromisoformat(record["ts"]).timestamp()
+                if ts >= self.since:
+                    self._keep(arrived - ts)
+
+    def _keep(self, latency: float) -> None:
+        self._seen += 1
+        if len(self.latencies) < _MAX_SAMPLES:
+            self.latencies.append(latency)
+        elif self._seen % 10 == 0:
+            self.latencies[self._seen % _MAX_SAMPLES] = latency
+
+    def reset(self) -> None:
+        """Start a measurement: counts from zero, latencies of readings taken from now on."""
+        with self._lock:
+            self.readings = self.messages = self._seen = 0
+            self.latencies = []
+            self.since = time.time()
+
+    def snapshot(self) -> tuple[int, list[float]]:
+        with self._lock:
+            return self.readings, list(self.latencies)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile (nearest rank); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

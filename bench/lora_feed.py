@@ -1,0 +1,54 @@
+"""A ChirpStack v4 stand-in: JSON uplink events of N nodes published QoS 1 to Mosquitto at a steady rate."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.lorawan_bench import _devices, _event
+
+
+def devices(count: int) -> list[dict[str, Any]]:
+    """Site-config entries of ``count`` LoRaWAN nodes (bins, streetlight controllers, counters in turn)."""
+    return _devices(count)
+
+
+class LoraFeed:
+    """Publishes uplinks round-robin over ``nodes`` nodes, ``rate`` uplinks/s, each stamped with the send time."""
+
+    def __init__(self, port: int, nodes: int, rate: float) -> None:
+        self.nodes, self.rate, self.sent = nodes, rate, 0
+        self._stop = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-chirpstack-{port}")
+        self.client.max_inflight_messages_set(100)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="lora-feed", daemon=True)
+
+    def start(self) -> LoraFeed:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        while not self._stop.is_set():
+            due = began + self.sent / self.rate
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
+            topic, raw = _event(self.sent, self.nodes, "json")
+            event = json.loads(raw)
+            event["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            self.client.publish(topic, json.dumps(event).encode(), qos=1)
+            self.sent += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.disconnect()
+        self.client.loop_stop()

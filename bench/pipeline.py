@@ -1,0 +1,160 @@
+"""The whole pipeline on one machine: simulated devices -> the real agent process -> Mosquitto -> a subscriber.
+
+Modbus TCP devices (a child process of pymodbus servers), one RTU bus on a socat pty pair (a child process,
+paced at the bus's baud rate), LoRaWAN nodes (a ChirpStack stand-in publishing JSON uplink events), and the
+agent run as ``python -m edge_agent run`` so that its CPU, memory and bytes written are its own (/proc/<pid>).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import site
+from bench.common import Mosquitto
+from bench.hypervisor import Hypervisor, percentile
+from bench.lora_feed import LoraFeed, devices
+from bench.procs import Children, ProcSample, free_block, run_folder, sample, socat_pair, wait_port
+
+TCP_PROFILES = ("streetlight_cabinet_4c", "eastron_sdm120")
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the gateway is asked to do."""
+
+    tcp_devices: int = 40
+    tcp_interval: float = 10.0
+    rtu_units: int = 8
+    rtu_interval: float = 10.0
+    rtu_baud: int = 9600
+    rtu_paced: bool = True
+    lora_nodes: int = 500
+    lora_rate: float = 500 / 600  # uplinks/s: 500 nodes every 10 minutes
+    store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
+    sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
+
+    def describe(self) -> str:
+        pace = f"{self.rtu_baud} baud paced" if self.rtu_paced else "unpaced"
+        return (f"{self.tcp_devices} Modbus TCP devices every {self.tcp_interval:g} s; RTU bus of {self.rtu_units} "
+                f"units ({pace}) every {self.rtu_interval:g} s; {self.lora_nodes} LoRaWAN nodes, "
+                f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto")
+
+
+def _devices(load: Load, tcp_base: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"driver": "modbus", "name": f"tcp-{i:03d}", "profile": TCP_PROFILES[i % 2], "host": "127.0.0.1",
+         "port": tcp_base + i, "poll_interval": load.tcp_interval} for i in range(load.tcp_devices)]
+    out += [{"driver": "modbus", "name": f"rtu-{u}", "profile": "eastron_sdm120", "bus": "rs485", "unit": u,
+             "poll_interval": load.rtu_interval} for u in range(1, load.rtu_units + 1)]
+    for entry in devices(load.lora_nodes):
+        out.append({**entry, "uplink_interval": load.lora_nodes / load.lora_rate})
+    return out
+
+
+class Pipeline:
+    """Start with ``with Pipeline(load) as p``; ``measure(seconds)`` returns the figures of that window."""
+
+    def __init__(self, load: Load, *, profile_to: Path | None = None) -> None:
+        self.load = load
+        self.profile_to = profile_to
+        self.folder = run_folder("pipeline-")
+        self.children = Children(self.folder)
+        self.broker: Mosquitto | None = None
+        self.hypervisor: Hypervisor | None = None
+        self.feed: LoraFeed | None = None
+        self.agent_pid = 0
+
+    def __enter__(self) -> Pipeline:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start(self) -> None:
+        load = self.load
+        self.broker = broker = Mosquitto.start()
+        tcp_base = free_block(max(load.tcp_devices, 1))
+        if load.tcp_devices:
+            self.children.python("tcp-sim", "-m", "edge_agent.modbus.simulator", "--base-port", str(tcp_base),
+                                 "--count", str(load.tcp_devices), "--profiles", ",".join(TCP_PROFILES))
+        config = site.base_site(self.folder, broker.port)
+        config["store"].update(dict(load.store))
+        config["upstream"]["sync"].update(dict(load.sync))
+        if load.rtu_units:
+            agent_tty, sim_tty = socat_pair(self.folder, self.children)
+            pace = ["--pace-baud", str(load.rtu_baud)] if load.rtu_paced else []
+            self.children.python("rtu-sim", "-m", "bench.sim", "rtu", "--tty", sim_tty, "--count",
+                                 str(load.rtu_units), *pace)
+            bus = {"name": "rs485", "port": agent_tty, "baudrate": load.rtu_baud, "parity": "N"}
+            config["modbus"] = {"buses": [bus]}
+        if load.lora_nodes:
+            config["chirpstack"] = {"port": broker.port, "client_id": "edge-agent-bench"}
+        config["devices"] = _devices(load, tcp_base)
+        path = site.write(self.folder, config)
+        if load.tcp_devices:
+            wait_port(tcp_base + load.tcp_devices - 1)
+        self.hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
+        prof = ["-m", "cProfile", "-o", str(self.profile_to)] if self.profile_to else []
+        agent = self.children.python("agent", *prof, "-m", "edge_agent", "run", "--config", str(path),
+                                     "--log-format", "json")
+        self.agent_pid = agent.pid
+        self._await_first_readings()
+        if load.lora_nodes:
+            self.feed = LoraFeed(broker.port, load.lora_nodes, load.lora_rate).start()
+
+    def _await_first_readings(self, timeout: float = 60.0) -> None:
+        assert self.hypervisor is not None
+        deadline = time.monotonic() + timeout
+        while self.hypervisor.readings == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no reading reached the subscriber in {timeout} s; see {self.folder}")
+            time.sleep(0.1)
+
+    def measure(self, seconds: float, warmup: float = 2.0) -> dict[str, float]:
+        assert self.hypervisor is not None
+        time.sleep(warmup)
+        self.hypervisor.reset()
+        log = self.folder / "agent.log"
+        before, log_before = sample(self.agent_pid), log.stat().st_size
+        others = {name: pid for name, pid in self.children.pids().items() if name != "agent"}
+        others0 = {name: sample(pid) for name, pid in others.items()}
+        time.sleep(seconds)
+        after, log_after = sample(self.agent_pid), log.stat().st_size
+        readings, latencies = self.hypervisor.snapshot()
+        out = figures(before, after, log_after - log_before, readings, latencies)
+        for name, pid in others.items():  # the simulators' own load: a saturated simulator is not the agent's limit
+            out[f"{name} CPU % of one core"] = round(100 * sample(pid).cpu_share(others0[name]), 1)
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+        self.children.close()  # the agent (SIGTERM: writes its profile), simulators, socat
+        if self.hypervisor is not None:
+            self.hypervisor.close()
+        if self.broker is not None:
+            self.broker.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def figures(before: ProcSample, after: ProcSample, log_bytes: int, readings: int,
+            latencies: list[float]) -> dict[str, float]:
+    elapsed = after.at - before.at
+    disk = max(0, after.write_bytes - before.write_bytes - log_bytes)
+    return {
+        "readings/s delivered": round(readings / elapsed, 1),
+        "agent CPU % of one core": round(100 * after.cpu_share(before), 1),
+        "agent CPU us per reading": round(1e6 * (after.cpu_s - before.cpu_s) / max(readings, 1), 1),
+        "agent RSS MB": round(after.rss_mb, 1),
+        "SQLite bytes written per hour (MB)": round(disk / elapsed * 3600 / 1e6, 1),
+        "latency p50 ms": round(1000 * percentile(latencies, 0.5), 1),
+        "latency p99 ms": round(1000 * percentile(latencies, 0.99), 1),
+        "readings measured": float(readings),
+        "seconds measured": round(elapsed, 1),
+    }
