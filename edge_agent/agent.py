@@ -114,6 +114,7 @@ class Agent:
         await self._committer.start()
         self.stats = await self._worker.call(store.stats)
         self._uplink = Uplink(self.config, self._worker, self.clock, self.status_fields)
+        self._uplink.ack_sink = self._committer.ack  # acknowledgements ride in the next commit: fewer SD writes
         self._committer.add_listener(self._on_committed)
         now = self.clock.now()
         startup = [Event(kind=e.kind, ts=now, priority=e.priority, message=e.message, data=e.data,
@@ -171,6 +172,7 @@ class Agent:
                 await asyncio.wait_for(service.stop(), max(0.05, deadline - time.monotonic()))
             except Exception as exc:
                 log.error("service_stop_failed", service=service.name, error=str(exc) or type(exc).__name__)
+        self.uplink.ack_sink = None  # from now on the uplink writes the last acknowledgements itself
         await self.committer.stop()
         self.stats = await self.worker.call(self.worker.store.stats)
         await self.uplink.stop(grace=_UPLINK_GRACE)

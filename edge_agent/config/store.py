@@ -16,6 +16,6 @@ class StoreConfig(Model):
     path: Path = Path("/var/lib/edge-agent/store.db")
     max_bytes: ByteSize = Field(200_000_000, ge=1_000_000, description="size bound of the database")
     retention_days: float = Field(7.0, ge=0, description="how long sent readings stay for replay")
-    commit_interval: float = Field(0.5, gt=0, le=10, description="seconds between group commits")
+    commit_interval: float = Field(1.0, gt=0, le=10, description="seconds between group commits")
     commit_max_records: int = Field(2000, ge=1)
     synchronous: Literal["full", "normal"] = "full"

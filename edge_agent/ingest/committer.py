@@ -54,6 +54,7 @@ class Committer:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.failing: str | None = None
+        self._acks: list[int] = []
         self.stats = CommitterStats()
 
     def add_listener(self, listener: Listener) -> None:
@@ -97,23 +98,31 @@ class Committer:
             if self.failing is not None and not self._closing:
                 await asyncio.sleep(self._interval)
 
+    def ack(self, seqs: list[int]) -> None:
+        """Records the broker acknowledged: marked sent in the next transaction, with the next records."""
+        self._acks.extend(seqs)
+
     async def _flush(self) -> None:
-        if not self._queue:
+        if not self._queue and not self._acks:
             return
         batch, self._queue = self._queue, []
+        acks, self._acks = self._acks, []
         records = [record for pending in batch for record in pending.records]
         try:
-            seqs = await asyncio.shield(self._worker.call(self._worker.store.append, records))
+            seqs = await asyncio.shield(self._worker.call(self._worker.store.append, records, acks))
         except Exception as exc:
             self.stats.failures += 1
             self._queue = batch + self._queue  # keep them, in order, for the next try
+            self._acks = acks + self._acks
             if self.failing != str(exc):
-                log.error("store_commit_failed", error=str(exc), records=len(records), action="kept in memory, retrying")
+                log.error("store_commit_failed", error=str(exc), records=len(records), action="kept, retrying")
             self.failing = str(exc)
             return
         if self.failing is not None:
             log.info("store_commit_recovered", records=len(records))
             self.failing = None
+        if not records:
+            return
         self._queued -= len(records)
         async with self._space:
             self._space.notify_all()

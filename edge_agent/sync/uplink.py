@@ -27,6 +27,7 @@ log = structlog.get_logger(__name__)
 
 _EARLY_MESSAGES = 64
 _PACKET_OVERHEAD = 512  # fixed header, topic and properties of a PUBLISH, generously
+ACK_FLUSH_INTERVAL = 1.0  # seconds: PUBACKs are written to the store together, at most this often
 
 
 @dataclass
@@ -73,6 +74,11 @@ class Uplink:
         self._room = asyncio.Event()
         self._last_seq = 0
         self._idle = False
+        self._acked: list[int] = []
+        self._ack_flush: asyncio.TimerHandle | None = None
+        # Where acknowledged seqs go: the committer, to be written with its next records in one transaction.
+        # Unset (benchmarks, or once the committer has stopped), they are written here, once a second at most.
+        self.ack_sink: Callable[[list[int]], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._link: MqttLink | None = None
@@ -94,6 +100,7 @@ class Uplink:
 
     async def stop(self, grace: float = 0.5) -> None:
         """Give the outbox ``grace`` seconds to go up, then say goodbye; what is left goes at the next start."""
+        self.ack_sink = None  # the committer has stopped: the last acknowledgements are written here
         await self._settle(grace)
         for task in self._tasks:
             task.cancel()
@@ -105,6 +112,11 @@ class Uplink:
             with contextlib.suppress(LinkDown):
                 link.publish(self.topics.status, self._status_bytes(online=False, reason="stopped"), retain=True)
             await asyncio.sleep(0.2)
+        if self._ack_flush is not None:
+            self._ack_flush.cancel()
+        flushing = self._flush_acks()
+        if flushing is not None:
+            await flushing
         if link is not None:
             await asyncio.to_thread(link.stop, 1.0)
 
@@ -197,8 +209,22 @@ class Uplink:
         self._room.set()
         self._wake.set()
         self.counters.records_acked += len(entry.seqs)
-        task = asyncio.get_running_loop().create_task(self._worker.call(self._worker.store.ack, entry.seqs))
+        if self.ack_sink is not None:  # the committer writes them in its next transaction
+            self.ack_sink(entry.seqs)
+            return
+        self._acked.extend(entry.seqs)
+        if self._ack_flush is None:  # one UPDATE a second at most, whatever the PUBACK rate: fewer SD-card writes
+            self._ack_flush = asyncio.get_running_loop().call_later(ACK_FLUSH_INTERVAL, self._flush_acks)
+
+    def _flush_acks(self) -> asyncio.Task[None] | None:
+        """Mark acknowledged records sent, in one transaction. A crash before it only causes re-sends."""
+        self._ack_flush = None
+        if not self._acked:
+            return None
+        seqs, self._acked = self._acked, []
+        task = asyncio.get_running_loop().create_task(self._worker.call(self._worker.store.ack, seqs))
         task.add_done_callback(_log_failure)
+        return task
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         if self.message_handler is not None:
