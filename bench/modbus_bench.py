@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import cpu_seconds, rss_mb
+from bench.procs import free_block
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.logs import setup_logging
@@ -39,22 +40,6 @@ class CountingSink:
         self.batches += 1
         self.readings += sum(1 for r in records if isinstance(r, Reading))
         return []
-
-
-def _free_block(count: int) -> int:
-    for base in range(21000, 60000, count + 7):
-        if all(_port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _wait_port(port: int, timeout: float = 60.0) -> None:
@@ -118,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     setup_logging("console", "WARNING")
     profiles = list(itertools.islice(itertools.cycle(available_profiles()), args.devices))
-    base = _free_block(args.devices)
+    base = free_block(args.devices)
     child = subprocess.Popen([sys.executable, "-m", "edge_agent.modbus.simulator", "--base-port", str(base),
                               "--count", str(args.devices)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -23,11 +22,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.procs import free_block
 from edge_agent.demo.chirpstack_sim import sample_frames
 from tests.lorawan.support import event_topic, uplink_event
 from tests.support.agent_proc import store_rows
 from tests.support.mqtt import Capture
-from tests.support.ports import free_port, wait_port
+from tests.support.ports import wait_port
 from tests.support.site import simulated_devices, write_site
 
 MODBUS_PROFILES = ["eastron_sdm120", "streetlight_cabinet_4c", "traffic_counter"]
@@ -67,7 +67,7 @@ class ModbusFleet:
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self.base = _consecutive_free_ports(count)
+        self.base = free_block(count)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge_agent.modbus.simulator", "--base-port", str(self.base),
              "--count", str(count), "--profiles", ",".join(MODBUS_PROFILES)],
@@ -93,23 +93,6 @@ class ModbusFleet:
         self.proc.wait(timeout=10)
 
 
-def _consecutive_free_ports(count: int) -> int:
-    for _ in range(50):
-        base = free_port()
-        if base + count > 65000:
-            continue
-        if all(_port_free(base + index) for index in range(count)):
-            return base
-    raise RuntimeError("no run of free consecutive ports")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def lorawan_toml(port: int, client_id: str = "agent-lorawan-faults") -> tuple[str, str]:
