@@ -104,6 +104,11 @@ class Ingest:
             if self.counters["unknown_device"] in (1, 10, 100) or self.counters["unknown_device"] % 1000 == 0:
                 log.warning("lorawan_unknown_device", dev_eui=uplink.dev_eui, count=self.counters["unknown_device"])
             return [records.unknown_device(uplink, ts, synced)]
+        if state.f_cnt is not None and uplink.f_cnt == state.f_cnt:
+            # the frame already stored (a redelivery after a crash, or a retransmission): not a new reading
+            self.counters["duplicates"] += 1
+            state.duplicates += 1
+            return []
         self.counters["uplinks"] += 1
         return self._known_uplink(state, uplink, ts, synced)
 

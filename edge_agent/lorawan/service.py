@@ -26,6 +26,7 @@ from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
 from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token
 from edge_agent.lorawan.ingest import Ingest
 from edge_agent.lorawan.records import malformed
+from edge_agent.lorawan.resume import last_frame_counters
 from edge_agent.reading import Record
 from edge_agent.services import ServiceContext
 
@@ -56,6 +57,11 @@ class LorawanService:
         self._internal_errors = 0
 
     async def start(self) -> None:
+        stored = await asyncio.to_thread(last_frame_counters, self._context.config.store.path)
+        for name, f_cnt in stored.items():
+            state = self._ingest.table.by_name(name)
+            if state is not None and state.f_cnt is None:
+                state.f_cnt = f_cnt
         if self._config.api_token_file is not None and self._config.grpc_address is not None:
             token = await asyncio.to_thread(read_token, self._config.api_token_file)
             self._grpc = GrpcEnqueuer(self._config.grpc_address, token)

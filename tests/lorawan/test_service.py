@@ -335,3 +335,34 @@ def test_an_internal_error_costs_one_message_not_the_service(broker: Broker, tmp
     (failed,) = sink.events("uplink_malformed")
     assert "RuntimeError: boom" in failed.data["reason"]
     sink.close()
+
+
+def test_an_uplink_already_stored_before_a_crash_is_not_stored_twice(broker: Broker, tmp_path: Path) -> None:
+    """The agent died after committing an uplink but before acknowledging it to ChirpStack's broker: the broker
+    delivers it again to the new agent, with the frame counter the store already holds. It is dropped, not
+    stored under a second sequence number; the next frame is stored."""
+    from edge_agent.reading import Reading
+
+    sink = StoreSink(tmp_path / "store.db")
+    sink.store.append([Reading("counter-place", "lorawan.f_cnt", 41, 1_790_000_000.0)])  # the previous run
+    config = site(broker.port, DEVICES)
+    config = config.model_copy(update={"store": config.store.model_copy(update={"path": tmp_path / "store.db"})})
+    service = make_service(config, sink)
+
+    async def scenario() -> None:
+        await service.start()
+        try:
+            await wait_connected(service)
+            again = uplink_event(PCR2, "0a0001160002010023", f_cnt=41, f_port=14)
+            await _publish(broker.port, event_topic(PCR2, "up"), encode(again, "up", "json"))
+            await wait_until(lambda: service.health()["counters"]["duplicates"] == 1)  # type: ignore[index]
+            following = uplink_event(PCR2, "0a0002160002010023", f_cnt=42, f_port=14)
+            await _publish(broker.port, event_topic(PCR2, "up"), encode(following, "up", "json"))
+            await wait_until(lambda: sink.readings("counter-place").get("lorawan.f_cnt") == 42)
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+    frames = [r.value for r in sink.records() if isinstance(r, Reading) and r.point == "lorawan.f_cnt"]
+    assert frames == [41, 42], "the redelivered frame 41 must not be stored a second time"
+    sink.close()
