@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.common import Mosquitto, cpu_seconds, rss_mb
-from bench.drain_bench import fill
+from bench.drain_bench import drain_site, fill
 from bench.hypervisor import Hypervisor, percentile
 from bench.scenario import Result
 from edge_agent.clock import SystemClock
@@ -88,12 +88,7 @@ def run(mode: str) -> Result:
     broker = Mosquitto.start()
     try:
         with tempfile.TemporaryDirectory(prefix="backlog-") as tmp:
-            config = SiteConfig.model_validate({
-                "gateway_id": "bench-gw",
-                "site": {"commune": "Esternay", "latitude": 48.7328, "longitude": 3.5603},
-                "upstream": {"host": "127.0.0.1", "port": broker.port},
-                "store": {"path": str(Path(tmp) / "store.db"), "max_bytes": "2 GB"},
-            })
+            config = drain_site(broker.port, Path(tmp) / "store.db")
             store = Store.open(config.store)
             fill(store, backlog)
             hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")

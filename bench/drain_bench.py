@@ -37,6 +37,16 @@ def fill(store: Store, readings: int) -> None:
                       for i in range(start, min(start + chunk, readings))])
 
 
+def drain_site(broker_port: int, store: Path) -> SiteConfig:
+    """The gateway of the drain scenarios: a store large enough for a week offline, the bench broker upstream."""
+    return SiteConfig.model_validate({
+        "gateway_id": "bench-gw",
+        "site": {"commune": "Esternay", "latitude": 48.7328, "longitude": 3.5603},
+        "upstream": {"host": "127.0.0.1", "port": broker_port},
+        "store": {"path": str(store), "max_bytes": "2 GB"},
+    })
+
+
 class Counter:
     def __init__(self, port: int, topic: str) -> None:
         self.messages = 0
@@ -81,12 +91,7 @@ def main() -> None:
     broker = Mosquitto.start()
     try:
         with tempfile.TemporaryDirectory(prefix="drain-bench-", dir=".") as tmp:
-            config = SiteConfig.model_validate({
-                "gateway_id": "bench-gw",
-                "site": {"commune": "Esternay", "latitude": 48.7328, "longitude": 3.5603},
-                "upstream": {"host": "127.0.0.1", "port": broker.port},
-                "store": {"path": str(Path(tmp) / "store.db"), "max_bytes": "2 GB"},
-            })
+            config = drain_site(broker.port, Path(tmp) / "store.db")
             store = Store.open(config.store)
             began = time.perf_counter()
             fill(store, args.readings)

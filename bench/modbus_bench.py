@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import cpu_seconds, rss_mb
-from bench.procs import free_block
+from bench.procs import free_block, wait_port
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.logs import setup_logging
@@ -40,17 +39,6 @@ class CountingSink:
         self.batches += 1
         self.readings += sum(1 for r in records if isinstance(r, Reading))
         return []
-
-
-def _wait_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"simulator did not open port {port}")
 
 
 def _site(base: int, profiles: list[str], interval: float) -> SiteConfig:
@@ -107,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     child = subprocess.Popen([sys.executable, "-m", "edge_agent.modbus.simulator", "--base-port", str(base),
                               "--count", str(args.devices)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_port(base + args.devices - 1)
+        wait_port(base + args.devices - 1)
         result = asyncio.run(_measure(_site(base, profiles, args.interval), args.seconds))
     finally:
         child.terminate()
