@@ -42,6 +42,9 @@ def codec_options(device: LorawanDeviceConfig) -> CodecOptions:
     return CodecOptions(device.bin.d_empty_mm, device.bin.d_full_mm, device.bin.sensor_offset_mm)
 
 
+_OUTCOMES = ("messages", "uplinks", "duplicates", "unknown_device", "undecodable", "malformed", "ignored")
+
+
 class Ingest:
     """Parses, deduplicates, decodes and bookkeeps; ``counters`` says what happened to every message."""
 
@@ -54,7 +57,8 @@ class Ingest:
         self._encoding: Encoding = encoding
         self._max_payload = max_payload
         self._dedup = Dedup(dedup_size)
-        self.counters: Counter[str] = Counter()
+        # The outcomes a technician looks for are present from the start, at zero, not only once they happened.
+        self.counters: Counter[str] = Counter(dict.fromkeys(_OUTCOMES, 0))
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         self.counters["messages"] += 1
