@@ -7,7 +7,16 @@ import sys
 import typer
 
 from edge_agent import __version__
-from edge_agent.cli import config_cmd, decode_cmd, health_cmd, ingest_cmd, modbus_cmd, run_cmd, schedule_cmd
+from edge_agent.cli import (
+    config_cmd,
+    decode_cmd,
+    health_cmd,
+    ingest_cmd,
+    lighting_cmd,
+    modbus_cmd,
+    run_cmd,
+    schedule_cmd,
+)
 from edge_agent.cli.technician import register_commands as register_technician_commands
 
 app = typer.Typer(
@@ -19,6 +28,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(modbus_cmd.app, name="modbus")
 app.add_typer(schedule_cmd.app, name="schedule")
+app.add_typer(lighting_cmd.app, name="lighting")
 app.add_typer(ingest_cmd.app, name="ingest")
 run_cmd.register(app)
 decode_cmd.register(app)

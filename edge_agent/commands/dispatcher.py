@@ -126,13 +126,16 @@ class Dispatcher:
         rules = self._rules()
         args = request.args
         try:
-            rules.set_override(args["group"], args["level"], args["duration_s"])
+            await rules.set_override(args["group"], args["level"], args["duration_s"], source="hypervisor")
         except ValueError as exc:
             raise CommandFailure(ErrorCode.OUT_OF_RANGE, str(exc)) from None
         return self._group_status(args["group"])
 
     async def clear_override(self, request: Request) -> dict[str, Any]:
-        self._rules().clear_override(request.args["group"])
+        try:
+            await self._rules().clear_override(request.args["group"], source="hypervisor")
+        except ValueError as exc:
+            raise CommandFailure(ErrorCode.OUT_OF_RANGE, str(exc)) from None
         return self._group_status(request.args["group"])
 
     def _rules(self) -> Any:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge_agent.commands.errors import CommandFailure, ErrorCode
+from edge_agent.rules.overrides import MAX_OVERRIDE_S
 
 REQUEST_VERSION = 1
 MAX_PAYLOAD = 512 * 1024
 MAX_CONFIG_BYTES = 256 * 1024
-MAX_OVERRIDE_S = 7 * 86_400
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ENVELOPE = {"v", "id", "command", "sent_at", "args"}
 

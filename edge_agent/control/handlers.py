@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from edge_agent.control import inventory
+from edge_agent.control import inventory, lighting
 from edge_agent.control.book import DeviceBook
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
 from edge_agent.control.protocol import RequestFailed, ok, record_json
@@ -204,5 +204,6 @@ Handler = Callable[[ControlContext, dict[str, Any]], Awaitable[Reply]]
 Stream = Callable[[ControlContext, dict[str, Any], Send, Callable[[], None]], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {"status": status, "devices": devices, "points": points, "queue": queue,
-                                "read": read, "write": write, "modbus_read": modbus_read}
+                                "read": read, "write": write, "modbus_read": modbus_read,
+                                "lighting": lighting.lighting, "hold": lighting.hold, "resume": lighting.resume}
 STREAMS: dict[str, Stream] = {"tail": tail, "sync": sync}

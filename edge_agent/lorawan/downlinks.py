@@ -144,7 +144,7 @@ class DownlinkTracker:
 
 def ticket_event(ticket: DownlinkTicket, ts: float, synced: bool) -> Event:
     """The record of a ticket reaching a new state."""
-    priority = Priority.INFO if ticket.status in (DownlinkStatus.DELIVERED, DownlinkStatus.SENT) else Priority.WARNING
+    priority = Priority.WARNING if ticket.status in (DownlinkStatus.FAILED, DownlinkStatus.EXPIRED) else Priority.INFO
     return Event(f"downlink_{ticket.status}", ts, priority, ticket.device,
                  f"downlink {ticket.command} to {ticket.device}: {ticket.status}"
                  + (f" ({ticket.reason})" if ticket.reason else ""),

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.rules.actions import ActionOutcome, ActionPort, SetLevel
-from edge_agent.rules.overrides import Overrides
+from edge_agent.rules.overrides import Overrides, resume_saved
 from edge_agent.rules.programs import NightPlan, Place, night_plan
 from edge_agent.rules.scheduler import MemberState, RetryPolicy, Target, after, due, target
 from edge_agent.rules.sun import SunError, is_dark, night_of
 from edge_agent.rules.thresholds import AlarmChange, Alarms
 from edge_agent.services import ServiceContext
+from edge_agent.store.override_book import OverrideBook, SavedOverride
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +40,8 @@ class RulesEngine:
 
     name = "rules"
 
-    def __init__(self, context: ServiceContext, actions: ActionPort, *, inbox_size: int = INBOX_SIZE) -> None:
+    def __init__(self, context: ServiceContext, actions: ActionPort, *, inbox_size: int = INBOX_SIZE,
+                 overrides_path: Path | None = None) -> None:
         config = context.config
         self._lighting = config.lighting
         self._place = Place(config.site.latitude, config.site.longitude, config.site.timezone)
@@ -47,6 +51,9 @@ class RulesEngine:
         self._policy = RetryPolicy(self._lighting.action_attempts, self._lighting.action_retry_s)
         self._members = {g.name: [MemberState(m.device, m.point) for m in g.members] for g in self._lighting.groups}
         self._overrides = Overrides()
+        self._overrides_path = overrides_path  # the SQLite file keeping overrides across restarts; None: memory only
+        self._book: OverrideBook | None = None
+        self._saved: list[SavedOverride] = []  # loaded at start, waiting for the first tick (or the clock) to resume
         self._alarms = Alarms(config.alarms, [d.name for d in config.devices], context.clock.now())
         self._inbox: deque[Reading] = deque(maxlen=inbox_size)
         self._plans: dict[tuple[str, date], NightPlan] = {}
@@ -69,16 +76,73 @@ class RulesEngine:
                     self.dropped += 1
                 self._inbox.append(record)
 
-    def set_override(self, group: str, level: int | None, duration_s: float | None = None) -> None:
-        """Hold ``group`` at ``level`` for ``duration_s`` (None: until cleared); level None resumes the program."""
+    async def set_override(self, group: str, level: int | None, duration_s: float | None = None,
+                           source: str = "manual") -> None:
+        """Hold ``group`` at ``level`` for ``duration_s`` (None: until cleared); level None resumes the program.
+
+        In force at once, saved so that a restart resumes it, and recorded as an event that goes upstream."""
         if group not in self._members:
             raise ValueError(f"no lighting group '{group}'; groups: {', '.join(sorted(self._members))}")
-        self._overrides.set(group, level, duration_s, self._clock.monotonic())
-        log.info("lighting_override", group=group, percent=level, duration_s=duration_s)
+        self._overrides.set(group, level, duration_s, self._clock.monotonic(), source)
+        self._saved = [saved for saved in self._saved if saved.group != group]
         self._wake.set()
+        log.info("lighting_override", group=group, percent=level, duration_s=duration_s, source=source)
+        now = self._clock.now()
+        ends_at = now + duration_s if duration_s is not None and self._clock.synced() else None
+        if level is None:
+            await self._unsave(group)
+        else:
+            await self._save(SavedOverride(group, level, duration_s, ends_at, now, source))
+        held = f"held at {level} %" + ("" if duration_s is None else f" for {_span(duration_s)}")
+        await self._sink.submit([Event(
+            kind="lighting.override", ts=now, priority=Priority.INFO, clock_synced=self._clock.synced(),
+            message=f"group {group}: {'program resumes' if level is None else held} (by {source})",
+            data={"group": group, "level": level, "duration_s": duration_s, "source": source})])
 
-    def clear_override(self, group: str) -> None:
-        self.set_override(group, None)
+    async def clear_override(self, group: str, source: str = "manual") -> None:
+        await self.set_override(group, None, source=source)
+
+    async def load_saved(self) -> None:
+        """Read the overrides saved before a restart; the next tick resumes what is left of them."""
+        if self._overrides_path is not None and self._book is None:
+            self._book = await asyncio.to_thread(OverrideBook, self._overrides_path)
+        if self._book is not None:
+            self._saved = await asyncio.to_thread(self._book.load)
+
+    async def _save(self, saved: SavedOverride) -> None:
+        if self._book is None:
+            return
+        try:
+            await asyncio.to_thread(self._book.save, saved)
+        except sqlite3.Error as exc:  # in force all the same; only a restart would lose it
+            log.error("lighting_override_not_saved", group=saved.group, error=str(exc))
+
+    async def _unsave(self, group: str) -> None:
+        if self._book is None:
+            return
+        try:
+            await asyncio.to_thread(self._book.delete, group)
+        except sqlite3.Error as exc:
+            log.error("lighting_override_not_removed", group=group, error=str(exc))
+
+    async def _resume_saved(self, now: float, mono: float, synced: bool) -> list[Event]:
+        events, waiting = [], []
+        for saved in self._saved:
+            if saved.group not in self._members:  # the group left the config
+                await self._unsave(saved.group)
+                continue
+            decision = resume_saved(saved.duration_s, saved.ends_at, now, synced)
+            if decision.verdict == "wait":
+                waiting.append(saved)
+            elif decision.verdict == "ended":
+                await self._unsave(saved.group)
+                events.append(self._expired_event(saved.group, now, while_stopped=True))
+            else:
+                self._overrides.set(saved.group, saved.level, decision.remaining_s, mono, saved.source)
+                log.info("lighting_override_resumed", group=saved.group, percent=saved.level,
+                         remaining_s=decision.remaining_s, source=saved.source)
+        self._saved = waiting
+        return events
 
     def groups_status(self) -> list[dict[str, Any]]:
         now, mono = self._clock.now(), self._clock.monotonic()
@@ -96,6 +160,7 @@ class RulesEngine:
     # -- the service -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.load_saved()
         self._task = asyncio.create_task(self._loop(), name="rules")
 
     async def stop(self) -> None:
@@ -104,6 +169,9 @@ class RulesEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._book is not None:
+            await asyncio.to_thread(self._book.close)
+            self._book = None
 
     def health(self) -> dict[str, object]:
         return {
@@ -131,7 +199,10 @@ class RulesEngine:
         now = self._clock.now() if now is None else now
         mono, synced = self._clock.monotonic(), self._clock.synced()
         self.ticks += 1
-        events = [self._expired_event(o.group, now) for o in self._overrides.expire(mono)]
+        events = await self._resume_saved(now, mono, synced) if self._saved else []
+        for gone in self._overrides.expire(mono):
+            await self._unsave(gone.group)
+            events.append(self._expired_event(gone.group, now))
         changes = self._judge_inbox(synced)
         if synced:
             changes.extend(self._alarms.poll(now))
@@ -223,10 +294,11 @@ class RulesEngine:
             clock_synced=self._clock.synced(),
         )
 
-    def _expired_event(self, group: str, now: float) -> Event:
-        log.info("lighting_override_expired", group=group)
+    def _expired_event(self, group: str, now: float, *, while_stopped: bool = False) -> Event:
+        log.info("lighting_override_expired", group=group, while_stopped=while_stopped)
+        when = " while the agent was stopped" if while_stopped else ""
         return Event(kind="lighting.override_expired", ts=now, priority=Priority.INFO,
-                     message=f"group {group}: override expired, program resumes", data={"group": group})
+                     message=f"group {group}: override expired{when}, program resumes", data={"group": group})
 
     def _group_status(self, group: str, category: str, now: float, mono: float) -> dict[str, Any]:
         goal = self._targets.get(group)
@@ -240,6 +312,7 @@ class RulesEngine:
             "source": goal.source if goal else None,
             "override": None if override is None else {
                 "level": override.level,
+                "source": override.source,
                 "remaining_s": None if override.expires_mono is None else round(override.expires_mono - mono),
             },
             "next_change": None if upcoming is None else {
@@ -270,6 +343,11 @@ class RulesEngine:
         return None
 
 
+def _span(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
 def _done(action: SetLevel, outcome: ActionOutcome) -> bool:
     return outcome.ok and outcome.read_back in {None, action.level}
 
@@ -298,4 +376,4 @@ def build_service(context: ServiceContext, actions: ActionPort) -> RulesEngine |
         for member in group.members:
             if member.device not in known:
                 log.warning("lighting_member_unknown", group=group.name, device=member.device)
-    return RulesEngine(context, actions)
+    return RulesEngine(context, actions, overrides_path=config.store.path)

@@ -1,12 +1,38 @@
 """Manual overrides: a group held at a level until an expiry; an empty override resumes the program.
 
 Pure. Expiries are on the monotonic clock, so that the clock being set at synchronisation neither cuts an
-override short nor stretches it.
+override short nor stretches it. Across a restart the monotonic clock starts again, so a saved override carries its
+wall-clock end and ``resume_saved`` decides what is left of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+MAX_OVERRIDE_S = 7 * 86_400  # the longest hold the hypervisor or a technician may ask for
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """What to do with an override saved before a restart: hold it for ``remaining_s`` more (None: until cleared),
+    drop it because it ended while the agent was stopped, or wait for the clock to be synchronised to tell."""
+
+    verdict: Literal["hold", "ended", "wait"]
+    remaining_s: float | None = None
+
+
+def resume_saved(duration_s: float | None, ends_at: float | None, now: float, synced: bool) -> Resume:
+    """``ends_at`` is the override's wall-clock end, None when it has none or the clock was not synchronised when it
+    was set; such an override cannot be placed in time and runs its whole duration again from the restart."""
+    if duration_s is None:
+        return Resume("hold")
+    if ends_at is None:
+        return Resume("hold", duration_s)
+    if not synced:
+        return Resume("wait")
+    remaining = ends_at - now
+    return Resume("hold", min(remaining, duration_s)) if remaining > 0 else Resume("ended")
 
 
 @dataclass(frozen=True, slots=True)

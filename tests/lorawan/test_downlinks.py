@@ -15,6 +15,7 @@ from edge_agent.clock import FakeClock
 from edge_agent.errors import WriteRejected
 from edge_agent.lorawan.downlinks import DownlinkStatus
 from edge_agent.lorawan.service import LorawanService
+from edge_agent.reading import Priority
 from tests.lorawan.support import (
     APP,
     Publisher,
@@ -109,8 +110,9 @@ def test_a_downlink_is_published_and_followed_to_delivery(broker: Broker, tmp_pa
         assert final is not None and final.status == DownlinkStatus.DELIVERED and final.f_cnt_down == 12
 
     _run(broker, sink, body, encoding=encoding)
-    kinds = [e.kind for e in sink.events() if e.kind.startswith("downlink_")]
-    assert kinds == ["downlink_queued", "downlink_sent", "downlink_delivered"]
+    kinds = [(e.kind, e.priority) for e in sink.events() if e.kind.startswith("downlink_")]
+    assert kinds == [("downlink_queued", Priority.INFO), ("downlink_sent", Priority.INFO),
+                     ("downlink_delivered", Priority.INFO)]
     sink.close()
 
 
@@ -135,6 +137,8 @@ def test_nack_log_error_and_expiry_end_a_downlink(broker: Broker, tmp_path: Path
         assert statuses == {nacked.id: DownlinkStatus.FAILED, logged.id: DownlinkStatus.FAILED,
                             forgotten.id: DownlinkStatus.EXPIRED}
         assert "DOWNLINK_PAYLOAD_SIZE" in service.downlink(logged.id).reason  # type: ignore[union-attr]
+        ends = sink.events("downlink_failed") + sink.events("downlink_expired")
+        assert {e.priority for e in ends} == {Priority.WARNING}
 
     _run(broker, sink, body, clock=clock)
     sink.close()

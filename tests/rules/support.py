@@ -8,6 +8,7 @@ record what the engine hands them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from edge_agent.clock import FakeClock
@@ -85,7 +86,8 @@ DIMMED = {"name": "dimmed", "periods": [
 ]}
 
 
-def engine(config: SiteConfig, clock: FakeClock) -> tuple[RulesEngine, ListSink, RecordingPort]:
+def engine(config: SiteConfig, clock: FakeClock,
+           overrides_path: Path | None = None) -> tuple[RulesEngine, ListSink, RecordingPort]:
     sink, port = ListSink(), RecordingPort()
     port.clock = clock
-    return RulesEngine(ServiceContext(config, sink, clock), port), sink, port
+    return RulesEngine(ServiceContext(config, sink, clock), port, overrides_path=overrides_path), sink, port

@@ -68,7 +68,7 @@ def test_override_holds_then_expires_and_the_program_resumes() -> None:
     rules, sink, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {100}
-    rules.set_override("rue", 0, duration_s=3 * 3600)
+    asyncio.run(rules.set_override("rue", 0, duration_s=3 * 3600))
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {0}
     clock.advance(2 * 3600)  # 22:00: the program dims, the override still holds
@@ -84,16 +84,16 @@ def test_override_holds_then_expires_and_the_program_resumes() -> None:
 def test_empty_override_resumes_at_once_and_unknown_group_is_refused() -> None:
     clock = FakeClock(at(23, 0))
     rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
-    rules.set_override("rue", 100)  # no expiry
+    asyncio.run(rules.set_override("rue", 100))  # no expiry
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {100}
-    rules.set_override("rue", None)
+    asyncio.run(rules.set_override("rue", None))
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {40}
     with pytest.raises(ValueError, match="no lighting group 'nope'"):
-        rules.set_override("nope", 10, 60)
+        asyncio.run(rules.set_override("nope", 10, 60))
     with pytest.raises(ValueError, match="percentage"):
-        rules.set_override("rue", 120, 60)
+        asyncio.run(rules.set_override("rue", 120, 60))
 
 
 def test_failed_writes_are_retried_with_limits_and_recorded() -> None:
@@ -191,7 +191,7 @@ def test_the_loop_runs_and_stops() -> None:
             await asyncio.sleep(0.01)
             if port.levels:
                 break
-        rules.set_override("rue", 5, 60)
+        await rules.set_override("rue", 5, 60)
         for _ in range(100):
             await asyncio.sleep(0.01)
             if set(port.levels.values()) == {5}:

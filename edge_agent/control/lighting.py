@@ -1,0 +1,55 @@
+"""The technician's lighting operations: the groups' state, and holding a group at a level for a while."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from edge_agent.control.protocol import RequestFailed, ok
+from edge_agent.rules.overrides import MAX_OVERRIDE_S
+
+if TYPE_CHECKING:
+    from edge_agent.control.handlers import ControlContext, Reply
+    from edge_agent.rules.engine import RulesEngine
+
+
+def _rules(ctx: ControlContext) -> RulesEngine:
+    if ctx.agent.rules is None:
+        raise RequestFailed("this site has no lighting groups (no [[lighting.groups]] in its config)")
+    return ctx.agent.rules
+
+
+def _group(rules: RulesEngine, args: dict[str, Any]) -> str:
+    group = args.get("group")
+    names = [status["group"] for status in rules.groups_status()]
+    if group not in names:
+        raise RequestFailed(f"no lighting group {group!r}; groups: {', '.join(names) or '(none)'}")
+    return str(group)
+
+
+def _state(rules: RulesEngine, group: str) -> Reply:
+    [status] = [status for status in rules.groups_status() if status["group"] == group]
+    return ok(group=status)
+
+
+async def lighting(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    rules = _rules(ctx)
+    return ok(clock_synced=ctx.agent.clock.synced(), groups=rules.groups_status())
+
+
+async def hold(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    rules = _rules(ctx)
+    group = _group(rules, args)
+    level, duration = args.get("level"), args.get("duration_s")
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 100:
+        raise RequestFailed(f"the level is a whole percentage from 0 to 100, not {level!r}")
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not 60 <= duration <= MAX_OVERRIDE_S:
+        raise RequestFailed(f"the duration is from 1 minute to {MAX_OVERRIDE_S // 86_400} days, not {duration!r} s")
+    await rules.set_override(group, level, float(duration), source="technician")
+    return _state(rules, group)
+
+
+async def resume(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    rules = _rules(ctx)
+    group = _group(rules, args)
+    await rules.clear_override(group, source="technician")
+    return _state(rules, group)

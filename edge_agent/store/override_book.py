@@ -1,0 +1,66 @@
+"""The lighting overrides in force, kept in the store's SQLite file so that a reboot does not end them early.
+
+Its own table and its own connection, like the command log. An override is saved with its wall-clock end when the
+clock was synchronised as it was set; the rules engine works out what is left of it when it starts again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lighting_overrides (
+    grp TEXT PRIMARY KEY,
+    level INTEGER NOT NULL,
+    duration_s REAL,
+    ends_at REAL,
+    set_at REAL NOT NULL,
+    source TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedOverride:
+    group: str
+    level: int
+    duration_s: float | None  # None: until cleared
+    ends_at: float | None  # wall-clock end; None when until cleared or set before the clock was synchronised
+    set_at: float
+    source: str
+
+
+class OverrideBook:
+    """Group -> the override saved for it; one row per group at most."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def load(self) -> list[SavedOverride]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT grp, level, duration_s, ends_at, set_at, source FROM lighting_overrides ORDER BY grp"
+            ).fetchall()
+        return [SavedOverride(str(r[0]), int(r[1]), r[2], r[3], float(r[4]), str(r[5])) for r in rows]
+
+    def save(self, override: SavedOverride) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO lighting_overrides(grp, level, duration_s, ends_at, set_at, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (override.group, override.level, override.duration_s, override.ends_at, override.set_at,
+                 override.source))
+
+    def delete(self, group: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM lighting_overrides WHERE grp = ?", (group,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
