@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.procs import free_block
 from edge_agent.demo.chirpstack_sim import sample_frames
 from tests.lorawan.support import event_topic, uplink_event
-from tests.support.agent_proc import store_rows
+from tests.support.agent_proc import AgentProcess, store_rows
+from tests.support.broker import Broker
 from tests.support.mqtt import Capture
 from tests.support.ports import wait_port
 from tests.support.site import simulated_devices, write_site
@@ -176,6 +179,49 @@ def crash_site(directory: Path, *, upstream: int, chirpstack: int, fleet: Modbus
     modbus = '[modbus]\ntcp_timeout = 0.5\nbackoff = { initial = 0.2, maximum = 1.0, offline_after = 2 }\n'
     return write_site(directory, broker_port=upstream, devices=devices, extra=section + "\n" + modbus,
                       sync=sync, store=store)
+
+
+@dataclass
+class Rig:
+    """A whole gateway under test: the hypervisor's broker and its capture, ChirpStack's broker and feeder, a fleet
+    of real Modbus servers, and the agent (``agent`` is replaced when a test kills and restarts it)."""
+
+    upstream: Broker
+    chirpstack: Broker
+    fleet: ModbusFleet
+    capture: TimedCapture
+    feeder: ChirpstackFeeder
+    config: Path
+    agent: AgentProcess
+
+    @property
+    def db(self) -> Path:
+        return self.config.parent / "store.db"
+
+
+@contextlib.contextmanager
+def running_rig(directory: Path, *, modbus_devices: int, feeder_rate: float = 20.0, modbus_poll: float = 0.2,
+                env: dict[str, str] | None = None) -> Iterator[Rig]:
+    """Start everything, agent last; tear everything down in reverse, whatever the test did to it."""
+    (directory / "up").mkdir()
+    (directory / "cs").mkdir()
+    with contextlib.ExitStack() as stack:
+        upstream = Broker(directory / "up").start()
+        stack.callback(upstream.stop)
+        chirpstack = Broker(directory / "cs").start()
+        stack.callback(chirpstack.stop)
+        fleet = ModbusFleet(modbus_devices)
+        stack.callback(fleet.close)
+        capture = TimedCapture(upstream.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
+        stack.callback(capture.close)
+        prepare_lorawan_session(chirpstack.port)
+        feeder = ChirpstackFeeder(chirpstack.port, rate=feeder_rate).start()
+        stack.callback(feeder.stop)
+        config = crash_site(directory, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet,
+                            modbus_poll=modbus_poll)
+        rig = Rig(upstream, chirpstack, fleet, capture, feeder, config, AgentProcess(config, env=env).start())
+        stack.callback(lambda: rig.agent.kill() if rig.agent.proc is not None else None)
+        yield rig
 
 
 # -- the audit ---------------------------------------------------------------------------------

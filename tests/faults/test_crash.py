@@ -19,18 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.faults import figures
-from tests.faults.rig import (
-    Audit,
-    ChirpstackFeeder,
-    ModbusFleet,
-    TimedCapture,
-    audit,
-    crash_site,
-    prepare_lorawan_session,
-    store_seqs,
-)
+from tests.faults.rig import Audit, ChirpstackFeeder, TimedCapture, audit, running_rig, store_seqs
 from tests.support.agent_proc import AgentProcess, wait_until
-from tests.support.broker import Broker
 
 BROKEN_OUTBOX = Path(__file__).with_name("broken_outbox")
 PROMISE = "kill -9 at random moments: no committed record lost, no sequence gap, duplicates only across a fault"
@@ -58,20 +48,10 @@ def run_crash_scenario(tmp: Path, *, kills: int, seed: int, env: dict[str, str] 
                        drain_timeout: float = 40.0) -> CrashRun:
     """Run the devices, the brokers and the agent; crash it ``kills`` times; audit what the hypervisor got."""
     rng = random.Random(seed)
-    (tmp / "up").mkdir()
-    (tmp / "cs").mkdir()
-    upstream = Broker(tmp / "up").start()
-    chirpstack = Broker(tmp / "cs").start()
-    fleet = ModbusFleet(3)
-    capture = TimedCapture(upstream.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
-    prepare_lorawan_session(chirpstack.port)
-    feeder = ChirpstackFeeder(chirpstack.port).start()
-    config = crash_site(tmp, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet)
-    db = tmp / "store.db"
     faults: list[float] = []
     stalls = 0
-    agent = AgentProcess(config, env=env).start()
-    try:
+    with running_rig(tmp, modbus_devices=3, env=env) as rig:
+        db = rig.db
         for index in range(kills):
             floor = max(store_seqs(db), default=0) if db.exists() else 0
             wait_until(lambda f=floor: db.exists() and max(store_seqs(db), default=0) > f + 20,
@@ -80,31 +60,24 @@ def run_crash_scenario(tmp: Path, *, kills: int, seed: int, env: dict[str, str] 
             stall = index % 3 == 2
             if stall:  # the broker stops reading: publishes go out, no PUBACK comes back
                 stalls += 1
-                assert upstream.proc is not None
-                os.kill(upstream.proc.pid, signal.SIGSTOP)
+                assert rig.upstream.proc is not None
+                os.kill(rig.upstream.proc.pid, signal.SIGSTOP)
                 faults.append(time.monotonic())  # from here the broker's own replay may duplicate (autosave 1 s)
                 time.sleep(rng.uniform(0.5, 1.0))
             faults.append(time.monotonic())
-            agent.kill()
+            rig.agent.kill()
             if stall:
-                upstream.kill()  # what it had not read is gone; it restarts from its own persistence
-                upstream.start()
-            agent = AgentProcess(config, env=env).start()
+                rig.upstream.kill()  # what it had not read is gone; it restarts from its own persistence
+                rig.upstream.start()
+            rig.agent = AgentProcess(rig.config, env=env).start()
         time.sleep(1.0)
-        feeder.stop()
+        rig.feeder.stop()
         with contextlib.suppress(AssertionError):  # the audit says what is missing
-            wait_until(lambda: _settled(capture, db, feeder), timeout=drain_timeout, what="everything delivered")
-        agent.terminate()
+            wait_until(lambda: _settled(rig.capture, db, rig.feeder), timeout=drain_timeout,
+                       what="everything delivered")
+        rig.agent.terminate()
         time.sleep(0.5)
-        return CrashRun(audit(capture, db, fault_times=faults, produced=feeder.produced), kills, stalls)
-    finally:
-        feeder.stop()
-        capture.close()
-        if agent.proc is not None:
-            agent.kill()
-        fleet.close()
-        chirpstack.stop()
-        upstream.stop()
+        return CrashRun(audit(rig.capture, db, fault_times=faults, produced=rig.feeder.produced), kills, stalls)
 
 
 def test_kill_9_anywhere_loses_no_committed_record_and_duplicates_only_across_a_fault(tmp_path: Path) -> None:

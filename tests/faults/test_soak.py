@@ -16,17 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.faults import figures
-from tests.faults.rig import (
-    ChirpstackFeeder,
-    ModbusFleet,
-    TimedCapture,
-    audit,
-    crash_site,
-    prepare_lorawan_session,
-    store_seqs,
-)
-from tests.support.agent_proc import AgentProcess, store_rows, wait_until
-from tests.support.broker import Broker
+from tests.faults.rig import audit, running_rig, store_seqs
+from tests.support.agent_proc import store_rows, wait_until
 
 SAMPLE_EVERY = 5.0
 WARM_UP = 20.0
@@ -48,40 +39,23 @@ def test_soak_at_ten_times_nominal_load_shows_no_leak_and_no_growing_outbox(
     """Promise: at 10x a commune's load, the agent's memory and file descriptors stay flat after warm-up, its
     outbox stays small, and every committed record reaches the hypervisor."""
     seconds = float(request.config.getoption("--soak-seconds"))
-    (tmp_path / "up").mkdir()
-    (tmp_path / "cs").mkdir()
-    upstream, chirpstack = Broker(tmp_path / "up").start(), Broker(tmp_path / "cs").start()
-    fleet = ModbusFleet(20)
-    capture = TimedCapture(upstream.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
-    prepare_lorawan_session(chirpstack.port)
-    feeder = ChirpstackFeeder(chirpstack.port, rate=1.0).start()
-    config = crash_site(tmp_path, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet, modbus_poll=1.0)
-    db = tmp_path / "store.db"
-    agent = AgentProcess(config).start()
     samples: list[dict[str, float]] = []
-    try:
-        assert agent.proc is not None
-        pid = agent.proc.pid
+    with running_rig(tmp_path, modbus_devices=20, feeder_rate=1.0, modbus_poll=1.0) as rig:
+        db, capture = rig.db, rig.capture
+        assert rig.agent.proc is not None
+        pid = rig.agent.proc.pid
         began = time.monotonic()
         while time.monotonic() - began < seconds:
             time.sleep(SAMPLE_EVERY)
             outbox = store_rows(db, "SELECT count(*) FROM records WHERE sent=0")[0][0]
             samples.append({"t": round(time.monotonic() - began, 1), "rss_kib": _rss_kib(pid), "fds": _fds(pid),
                             "outbox": int(outbox), "committed": len(store_seqs(db))})  # type: ignore[call-overload]
-        feeder.stop()
+        rig.feeder.stop()
         wait_until(lambda: store_seqs(db) <= {int(r["seq"]) for _, r in capture.records()}, timeout=30,
                    what="everything delivered at the end of the soak")
-        agent.terminate()
+        rig.agent.terminate()
         time.sleep(0.5)
-        result = audit(capture, db, fault_times=[], produced=feeder.produced)
-    finally:
-        feeder.stop()
-        capture.close()
-        if agent.proc is not None:
-            agent.kill()
-        fleet.close()
-        chirpstack.stop()
-        upstream.stop()
+        result = audit(capture, db, fault_times=[], produced=rig.feeder.produced)
     steady = [s for s in samples if s["t"] >= WARM_UP] or samples
     third = max(1, len(steady) // 3)
     rss_growth_kib = statistics.median(s["rss_kib"] for s in steady[-third:]) - statistics.median(
