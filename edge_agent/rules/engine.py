@@ -104,10 +104,14 @@ class RulesEngine:
 
     async def load_saved(self) -> None:
         """Read the overrides saved before a restart; the next tick resumes what is left of them."""
-        if self._overrides_path is not None and self._book is None:
-            self._book = await asyncio.to_thread(OverrideBook, self._overrides_path)
-        if self._book is not None:
-            self._saved = await asyncio.to_thread(self._book.load)
+        try:
+            if self._overrides_path is not None and self._book is None:
+                self._book = await asyncio.to_thread(OverrideBook, self._overrides_path)
+            if self._book is not None:
+                self._saved = await asyncio.to_thread(self._book.load)
+        except sqlite3.Error as exc:  # the lights matter more than remembering overrides: run without
+            log.error("lighting_overrides_unavailable", path=str(self._overrides_path), error=str(exc))
+            self._book = None
 
     async def _save(self, saved: SavedOverride) -> None:
         if self._book is None:

@@ -158,3 +158,15 @@ def test_a_new_override_given_before_the_first_tick_wins_over_the_saved_one(tmp_
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {80}
     stop(rules)
+
+
+def test_an_unreadable_override_table_leaves_the_lights_to_the_program(tmp_path: Path) -> None:
+    """A store whose file cannot hold the overrides table (here: a directory where the file should be) must not
+    stop the engine: overrides then live in memory only, and the program runs."""
+    db = tmp_path / "store.db"
+    db.mkdir()
+    rules, _, port = boot(db, FakeClock(at(23, 0)))
+    asyncio.run(rules.set_override("rue", 5, duration_s=600))
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {5}
+    stop(rules)
