@@ -131,7 +131,9 @@ class RulesEngine:
 
     async def _resume_saved(self, now: float, mono: float, synced: bool) -> list[Event]:
         events, waiting = [], []
-        for saved in self._saved:
+        for saved in list(self._saved):
+            if saved not in self._saved:  # a newer override for its group came while this loop awaited
+                continue
             if saved.group not in self._members:  # the group left the config
                 await self._unsave(saved.group)
                 continue
@@ -145,7 +147,7 @@ class RulesEngine:
                 self._overrides.set(saved.group, saved.level, decision.remaining_s, mono, saved.source)
                 log.info("lighting_override_resumed", group=saved.group, percent=saved.level,
                          remaining_s=decision.remaining_s, source=saved.source)
-        self._saved = waiting
+        self._saved = [saved for saved in self._saved if saved in waiting]
         return events
 
     def groups_status(self) -> list[dict[str, Any]]:
