@@ -76,11 +76,14 @@ async def drain(config: SiteConfig, store: Store, readings: int) -> dict[str, fl
             break
     elapsed = time.perf_counter() - began
     cpu = cpu_seconds() - cpu0
-    pending = (await worker.call(store.stats)).pending_readings
+    unflushed = (await worker.call(store.stats)).pending_readings
     await uplink.stop()
+    pending = (await worker.call(store.stats)).pending_readings
     worker.close()
     return {"readings/s delivered": readings / elapsed, "seconds": elapsed, "cpu seconds": cpu,
-            "cpu us per reading": cpu / readings * 1e6, "left in outbox": float(pending), "rss MB": rss_mb()}
+            "cpu us per reading": cpu / readings * 1e6,
+            "acked, mark not yet written at the end": float(unflushed),  # written at most once a second
+            "left in outbox after stop": float(pending), "rss MB": rss_mb()}
 
 
 def main() -> None:
