@@ -115,7 +115,7 @@ def _service(port: int, devices: int, encoding: str, sink: CountingSink) -> Lora
     config = SiteConfig.model_validate({
         "gateway_id": "bench", "site": {"commune": "Esternay", "latitude": 48.73, "longitude": 3.56},
         "devices": _devices(devices),
-        "chirpstack": {"port": port, "client_id": "edge-agent-bench", "encoding": encoding},
+        "chirpstack": {"port": port, "client_id": "edge-agent-bench-lorawan", "encoding": encoding},
     })
     service = build_service(ServiceContext(config=config, sink=sink, clock=SystemClock(assume_synced=True)))
     assert service is not None
