@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -60,7 +61,7 @@ def status(config: Path = config_option(), as_json: bool = json_option()) -> Non
     if not running:
         typer.echo("the agent is not running: LEVEL is what the program wants now;\n"
                    "the lamps stay where they were left until the agent starts")
-    typer.echo("\n".join(status_lines(groups)))
+    typer.echo("\n".join(status_lines(groups, loaded.config.site.timezone)))
 
 
 @app.command("hold")
@@ -81,7 +82,7 @@ def hold(
                                      default=False):
         fail("nothing changed")
     result = call(client, "hold", group=group, level=level, duration_s=seconds)
-    _print_group(result["group"], as_json)
+    _print_group(result["group"], loaded.config.site.timezone, as_json)
 
 
 @app.command("resume")
@@ -94,17 +95,19 @@ def resume(
     loaded = load_site(config)
     client = require_agent(loaded, "resume a lighting group's program")
     result = call(client, "resume", group=group)
-    _print_group(result["group"], as_json)
+    _print_group(result["group"], loaded.config.site.timezone, as_json)
 
 
-def _print_group(group: dict[str, Any], as_json: bool) -> None:
+def _print_group(group: dict[str, Any], timezone: str, as_json: bool) -> None:
     if as_json:
         print_json(group)
     else:
-        typer.echo("\n".join(status_lines([group])))
+        typer.echo("\n".join(status_lines([group], timezone)))
 
 
-def status_lines(groups: list[dict[str, Any]]) -> list[str]:
+def status_lines(groups: list[dict[str, Any]], timezone: str) -> list[str]:
+    """One row per group; times in the site's time zone, as the lighting programs are written."""
+    zone = ZoneInfo(timezone)
     rows = []
     for group in groups:
         level = "-" if group["level"] is None else f"{group['level']} %"
@@ -115,7 +118,7 @@ def status_lines(groups: list[dict[str, Any]]) -> list[str]:
             held = f"{override['level']} % {left} ({override.get('source', 'manual')})"
         upcoming = group.get("next_change")
         after = "-" if upcoming is None else (
-            f"{render.clock(datetime.fromisoformat(upcoming['at']).timestamp())[:5]} → {upcoming['level']} %")
+            f"{datetime.fromisoformat(upcoming['at']).astimezone(zone):%H:%M} → {upcoming['level']} %")
         rows.append([group["group"], group["category"], level, group["source"] or "-", held, after])
     return render.table(["GROUP", "CATEGORY", "LEVEL", "BY", "OVERRIDE", "NEXT"], rows)
 

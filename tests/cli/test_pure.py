@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import typer
 
 from edge_agent.cli import render
 from edge_agent.cli.device_cmd import parse_value
 from edge_agent.cli.doctor_checks import judge_clock, judge_disk, judge_expiry
+from edge_agent.cli.lighting_cmd import parse_span, status_lines
 from edge_agent.cli.tail_cmd import line
 from edge_agent.control import protocol
 from edge_agent.control.tail import TailHub
@@ -88,3 +90,16 @@ def test_every_command_has_help_and_takes_a_config(command: str) -> None:
     assert "--config" in result.output
     data_commands = {"status", "devices", "points", "tail", "read", "write", "queue", "sync", "doctor"}
     assert ("--json" in result.output) == (command in data_commands)
+
+
+def test_lighting_rows_show_times_in_the_site_zone_and_spans_parse_or_fail_plainly() -> None:
+    group = {"group": "centre", "category": "road", "level": 15, "source": "override",
+             "override": {"level": 15, "source": "technician", "remaining_s": 5400},
+             "next_change": {"at": "2026-12-11T04:30:00+00:00", "level": 100}}
+    header, row = status_lines([group], "Europe/Paris")
+    assert header.split() == ["GROUP", "CATEGORY", "LEVEL", "BY", "OVERRIDE", "NEXT"]
+    assert "15 % 1h30m (technician)" in row and "05:30 → 100 %" in row  # 04:30 UTC is 05:30 in Paris in December
+    assert parse_span("1h30m") == 5400 and parse_span("2h") == 7200 and parse_span("1d") == 86_400
+    for bad in ("", "soon", "30s", "8d"):
+        with pytest.raises(typer.Exit):
+            parse_span(bad)
