@@ -11,15 +11,12 @@ from pathlib import Path
 from edge_agent import resources
 from tests.support.broker import Broker
 from tests.support.ports import free_port
+from tests.support.site import demo_site_text
 
 
 def demo_config(tmp_path: Path, host: str, port: int) -> Path:
-    text = resources.bundled_config("demo").read_text()
-    text = re.sub(r'(?m)^host = ".*"$', f'host = "{host}"', text)
-    text = re.sub(r"(?m)^port = 1883$", f"port = {port}", text)
-    text = re.sub(r"(?m)^port = 15502$", f"port = {free_port()}", text)
     path = tmp_path / "demo.toml"
-    path.write_text(text)
+    path.write_text(demo_site_text(resources.bundled_config("demo").read_text(), host, port))
     return path
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.support.broker import Broker
+from tests.support.site import demo_site_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,3 +56,24 @@ def test_installed_wheel_finds_its_files_outside_the_checkout(wheel: Path, tmp_p
     check = subprocess.run([sys.executable, "-m", "edge_agent", "config", "check", demo], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+def test_the_demo_runs_from_the_installed_wheel_alone(wheel: Path, tmp_path: Path, broker: Broker) -> None:
+    """The agent of the wheel, outside the checkout, loads its Modbus profiles and LoRaWAN codecs from the bundle
+    and runs the bundled demo site end to end: Modbus and LoRaWAN readings reach a real broker."""
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    where = "import edge_agent.resources as r; print(r.bundled_config('demo'))"
+    bundled = subprocess.run([sys.executable, "-c", where], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             check=True, timeout=60)
+    demo = Path(bundled.stdout.strip())
+    assert demo.is_relative_to(target)
+    config = tmp_path / "demo.toml"
+    config.write_text(demo_site_text(demo.read_text(), "127.0.0.1", broker.port))
+    result = subprocess.run([sys.executable, "-m", "edge_agent", "demo", "--config", str(config), "--duration", "6",
+                             "--state-dir", str(tmp_path / "state")], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "counter-halle" in result.stdout, "LoRaWAN uplinks decoded by a bundled codec should reach the broker"
+    assert re.search(r"readings .*(cabinet|meter)", result.stdout), result.stdout[-2000:]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 
 def simulated_devices(count: int = 2, poll: float = 0.05, points: int = 3) -> str:
@@ -65,3 +68,10 @@ socket = "{directory / 'control.sock'}"
     path = directory / "site.toml"
     path.write_text(text)
     return path
+
+
+def demo_site_text(text: str, host: str, port: int) -> str:
+    """The bundled demo site pointed at a test broker, its simulated Modbus server on a free port."""
+    text = re.sub(r'(?m)^host = ".*"$', f'host = "{host}"', text)
+    text = re.sub(r"(?m)^port = 1883$", f"port = {port}", text)
+    return re.sub(r"(?m)^port = 15502$", f"port = {free_port()}", text)
