@@ -69,6 +69,7 @@ class Agent:
         # The hypervisor contract: a config trial found at boot, and a restart asked by a command.
         self.trial_marker: Marker | None = None
         self.restart_requested = False
+        self.stop_requested = False
         self._stop_event: asyncio.Event | None = None
         self.control: ControlServer | None = None
 
@@ -96,7 +97,7 @@ class Agent:
         try:
             await self._heartbeat(stop)
         finally:
-            if self.restart_requested:  # re-executed in place (same PID): systemd sees a reload, not a stop
+            if self.restarting:  # re-executed in place (same PID): systemd sees a reload, not a stop
                 self.notifier.send("RELOADING=1", "STATUS=restarting on a pushed or rolled-back config")
             else:
                 self.notifier.stopping()
@@ -124,6 +125,11 @@ class Agent:
                              clock_synced=self.clock.synced()))
         await self._committer.submit(startup)
         await self._uplink.start()
+        if self._uplink.problem is not None:  # kept, and sent once the files are fixed; the rest runs meanwhile
+            await self._committer.submit([Event(
+                kind="upstream_unusable", ts=self.clock.now(), priority=Priority.ALARM,
+                message=f"the upstream link cannot be set up: {self._uplink.problem}",
+                clock_synced=self.clock.synced())])
         for service in self._build_services(ServiceContext(config=self.config, sink=self._committer, clock=self.clock)):
             await service.start()
             self.services.append(service)
@@ -143,6 +149,17 @@ class Agent:
         except (OSError, KeyError, EdgeAgentError) as exc:  # the agent runs on without it
             log.error("control_socket_failed", socket=str(self.config.control.socket), error=str(exc))
             self.control = None
+
+    def request_stop(self) -> None:
+        """SIGTERM or SIGINT: stop, and stay stopped even when a restart was asked for (systemd is stopping us)."""
+        self.stop_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    @property
+    def restarting(self) -> bool:
+        """Whether the process re-executes itself once stopped: a restart was asked for and no signal came."""
+        return self.restart_requested and not self.stop_requested
 
     def request_restart(self, reason: str) -> None:
         """Stop, then re-execute the process (to try a pushed config, or to roll it back)."""
@@ -260,7 +277,7 @@ def run_forever(loaded: LoadedConfig) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, agent.request_stop)
         return await agent.run(stop)
 
     try:
@@ -268,7 +285,9 @@ def run_forever(loaded: LoadedConfig) -> int:
     except Exception as exc:
         if not command_restart.fail_trial(loaded, exc):
             raise
+        if agent.stop_requested:  # rolled back; systemd is stopping us: the next start runs the previous config
+            return 1
         command_restart.reexec()
-    if agent.restart_requested:
+    if agent.restarting:
         command_restart.reexec()
     return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,10 @@ def summary_lines(status: dict[str, Any], now: float) -> list[str]:
     synced = {True: "synchronised", False: "NOT synchronised (timestamps are flagged)", None: "unknown"}
     free = disk.get("free_bytes")
     space = f"{render.size(free)} free of {render.size(disk['total_bytes'])}" if free is not None else disk["error"]
-    reason = [("", upstream["last_disconnect_reason"])] if upstream and not upstream["connected"] else []
+    reason = []
+    if upstream and not upstream["connected"]:  # the whole reason, wrapped: it says what to fix
+        why = upstream.get("problem") or upstream["last_disconnect_reason"] or ""
+        reason = [("", line) for line in textwrap.wrap(why, render.WIDTH - 10)]
     return render.key_values([
         ("gateway", agent["gateway_id"]), ("agent", running), ("upstream", link), *reason, ("backlog", backlog),
         ("dropped", f"{box['dropped']} readings dropped (store full), {box['set_aside']} set aside"),

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import structlog
 
-from edge_agent.errors import WriteRejected
+from edge_agent.errors import DeviceError, WriteRejected
 from edge_agent.lorawan.adapter import ChirpstackMqtt, Incoming
 from edge_agent.lorawan.codecs import CodecRegistry, default_registry
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
@@ -51,6 +51,7 @@ class LorawanService:
         self._mqtt = ChirpstackMqtt(config)
         self._downlinks = DownlinkTracker()
         self._grpc: GrpcEnqueuer | None = None
+        self.problem: str | None = None  # a setting that could not be used at start, in plain words
         self._tick = tick
         self._tasks: list[asyncio.Task[None]] = []
         self._sink_failures = 0
@@ -63,8 +64,15 @@ class LorawanService:
             if state is not None and state.f_cnt is None:
                 state.f_cnt = f_cnt
         if self._config.api_token_file is not None and self._config.grpc_address is not None:
-            token = await asyncio.to_thread(read_token, self._config.api_token_file)
-            self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
+            try:
+                token = await asyncio.to_thread(read_token, self._config.api_token_file)
+            except (OSError, DeviceError) as exc:  # uplinks and MQTT downlinks do not need it: run without
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                self.problem = (f"{self._config.api_token_file}: (chirpstack.api_token_file): cannot be used"
+                                f" ({reason}); downlinks go through MQTT until it is fixed and the agent restarted")
+                log.error("chirpstack_token_unusable", problem=self.problem)
+            else:
+                self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
         await self._mqtt.start()
         self._tasks = [asyncio.create_task(self._consume(), name="lorawan-consume"),
                        asyncio.create_task(self._housekeep(), name="lorawan-housekeep")]
@@ -81,7 +89,8 @@ class LorawanService:
             await self._grpc.close()
 
     def health(self) -> dict[str, object]:
-        return {"connected": self._mqtt.connected, "subscribed": self._mqtt.subscribed, "mqtt": dict(self._mqtt.stats),
+        return {"connected": self._mqtt.connected, "subscribed": self._mqtt.subscribed, "problem": self.problem,
+                "mqtt": dict(self._mqtt.stats),
                 "counters": dict(self._ingest.counters), "sink_failures": self._sink_failures,
                 "internal_errors": self._internal_errors,
                 "downlinks_open": sum(not t.status.final for t in self._downlinks.all())}

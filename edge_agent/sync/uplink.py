@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ import structlog
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import parse_endpoint
+from edge_agent.errors import ConfigError
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.compression import compress
@@ -27,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 _EARLY_MESSAGES = 64
 _PACKET_OVERHEAD = 512  # fixed header, topic and properties of a PUBLISH, generously
+SETUP_RETRY_S = 30.0  # seconds between two tries of credentials or TLS files that could not be used
 ACK_FLUSH_INTERVAL = 1.0  # seconds: PUBACKs are written to the store together, at most this often
 
 
@@ -82,6 +85,7 @@ class Uplink:
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._link: MqttLink | None = None
+        self.problem: str | None = None  # why the link cannot even be set up (credentials or TLS files)
         self.message_handler: MessageHandler | None = None
         self.batch_encoder: BatchEncoder | None = None  # set by the contract wiring (upstream.output)
         # Commands that arrive (queued QoS 1 for our session) before a handler is set; bounded, oldest dropped.
@@ -90,13 +94,42 @@ class Uplink:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start sending. Unusable credentials or TLS files do not stop the agent (the lights and the store must
+        keep working): the link stays down with ``problem`` saying why, and is tried again until they are fixed."""
         self._loop = asyncio.get_running_loop()
         self._last_seq = await self._worker.call(self._worker.store.last_seq)
-        self._link = MqttLink(self._link_settings(), self._callbacks(), self._backoff())
-        self._link.subscribe(f"{self.topics.commands}/#", qos=1)
-        self._link.start()
         self._tasks = [asyncio.create_task(self._pump(), name="uplink-pump"),
                        asyncio.create_task(self._status_loop(), name="uplink-status")]
+        if not self._open_link():
+            self._tasks.append(asyncio.create_task(self._retry_link(), name="uplink-setup"))
+
+    def _open_link(self) -> bool:
+        try:
+            check_tls_files(self._config)
+            link = MqttLink(self._link_settings(), self._callbacks(), self._backoff())
+        except (ConfigError, OSError, ssl.SSLError) as exc:
+            problem = unusable_files(exc)
+            if problem != self.problem:
+                log.error("upstream_unusable", problem=problem, retry_s=self._setup_retry_s)
+            self.problem = self.counters.last_disconnect_reason = problem
+            return False
+        if self.problem is not None:
+            log.info("upstream_usable_again", was=self.problem)
+        self.problem = None
+        link.subscribe(f"{self.topics.commands}/#", qos=1)
+        link.start()
+        self._link = link
+        return True
+
+    async def _retry_link(self) -> None:
+        while True:
+            await asyncio.sleep(self._setup_retry_s)
+            if self._open_link():
+                return
+
+    @property
+    def _setup_retry_s(self) -> float:
+        return min(self._sync.reconnect_max, SETUP_RETRY_S)
 
     async def stop(self, grace: float = 0.5) -> None:
         """Give the outbox ``grace`` seconds to go up, then say goodbye; what is left goes at the next start."""
@@ -132,6 +165,7 @@ class Uplink:
     def health(self) -> dict[str, object]:
         return {
             "connected": self.connected,
+            "problem": self.problem,
             "connected_since": self.counters.connected_since,
             "last_disconnect_reason": self.counters.last_disconnect_reason,
             "inflight_batches": len(self._inflight),
@@ -349,6 +383,35 @@ class Uplink:
             return
         with contextlib.suppress(LinkDown):
             self._link.publish(self.topics.status, self._status_bytes(online=True), retain=True)
+
+
+def check_tls_files(config: SiteConfig) -> None:
+    """Each TLS file given can be opened: the SSL library's own error would not say which one is missing."""
+    tls = config.upstream.tls
+    if tls is None:
+        return
+    problems = []
+    for key, path in (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)):
+        if path is None:
+            continue
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"{path}: (upstream.tls.{key}): cannot be read ({exc.strerror})")
+    if problems:
+        raise ConfigError(problems)
+
+
+def unusable_files(exc: Exception) -> str:
+    """What is wrong with the upstream credentials or TLS files, in plain words (never their contents)."""
+    if isinstance(exc, ConfigError):
+        return "; ".join(exc.problems)
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS files in [upstream.tls] cannot be used ({exc.reason or exc}); 'edge-agent doctor' checks them"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: cannot be read ({exc.strerror}); check [upstream.tls]"
+    return f"the upstream TLS settings cannot be used ({exc}); check [upstream.tls]"
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

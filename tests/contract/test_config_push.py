@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.contract.support import Hypervisor, Pki, Schemas, tls_site
-from tests.support.agent_proc import AgentProcess
+from tests.support.agent_proc import AgentProcess, wait_until
 from tests.support.broker import Broker
 from tests.support.ports import free_port
 
@@ -61,11 +61,24 @@ def test_config_push_applied_then_a_breaking_one_rolled_back(tmp_path: Path, sec
         assert onlines(hypervisor) >= before + 1
         assert hypervisor.ask("ping")["result"]["config_sha256"] == hashlib.sha256(good.encode()).hexdigest()
 
-        # A config on which the agent cannot even start (a credentials file that does not exist).
-        crashing = good.replace('topic_prefix = "fute"', 'topic_prefix = "fute"\ncredentials_file = "/nonexistent"')
-        request = hypervisor.send("config_push", {"config": crashing})
+        # A credentials file that does not exist: the agent runs on, but its link cannot come up: rolled back.
+        no_secret = good.replace('topic_prefix = "fute"', 'topic_prefix = "fute"\ncredentials_file = "/nonexistent"')
+        request = hypervisor.send("config_push", {"config": no_secret})
         answer = hypervisor.answer(request, timeout=40, resend_every=15)
-        assert answer["error"]["code"] == "rolled_back" and "failed" in answer["error"]["message"], answer
+        assert answer["error"]["code"] == "rolled_back" and "upstream not connected" in answer["error"]["message"]
+        assert config.read_text() == good
+
+        # A power cut while a pushed config is on trial: the next start puts the previous config back at once.
+        request = hypervisor.send("config_push", {"config": breaking})  # its broker unreachable: a 4 s trial
+        marker = config.with_name("site.toml.trial")
+        wait_until(lambda: marker.exists() and json.loads(marker.read_text())["state"] == "trying",
+                   what="the pushed config on trial")
+        agent.kill()
+        assert config.read_text() == breaking
+        agent = AgentProcess(config).start()
+        answer = hypervisor.answer(request, timeout=40, resend_every=15)
+        assert answer["error"]["code"] == "rolled_back", answer
+        assert "stopped while trying" in answer["error"]["message"], answer
         assert config.read_text() == good
         assert all(other == answer for other in hypervisor.answers(request)), "one answer per id"
         assert agent.returncode is None
@@ -73,4 +86,37 @@ def test_config_push_applied_then_a_breaking_one_rolled_back(tmp_path: Path, sec
         agent.terminate()
         hypervisor.close()
     log = [json.loads(line) for line in (tmp_path / "agent.log").read_text().splitlines() if line.startswith("{")]
-    assert [e["event"] for e in log if e["event"].startswith("config_trial")].count("config_trial_rolled_back") == 2
+    assert [e["event"] for e in log if e["event"].startswith("config_trial")].count("config_trial_rolled_back") == 3
+
+
+def test_sigterm_while_a_pushed_config_restarts_the_agent_stops_it(
+        tmp_path: Path, secure_broker: Broker, pki: Pki) -> None:
+    """systemd stopping the service just as a config push restarts it: the agent must stop within 2 s, not
+    re-execute itself and run on (it did: the signal was lost in the restart). The next start tries the push."""
+    config = tls_site(tmp_path, secure_broker, pki)
+    hypervisor = Hypervisor(secure_broker.port, pki)
+    agent = AgentProcess(config).start()
+    try:
+        hypervisor.wait_for(lambda ms: any(m.json().get("online") for m in ms if m.topic.endswith("/status")))
+        original = config.read_text()
+        pushed = original.replace("reconnect_max = 1.0", "reconnect_max = 2.0")
+        request = hypervisor.send("config_push", {"config": pushed})
+        marker = config.with_name("site.toml.trial")
+        wait_until(marker.exists, what="the push on its way", interval=0.001)
+        assert agent.terminate(timeout=10) < 2.0
+        state = json.loads(marker.read_text())["state"]
+        assert state in {"pending", "trying"}
+
+        agent = AgentProcess(config).start()
+        answer = hypervisor.answer(request, timeout=30, resend_every=10)
+        if state == "pending":  # stopped before trying it: the next start tries it
+            assert answer["ok"] is True, answer
+            assert config.read_text() == pushed
+        else:  # stopped while trying it: the next start cannot tell a stop from a crash, and rolls back
+            assert answer["error"]["code"] == "rolled_back", answer
+            assert config.read_text() == original
+        assert not marker.exists()
+    finally:
+        if agent.proc is not None:
+            agent.terminate()
+        hypervisor.close()

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.cli.helpers import cli, cli_json
 from tests.contract.support import GATEWAY, PREFIX, Hypervisor, Pki, TlsClient, tls_site
 from tests.support.agent_proc import AgentProcess, wait_until
 from tests.support.broker import Broker
@@ -120,19 +121,59 @@ def test_the_agent_verifies_the_broker_certificate(tmp_path: Path, secure_broker
         hypervisor.close()
 
 
-def test_a_world_readable_secret_file_is_refused_with_a_clear_message(
+def test_a_world_readable_secret_file_is_refused_but_the_gateway_keeps_running_until_it_is_fixed(
         tmp_path: Path, secure_broker: Broker, pki: Pki) -> None:
+    """The secret is not used while others can read it, and the log says how to fix it; meanwhile the agent runs
+    (its store and lights do not depend on the uplink) and raises an alarm; once fixed, the link comes up by itself
+    and the alarm reaches the hypervisor."""
     secret = tmp_path / "broker.secret"
     secret.write_text("gw-test\nhunter2-very-secret\n")
     os.chmod(secret, 0o644)
     config = tls_site(tmp_path, secure_broker, pki, upstream=f'credentials_file = "{secret}"')
+    hypervisor = Hypervisor(secure_broker.port, pki)
     agent = AgentProcess(config).start()
-    assert agent.proc is not None
-    assert agent.proc.wait(20) != 0
-    agent.proc = None
-    log = (tmp_path / "agent.log").read_text()
-    assert "readable by other users" in log and "chmod 600" in log
-    assert "hunter2-very-secret" not in log
+    try:
+        log = tmp_path / "agent.log"
+        wait_until(lambda: log.exists() and "readable by other users" in log.read_text(), what="the refusal logged")
+        assert "chmod 600" in log.read_text()
+        status = cli_json(config, "status")
+        assert status["agent"]["running"] is True and status["upstream"]["connected"] is False
+        assert "readable by other users" in status["upstream"]["problem"]
+        assert "readable by other users" in cli(config, "status").stdout, "the technician sees why"
+        assert not hypervisor.snapshot(), "nothing may be sent with a secret others can read"
+
+        os.chmod(secret, 0o600)
+        hypervisor.wait_for(lambda ms: any(m.json().get("online") for m in ms if m.topic.endswith("/status")))
+        hypervisor.wait_for(lambda ms: any(r.get("event") == "upstream_unusable"
+                                           for m in ms if m.topic.endswith("/events") for r in m.json()["records"]))
+        assert cli_json(config, "status")["upstream"]["problem"] is None
+    finally:
+        agent.terminate()
+        hypervisor.close()
+    everything = b"".join(m.payload for m in hypervisor.snapshot()) + (tmp_path / "agent.log").read_bytes()
+    assert b"hunter2-very-secret" not in everything
+
+
+def test_missing_tls_files_keep_the_link_down_with_the_file_named_not_the_agent(
+        tmp_path: Path, secure_broker: Broker, pki: Pki) -> None:
+    """An installer sets the gateway up before its certificate arrives: the agent runs, says which file is missing,
+    and connects once it is in place."""
+    config = tls_site(tmp_path, secure_broker, pki)
+    text = config.read_text()
+    cert = str(pki.gateway.cert)
+    late = tmp_path / "late-gateway.crt"
+    config.write_text(text.replace(cert, str(late)))
+    agent = AgentProcess(config).start()
+    hypervisor = Hypervisor(secure_broker.port, pki)
+    try:
+        wait_until(lambda: (tmp_path / "control.sock").exists(), what="control socket")
+        wait_until(lambda: str(late) in (cli_json(config, "status")["upstream"]["problem"] or ""),
+                   what="the missing file named in status")
+        late.write_bytes(pki.gateway.cert.read_bytes())
+        hypervisor.wait_for(lambda ms: any(m.json().get("online") for m in ms if m.topic.endswith("/status")))
+    finally:
+        agent.terminate()
+        hypervisor.close()
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])

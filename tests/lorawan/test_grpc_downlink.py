@@ -101,3 +101,29 @@ def test_grpc_refusal_fails_the_ticket(broker: Broker, tmp_path: Path) -> None:
     (failed,) = sink.events("downlink_failed")
     assert failed.device == "light-rue"
     sink.close()
+
+
+def test_a_missing_token_file_leaves_uplinks_and_mqtt_downlinks_working(broker: Broker, tmp_path: Path) -> None:
+    """The agent must not stop (and the lights with it) because ChirpStack's API token is not in place yet: it says
+    which file is missing in its health, and queues downlinks through the MQTT integration meanwhile."""
+    sink = StoreSink(tmp_path / "store.db")
+    app = "0b8a4c1e-2f4d-4b8e-9a51-6c3d2e1f0a97"
+    devices = [{"driver": "lorawan", "name": "light-rue", "dev_eui": LIGHT, "codec": "milesight_ws558",
+                "application_id": app}]
+    missing = tmp_path / "chirpstack.token"
+    service = make_service(site(broker.port, devices, grpc_address=f"127.0.0.1:{free_port()}",
+                                api_token_file=str(missing)), sink)
+
+    async def scenario() -> None:
+        await service.start()
+        try:
+            await wait_connected(service)
+            problem = service.health()["problem"]
+            assert isinstance(problem, str) and str(missing) in problem and "No such file" in problem
+            ticket = await service.send_downlink("light-rue", "report_status")
+            assert ticket.via == "mqtt" and ticket.status == DownlinkStatus.QUEUED
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+    sink.close()
