@@ -53,9 +53,13 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         self._server = await asyncio.start_unix_server(self._client, path=str(self.path), limit=protocol.MAX_LINE)
-        os.chmod(self.path, SOCKET_MODE)
-        if self._group is not None:
-            os.chown(self.path, -1, grp.getgrnam(self._group).gr_gid)
+        try:
+            os.chmod(self.path, SOCKET_MODE)
+            if self._group is not None:
+                os.chown(self.path, -1, _group_id(self._group))
+        except (OSError, EdgeAgentError):  # not left listening with the wrong permissions
+            await self.stop()
+            raise
         self._agent.committer.add_listener(self._on_committed)
         log.info("control_listening", socket=str(self.path), group=self._group)
 
@@ -153,3 +157,11 @@ def _answers(path: Path) -> bool:
         return False
     finally:
         probe.close()
+
+
+def _group_id(name: str) -> int:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise EdgeAgentError(f"control.group '{name}' does not exist on this gateway: create it"
+                             f" ('sudo groupadd --system {name}') or fix control.group") from None

@@ -106,3 +106,20 @@ def test_the_agent_makes_its_socket_dir_replaces_a_stale_socket_and_sets_the_gro
     finally:
         agent.terminate()
     assert not path.exists()
+
+
+def test_a_control_group_that_does_not_exist_leaves_the_agent_running_without_its_socket(tmp_path: Path) -> None:
+    config = site(tmp_path, broker_port=free_port())
+    path = tmp_path / "control.sock"
+    config.write_text(config.read_text().replace(f'socket = "{path}"', f'socket = "{path}"\ngroup = "no-such-grp"'))
+    agent = AgentProcess(config).start()
+    try:
+        log = tmp_path / "agent.log"
+        wait_until(lambda: log.exists() and "control_socket_failed" in log.read_text(), what="the failure logged")
+        assert "control.group 'no-such-grp' does not exist" in log.read_text()
+        assert agent.returncode is None, "the agent runs on: devices, store and lights do not need the socket"
+        assert not path.exists(), "no socket left listening with the wrong group"
+        status = cli(config, "status")
+        assert status.returncode == 0 and "NOT RUNNING" in status.stdout  # read from the store, and says so
+    finally:
+        agent.terminate()

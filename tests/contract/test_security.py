@@ -166,7 +166,7 @@ def test_missing_tls_files_keep_the_link_down_with_the_file_named_not_the_agent(
     agent = AgentProcess(config).start()
     hypervisor = Hypervisor(secure_broker.port, pki)
     try:
-        wait_until(lambda: (tmp_path / "control.sock").exists(), what="control socket")
+        wait_until((tmp_path / "control.sock").exists, what="control socket")
         wait_until(lambda: str(late) in (cli_json(config, "status")["upstream"]["problem"] or ""),
                    what="the missing file named in status")
         late.write_bytes(pki.gateway.cert.read_bytes())
