@@ -16,7 +16,9 @@ from pathlib import Path
 from edge_agent.clock import kernel_clock_synced
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import TlsConfig
+from edge_agent.errors import ConfigError
 from edge_agent.lorawan.doctor import DEFAULT_CHIRPSTACK_TOML, check_chirpstack_text
+from edge_agent.sync.credentials import check_tls_files, read_credentials
 
 TIMEOUT = 3.0
 EXPIRY_WARNING_DAYS = 30
@@ -108,6 +110,35 @@ def tls_certificate(host: str, port: int, tls: TlsConfig, now: float) -> Check:
         return Check(name, "warn", "verification is off (upstream.tls.verify = false): expiry not checked",
                      "set verify = true with the broker's CA in upstream.tls.ca_file")
     return judge_expiry(name, ssl.cert_time_to_seconds(str(cert["notAfter"])), now)
+
+
+def secret_files(config: SiteConfig) -> Check:
+    """The TLS, credentials and ChirpStack token files the agent will open, judged as the agent judges them."""
+    name = "secret files"
+    problems: list[str] = []
+    try:
+        check_tls_files(config)
+    except ConfigError as exc:
+        problems += exc.problems
+    files = [f for f in (config.upstream.credentials_file,) if f is not None]
+    if config.upstream.credentials_file is not None:
+        try:
+            read_credentials(config.upstream.credentials_file)
+        except ConfigError as exc:
+            problems += exc.problems
+    token = config.chirpstack.api_token_file if config.chirpstack is not None else None
+    if token is not None:
+        files.append(token)
+        try:
+            token.read_bytes()
+        except OSError as exc:
+            problems.append(f"{token}: (chirpstack.api_token_file): cannot be read ({exc.strerror})")
+    tls = config.upstream.tls
+    files += [f for f in (tls.ca_file, tls.cert_file, tls.key_file) if f is not None] if tls is not None else []
+    if problems:
+        return failed(name, "; ".join(problems), "put each file in place, readable by the agent's group only"
+                      " (chmod 640, chgrp edge-agent); the agent tries them again every 30 s")
+    return ok(name, f"{len(files)} readable" if files else "none configured")
 
 
 def upstream(config: SiteConfig, now: float) -> list[Check]:

@@ -30,7 +30,7 @@ def run_checks(config: Path, chirpstack_toml: Path = DEFAULT_CHIRPSTACK_TOML) ->
     site = loaded.config
     results = [checks.ok("config", f"{config} is valid ({len(site.devices)} devices)"), _agent(site.control.socket)]
     results += checks.serial_ports(site)
-    results += checks.upstream(site, time.time())
+    results += [checks.secret_files(site), *checks.upstream(site, time.time())]
     results += checks.chirpstack(site, chirpstack_toml)
     results += [checks.clock(), checks.disk(site), checks.database(site)]
     return results

@@ -1,4 +1,4 @@
-"""Broker credentials from a file that only the agent may read."""
+"""The secret files of the upstream link: broker credentials only the agent may read, and the TLS files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
 
 
@@ -34,3 +35,21 @@ def read_credentials(path: Path) -> Credentials:
     if len(lines) != 2:
         raise ConfigError([f"{path}: (credentials): expected two lines, the username then the password"])
     return Credentials(username=lines[0], password=lines[1])
+
+
+def check_tls_files(config: SiteConfig) -> None:
+    """Each TLS file given can be opened: the SSL library's own error would not say which one is missing."""
+    tls = config.upstream.tls
+    if tls is None:
+        return
+    problems = []
+    for key, path in (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)):
+        if path is None:
+            continue
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"{path}: (upstream.tls.{key}): cannot be read ({exc.strerror})")
+    if problems:
+        raise ConfigError(problems)

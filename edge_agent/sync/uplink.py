@@ -19,7 +19,7 @@ from edge_agent.errors import ConfigError
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.compression import compress
-from edge_agent.sync.credentials import read_credentials
+from edge_agent.sync.credentials import check_tls_files, read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
 from edge_agent.sync.payloads import Batch, build_batch, iso_utc, status_payload
@@ -383,24 +383,6 @@ class Uplink:
             return
         with contextlib.suppress(LinkDown):
             self._link.publish(self.topics.status, self._status_bytes(online=True), retain=True)
-
-
-def check_tls_files(config: SiteConfig) -> None:
-    """Each TLS file given can be opened: the SSL library's own error would not say which one is missing."""
-    tls = config.upstream.tls
-    if tls is None:
-        return
-    problems = []
-    for key, path in (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)):
-        if path is None:
-            continue
-        try:
-            with path.open("rb"):
-                pass
-        except OSError as exc:
-            problems.append(f"{path}: (upstream.tls.{key}): cannot be read ({exc.strerror})")
-    if problems:
-        raise ConfigError(problems)
 
 
 def unusable_files(exc: Exception) -> str:

@@ -109,3 +109,41 @@ def test_doctor_finds_a_damaged_database(tmp_path: Path) -> None:
     _, checks, _ = doctor(config)
     assert checks["database"]["status"] == "fail"
     assert "restart the agent" in checks["database"]["fix"] or "permissions" in checks["database"]["fix"]
+
+
+def test_doctor_names_each_unusable_secret_file(tmp_path: Path) -> None:
+    """The files the agent would refuse or fail to open, judged as the agent judges them, each named."""
+    secret = tmp_path / "broker.secret"
+    secret.write_text("gw-test\nnot-to-be-printed\n")
+    secret.chmod(0o644)
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    extra = f"""
+[upstream.tls]
+ca_file = "{ca}"
+cert_file = "{tmp_path / 'gateway.crt'}"
+key_file = "{tmp_path / 'gateway.key'}"
+
+[chirpstack]
+port = {free_port()}
+grpc_address = "127.0.0.1:8080"
+api_token_file = "{tmp_path / 'chirpstack.token'}"
+"""
+    config = site(tmp_path, broker_port=free_port(), extra=extra)
+    config.write_text(config.read_text().replace('topic_prefix = "fute"\n',
+                                                 f'topic_prefix = "fute"\ncredentials_file = "{secret}"\n'))
+    code, checks, text = doctor(config)
+    assert code == 1
+    found = checks["secret files"]
+    assert found["status"] == "fail", found
+    for named in ("gateway.crt", "gateway.key", "readable by other users", "chirpstack.token"):
+        assert named in found["detail"], (named, found["detail"])
+    assert "ca.pem" not in found["detail"], "a file that opens is not reported"
+    assert "chmod 640" in found["fix"]
+    assert "not-to-be-printed" not in text + json.dumps(checks)
+
+    secret.chmod(0o600)
+    for name in ("gateway.crt", "gateway.key", "chirpstack.token"):
+        (tmp_path / name).write_text("x")
+    _, checks, _ = doctor(config)
+    assert (checks["secret files"]["status"], checks["secret files"]["detail"]) == ("ok", "5 readable")
