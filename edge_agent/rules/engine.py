@@ -54,6 +54,7 @@ class RulesEngine:
         self._overrides_path = overrides_path  # the SQLite file keeping overrides across restarts; None: memory only
         self._book: OverrideBook | None = None
         self._saved: list[SavedOverride] = []  # loaded at start, waiting for the first tick (or the clock) to resume
+        self._unplaced: set[str] = set()  # groups whose saved override has no wall-clock end yet (clock unsynced)
         self._alarms = Alarms(config.alarms, [d.name for d in config.devices], context.clock.now())
         self._inbox: deque[Reading] = deque(maxlen=inbox_size)
         self._plans: dict[tuple[str, date], NightPlan] = {}
@@ -89,9 +90,12 @@ class RulesEngine:
         log.info("lighting_override", group=group, percent=level, duration_s=duration_s, source=source)
         now = self._clock.now()
         ends_at = now + duration_s if duration_s is not None and self._clock.synced() else None
+        self._unplaced.discard(group)
         if level is None:
             await self._unsave(group)
         else:
+            if duration_s is not None and ends_at is None:
+                self._unplaced.add(group)
             await self._save(SavedOverride(group, level, duration_s, ends_at, now, source))
         held = f"held at {level} %" + ("" if duration_s is None else f" for {_span(duration_s)}")
         await self._sink.submit([Event(
@@ -129,6 +133,17 @@ class RulesEngine:
         except sqlite3.Error as exc:
             log.error("lighting_override_not_removed", group=group, error=str(exc))
 
+    async def _place_overrides(self, now: float, mono: float) -> None:
+        """The clock is synchronised: give the overrides set or resumed before it their wall-clock end, so that a
+        later restart resumes them for what is left rather than for their whole duration again."""
+        for group in sorted(self._unplaced):
+            override = self._overrides.get(group, mono)
+            self._unplaced.discard(group)
+            if override is None or override.expires_mono is None:
+                continue
+            left = override.expires_mono - mono
+            await self._save(SavedOverride(group, override.level, left, now + left, now, override.source))
+
     async def _resume_saved(self, now: float, mono: float, synced: bool) -> list[Event]:
         events, waiting = [], []
         for saved in list(self._saved):
@@ -145,6 +160,8 @@ class RulesEngine:
                 events.append(self._expired_event(saved.group, now, while_stopped=True))
             else:
                 self._overrides.set(saved.group, saved.level, decision.remaining_s, mono, saved.source)
+                if saved.duration_s is not None and saved.ends_at is None:
+                    self._unplaced.add(saved.group)
                 log.info("lighting_override_resumed", group=saved.group, percent=saved.level,
                          remaining_s=decision.remaining_s, source=saved.source)
         self._saved = [saved for saved in self._saved if saved in waiting]
@@ -206,6 +223,8 @@ class RulesEngine:
         mono, synced = self._clock.monotonic(), self._clock.synced()
         self.ticks += 1
         events = await self._resume_saved(now, mono, synced) if self._saved else []
+        if synced and self._unplaced:
+            await self._place_overrides(now, mono)
         for gone in self._overrides.expire(mono):
             await self._unsave(gone.group)
             events.append(self._expired_event(gone.group, now))

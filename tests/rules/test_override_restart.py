@@ -170,3 +170,24 @@ def test_an_unreadable_override_table_leaves_the_lights_to_the_program(tmp_path:
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {5}
     stop(rules)
+
+
+def test_an_override_set_before_the_clock_synchronised_gets_its_end_once_it_does(tmp_path: Path) -> None:
+    """Set while the clock was unsynchronised, an override has no wall-clock end; once NTP answers, the engine
+    gives it one, so that a restart an hour later resumes what is left instead of the whole duration again."""
+    db = tmp_path / "store.db"
+    clock = FakeClock(0.0, synced=False)
+    rules, _, _ = boot(db, clock)
+    asyncio.run(rules.set_override("rue", 20, duration_s=2 * 3600))
+    asyncio.run(rules.tick())
+    clock.advance(600)  # ten minutes held, then NTP steps the clock to 21:00
+    clock.jump(at(21, 0) - clock.now())
+    clock.set_synced(True)
+    asyncio.run(rules.tick())
+    stop(rules)
+
+    rules, _, port = boot(db, FakeClock(at(22, 0)))  # restarted an hour later
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {20}
+    assert rules.groups_status()[0]["override"]["remaining_s"] == 50 * 60  # 2 h - 10 min - 1 h
+    stop(rules)
