@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 from edge_agent.resources import asyncapi_path
 from tests.contract.pki import CertFiles, TestCA
 from tests.support.broker import Broker
+from tests.support.mqtt import Captured
 from tests.support.site import write_site
 
 PREFIX = "fute"
@@ -90,22 +91,12 @@ def iso(ts: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-@dataclass(frozen=True)
-class Message:
-    topic: str
-    payload: bytes
-    retain: bool
-
-    def json(self) -> Any:
-        return json.loads(self.payload)
-
-
 class TlsClient:
     """A paho client with a client certificate; keeps every message of its subscriptions."""
 
     def __init__(self, port: int, pki: Pki, cert: CertFiles, *, mqtt5: bool = False, subscribe: str | None = None,
                  client_id: str = "") -> None:
-        self.messages: list[Message] = []
+        self.messages: list[Captured] = []
         self.refused: list[tuple[int, str]] = []
         self._lock = threading.RLock()
         self._ready = threading.Event()
@@ -127,7 +118,7 @@ class TlsClient:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
-            self.messages.append(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self.messages.append(Captured(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         with self._lock:
@@ -144,7 +135,7 @@ class TlsClient:
             time.sleep(0.01)
         raise TimeoutError("no PUBACK")
 
-    def snapshot(self, part: str = "") -> list[Message]:
+    def snapshot(self, part: str = "") -> list[Captured]:
         with self._lock:
             return [m for m in self.messages if part in m.topic]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.contract.support import GATEWAY, PREFIX, Hypervisor, Message, Pki, Schemas, TlsClient, tls_site
+from tests.contract.support import GATEWAY, PREFIX, Hypervisor, Pki, Schemas, TlsClient, tls_site
 from tests.support.agent_proc import AgentProcess
 from tests.support.broker import Broker
+from tests.support.mqtt import Captured
 
 ROOT = f"{PREFIX}/{GATEWAY}"
 
@@ -17,7 +18,7 @@ def seqs_in(client: TlsClient, *suffixes: str) -> list[int]:
             for r in m.json()["records"]]
 
 
-def replayed_for(messages: list[Message], request_id: str, count: int) -> list[Message] | None:
+def replayed_for(messages: list[Captured], request_id: str, count: int) -> list[Captured] | None:
     """The replay messages of one request, once all ``count`` records have arrived."""
     mine = [m for m in messages if m.topic == f"{ROOT}/replay" and m.json()["request_id"] == request_id]
     return mine if sum(len(m.json()["records"]) for m in mine) == count else None
