@@ -6,9 +6,7 @@ agent will resume when it starts, read from the config and the store.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from edge_agent.config.load import LoadedConfig
 from edge_agent.rules.overrides import MAX_OVERRIDE_S, resume_saved
 from edge_agent.rules.programs import Place, night_plan
 from edge_agent.rules.sun import SunError, night_of
+from edge_agent.store.override_book import read_saved
 
 app = typer.Typer(help="Lighting groups: their level and why; hold a group at a level for a while; resume.",
                   no_args_is_help=True)
@@ -128,7 +127,7 @@ def stopped_groups(loaded: LoadedConfig, now: float) -> list[dict[str, Any]]:
     config = loaded.config
     site = config.site
     place = Place(site.latitude, site.longitude, site.timezone)
-    saved = _saved_overrides(loaded)
+    saved = {override.group: override for override in read_saved(config.store.path)}
     groups = []
     for group in config.lighting.groups:
         level: int | None
@@ -144,22 +143,10 @@ def stopped_groups(loaded: LoadedConfig, now: float) -> list[dict[str, Any]]:
         override = None
         if group.name in saved:
             row = saved[group.name]
-            decision = resume_saved(row["duration_s"], row["ends_at"], now, synced=True)
+            decision = resume_saved(row.duration_s, row.ends_at, now, synced=True)
             if decision.verdict != "ended":
-                override = {"level": row["level"], "source": row["source"], "remaining_s": decision.remaining_s}
+                override = {"level": row.level, "source": row.source, "remaining_s": decision.remaining_s}
         groups.append({"group": group.name, "category": group.category.value, "level": level,
                        "source": "program" if level is not None else None, "override": override,
                        "next_change": upcoming})
     return groups
-
-
-def _saved_overrides(loaded: LoadedConfig) -> dict[str, dict[str, Any]]:
-    db = loaded.config.store.path
-    if not db.exists():
-        return {}
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as conn:
-            rows = conn.execute("SELECT grp, level, duration_s, ends_at, source FROM lighting_overrides").fetchall()
-    except sqlite3.Error:  # no table yet: no override was ever set
-        return {}
-    return {r[0]: {"level": r[1], "duration_s": r[2], "ends_at": r[3], "source": r[4]} for r in rows}

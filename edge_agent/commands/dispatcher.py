@@ -144,10 +144,8 @@ class Dispatcher:
         return self.agent.rules
 
     def _group_status(self, group: str) -> dict[str, Any]:
-        for status in self._rules().groups_status():
-            if status["group"] == group:
-                return {"group": group, "override": status["override"], "level": status["level"]}
-        return {"group": group}
+        status = self._rules().group_status(group)
+        return {"group": group, "override": status["override"], "level": status["level"]}
 
     async def read_device(self, request: Request) -> dict[str, Any]:
         name = request.args["device"]

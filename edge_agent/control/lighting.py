@@ -18,17 +18,11 @@ def _rules(ctx: ControlContext) -> RulesEngine:
     return ctx.agent.rules
 
 
-def _group(rules: RulesEngine, args: dict[str, Any]) -> str:
+def _group(args: dict[str, Any]) -> str:
     group = args.get("group")
-    names = [status["group"] for status in rules.groups_status()]
-    if group not in names:
-        raise RequestFailed(f"no lighting group {group!r}; groups: {', '.join(names) or '(none)'}")
-    return str(group)
-
-
-def _state(rules: RulesEngine, group: str) -> Reply:
-    [status] = [status for status in rules.groups_status() if status["group"] == group]
-    return ok(group=status)
+    if not isinstance(group, str):
+        raise RequestFailed(f"the group is a name, not {group!r}")
+    return group
 
 
 async def lighting(ctx: ControlContext, args: dict[str, Any]) -> Reply:
@@ -38,18 +32,24 @@ async def lighting(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 
 async def hold(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     rules = _rules(ctx)
-    group = _group(rules, args)
+    group = _group(args)
     level, duration = args.get("level"), args.get("duration_s")
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 100:
         raise RequestFailed(f"the level is a whole percentage from 0 to 100, not {level!r}")
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not 60 <= duration <= MAX_OVERRIDE_S:
         raise RequestFailed(f"the duration is from 1 minute to {MAX_OVERRIDE_S // 86_400} days, not {duration!r} s")
-    await rules.set_override(group, level, float(duration), source="technician")
-    return _state(rules, group)
+    try:  # the engine names the groups there are when it does not know this one
+        await rules.set_override(group, level, float(duration), source="technician")
+    except ValueError as exc:
+        raise RequestFailed(str(exc)) from None
+    return ok(group=rules.group_status(group))
 
 
 async def resume(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     rules = _rules(ctx)
-    group = _group(rules, args)
-    await rules.clear_override(group, source="technician")
-    return _state(rules, group)
+    group = _group(args)
+    try:
+        await rules.clear_override(group, source="technician")
+    except ValueError as exc:
+        raise RequestFailed(str(exc)) from None
+    return ok(group=rules.group_status(group))

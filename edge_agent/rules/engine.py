@@ -171,6 +171,11 @@ class RulesEngine:
         now, mono = self._clock.now(), self._clock.monotonic()
         return [self._group_status(group.name, group.category.value, now, mono) for group in self._lighting.groups]
 
+    def group_status(self, name: str) -> dict[str, Any]:
+        """One group's entry of ``groups_status``; KeyError for a group the config does not have."""
+        group = self._lighting.group(name)
+        return self._group_status(group.name, group.category.value, self._clock.now(), self._clock.monotonic())
+
     def plan(self, group: str, now: float) -> NightPlan:
         """The plan of the night holding ``now`` (cached for the current and the previous night)."""
         evening = night_of(now, self._place.timezone)

@@ -6,6 +6,7 @@ clock was synchronised as it was set; the rules engine works out what is left of
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -44,10 +45,7 @@ class OverrideBook:
 
     def load(self) -> list[SavedOverride]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT grp, level, duration_s, ends_at, set_at, source FROM lighting_overrides ORDER BY grp"
-            ).fetchall()
-        return [SavedOverride(str(r[0]), int(r[1]), r[2], r[3], float(r[4]), str(r[5])) for r in rows]
+            return _saved(self._conn)
 
     def save(self, override: SavedOverride) -> None:
         with self._lock:
@@ -64,3 +62,20 @@ class OverrideBook:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def read_saved(path: Path) -> list[SavedOverride]:
+    """The saved overrides read without writing (the CLI, beside a running agent); none when no store or table."""
+    if not path.exists():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+            return _saved(conn)
+    except sqlite3.Error:  # no table yet: no override was ever set
+        return []
+
+
+def _saved(conn: sqlite3.Connection) -> list[SavedOverride]:
+    rows = conn.execute(
+        "SELECT grp, level, duration_s, ends_at, set_at, source FROM lighting_overrides ORDER BY grp").fetchall()
+    return [SavedOverride(str(r[0]), int(r[1]), r[2], r[3], float(r[4]), str(r[5])) for r in rows]
