@@ -16,8 +16,9 @@ from pathlib import Path
 from edge_agent.clock import kernel_clock_synced
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import TlsConfig
-from edge_agent.errors import ConfigError
+from edge_agent.errors import ConfigError, DeviceError
 from edge_agent.lorawan.doctor import DEFAULT_CHIRPSTACK_TOML, check_chirpstack_text
+from edge_agent.lorawan.grpc_client import read_token, token_problem
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 
 TIMEOUT = 3.0
@@ -113,31 +114,30 @@ def tls_certificate(host: str, port: int, tls: TlsConfig, now: float) -> Check:
 
 
 def secret_files(config: SiteConfig) -> Check:
-    """The TLS, credentials and ChirpStack token files the agent will open, judged as the agent judges them."""
+    """The TLS, credentials and ChirpStack token files the agent will open, judged by the agent's own functions."""
     name = "secret files"
+    tls, up = config.upstream.tls, config.upstream
+    token = config.chirpstack.api_token_file if config.chirpstack is not None else None
+    given = [*((tls.ca_file, tls.cert_file, tls.key_file) if tls is not None else ()), up.credentials_file, token]
     problems: list[str] = []
     try:
         check_tls_files(config)
     except ConfigError as exc:
         problems += exc.problems
-    files = [f for f in (config.upstream.credentials_file,) if f is not None]
-    if config.upstream.credentials_file is not None:
+    if up.credentials_file is not None:
         try:
-            read_credentials(config.upstream.credentials_file)
+            read_credentials(up.credentials_file)
         except ConfigError as exc:
             problems += exc.problems
-    token = config.chirpstack.api_token_file if config.chirpstack is not None else None
     if token is not None:
-        files.append(token)
         try:
-            token.read_bytes()
-        except OSError as exc:
-            problems.append(f"{token}: (chirpstack.api_token_file): cannot be read ({exc.strerror})")
-    tls = config.upstream.tls
-    files += [f for f in (tls.ca_file, tls.cert_file, tls.key_file) if f is not None] if tls is not None else []
+            read_token(token)
+        except (OSError, DeviceError) as exc:
+            problems.append(token_problem(token, exc))
     if problems:
         return failed(name, "; ".join(problems), "put each file in place, readable by the agent's group only"
                       " (chmod 640, chgrp edge-agent); the agent tries them again every 30 s")
+    files = [f for f in given if f is not None]
     return ok(name, f"{len(files)} readable" if files else "none configured")
 
 

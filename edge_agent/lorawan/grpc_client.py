@@ -19,6 +19,12 @@ def read_token(path: Path) -> str:
     return token
 
 
+def token_problem(path: Path, exc: OSError | DeviceError) -> str:
+    """Why ``read_token`` could not give the token, in the config's terms (for the agent and for doctor)."""
+    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return f"{path}: (chirpstack.api_token_file): cannot be used ({reason})"
+
+
 class GrpcEnqueuer:
     """``DeviceService.Enqueue`` over an insecure channel (ChirpStack runs on the same host or LAN)."""
 

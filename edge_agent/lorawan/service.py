@@ -23,7 +23,7 @@ from edge_agent.lorawan.downlinks import (
     ticket_event,
 )
 from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
-from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token
+from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token, token_problem
 from edge_agent.lorawan.ingest import Ingest
 from edge_agent.lorawan.records import malformed
 from edge_agent.lorawan.resume import last_frame_counters
@@ -67,9 +67,8 @@ class LorawanService:
             try:
                 token = await asyncio.to_thread(read_token, self._config.api_token_file)
             except (OSError, DeviceError) as exc:  # uplinks and MQTT downlinks do not need it: run without
-                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-                self.problem = (f"{self._config.api_token_file}: (chirpstack.api_token_file): cannot be used"
-                                f" ({reason}); downlinks go through MQTT until it is fixed and the agent restarted")
+                self.problem = (f"{token_problem(self._config.api_token_file, exc)}; downlinks go through MQTT"
+                                " until it is fixed and the agent restarted")
                 log.error("chirpstack_token_unusable", problem=self.problem)
             else:
                 self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
