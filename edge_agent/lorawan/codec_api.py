@@ -3,21 +3,29 @@
 Codec files in ``drivers/lorawan/`` import only this module and the standard library. A codec module defines
 ``MODEL`` (str), ``UPLINK_FPORTS`` (a set of ints), ``decode(f_port, data, options) -> Decoded`` and, when the
 device takes commands, ``COMMANDS`` (name -> description) and ``encode(command, value) -> Downlink``.
+
+The policy every codec follows (drivers/lorawan/README.md): a channel or record whose length is known but whose
+meaning is not is skipped with ``DecodedBuilder.skip`` and the rest kept; a point given twice keeps its last
+value, said once in ``Decoded.notes``; a value that cannot be trusted (not finite, flagged by the vendor as an
+error, out of the device's range) becomes a point of bad or uncertain quality with ``DecodedBuilder.bad`` or
+``point(..., quality=Quality.UNCERTAIN, note=...)``: never NaN, never a lost frame.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 
 from edge_agent.errors import DecodeError, WriteRejected
+from edge_agent.reading import Quality
 
 __all__ = [
-    "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point", "Reader",
-    "check_fport", "fill_percent", "int_in_range", "on_off",
+    "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point", "Quality",
+    "Reader", "check_fport", "fill_percent", "int_in_range", "on_off",
 ]
 
-PointValue = float | int | bool | str
+PointValue = float | int | bool | str | None
 
 
 class EncodeError(WriteRejected):
@@ -26,20 +34,27 @@ class EncodeError(WriteRejected):
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """One decoded value, in our vocabulary and units (percentages 0-100)."""
+    """One decoded value, in our vocabulary and units (percentages 0-100); ``None`` only with BAD quality."""
 
     name: str
     value: PointValue
     unit: str | None = None
+    quality: Quality = Quality.GOOD
 
 
 @dataclass(frozen=True)
 class Decoded:
-    """What one uplink said: its points, its alarm flags (True = raised) and its battery level."""
+    """What one uplink said: its points, its alarm flags (True = raised) and its battery level.
+
+    ``skipped`` names the channels or records that were passed over (length known, meaning not); ``notes`` says
+    why a value was distrusted or replaced. Neither costs the frame its other points.
+    """
 
     points: tuple[Point, ...]
     alarms: dict[str, bool] = field(default_factory=dict)
     battery_percent: float | None = None
+    skipped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def value(self, name: str) -> PointValue:
         for point in self.points:
@@ -49,24 +64,52 @@ class Decoded:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "points": {p.name: {"value": p.value, "unit": p.unit} for p in self.points},
+            "points": {p.name: {"value": p.value, "unit": p.unit, "quality": p.quality.label} for p in self.points},
             "alarms": dict(self.alarms),
             "battery_percent": self.battery_percent,
+            "skipped": list(self.skipped),
+            "notes": list(self.notes),
         }
 
 
 class DecodedBuilder:
-    """Collects points and flags while a codec reads; a point declared twice is a DecodeError."""
+    """Collects points and flags while a codec reads, applying the codec policy (see the module docstring)."""
 
     def __init__(self) -> None:
         self._points: dict[str, Point] = {}
         self._alarms: dict[str, bool] = {}
         self._battery: float | None = None
+        self._skipped: list[str] = []
+        self._notes: list[str] = []
 
-    def point(self, name: str, value: PointValue, unit: str | None = None) -> None:
+    def point(self, name: str, value: PointValue, unit: str | None = None, *, quality: Quality = Quality.GOOD,
+              note: str | None = None) -> None:
+        """One value. A float that is not finite becomes a BAD point without a value; a repeat keeps the last."""
+        if isinstance(value, float) and not math.isfinite(value):
+            self.bad(name, f"{name}: the device sent a value that is not a finite number ({value})", unit)
+            return
+        if value is None and quality is not Quality.BAD:
+            raise ValueError(f"point '{name}' without a value must have BAD quality")
         if name in self._points:
-            raise DecodeError(f"point '{name}' appears twice in one payload")
-        self._points[name] = Point(name, value, unit)
+            self._note(f"{name}: given more than once in one payload, the last value kept")
+        self._points[name] = Point(name, value, unit, quality)
+        if note:
+            self._note(note)
+
+    def bad(self, name: str, reason: str, unit: str | None = None) -> None:
+        """A point the device reported but whose value cannot be trusted (vendor error flag, not finite...)."""
+        if name in self._points:
+            self._note(f"{name}: given more than once in one payload, the last value kept")
+        self._points[name] = Point(name, None, unit, Quality.BAD)
+        self._note(reason)
+
+    def skip(self, what: str) -> None:
+        """A channel or record of known length but unknown meaning, passed over (the rest of the frame is kept)."""
+        self._skipped.append(what)
+
+    def _note(self, text: str) -> None:
+        if text not in self._notes:
+            self._notes.append(text)
 
     def alarm(self, name: str, raised: bool) -> None:
         self._alarms[name] = raised
@@ -75,7 +118,8 @@ class DecodedBuilder:
         self._battery = max(0.0, min(100.0, float(percent)))
 
     def build(self) -> Decoded:
-        return Decoded(tuple(self._points.values()), dict(self._alarms), self._battery)
+        return Decoded(tuple(self._points.values()), dict(self._alarms), self._battery, tuple(self._skipped),
+                       tuple(self._notes))
 
 
 @dataclass(frozen=True)

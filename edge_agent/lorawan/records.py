@@ -14,7 +14,7 @@ def raw_hex(data: bytes) -> str:
 
 
 def point_readings(device: str, decoded: Decoded, ts: float, synced: bool) -> list[Record]:
-    out: list[Record] = [Reading(device, p.name, p.value, ts, p.unit, clock_synced=synced) for p in decoded.points]
+    out: list[Record] = [Reading(device, p.name, p.value, ts, p.unit, p.quality, synced) for p in decoded.points]
     names = {p.name for p in decoded.points}
     if decoded.battery_percent is not None and "battery" not in names:
         out.append(Reading(device, "battery", decoded.battery_percent, ts, "%", clock_synced=synced))

@@ -16,7 +16,7 @@ def test_decode_prints_json() -> None:
                                  "--d-empty", "3000", "--d-full", "300"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["points"]["distance"] == {"value": 2025, "unit": "mm"}
+    assert out["points"]["distance"] == {"value": 2025, "unit": "mm", "quality": "good"}
     assert out["points"]["fill_level"]["value"] == 36.1
     assert out["model"] == "Dragino LDDS75"
 
