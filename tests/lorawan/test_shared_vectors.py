@@ -6,6 +6,7 @@ the reason; a key in neither fails the test, so nothing is skipped silently.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,8 @@ import yaml
 from edge_agent.lorawan.codec_api import Decoded
 from edge_agent.lorawan.codecs import default_registry
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
+SHARED = Path(os.environ.get("EDGE_AGENT_SHARED_VECTORS",
+                           Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"))
 REGISTRY = default_registry()
 Getter = Callable[[Decoded, Any], tuple[Any, Any]]  # -> (ours, vendor's), both in comparable form
 
@@ -80,6 +82,28 @@ MAPPINGS: dict[str, tuple[str, dict[str, Getter]]] = {
             else round(float(d.value("solar_battery_voltage")) * 1000), v),
         # the vendor's JavaScript truncates the 0.1 degC value to a whole degree; we keep the tenth
         "TEMP": lambda d, v: (int(float(d.value("temperature"))), v),
+    }),
+    "milesight_em400-udl.yaml": ("milesight_em400_udl", {
+        "battery": point("battery"), "temperature": point("temperature"), "distance": point("distance"),
+        "position": point("position"),
+        "temperature_alarm": lambda d, v: (d.alarms["temperature_threshold"], v == "threshold_alarm"),
+        "distance_alarm": lambda d, v: (d.alarms["distance_threshold"], v == "threshold_alarm"),
+    }),
+    "milesight_em300-di.yaml": ("milesight_em300_di", {
+        "battery": point("battery"), "temperature": point("temperature"), "humidity": point("humidity"),
+        "gpio": point("digital_input", {"high": True, "low": False}.__getitem__),
+        # history records carry their own timestamps: skipped, never reported as current values
+        "history": lambda d, v: (len(d.skipped), len(v)),
+    }),
+    "milesight_vs121.yaml": ("milesight_vs121", {
+        "people_count_all": point("people_count"), "people_count_max": point("people_count_max"),
+        "region_count": lambda d, v: (sum(p.name.endswith("_occupied") for p in d.points), v),
+        **{f"region_{n}": point(f"region_{n}_occupied", bool) for n in range(1, 17)},
+    }),
+    "milesight_vs133.yaml": ("milesight_vs133", {
+        **{f"line_{n}_{kind}": point(f"line_{n}_{kind}") for n in range(1, 5)
+           for kind in ("total_in", "total_out", "period_in", "period_out")},
+        **{f"region_{n}_count": point(f"region_{n}_count") for n in range(1, 5)},
     }),
     "imbuildings_people-counter.yaml": ("imbuildings_people_counter", {
         "device_status": point("device_status"), "battery_voltage": point("battery_voltage"),
