@@ -83,6 +83,13 @@ MAPPINGS: dict[str, tuple[str, dict[str, Getter]]] = {
         # the vendor's JavaScript truncates the 0.1 degC value to a whole degree; we keep the tenth
         "TEMP": lambda d, v: (int(float(d.value("temperature"))), v),
     }),
+    "dingtek_df555.yaml": ("dingtek_df555", {
+        "level": point("distance"), "temperature": point("temperature"), "frameCounter": point("frame_counter"),
+        "alarmLevel": alarm("full"), "alarmBattery": alarm("low_battery"),
+        # the vendor's float conversion is off in the sixth decimal (see the codec's docstring)
+        "longitude": lambda d, v: (round(float(d.value("longitude")), 4), round(float(v), 4)),
+        "latitude": lambda d, v: (round(float(d.value("latitude")), 4), round(float(v), 4)),
+    }),
     "milesight_em400-udl.yaml": ("milesight_em400_udl", {
         "battery": point("battery"), "temperature": point("temperature"), "distance": point("distance"),
         "position": point("position"),
@@ -211,6 +218,11 @@ def _downlink_command(codec: str, obj: dict[str, Any]) -> tuple[str, Any]:
         return {"periodic_interval": ("set_interval", value * 3600),
                 "detection_interval": ("set_detection_interval", value * 60),
                 "full_alarm_threshold": ("set_full_threshold", value * 10)}[key]
+    if codec == "dingtek_df555":
+        (key, value), = obj.items()
+        return {"uploadInterval": ("set_interval", value * 3600),
+                "detectInterval": ("set_detection_interval", value * 60),
+                "levelThreshold": ("set_full_threshold", value * 10)}[key]
     if codec == "milesight_ws558":
         circuits = {int(k.split("_")[1]): v for k, v in obj.items() if k.startswith("switch_")}
         if "delay_time" in obj:
