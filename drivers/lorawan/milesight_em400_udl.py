@@ -56,9 +56,7 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         start = reader.pos
         channel, kind = reader.u8(), reader.u8()
         if (channel, kind) == (0x01, 0x75):
-            level = reader.u8()
-            out.battery(level)
-            out.point("battery", level, "%")
+            _percent(out, "battery", reader.u8())
         elif (channel, kind) in ((0x03, 0x67), (0x83, 0x67)):
             out.point("temperature", reader.i16(little=True) / 10, "°C")
             if channel == 0x83:
@@ -86,6 +84,16 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         if fill is not None:
             out.point("fill_level", fill, "%")
     return out.build()
+
+
+def _percent(out: DecodedBuilder, name: str, value: float) -> None:
+    """A percentage the device sent; above 100 it cannot be trusted."""
+    if value > 100:
+        out.bad(name, f"{name}: the device sent {value} %, above 100 %", "%")
+        return
+    out.point(name, value, "%")
+    if name == "battery":
+        out.battery(value)
 
 
 def _attribute(out: DecodedBuilder, name: str, raw: bytes) -> None:

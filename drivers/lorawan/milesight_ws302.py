@@ -45,9 +45,7 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         start = reader.pos
         channel, kind = reader.u8(), reader.u8()
         if (channel, kind) == (0x01, 0x75):
-            level = reader.u8()
-            out.battery(level)
-            out.point("battery", level, "%")
+            _percent(out, "battery", reader.u8())
         elif (channel, kind) == (0x05, 0x5B):
             _sound(out, reader)
         elif channel == 0xFF and kind in _ATTRIBUTES:
@@ -73,6 +71,16 @@ def _sound(out: DecodedBuilder, reader: Reader) -> None:
         out.point("time_weighting", time)
     for name in ("sound_level", "sound_level_eq", "sound_level_max"):
         out.point(name, reader.u16(little=True) / 10, "dB", quality=quality, note=note)
+
+
+def _percent(out: DecodedBuilder, name: str, value: float) -> None:
+    """A percentage the device sent; above 100 it cannot be trusted."""
+    if value > 100:
+        out.bad(name, f"{name}: the device sent {value} %, above 100 %", "%")
+        return
+    out.point(name, value, "%")
+    if name == "battery":
+        out.battery(value)
 
 
 def _attribute(out: DecodedBuilder, name: str, raw: bytes) -> None:

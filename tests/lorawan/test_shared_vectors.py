@@ -90,6 +90,16 @@ MAPPINGS: dict[str, tuple[str, dict[str, Getter]]] = {
         "longitude": lambda d, v: (round(float(d.value("longitude")), 4), round(float(v), 4)),
         "latitude": lambda d, v: (round(float(d.value("latitude")), 4), round(float(v), 4)),
     }),
+    "pepperl-fuchs_wilsen-sonic-level.yaml": ("pepperl_fuchs_wilsen_sonic_level", {
+        "battery_vol": point("battery_voltage"), "fillinglvl": point("fill_level"), "temp": point("temperature"),
+        "proxx": point("distance", lambda cm: cm * 10), "proxx_mm": point("distance"),
+    }),
+    "teneo-iot_filling-degree-sensor.yaml": ("teneo_filling_degree", {
+        "battery": point("battery_voltage"), "distance": point("distance", lambda cm: cm * 10),
+        "temperature": point("temperature"), "relativeHumidity": point("humidity"),
+        "charging": lambda d, v: (any(p.name == "charging" and p.value for p in d.points), v),
+        "valid": lambda d, v: (all(p.value is not None for p in d.points if p.name == "distance"), v),
+    }),
     "milesight_em400-udl.yaml": ("milesight_em400_udl", {
         "battery": point("battery"), "temperature": point("temperature"), "distance": point("distance"),
         "position": point("position"),
@@ -190,6 +200,10 @@ _NAS_USAGE = {"active_energy__Wh": "energy", "active_power__W": "power", "load_s
 CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas)}
 
 NOT_EMITTED = {
+    # P+F: the vendor echoes the raw payload back as hex.
+    "pepperl-fuchs_wilsen-sonic-level.yaml": {"payload"},
+    # Teneo: constants of the vendor's object (the sensor type, and that settings downlinks are allowed).
+    "teneo-iot_filling-degree-sensor.yaml": {"sensorType", "settingsAllowed"},
     # PCR2: a difference of the two sums whose sign convention the codec does not document; derivable from ours.
     "parametric_pcr2.yaml": {"DIFF"},
     # IMBUILDINGS: the fPort-1 header identifies the payload type; the codec checks it rather than storing it.
