@@ -197,7 +197,26 @@ _NAS_USAGE = {"active_energy__Wh": "energy", "active_power__W": "power", "load_s
               "load_side_power__W": "load_side_power", "power_factor": "power_factor",
               "mains_voltage__V": "mains_voltage", "driver_operating_time__h": "driver_operating_time",
               "lamp_on_time__h": "lamp_on_time"}
-CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas)}
+def _check_adeunis_pulse(decoded: Decoded, expected: dict[str, Any]) -> None:
+    """Adeunis nests its object under ``bytes``; the earlier samples of a 0x5a frame are past readings."""
+    (key, frame), = expected.items()
+    assert key == "bytes"
+    for name, vendor in frame.items():
+        if name == "counterValues":
+            channel = "a" if "channel A" in frame["type"] else "b"
+            assert decoded.value(f"pulse_count_{channel}") == vendor[0]
+        elif name == "status":
+            assert decoded.alarms["low_battery"] is vendor["lowBattery"]
+            assert any(p.name == "device_time" for p in decoded.points) is vendor["timestamp"]
+        elif name == "timestamp":
+            moment = datetime.fromisoformat(vendor + "+00:00").timestamp()
+            assert decoded.value("device_time") == moment
+        else:
+            assert name in ("type", "decodingInfo"), f"Adeunis key {name} is not checked"
+
+
+CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas),
+                 "adeunis_pulse.yaml": ("adeunis_pulse", _check_adeunis_pulse)}
 
 NOT_EMITTED = {
     # P+F: the vendor echoes the raw payload back as hex.
