@@ -58,11 +58,11 @@ def _frame(code: int, body: Reader, out: DecodedBuilder) -> None:
         for index, channel in enumerate(_CHANNELS):
             out.point(f"contact_{channel}", bool(states >> (2 * index if code == 0x40 else index) & 1))
     elif code == 0x41:
-        channel = body.u8()
-        if not 1 <= channel <= 4:
-            raise DecodeError(f"duration alarm for channel {channel}, expected 1 to 4")
-        out.alarm(f"duration_{_CHANNELS[channel - 1]}", True)
-        out.point(f"duration_threshold_{_CHANNELS[channel - 1]}", body.u16() * 60, "s")
+        number = body.u8()
+        if not 1 <= number <= 4:
+            raise DecodeError(f"duration alarm for channel {number}, expected 1 to 4")
+        out.alarm(f"duration_{_CHANNELS[number - 1]}", True)
+        out.point(f"duration_threshold_{_CHANNELS[number - 1]}", body.u16() * 60, "s")
     elif code == 0x59:
         mask = body.u8()
         for index, channel in enumerate(_CHANNELS):
