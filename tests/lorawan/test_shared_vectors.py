@@ -215,7 +215,40 @@ def _check_adeunis_pulse(decoded: Decoded, expected: dict[str, Any]) -> None:
             assert name in ("type", "decodingInfo"), f"Adeunis key {name} is not checked"
 
 
-CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas),
+_CM30XX_POINTS = {"battery_voltage__V": "battery_voltage", "internal_temperature__C": "temperature",
+                  "internal_temperature_min__C": "temperature_min", "internal_temperature_max__C": "temperature_max",
+                  "meter_medium": "meter_medium", "meter_status": "meter_status",
+                  "radio_downlink_rssi__dBm": "downlink_rssi", "radio_downlink_snr__dB": "downlink_snr",
+                  "radio_uplink_power__dBm": "uplink_power", "battery_remaining__years": "battery_remaining_years",
+                  "meter_serial": "meter_serial", "app_connected_within_a_day": "app_connected_within_a_day"}
+
+
+def _check_nas_cm30xx(decoded: Decoded, expected: dict[str, Any]) -> None:
+    """NAS's meter reader: alerts nested, the volume as text with its unit in the key, the age in minutes."""
+    points = {p.name: p.value for p in decoded.points}
+    units = {p.name: p.unit for p in decoded.points}
+    for key, vendor in expected.items():
+        if key in _CM30XX_POINTS:
+            assert points[_CM30XX_POINTS[key]] == vendor, key
+        elif key == "active_alerts":
+            for name, raised in vendor.items():
+                assert decoded.alarms[name.removesuffix("_pending")] is raised, name
+        elif key.startswith("meter_accumulated_volume__"):
+            assert points["volume"] == pytest.approx(float(vendor)), key
+            assert units["volume"] == {"m3": "m³", "gal": "gal", "ft3": "ft³"}[key.split("__")[1]]
+        elif key == "meter_actuality_duration__minutes":
+            assert points["reading_age"] == vendor * 60
+        elif key == "meter_readout_date":
+            # the vendor's decoder reports the month after (0-based JavaScript months); see the codec's docstring
+            year, month, day = (int(part) for part in vendor.split("-"))
+            assert points["meter_readout_date"] == f"{year:04d}-{month - 1:02d}-{day:02d}"
+        elif key in ("meter_unit", "meter_multiplier"):
+            assert units["volume"] is not None  # carried by the volume's unit and value
+        else:
+            assert key in ("packet_type", "meter_actuality_duration_formatted"), f"CM30xx key {key} is not checked"
+
+
+CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas), "nas_cm30xx.yaml": ("nas_cm30xx", _check_nas_cm30xx),
                  "adeunis_pulse.yaml": ("adeunis_pulse", _check_adeunis_pulse)}
 
 NOT_EMITTED = {
