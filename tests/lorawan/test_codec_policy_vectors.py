@@ -60,3 +60,14 @@ NEW_CODECS = sorted(set(REGISTRY.names()) - {
 @pytest.mark.parametrize("name", NEW_CODECS)
 def test_codec_names_its_domain(name: str) -> None:
     assert _domain(name) in DOMAINS
+
+
+def test_the_added_models_cover_every_field_domain() -> None:
+    """Breadth: the added codecs reach waste, mobility, water, security, environment and lighting."""
+    counts: dict[object, int] = {}
+    for name in NEW_CODECS:
+        domain = _domain(name)
+        counts[domain] = counts.get(domain, 0) + 1
+    assert counts.get("waste", 0) >= 4 and counts.get("water", 0) >= 5
+    assert counts.get("mobility", 0) >= 3 and counts.get("security", 0) >= 3
+    assert counts.get("environment", 0) >= 3 and counts.get("lighting", 0) >= 2
