@@ -38,12 +38,13 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
     out.point("battery_voltage", round(2 + reader.u8() / 10, 1), "V")
     if f_port == 3:
         out.point("charging", True)
-        reader.end()
     elif f_port == 2:
         _status(out, reader.u8())
-        reader.end()
     else:
         _measurement(reader, out, options, len(data))
+    if reader.remaining and f_port in (2, 3):
+        reader.take(reader.remaining)
+        out.skip(f"fPort {f_port}: bytes after the ones the vendor documents")
     return out.build()
 
 
