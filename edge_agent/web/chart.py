@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 58, 12, 14, 30
+WIDTH, HEIGHT = 520, 250
+LEFT, RIGHT, TOP, BOTTOM = 52, 10, 16, 28
 
 Bucket = Sequence[float]  # ts (bucket start), mean, low, high, count
 
@@ -58,7 +58,7 @@ def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}"'
              f' height="{HEIGHT}" role="img" aria-label="{escape(title, {chr(34): "&quot;"})}"'
-             ' font-family="sans-serif" font-size="12">',
+             ' font-family="sans-serif" font-size="13">',
              f"<title>{escape(title)}</title>",
              f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>']
     if not buckets:
@@ -66,6 +66,9 @@ def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float
         return "".join(parts) + "</svg>"
     low = min(float(b[2]) for b in buckets)
     high = max(float(b[3]) for b in buckets)
+    least = max(abs(high) * 0.02, 1e-6)  # a flat line sits mid-height, not on the frame
+    if high - low < least:
+        low, high = (low + high) / 2 - least / 2, (low + high) / 2 + least / 2
     ticks = nice_ticks(low, high)
     y_low, y_high = ticks[0], ticks[-1]
 

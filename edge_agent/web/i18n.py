@@ -127,6 +127,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "min_max": ("zone : min–max sur 5 min ; trait : moyenne", "band: 5-min min–max; line: mean"),
 }
 
+SOURCES = {"technician": ("technicien", "technician"), "hypervisor": ("hyperviseur", "hypervisor"),
+           "manual": ("manuel", "manual")}
 PRIORITIES = {"info": ("info", "info"), "warning": ("avertissement", "warning"), "alarm": ("ALARME", "ALARM"),
               "critical": ("CRITIQUE", "CRITICAL"), "routine": ("routine", "routine")}
 
@@ -142,6 +144,9 @@ class Words:
     def __call__(self, key: str, **values: object) -> str:
         text = WORDS[key][self._index]
         return text.format(**values) if values else text
+
+    def source(self, name: str) -> str:
+        return SOURCES.get(name, (name, name))[self._index]
 
     def priority(self, name: str) -> str:
         return PRIORITIES.get(name, (name, name))[self._index]

@@ -163,7 +163,7 @@ def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now:
 def _why(group: dict[str, Any], w: Words) -> str:
     override = group.get("override")
     if override is not None:
-        who = override.get("source") or "?"
+        who = w.source(str(override.get("source") or "?"))
         if override.get("remaining_s") is None:
             return w("by_override_forever", who=who)
         return w("by_override", who=who, left=w.span(override["remaining_s"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -50,9 +51,8 @@ def listen(address: str, port: int) -> socket.socket:
     return sock
 
 
-def check_address(sock: socket.socket, loaded: LoadedConfig) -> str:
+def check_address(address: str, loaded: LoadedConfig) -> str:
     """The address the page listens on; refused unless the site config opts in to a non-loopback one."""
-    address = str(sock.getsockname()[0])
     if ipaddress.ip_address(address).is_loopback:
         return address
     web = loaded.config.web
@@ -72,11 +72,16 @@ def serve(loaded: LoadedConfig, *, bind: str | None = None, port: int | None = N
     """Serve until SIGTERM/SIGINT or until idle; 0 when it stopped as asked or idle."""
     web = loaded.config.web
     inherited = systemd_socket()
-    sock = inherited or listen(bind or web.bind, port or web.port)
-    address = check_address(sock, loaded)
+    if inherited is not None:
+        sock, address = inherited, check_address(str(inherited.getsockname()[0]), loaded)
+    else:
+        address = check_address(bind or web.bind, loaded)  # before listening there
+        sock = listen(address, port or web.port)
     for path in (web.tls_cert, web.tls_key):
         if path is not None and not path.exists():
             raise EdgeAgentError(f"web TLS file {path} does not exist: fix web.tls_cert/web.tls_key in {loaded.path}")
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     app = WebApp(loaded, secure=web.tls)
     guard = app.asgi()
     server = uvicorn.Server(uvicorn.Config(

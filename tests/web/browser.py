@@ -36,6 +36,7 @@ def screenshot(driver: webdriver.Chrome, size: tuple[int, int], path: Path, copy
     driver.set_window_size(width, height)
     full = int(driver.execute_script("return document.documentElement.scrollHeight"))
     driver.set_window_size(width, max(height, min(full, 6000)))
+    driver.execute_script("window.scrollTo(0, 0)")
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(width, height)

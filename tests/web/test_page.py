@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import re
-from pathlib import Path
+import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -13,6 +13,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from edge_agent.control.client import ControlClient
+from edge_agent.control.protocol import RequestFailed
 from tests.support.agent_proc import wait_until
 from tests.web import browser
 from tests.web.conftest import SHOTS
@@ -138,7 +140,7 @@ def test_a_hold_then_resume_through_the_page_moves_the_cabinet(site: WebSite, ch
     wait_until(lambda: cabinet_level(site.sim_port) == 15, what="the simulated cabinet's register at 15 %")
     card = chromium.find_element(By.CSS_SELECTOR, '#lighting [data-group="centre"]')
     assert card.find_element(By.CSS_SELECTOR, "[data-level]").text == "15 %"
-    assert "maintenu par technician" in card.find_element(By.CSS_SELECTOR, "[data-why]").text
+    assert "maintenu par technicien" in card.find_element(By.CSS_SELECTOR, "[data-why]").text
     shoot(chromium, site, "index-held")
 
     card.find_element(By.CSS_SELECTOR, '[data-action="resume"]').click()
@@ -207,6 +209,36 @@ def test_secure_headers_and_unknown_host_names(site: WebSite) -> None:
     assert request(site, "GET", "/", headers={"Host": "localhost"})[0] == 200
     body = request(site, "GET", "/")[2]
     assert PASSWORD not in body and "argon2" not in body
+
+
+def test_the_control_requests_the_page_uses(site: WebSite) -> None:
+    """radio, history and events: small typed requests to the running agent, refused in plain words."""
+    client = ControlClient(site.directory / "control.sock")
+    [uplink] = client.call("radio", device="bin-mairie", last=5)["devices"]["bin-mairie"]
+    assert (uplink["f_cnt"], uplink["spreading_factor"], uplink["bandwidth"]) == (7, 10, 125000)
+    assert uplink["gateways"] == [{"gateway": "0016c001ff10a236", "rssi": -121, "snr": -14.0},
+                                  {"gateway": "0016c001ff10a235", "rssi": -133, "snr": -17.0}]
+    assert set(client.call("radio")["devices"]) == {"lamp", "bin-mairie"}
+    for bad, words in ((dict(device="meter"), "not a LoRaWAN device"), (dict(last=0), "from 1 to 10"),
+                       (dict(device="nowhere"), "no device named 'nowhere'")):
+        with pytest.raises(RequestFailed, match=words):
+            client.call("radio", **bad)
+    day = client.call("history", device="meter", point="voltage")
+    assert day["until"] - day["since"] == 86_400 and day["step"] == 300
+    assert day["buckets"] and all(220 < b[1] < 240 and b[2] <= b[1] <= b[3] and b[4] > 0 for b in day["buckets"])
+    with pytest.raises(RequestFailed, match="no device named"):
+        client.call("history", device="nowhere", point="voltage")
+    with pytest.raises(RequestFailed, match="'since' must come before 'until'"):
+        client.call("history", device="meter", point="voltage", since=10, until=5)
+    events = client.call("events", limit=5)["events"]
+    assert 0 < len(events) <= 5 and all(e["type"] == "event" for e in events)
+    assert [e["seq"] for e in events] == sorted((e["seq"] for e in events), reverse=True)
+    alarms = client.call("events", device="bin-mairie")["events"]
+    assert [e["kind"] for e in alarms] == ["alarm.raised"]
+    bin_row = next(d for d in client.call("devices")["devices"] if d["name"] == "bin-mairie")
+    assert bin_row["alarms"] == ["bin-full: fill_level"]
+    upstream = client.call("status")["upstream"]
+    assert upstream["last_ack_at"] is not None and upstream["last_ack_at"] > time.time() - 120
 
 
 def test_with_the_agent_stopped_the_page_reads_the_store(site: WebSite, chromium: WebDriver) -> None:
