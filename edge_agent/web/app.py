@@ -215,7 +215,7 @@ class WebApp:
         assert session is not None
         self.sessions.end(session.id)
         fresh = self.sessions.start()
-        fresh.flash = self._words(request)("logged_out")
+        fresh.flash = (self._words(request)("logged_out"), "ok")
         response = RedirectResponse("/", status_code=303)
         self._set_session_cookie(response, fresh)
         return response
@@ -233,14 +233,14 @@ class WebApp:
             return self._message(request, 401, "must_login")
         w = self._words(request)
         try:
-            session.flash = await run_in_threadpool(act, form, w)
-        except (EdgeAgentError, ValueError) as exc:
-            session.flash = w("refused", why=str(exc))
+            session.flash = (await run_in_threadpool(act, form, w), "ok")
+        except EdgeAgentError as exc:
+            session.flash = (w("refused", why=str(exc)), "bad")
         return RedirectResponse(_local(form.get("next")), status_code=303)
 
     async def hold(self, request: Request) -> Response:
         def act(form: dict[str, str], w: Words) -> str:
-            level, minutes = int(form.get("level", "")), int(form.get("minutes", ""))
+            level, minutes = _whole(form, "level"), _whole(form, "minutes")
             group = self.source.act("hold", group=form.get("group", ""), level=level, duration_s=minutes * 60)
             return w("held", group=group["group"]["group"], level=level)
 
@@ -270,8 +270,18 @@ async def _form(request: Request) -> dict[str, str]:
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return {}
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    except ValueError:  # more fields than any form of the page has
+        return {}
     return {key: values[0] for key, values in fields.items()}
+
+
+def _whole(form: dict[str, str], key: str) -> int:
+    try:
+        return int(form.get(key, ""))
+    except ValueError:
+        raise EdgeAgentError(f"'{key}' is a whole number, not {form.get(key, '')[:20]!r}") from None
 
 
 def _local(target: str | None) -> str:

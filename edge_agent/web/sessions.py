@@ -25,7 +25,7 @@ class Session:
     csrf: str
     expires: float
     logged_in: bool = False
-    flash: str | None = None
+    flash: tuple[str, str] | None = None  # what the last action did, and its tone ("ok" or "bad")
 
 
 class SessionBook:

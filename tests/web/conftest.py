@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.support.agent_proc import AgentProcess, wait_until
 from tests.support.broker import Broker
 from tests.support.ports import free_port, wait_port
 from tests.web import browser
-from tests.web.site import WebSite, cabinet_level, publish_uplinks, set_password, write_web_site
+from tests.web.site import WebSite, cabinet_level, publish_uplinks, seed_history, set_password, write_web_site
 
 SHOTS = Path(os.environ.get("EDGE_AGENT_SHOTS", "/tmp/edge-agent-web-shots"))
 
@@ -34,8 +35,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSite]:
         wait_port(sim_port)
         config = agent.config
         assert set_password(config).returncode == 0
-        agent.start()
         db = directory / "store.db"
+        seed_history(db, time.time())
+        agent.start()
         wait_until((directory / "control.sock").exists, what="control socket")
         wait_until(lambda: count(db, "SELECT count(*) FROM records WHERE device='cabinet'") > 0,
                    what="first Modbus readings")

@@ -47,6 +47,13 @@
       .catch(function () { document.body.classList.add("stale"); });
   }
 
+  // The outcome of an action shows at the bottom of the screen wherever the page lands, then goes.
+  var flash = document.getElementById("flash");
+  if (flash) {
+    window.setTimeout(function () { flash.classList.add("gone"); }, 12000);
+    flash.addEventListener("click", function () { flash.classList.add("gone"); });
+  }
+
   window.setInterval(refresh, seconds * 1000);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) { refresh(); }
