@@ -182,10 +182,15 @@ class WebApp:
         except passwords.PasswordProblem:
             return False
 
-    async def login(self, request: Request) -> Response:
+    async def _posted(self, request: Request) -> tuple[dict[str, str], Session | None]:
+        """A form and its session, when the form carries that session's CSRF token (else no session)."""
         form = await _form(request)
         session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if not csrf_ok(session, form.get("csrf")):
+        return form, session if csrf_ok(session, form.get("csrf")) else None
+
+    async def login(self, request: Request) -> Response:
+        form, session = await self._posted(request)
+        if session is None:
             return self._message(request, 403, "csrf")
         w = self._words(request)
         paused = self.sessions.paused_for()
@@ -208,11 +213,9 @@ class WebApp:
         return response
 
     async def logout(self, request: Request) -> Response:
-        form = await _form(request)
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if not csrf_ok(session, form.get("csrf")):
+        _, session = await self._posted(request)
+        if session is None:
             return self._message(request, 403, "csrf")
-        assert session is not None
         self.sessions.end(session.id)
         fresh = self.sessions.start()
         fresh.flash = (self._words(request)("logged_out"), "ok")
@@ -224,11 +227,9 @@ class WebApp:
 
     async def _action(self, request: Request, act: Callable[[dict[str, str], Words], str]) -> Response:
         """CSRF token first, then the login, then the action; its outcome is shown on the next page."""
-        form = await _form(request)
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if not csrf_ok(session, form.get("csrf")):
+        form, session = await self._posted(request)
+        if session is None:
             return self._message(request, 403, "csrf")
-        assert session is not None
         if not session.logged_in:
             return self._message(request, 401, "must_login")
         w = self._words(request)

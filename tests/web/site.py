@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pymodbus.client import ModbusTcpClient
 
-from tests.cli.helpers import LAMP_APP, LAMP_EUI, lorawan_device, modbus_devices
+from tests.cli.helpers import LAMP_APP, LAMP_EUI, LIGHTING, lorawan_device, modbus_devices
 from tests.lorawan.support import Publisher, event_topic, uplink_event
 from tests.support.agent_proc import AgentProcess
 from tests.support.site import simulated_devices, write_site
@@ -23,25 +23,7 @@ BIN_EUI = "a84041000181c0de"
 CABINET_UNIT = 2
 CIRCUIT1_LEVEL = 0  # holding register of circuit1_level in drivers/modbus/streetlight_cabinet_4c.toml
 
-LIGHTING_AND_ALARMS = """
-[lighting]
-safe_level = 100
-tick_s = 0.5
-
-[[lighting.programs]]
-name = "all-night"
-periods = [{ start = "12:00", end = "11:59", level = 60 }]
-
-[[lighting.calendars]]
-name = "village"
-rules = [{ program = "all-night" }]
-
-[[lighting.groups]]
-name = "centre"
-category = "road"
-calendar = "village"
-members = [{ device = "cabinet", point = "circuit1_level" }]
-
+LIGHTING_AND_ALARMS = LIGHTING.replace("safe_level = 100\n", "safe_level = 100\ntick_s = 0.5\n") + """
 [[alarms]]
 kind = "threshold"
 name = "bin-full"
