@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -83,6 +84,13 @@ def log_in(driver: WebDriver, site: WebSite, password: str = PASSWORD) -> None:
     WebDriverWait(driver, 15).until(staleness_of(button))
 
 
+def submit(driver: WebDriver, selector: str, within: WebElement | None = None) -> None:
+    """Click a form's button and wait for the page it leads to."""
+    button = (within or driver).find_element(By.CSS_SELECTOR, selector)
+    button.click()
+    WebDriverWait(driver, 15).until(staleness_of(button))
+
+
 def flash(driver: WebDriver) -> str:
     return str(WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, "flash")).text)
 
@@ -135,7 +143,7 @@ def test_a_hold_then_resume_through_the_page_moves_the_cabinet(site: WebSite, ch
     level.clear()
     level.send_keys("15")
     Select(card.find_element(By.NAME, "minutes")).select_by_value("60")
-    card.find_element(By.CSS_SELECTOR, '[data-action="hold"]').click()
+    submit(chromium, '[data-action="hold"]', card)
     assert flash(chromium) == "Groupe centre maintenu à 15 %."
     wait_until(lambda: cabinet_level(site.sim_port) == 15, what="the simulated cabinet's register at 15 %")
     card = chromium.find_element(By.CSS_SELECTOR, '#lighting [data-group="centre"]')
@@ -143,7 +151,7 @@ def test_a_hold_then_resume_through_the_page_moves_the_cabinet(site: WebSite, ch
     assert "maintenu par technicien" in card.find_element(By.CSS_SELECTOR, "[data-why]").text
     shoot(chromium, site, "index-held")
 
-    card.find_element(By.CSS_SELECTOR, '[data-action="resume"]').click()
+    submit(chromium, '[data-group="centre"] [data-action="resume"]')  # found afresh: the page refreshes itself
     assert flash(chromium) == "Groupe centre rendu à son programme."
     wait_until(lambda: cabinet_level(site.sim_port) == 60, what="the cabinet back at the program's 60 %")
     assert "programme" in chromium.find_element(By.CSS_SELECTOR, '[data-group="centre"] [data-why]').text
@@ -172,10 +180,10 @@ def test_an_action_without_its_csrf_token_is_refused(site: WebSite, chromium: We
 def test_read_now_and_a_points_day_on_the_device_page(site: WebSite, chromium: WebDriver) -> None:
     log_in(chromium, site)
     chromium.get(site.url + "/device/meter")
-    chromium.find_element(By.CSS_SELECTOR, '[data-action="read"]').click()
+    submit(chromium, '[data-action="read"]')
     assert re.match(r"meter lu : .*voltage = \d", flash(chromium))
     Select(chromium.find_element(By.NAME, "point")).select_by_value("voltage")
-    chromium.find_element(By.CSS_SELECTOR, "form.pick button").click()
+    submit(chromium, "form.pick button")
     image = WebDriverWait(chromium, 15).until(lambda d: d.find_element(By.CSS_SELECTOR, "img.chart"))
     assert "point=voltage" in str(image.get_attribute("src"))
     WebDriverWait(chromium, 15).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) > 0)
@@ -252,5 +260,5 @@ def test_with_the_agent_stopped_the_page_reads_the_store(site: WebSite, chromium
     bin_verdict = chromium.find_element(By.CSS_SELECTOR, '#radio [data-radio="bin-mairie"] header [data-verdict]')
     assert bin_verdict.get_attribute("data-verdict") == "too_weak", "from the radio readings in the store"
     assert "centre" in chromium.find_element(By.ID, "lighting").text
-    chromium.find_element(By.CSS_SELECTOR, '[data-group="centre"] [data-action="hold"]').click()
+    submit(chromium, '[data-group="centre"] [data-action="hold"]')
     assert "Refusé : the agent is not running" in flash(chromium)
