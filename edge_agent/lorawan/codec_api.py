@@ -18,6 +18,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+from edge_agent.domains import DOMAINS
 from edge_agent.errors import DecodeError, WriteRejected
 from edge_agent.reading import Quality
 
@@ -28,8 +29,6 @@ __all__ = [
 
 PointValue = float | int | bool | str | None
 
-# What a device is for, as the programme's hypervisor groups them (a codec's or profile's ``DOMAIN``).
-DOMAINS = ("lighting", "waste", "mobility", "security", "energy", "water", "environment")
 
 
 class EncodeError(WriteRejected):
@@ -126,6 +125,10 @@ class DecodedBuilder:
     def empty(self) -> bool:
         """Nothing decoded yet: no point, no alarm flag, no battery level."""
         return not self._points and not self._alarms and self._battery is None
+
+    def note(self, text: str) -> None:
+        """Something about this payload a reader of its points should know (said once)."""
+        self._note(text)
 
     def _note(self, text: str) -> None:
         if text not in self._notes:

@@ -72,6 +72,8 @@ class DeviceState:
     silent: bool = False
     alarms: dict[str, bool] = field(default_factory=dict)
     application_id: str | None = None
+    missing_fields: int = 0  # codec = "chirpstack": mapped fields the decoded object lacked
+    problem: str | None = None  # why the device's codec cannot be used (its uplinks are kept undecoded)
 
     @property
     def silent_after_seconds(self) -> float:
@@ -86,6 +88,7 @@ class DeviceState:
             "counter_resets": self.counter_resets, "decode_errors": self.decode_errors,
             "duplicates": self.duplicates, "silent": self.silent,
             "alarms": sorted(name for name, raised in self.alarms.items() if raised),
+            "missing_fields": self.missing_fields, "usable": self.problem is None, "problem": self.problem,
         }
 
 

@@ -3,8 +3,9 @@
 The format (drivers/lorawan/README.md): ``codec``; ``uplinks``, each ``f_port``, ``hex``, optional ``options``
 (bin geometry), and either ``error`` (a regular expression the decode error must match) or the expected
 ``points`` (name -> value; null for a BAD point), ``quality`` (name -> good/uncertain/bad; unlisted points must be
-good), ``alarms`` (name -> raised), ``battery_percent``, ``skipped`` and ``notes`` (one substring per entry the
-result must list, no more, no fewer); ``downlinks``, each ``command``, ``value`` and ``f_port`` + ``hex`` or
+good), ``alarms`` (name -> raised), ``battery_percent``, ``skipped`` (how many channels or records were passed over,
+0 when absent; or a list with one substring per entry) and ``notes`` (when given: one substring per note, no more,
+no fewer); ``downlinks``, each ``command``, ``value`` and ``f_port`` + ``hex`` or
 ``error``.
 """
 
@@ -94,8 +95,14 @@ def result_problems(decoded: Decoded, case: dict[str, Any]) -> list[str]:
             problems.append(f"alarm {name} = {decoded.alarms.get(name)!r}, expected {raised!r}")
     if decoded.battery_percent != case.get("battery_percent"):
         problems.append(f"battery_percent = {decoded.battery_percent!r}, expected {case.get('battery_percent')!r}")
-    for key, listed in (("skipped", decoded.skipped), ("notes", decoded.notes)):
-        problems += _listed(key, list(listed), [str(item) for item in case.get(key) or []])
+    skipped = case.get("skipped", 0)
+    if isinstance(skipped, int):
+        if len(decoded.skipped) != skipped:
+            problems.append(f"skipped: {len(decoded.skipped)} entries {list(decoded.skipped)}, expected {skipped}")
+    else:
+        problems += _listed("skipped", list(decoded.skipped), [str(item) for item in skipped])
+    if "notes" in case:
+        problems += _listed("notes", list(decoded.notes), [str(item) for item in case["notes"] or []])
     return problems
 
 

@@ -94,11 +94,12 @@ def test_uplink_vector(name: str, case: dict[str, Any]) -> None:
     for alarm, raised in case.get("alarms", {}).items():
         assert decoded.alarms[alarm] is raised, alarm
     assert decoded.battery_percent == case.get("battery_percent")
-    for key in ("skipped", "notes"):
-        listed = list(getattr(decoded, key))
-        assert len(listed) == len(case.get(key, [])), f"{key}: {listed}"
-        for needle in case.get(key, []):
-            assert any(needle in item for item in listed), f"{key}: nothing says {needle!r} in {listed}"
+    skipped = case.get("skipped", 0)
+    assert len(decoded.skipped) == (skipped if isinstance(skipped, int) else len(skipped)), decoded.skipped
+    if "notes" in case:
+        assert len(decoded.notes) == len(case["notes"]), decoded.notes
+        for needle in case["notes"]:
+            assert any(needle in note for note in decoded.notes), f"nothing says {needle!r} in {decoded.notes}"
     for point in decoded.points:
         if point.unit == "%" and point.value is not None and not isinstance(point.value, str):
             assert 0 <= float(point.value) <= 100
