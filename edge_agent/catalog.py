@@ -95,7 +95,7 @@ class Catalog:
         """The codec of that name, loaded once; ConfigError (cached too) if its file or its vectors fail."""
         found = self.find("lorawan", name)
         if found is None:
-            raise ConfigError([f"no LoRaWAN codec named '{name}'; known: {', '.join(self.names('lorawan'))}"])
+            raise ConfigError([f"no codec named '{name}'; known codecs: {', '.join(self.names('lorawan'))}"])
         if name not in self._codecs:
             try:
                 self._codecs[name] = load_driver_codec(found)

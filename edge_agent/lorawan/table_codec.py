@@ -82,7 +82,11 @@ class TableCodec:
                 reader.pos = start
                 out.stop_at_unknown(f"unknown channel {channel_id.hex(' ')}", reader)
                 return
-            self._block(channel, reader.take(channel.size()), out)
+            chunk = reader.take(channel.size())
+            if channel.skip is not None:
+                out.skip(f"channel {channel_id.hex(' ')} at offset {start} ({len(chunk)} bytes): {channel.skip}")
+            else:
+                self._block(channel, chunk, out)
 
     def _block(self, block: Block, chunk: bytes, out: DecodedBuilder) -> None:
         for start, spec in block.layout():

@@ -151,9 +151,20 @@ class Block(Model):
 
 
 class Channel(Block):
-    """A channel of a channel stream: its id bytes, then its value."""
+    """A channel of a channel stream: its id bytes, then its value (or, with ``skip``, just its length)."""
 
     id: str | list[str] = Field(description="hex id bytes, e.g. '03 82'; several ids may share one layout")
+    fields: list[FieldSpec] = Field(default_factory=list)
+    skip: str | None = Field(None, description="pass the channel over (its length given) and say why")
+
+    @model_validator(mode="after")
+    def _fields_or_skip(self) -> Channel:
+        if self.skip is not None and (self.fields or self.length is None):
+            raise ValueError(f"channel {self.id}: a skipped channel gives its 'length' and no 'fields'")
+        if self.skip is None and not self.fields:
+            raise ValueError(f"channel {self.id}: list its 'fields', or give 'length' and 'skip' (why it is passed"
+                             " over)")
+        return self
 
     def ids(self) -> list[bytes]:
         raw = [self.id] if isinstance(self.id, str) else self.id
@@ -315,5 +326,7 @@ def read_table_codec(path: Path) -> TableCodecSpec:
                 message = "unknown key; remove it or check its spelling (drivers/lorawan/README.md lists the keys)"
             elif error["type"] == "missing":
                 message = "is missing; this key is required"
+            elif error["type"] == "literal_error":
+                message = f"{error.get('input')!r} is not allowed; expected one of {error['ctx']['expected']}"
             problems.append(f"{path}: {key or '(top level)'}: {message}")
         raise ConfigError(problems) from exc

@@ -39,11 +39,13 @@ def _both(event: str, document: object) -> tuple[object, object]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(f_cnt=_INTS, f_port=st.integers(0, 223), data=st.binary(max_size=20), rssi=st.lists(st.integers(-130, -20),
-       max_size=3), snr=st.sampled_from([-7.5, 0.0, 3.2, 9.0]), obj=st.one_of(st.none(), st.dictionaries(
-       st.text(min_size=1, max_size=6), _VALUES, max_size=4)), snake=st.booleans(), with_time=st.booleans())
-def test_uplinks_read_as_protobuf_reads_them(f_cnt: object, f_port: int, data: bytes, rssi: list[int], snr: float,
-                                             obj: dict[str, Any] | None, snake: bool, with_time: bool) -> None:
+@given(drawn=st.data())
+def test_uplinks_read_as_protobuf_reads_them(drawn: st.DataObject) -> None:
+    f_cnt, f_port, data = drawn.draw(_INTS), drawn.draw(st.integers(0, 223)), drawn.draw(st.binary(max_size=20))
+    rssi = drawn.draw(st.lists(st.integers(-130, -20), max_size=3))
+    snr = drawn.draw(st.sampled_from([-7.5, 0.0, 3.2, 9.0]))
+    obj = drawn.draw(st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=6), _VALUES, max_size=4)))
+    snake, with_time = drawn.draw(st.booleans()), drawn.draw(st.booleans())
     event = uplink_event(EUI, data.hex(), f_cnt=0, f_port=f_port)
     event["fCnt"] = f_cnt
     event["rxInfo"] = [{"gatewayId": f"00{index:014x}", "rssi": value, "snr": snr} for index, value in enumerate(rssi)]
