@@ -122,10 +122,28 @@ class Catalog:
         return loaded
 
 
+def unsafe_code(path: Path) -> str | None:
+    """Why a site Python codec must not be run: it, or its folder, is writable by anyone (it would run as the
+    agent: a pushed config naming /tmp must not become a way in). None when it is safe to load."""
+    if path.suffix != ".py":
+        return None
+    for target in (path, path.parent):
+        try:
+            if target.stat().st_mode & 0o002:
+                return (f"{path}: (file): not loaded: {target} is writable by anyone, and a Python codec runs as the"
+                        " agent; keep site drivers where only root can write (sudo chmod o-w on it)")
+        except OSError:
+            return None
+    return None
+
+
 def load_driver_codec(item: DriverFile) -> Codec:
     """Load a codec file; a site file must also pass its vectors."""
     from edge_agent.lorawan.vectors import check_vectors
 
+    problem = unsafe_code(item.path) if item.site else None
+    if problem is not None:
+        raise ConfigError([problem])
     codec = load_codec(item.name, item.path)
     if item.site:
         failures = check_vectors(codec, item.vectors_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from edge_agent.catalog import Catalog, DriverFile, Kind
+from edge_agent.catalog import Catalog, DriverFile, Kind, unsafe_code
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codecs import codec_name, load_codec
 from edge_agent.lorawan.vectors import check_vectors
@@ -56,6 +56,10 @@ def _count(path: Path, key: str) -> int:
 def inspect(item: DriverFile) -> DriverReport:
     """Load the file, run its vectors; every problem is a line naming the file, the key and the fix."""
     report = DriverReport(item)
+    unsafe = unsafe_code(item.path) if item.site else None
+    if unsafe is not None:
+        report.failures = [unsafe]
+        return report
     try:
         if item.kind == "lorawan":
             codec = load_codec(item.name, item.path)

@@ -113,3 +113,15 @@ def test_a_device_whose_site_codec_is_broken_is_unusable_and_its_uplinks_kept(tm
     status = {s["device"]: s for s in (state.status() for state in ingest.table.all())}
     assert status["th-1"]["usable"] is False and "rounded" in str(status["th-1"]["problem"])
     assert status["bac-1"]["usable"] is True
+
+
+def test_a_python_codec_anyone_could_write_is_not_run(tmp_path: Path) -> None:
+    site = tmp_path / "drivers"
+    (site / "lorawan").mkdir(parents=True)
+    codec = site / "lorawan" / "acme.py"
+    codec.write_text("raise SystemExit('ran')\n")
+    (site / "lorawan").chmod(0o777)
+    result = runner.invoke(app, ["drivers", "check", str(site)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"{codec}: (file): not loaded:") and "writable by anyone" in result.stdout
+    assert "ran" not in result.output
