@@ -125,3 +125,12 @@ def test_a_python_codec_anyone_could_write_is_not_run(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout.startswith(f"{codec}: (file): not loaded:") and "writable by anyone" in result.stdout
     assert "ran" not in result.output
+
+
+def test_config_check_warns_of_a_driver_directory_that_does_not_exist(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(f'gateway_id = "gw"\n[site]\ncommune = "Esternay"\nlatitude = 48.7\nlongitude = 3.5\n'
+                      f'[store]\npath = "{tmp_path / "store.db"}"\n[drivers]\npaths = ["{tmp_path / "drivres"}"]\n')
+    result = runner.invoke(app, ["config", "check", str(config)])
+    assert result.exit_code == 0
+    assert f"drivers.paths: {tmp_path / 'drivres'} does not exist" in result.output
