@@ -1,13 +1,14 @@
 """NAS UL20xx luminaire controller (DALI/D4i, NEMA/Zhaga): dimming, lamp status, energy, alerts (little-endian).
 
-Layout (nasys/nas-codecs, UL20xx 1.1.x payload description and its tests): fPort 23 status, 26 usage, 60 replies to
-commands, 61 notifications (digital and light inputs, DALI driver alerts, metering alerts, location), 99 boot and
-rejected-downlink packets, 50 configuration packets (sent in reply to a configuration request or change), 49
-configuration requests (echoed). Addresses: 0xFE DALI broadcast, 2n DALI short address n, 0x80 | 2n DALI group n,
-0x01 analog 0-10 V; 0xFF in a usage record is the internal meter. Points of one driver carry its address as a suffix
-(``dimming_level.dali_broadcast``); configuration values are ``config.<name>``. Percentages stay percentages (power
-factor 86 %, where NAS writes 0.86). Downlinks on fPort 60: 01 [address level]... dims (level 0xFF resumes the
-programme); 09 address level minutes dims for a time; 05 <bits> asks for a status (bit 1) or usage (bit 0) report.
+Layout (nasys/nas-codecs, UL20xx 1.1.x and 1.0.x payload descriptions and their tests): fPort 23 status, 26 usage
+(firmware 1.0.x: 24 status with profiles, 25 usage without header), 60 replies to commands, 61 notifications
+(digital and light inputs, DALI driver alerts, metering alerts, location), 99 boot and rejected-downlink packets, 50
+configuration packets (sent in reply to a configuration request or change), 49 configuration requests (echoed).
+Addresses: 0xFE DALI broadcast, 2n DALI short address n, 0x80 | 2n DALI group n, 0x01 analog 0-10 V; 0xFF in a usage
+record is the internal meter. Points of one driver carry its address as a suffix (``dimming_level.dali_broadcast``);
+configuration values are ``config.<name>``. Percentages stay percentages (power factor 86 %, where NAS writes 0.86).
+Downlinks on fPort 60: 01 [address level]... dims (level 0xFF resumes the programme); 09 address level minutes dims
+for a time; 05 <bits> asks for a status (bit 1) or usage (bit 0) report.
 
 The node's own error flags are kept, not dropped: a dimming reason 0xFF (unknown) or undocumented is a BAD
 ``dimming_reason`` point; an unknown sensor source skips the rest of its block (its length is known), is listed
@@ -37,7 +38,7 @@ from edge_agent.lorawan.codec_api import (
 
 MODEL = "NAS UL20xx"
 DOMAIN = "lighting"
-UPLINK_FPORTS = frozenset({23, 26, 49, 50, 60, 61, 99})
+UPLINK_FPORTS = frozenset({23, 24, 25, 26, 49, 50, 60, 61, 99})
 COMMANDS = {
     "set_level": "dimming level 0-100 for all drivers, or {DALI short address 0-63: level}",
     "switch": "on (100 %) / off (0 %) for all drivers",
@@ -63,6 +64,9 @@ _ERRORS = {0: "n/a", 1: "n/a", 2: "unknown_fport", 3: "packet_size_short", 4: "p
            0x85: "profile_step_value_error", 0x86: "profile_step_unsorted_error"}
 _CONFIGS = ("dali", "dali_nc", "dali_no", "analog_nc", "analog_no", "dali_analog_nc", "dali_analog_no",
             "dali_analog_nc_no")
+_STATES_V10 = {246: "driver_not_found", 247: "calendar_active", 248: "init_active", 249: "profile_not_active",
+               250: "ldr_input_active", 252: "dig_input_active", 253: "manual_active", 254: "value_differ"}
+_DAYS = ("holiday", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RESETS = ("reset_0", "watchdog_reset", "soft_reset", "reset_3", "reset_4", "reset_5", "reset_6", "reset_7")
 
 
@@ -120,8 +124,8 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         raise DecodeError("empty payload: too short for any UL20xx packet")
     reader = Reader(data)
     out = DecodedBuilder()
-    {23: _status, 26: _usage, 49: _config_request, 50: _config, 60: _response, 61: _notification,
-     99: _system}[f_port](reader, out)
+    {23: _status, 24: _status_v10, 25: _usage_v10, 26: _usage, 49: _config_request, 50: _config, 60: _response,
+     61: _notification, 99: _system}[f_port](reader, out)
     reader.end()
     return out.build()
 
@@ -221,6 +225,48 @@ def _dali_status(address: str, status: int, out: DecodedBuilder) -> None:
             out.alarm(f"{name}.{address}", _bit(status, index))
 
 
+# -- fPorts 24 and 25: firmware 1.0.x ----------------------------------------------------------------------------
+
+def _status_v10(reader: Reader, out: DecodedBuilder) -> None:
+    _epoch(out, reader.u32(little=True))
+    bits = reader.u8()
+    out.alarm("dali_external_error", _bit(bits, 0))
+    out.alarm("dali_connection_error", _bit(bits, 1))
+    out.point("ldr_input_on", _bit(bits, 2))
+    out.point("dig_input_on", _bit(bits, 4))
+    out.alarm("hardware_error", _bit(bits, 5))
+    out.point("relay_closed", _bit(bits, 7))
+    out.point("downlink_rssi", -reader.u8(), "dBm")
+    out.point("downlink_snr", reader.i8(), "dB")
+    out.point("mcu_temperature", reader.i8(), "°C")
+    flags = reader.u8()
+    out.point("open_drain_output_on", _bit(flags, 2))
+    for index, name in enumerate(("voltage_alert", "lamp_error_alert", "power_alert", "power_factor_alert")):
+        out.alarm(name, _bit(flags, 4 + index))
+    if _bit(flags, 1):
+        out.point("ldr_input", reader.u8())
+    while reader.remaining:
+        profile, version = reader.u8(), reader.u8()
+        address = address_name(reader.u8(), "all_devices")
+        days = reader.u8()
+        out.point(f"profile.{address}", "no_profile" if profile == 0xFF else profile)
+        if version < 240:
+            out.point(f"profile_version.{address}", version)
+        elif version in _STATES_V10:
+            out.point(f"profile_state.{address}", _STATES_V10[version])
+        else:
+            why = "unknown (0xFF)" if version == 0xFF else f"code {version} is not documented"
+            out.bad(f"profile_state.{address}", f"profile_state.{address}: the node flags the profile state as {why}")
+        out.point(f"days_active.{address}", ",".join(d for i, d in enumerate(_DAYS) if _bit(days, i)))
+        level = reader.u8()
+        if level != 0xFF:
+            out.point(f"dimming_level.{address}", level, "%")
+
+
+def _usage_v10(reader: Reader, out: DecodedBuilder) -> None:
+    _usage_records(reader, out)
+
+
 # -- fPort 26: usage -----------------------------------------------------------------------------------------
 
 _USAGE_FIELDS = (  # (name, size, unit, scale)
@@ -233,6 +279,10 @@ _USAGE_FIELDS = (  # (name, size, unit, scale)
 def _usage(reader: Reader, out: DecodedBuilder) -> None:
     if reader.u8() != 0x00:
         raise DecodeError("usage packet header is not 0x00")
+    _usage_records(reader, out)
+
+
+def _usage_records(reader: Reader, out: DecodedBuilder) -> None:
     while reader.remaining:
         address = address_name(reader.u8(), "internal_measurement")
         present = reader.u8()
@@ -272,8 +322,37 @@ def _response(reader: Reader, out: DecodedBuilder) -> None:
         out.point("dali_identify", True)
     elif command == 0x0C:
         out.point("open_drain_output_on", _bit(reader.u8(), 0))
+    elif command in (0x00, 0x06):
+        _legacy_reply(command, reader, out)
     else:
         raise DecodeError(f"reply to command 0x{command:02x} is not documented")
+
+
+def _legacy_reply(command: int, reader: Reader, out: DecodedBuilder) -> None:
+    """Firmware 1.0.x: the DALI status request (0x00) and the interface request (0x06)."""
+    if reader.remaining == 1:
+        target = reader.u8()
+        out.point("requested", "dali_status" if command == 0x00 else "interfaces")
+        if command == 0x00:
+            out.point("requested_address", "all_drivers" if target == 0xFE else address_name(target))
+        return
+    if command == 0x00:
+        while reader.remaining:
+            _dali_status(address_name(reader.u8()), reader.u8(), out)
+        return
+    dig, dig_value, ldr, ldr_value, threshold, _, relay, relay_bits = reader.take(8)
+    if (dig, ldr, threshold, relay) != (0x01, 0x02, 0x03, 0x04):
+        raise DecodeError("interface reply does not list the interfaces 01 02 03 04")
+    if dig_value == 0xFF:
+        out.bad("dig_input_on", "dig_input_on: the node reports the digital input as not available (0xFF)")
+    else:
+        out.point("dig_input_on", dig_value == 0x01)
+    if ldr_value == 0xFF:
+        out.bad("ldr_input", "ldr_input: the node reports the light input as not available (0xFF)")
+    else:
+        out.point("ldr_input", ldr_value)
+    out.point("relay_closed", _bit(relay_bits, 0))
+    out.point("open_drain_output_on", _bit(relay_bits, 1))
 
 
 def _dali_query(reader: Reader, out: DecodedBuilder) -> None:
