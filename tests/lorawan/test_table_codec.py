@@ -77,7 +77,7 @@ def test_a_status_frame_of_text_versions_and_floats(tmp_path: Path) -> None:
 
 def test_frames_are_chosen_by_port_length_and_prefix(tmp_path: Path) -> None:
     codec = load_codec("example", _write(tmp_path, FIXED))
-    for port, payload, needle in ((2, "b10ce4000000000100", "no frame"), (2, "a10ce4", "no frame"),
+    for port, payload, needle in ((2, "b10ce4000000000100", "does not match"), (2, "a10ce4", "does not match"),
                                   (9, "a1", "fPort 9"), (5, "0104", "too short"), (5, "01" * 18, "trailing")):
         with pytest.raises(DecodeError, match=needle):
             codec.decode(port, bytes.fromhex(payload))
