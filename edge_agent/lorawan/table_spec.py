@@ -163,14 +163,19 @@ class Block(Model):
 
 
 class LengthBy(Model):
-    """A skipped channel's length read from one of its bytes (a record type): type value -> bytes after the id."""
+    """A skipped channel's length read from one of its bytes: a record type (``lengths``) or a length (``add``)."""
 
-    byte: int = Field(ge=0, le=254, description="offset of the type byte in the channel (after the id)")
-    lengths: dict[int, int] = Field(min_length=1, description="type value -> the channel's length in bytes")
+    byte: int = Field(ge=0, le=254, description="offset of that byte in the channel (after the id)")
+    lengths: dict[int, int] | None = Field(None, description="type value -> the channel's length in bytes")
+    add: int | None = Field(None, ge=1, le=255, description="the length is the byte's value plus this")
 
     @model_validator(mode="after")
-    def _cover_the_byte(self) -> LengthBy:
-        for value, length in self.lengths.items():
+    def _one_rule(self) -> LengthBy:
+        if (self.lengths is None) == (self.add is None):
+            raise ValueError("give either 'lengths' (type value -> length) or 'add' (the byte is a length)")
+        if self.add is not None and self.add <= self.byte:
+            raise ValueError(f"'add' {self.add} does not reach past the length byte {self.byte}")
+        for value, length in (self.lengths or {}).items():
             if length <= self.byte or length > 255:
                 raise ValueError(f"length {length} of type {value} does not reach past its type byte {self.byte}"
                                  " (1-255 bytes)")
@@ -178,7 +183,12 @@ class LengthBy(Model):
 
     def length(self, chunk: bytes, default: int | None) -> int | None:
         """The channel's length given the bytes that follow its id; None when its type has no known length."""
-        return self.lengths.get(chunk[self.byte], default) if len(chunk) > self.byte else default
+        if len(chunk) <= self.byte:
+            return default if self.lengths is not None else self.add
+        if self.add is not None:
+            return chunk[self.byte] + self.add
+        assert self.lengths is not None
+        return self.lengths.get(chunk[self.byte], default)
 
 
 class Channel(Block):
@@ -236,6 +246,19 @@ class Match(Model):
         return self.prefix is None or data.startswith(hex_bytes(self.prefix, "prefix"))
 
 
+def _port_ranges(value: object) -> object:
+    """``[1, "10-12"]`` -> ``[1, 10, 11, 12]``: fPorts as numbers or ranges."""
+    if not isinstance(value, list):
+        return value
+    ports: list[object] = []
+    for item in value:
+        match = re.match(r"^\s*(\d{1,3})\s*-\s*(\d{1,3})\s*$", item) if isinstance(item, str) else None
+        if isinstance(item, str) and match is None:
+            raise ValueError(f"'{item}' is not an fPort or a range of them such as '1-223'")
+        ports += list(range(int(match.group(1)), int(match.group(2)) + 1)) if match else [item]
+    return ports
+
+
 class Frame(Model):
     """One kind of uplink: a fixed layout, or a stream of channels."""
 
@@ -260,6 +283,11 @@ class Frame(Model):
                                  " 'fields')")
             _unique_ids(self.channels, self.id_size, f"frame '{self.name}'")
         return self
+
+    @field_validator("fports", mode="before")
+    @classmethod
+    def _port_list(cls, value: object) -> object:
+        return _port_ranges(value)
 
     @field_validator("include")
     @classmethod
@@ -341,7 +369,7 @@ class TableCodecSpec(Model):
     domain: str | None = None
     source: str = Field("", description="where the layout comes from (the vendor's document)")
     byte_order: ByteOrder = "big"
-    uplink_fports: list[int] = Field(min_length=1)
+    uplink_fports: list[int] = Field(min_length=1, description="fPorts, or ranges of them such as '1-223'")
     frames: list[Frame] = Field(min_length=1)
     fill_level: FillLevel | None = None
     commands: dict[str, CommandSpec] = Field(default_factory=dict)
@@ -352,6 +380,11 @@ class TableCodecSpec(Model):
         if value is not None and value not in DOMAINS:
             raise ValueError(f"'{value}' is not a domain; expected one of: {', '.join(DOMAINS)}")
         return value
+
+    @field_validator("uplink_fports", mode="before")
+    @classmethod
+    def _port_list(cls, value: object) -> object:
+        return _port_ranges(value)
 
     @field_validator("uplink_fports")
     @classmethod
