@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from edge_agent import resources
 from edge_agent.config.base import Model
@@ -259,11 +259,14 @@ def _port_ranges(value: object) -> object:
     return ports
 
 
+Ports = Annotated[list[int], BeforeValidator(_port_ranges)]
+
+
 class Frame(Model):
     """One kind of uplink: a fixed layout, or a stream of channels."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_ .-]{0,62}$")
-    fports: list[int] | None = Field(None, description="default: every uplink fPort of the codec")
+    fports: Ports | None = Field(None, description="default: every uplink fPort of the codec")
     match: Match = Match()
     layout: Literal["fixed", "channels"] = "fixed"
     skip: int = Field(0, ge=0, le=64, description="header bytes before the fields or channels (fixed by 'match')")
@@ -283,11 +286,6 @@ class Frame(Model):
                                  " 'fields')")
             _unique_ids(self.channels, self.id_size, f"frame '{self.name}'")
         return self
-
-    @field_validator("fports", mode="before")
-    @classmethod
-    def _port_list(cls, value: object) -> object:
-        return _port_ranges(value)
 
     @field_validator("include")
     @classmethod
@@ -369,7 +367,7 @@ class TableCodecSpec(Model):
     domain: str | None = None
     source: str = Field("", description="where the layout comes from (the vendor's document)")
     byte_order: ByteOrder = "big"
-    uplink_fports: list[int] = Field(min_length=1, description="fPorts, or ranges of them such as '1-223'")
+    uplink_fports: Ports = Field(min_length=1, description="fPorts, or ranges of them such as '1-223'")
     frames: list[Frame] = Field(min_length=1)
     fill_level: FillLevel | None = None
     commands: dict[str, CommandSpec] = Field(default_factory=dict)
@@ -380,11 +378,6 @@ class TableCodecSpec(Model):
         if value is not None and value not in DOMAINS:
             raise ValueError(f"'{value}' is not a domain; expected one of: {', '.join(DOMAINS)}")
         return value
-
-    @field_validator("uplink_fports", mode="before")
-    @classmethod
-    def _port_list(cls, value: object) -> object:
-        return _port_ranges(value)
 
     @field_validator("uplink_fports")
     @classmethod
