@@ -26,6 +26,7 @@ from edge_agent.lorawan.events import (
     Topic,
     TxAck,
     Uplink,
+    check_identity,
 )
 
 _MESSAGES: dict[str, type[Message]] = {
@@ -42,9 +43,11 @@ def parse_protobuf_event(topic: Topic, payload: bytes, encoding: Encoding = "pro
     """The event in a protobuf message (or, for comparison, in JSON through protobuf's own JSON parser)."""
     message = _parse_message(_MESSAGES[topic.event](), payload, encoding)
     info_eui = getattr(message, "device_info").dev_eui.lower()  # noqa: B009 (every event type has it)
-    if info_eui and info_eui != topic.dev_eui:
-        raise EventError(f"deviceInfo.devEui {info_eui} differs from the topic's {topic.dev_eui}")
-    event: ChirpstackEvent = _CONVERTERS[topic.event](topic, message)
+    check_identity(topic, info_eui, getattr(message, "deduplication_id") if topic.event == "up" else None)  # noqa: B009
+    try:
+        event: ChirpstackEvent = _CONVERTERS[topic.event](topic, message)
+    except Exception as exc:  # what no check foresaw (a Struct that cannot be read...): this message only
+        raise EventError(f"bad {encoding} event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     return event
 
 
@@ -56,7 +59,7 @@ def _parse_message(message: Message, payload: bytes, encoding: Encoding) -> Mess
             message.ParseFromString(payload)
     except (json_format.ParseError, ProtobufDecodeError, UnicodeDecodeError) as exc:
         raise EventError(f"bad {encoding} event: {str(exc)[:300]}") from exc
-    except (ValueError, TypeError, RecursionError) as exc:
+    except Exception as exc:  # the library's other failures on hostile input (RecursionError, SystemError...)
         raise EventError(f"bad {encoding} event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     return message
 
