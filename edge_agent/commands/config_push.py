@@ -61,8 +61,11 @@ async def push_config(agent: Agent, request_id: str, text: str) -> dict[str, Any
 
 
 def _same_identity(new: SiteConfig, current: SiteConfig) -> None:
-    """Who the gateway is, where it keeps its files and whether a push may move its link are set on site."""
+    """Who the gateway is, where it keeps its files, whether a push may move its link and where its ChirpStack API
+    token goes (and which file it is read from) are set on site."""
     fixed = {
+        "chirpstack.grpc_address": (_grpc(new), _grpc(current)),
+        "chirpstack.api_token_file": (_token_file(new), _token_file(current)),
         "gateway_id": (new.gateway_id, current.gateway_id),
         "upstream.topic_prefix": (new.upstream.topic_prefix, current.upstream.topic_prefix),
         "store.path": (new.store.path, current.store.path),
@@ -73,6 +76,14 @@ def _same_identity(new: SiteConfig, current: SiteConfig) -> None:
     for key, (pushed, in_force) in fixed.items():
         if pushed != in_force:
             raise CommandFailure(ErrorCode.BAD_FIELD, f"a pushed config cannot change {key}", "args.config")
+
+
+def _grpc(config: SiteConfig) -> str | None:
+    return config.chirpstack.grpc_address if config.chirpstack is not None else None
+
+
+def _token_file(config: SiteConfig) -> Path | None:
+    return config.chirpstack.api_token_file if config.chirpstack is not None else None
 
 
 def _upstream_change(new: SiteConfig, current: SiteConfig) -> str | None:

@@ -6,6 +6,7 @@ only when the site's ChirpStack integration is configured for protobuf.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,7 +45,7 @@ class Reception:
 
     gateway_id: str
     rssi: int
-    snr: float
+    snr: float | None
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ class Join:
 
 
 ChirpstackEvent = Uplink | TxAck | Ack | Log | Status | Join
+
+def snr_db(value: float) -> float | None:
+    """A signal-to-noise ratio in dB; NaN or infinite (a float field can carry them) is no measurement."""
+    return round(float(value), 2) if math.isfinite(value) else None
+
 
 def parse_topic(topic: str) -> Topic:
     match = _TOPIC.match(topic)

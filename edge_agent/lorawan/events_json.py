@@ -30,6 +30,7 @@ from edge_agent.lorawan.events import (
     TxAck,
     Uplink,
     check_identity,
+    snr_db,
 )
 from edge_agent.safe_text import safe_data
 
@@ -210,7 +211,7 @@ def _radio(event: _Fields) -> Radio:
     return Radio(
         gateway_id=best.text("gatewayId") if best is not None else None,
         rssi=best.integer("rssi", unsigned=False) if best is not None else None,
-        snr=round(best.number("snr"), 2) if best is not None else None,
+        snr=snr_db(best.number("snr")) if best is not None else None,
         spreading_factor=spreading or None,
         frequency=tx.integer("frequency") or None,
         dr=event.integer("dr"),
@@ -222,7 +223,7 @@ def _radio(event: _Fields) -> Radio:
 
 
 def _reception(rx: _Fields) -> Reception:
-    return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), round(rx.number("snr"), 2))
+    return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), snr_db(rx.number("snr")))
 
 
 def _uplink(topic: Topic, event: _Fields) -> Uplink:

@@ -27,6 +27,7 @@ from edge_agent.lorawan.events import (
     TxAck,
     Uplink,
     check_identity,
+    snr_db,
 )
 
 _MESSAGES: dict[str, type[Message]] = {
@@ -79,13 +80,13 @@ def _radio(message: Any) -> Radio:
     return Radio(
         gateway_id=best.gateway_id if best is not None else None,
         rssi=int(best.rssi) if best is not None else None,
-        snr=round(float(best.snr), 2) if best is not None else None,
+        snr=snr_db(best.snr) if best is not None else None,
         spreading_factor=int(lora.spreading_factor) if lora is not None and lora.spreading_factor else None,
         frequency=int(message.tx_info.frequency) or None,
         dr=int(message.dr),
         gateways=len(message.rx_info),
         bandwidth=int(lora.bandwidth) if lora is not None and lora.bandwidth else None,
-        receptions=tuple(Reception(rx.gateway_id, int(rx.rssi), round(float(rx.snr), 2))
+        receptions=tuple(Reception(rx.gateway_id, int(rx.rssi), snr_db(rx.snr))
                          for rx in sorted(message.rx_info, key=lambda rx: -rx.rssi)[:MAX_RECEPTIONS]),
     )
 

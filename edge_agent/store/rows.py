@@ -37,6 +37,18 @@ def to_row(record: Record) -> Row:
     )
 
 
+def unstorable_row(row: Row, error: Exception) -> Row:
+    """The row of a ``record_unstorable`` event standing for a record SQLite could not take (same time, device)."""
+    kind = "reading" if row[0] == KIND_READING else "event"
+    what = f"{kind} {safe_text(str(row[4]))[:100]}"
+    message = safe_text(f"a {what} could not be stored ({type(error).__name__}: {error})")[:300]
+    body = json.dumps({"message": message, "data": {"point" if kind == "reading" else "kind": str(row[4])[:100]}},
+                      separators=(",", ":"), default=str)
+    device = row[3] if isinstance(row[3], str) else None
+    return (KIND_EVENT, int(Priority.WARNING), row[2] if isinstance(row[2], float | int) else 0.0, device,
+            "record_unstorable", None, None, None, 0, int(bool(row[9])), body)
+
+
 def _encode_value(value: Value) -> tuple[Any, str | None]:
     if isinstance(value, bool):
         return int(value), "b"

@@ -27,6 +27,7 @@ from edge_agent.store.rows import (
     StoredRecord,
     from_row,
     to_row,
+    unstorable_row,
 )
 
 log = structlog.get_logger(__name__)
@@ -123,7 +124,12 @@ class Store:
         try:
             first = None
             for row in rows:
-                cursor = conn.execute(INSERT_SQL, row)
+                try:
+                    cursor = conn.execute(INSERT_SQL, row)
+                except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError) as exc:
+                    # a value SQLite cannot take: the record is replaced by an event saying so, never the commit lost
+                    log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
+                    cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
                 if first is None:
                     first = cursor.lastrowid
             last = cursor.lastrowid

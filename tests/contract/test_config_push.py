@@ -187,6 +187,10 @@ def test_a_push_cannot_move_the_upstream_link_nor_name_a_file_outside_the_config
                                             f'topic_prefix = "fute"\ncredentials_file = "{secret}"')
         assert "upstream.credentials_file" in hypervisor.ask(
             "config_push", {"config": with_credentials})["error"]["message"]
+        token_elsewhere = original + (f'\n[chirpstack]\ngrpc_address = "127.0.0.1:{listener.port}"\n'
+                                      f'api_token_file = "{secret}"\n')
+        refused = hypervisor.ask("config_push", {"config": token_elsewhere})
+        assert "chirpstack.grpc_address" in refused["error"]["message"], refused
         time.sleep(1.0)
         assert config.read_text() == original and not config.with_name("site.toml.trial").exists()
         assert listener.connections == 0 and b"S3cret" not in listener.received
