@@ -1,0 +1,167 @@
+"""Which NGSI-LD entity each device and each lighting group of a site is: its type, its id, what it belongs to.
+
+Decided once, at start, from the site config, the mapping (``drivers/fiware.yaml``) and what the shipped driver
+files say of a model that the mapping does not list: a Modbus profile's point names and description, a LoRaWAN
+codec's model name and the points of its vectors, a simulated device's points. So an entity's type, hence its id,
+never changes while the agent runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+import yaml
+
+from edge_agent.config.devices import SimulatedDeviceConfig
+from edge_agent.config.site import SiteConfig
+from edge_agent.contract.fiware import DEFAULT_TYPE, Catalog, ModelSpec, default_catalog
+from edge_agent.errors import ConfigError, DecodeError
+from edge_agent.lorawan.codec_api import CodecOptions
+from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.modbus.config import ModbusDeviceConfig
+
+if TYPE_CHECKING:
+    from edge_agent.lorawan.codecs import Codec
+
+log = structlog.get_logger(__name__)
+
+GROUP_TYPE = "StreetlightGroup"
+CABINET_TYPE = "StreetlightControlCabinet"
+
+
+def entity_id(entity_type: str, gateway: str, name: str) -> str:
+    return f"urn:ngsi-ld:{entity_type}:{gateway}:{name}"
+
+
+def model_key(device: object) -> str:
+    """The device's model: its Modbus profile, its LoRaWAN codec, or its driver."""
+    for attribute in ("profile", "codec"):
+        value = getattr(device, attribute, None)
+        if isinstance(value, str):
+            return value
+    return str(getattr(device, "driver", "unknown"))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the driver files say of a device's model: words describing it, and its point names."""
+
+    text: str = ""
+    points: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    name: str
+    model: str
+    spec: ModelSpec
+    entity_id: str
+    groups: tuple[str, ...] = ()  # ids of the lighting groups it belongs to
+    points: frozenset[str] = frozenset()
+    scheduled: bool = False  # a member of a configured lighting group: the agent switches it on its program
+
+    @property
+    def entity_type(self) -> str:
+        return self.spec.entity_type
+
+
+@dataclass(frozen=True)
+class GroupIdentity:
+    name: str
+    entity_id: str
+    calendar: str
+    members: tuple[tuple[str, str | None], ...]  # (device, point); point None: the whole luminaire
+    implicit: bool = False  # a cabinet's own circuits, for a cabinet that is in no configured group
+
+
+@dataclass(frozen=True)
+class SiteIdentities:
+    gateway: str
+    devices: Mapping[str, DeviceIdentity]
+    groups: Mapping[str, GroupIdentity] = field(default_factory=dict)
+
+
+def device_facts(device: object) -> Facts:
+    """Read the shipped driver files for what they say of this device's model (ConfigError if unreadable)."""
+    if isinstance(device, ModbusDeviceConfig):
+        from edge_agent.modbus.profile import load_profile
+
+        profile = load_profile(device.profile)
+        info = profile.device
+        return Facts(f"{info.manufacturer} {info.model} {info.description}", frozenset(p.name for p in profile.points))
+    if isinstance(device, LorawanDeviceConfig):
+        from edge_agent.lorawan.codecs import default_registry
+
+        registry = default_registry()
+        codec = registry.get(device.codec)
+        return Facts(codec.model, _vector_points(codec, registry.vectors_path(device.codec)))
+    if isinstance(device, SimulatedDeviceConfig):
+        return Facts(device.model, frozenset(p.name for p in device.points))
+    return Facts()
+
+
+def _readable_facts(device: object) -> Facts:
+    """The facts, or none when a driver file cannot be read (logged): the device is then typed by its name."""
+    try:
+        return device_facts(device)
+    except (ConfigError, KeyError, OSError) as exc:
+        log.warning("fiware_facts_unreadable", device=getattr(device, "name", "?"), error=str(exc))
+        return Facts()
+
+
+def _vector_points(codec: Codec, path: Path) -> frozenset[str]:
+    """The points the codec decodes from the uplinks of its vectors (real frames of the device)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
+    names: set[str] = set()
+    for uplink in (data or {}).get("uplinks", []) or []:
+        if "error" in uplink:
+            continue
+        try:
+            options = CodecOptions(**(uplink.get("options") or {}))
+            decoded = codec.decode(int(uplink["f_port"]), bytes.fromhex(str(uplink["hex"])), options)
+        except (DecodeError, KeyError, TypeError, ValueError):
+            continue
+        names.update(point.name for point in decoded.points)
+        names.update(f"alarm.{name}" for name in decoded.alarms)
+        if decoded.battery_percent is not None:
+            names.add("battery")
+    return frozenset(names)
+
+
+def site_identities(config: SiteConfig, catalog: Catalog | None = None) -> SiteIdentities:
+    """Every device's and lighting group's entity; driver files are read only for models the mapping lacks."""
+    catalog = catalog or default_catalog()
+    gateway = config.gateway_id
+    memberships: dict[str, list[str]] = {}
+    groups: dict[str, GroupIdentity] = {}
+    for group in config.lighting.groups:
+        ident = GroupIdentity(group.name, entity_id(GROUP_TYPE, gateway, group.name), group.calendar,
+                              tuple((m.device, m.point) for m in group.members))
+        groups[group.name] = ident
+        for member in group.members:
+            if ident.entity_id not in memberships.setdefault(member.device, []):
+                memberships[member.device].append(ident.entity_id)
+    devices: dict[str, DeviceIdentity] = {}
+    for device in config.devices:
+        key = model_key(device)
+        listed = key in catalog.models
+        facts = Facts() if listed else _readable_facts(device)
+        spec = catalog.model(key, facts.text, facts.points)
+        if spec.entity_type == DEFAULT_TYPE and listed:
+            facts = _readable_facts(device)
+        member_of = tuple(memberships.get(device.name, ()))
+        if spec.entity_type == CABINET_TYPE and not member_of:  # the model requires a group: its own circuits
+            own = GroupIdentity(device.name, entity_id(GROUP_TYPE, gateway, device.name), "", ((device.name, None),),
+                                implicit=True)
+            groups.setdefault(own.name, own)
+            member_of = (own.entity_id,)
+        devices[device.name] = DeviceIdentity(device.name, key, spec, entity_id(spec.entity_type, gateway, device.name),
+                                              member_of, facts.points, device.name in memberships)
+    return SiteIdentities(gateway, devices, groups)
