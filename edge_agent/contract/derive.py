@@ -10,7 +10,8 @@ it was not observed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.contract.fiware import Catalog, ModelSpec, StateRule, TypeSpec
@@ -100,45 +101,80 @@ def _relationship(target: str | list[str]) -> dict[str, Any]:
     return {"type": "Relationship", "object": target}
 
 
-def derived(ident: DeviceIdentity, spec: TypeSpec, placement: Placement, *, current: dict[str, Any],
-            readings: Sequence[StoredRecord], known: Known, catalog: Catalog) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Judged:
+    """What one device's attributes are derived from: its identity, its model, its readings of the batch."""
+
+    ident: DeviceIdentity
+    spec: TypeSpec
+    placement: Placement
+    current: Mapping[str, Any]
+    readings: Sequence[StoredRecord]
+    known: Known
+    catalog: Catalog
+
+    def points(self) -> frozenset[str]:
+        return self.ident.points or frozenset(reading_of(s).point for s in self.readings)
+
+
+def _streetlight(j: Judged) -> dict[str, Any]:
+    out: dict[str, Any] = {"controllingMethod": sub("group" if j.ident.scheduled else "individual")}
+    state = power_state(j.spec, j.placement, j.current.get("illuminanceLevel"))
+    if state is not None:
+        out["powerState"] = state
+    if j.ident.groups:
+        out["refStreetlightGroup"] = _relationship(j.ident.groups[0])
+    return out
+
+
+def _cabinet(j: Judged) -> dict[str, Any]:
+    out: dict[str, Any] = {"refStreetlightGroup": _relationship(list(j.ident.groups))}
+    entity = j.ident.entity_id
+    if "workingMode" in j.current:
+        j.known.put(entity, "workingMode", j.current["workingMode"])
+    else:  # a controller without a mode register: driven by the agent's programs when it is in a group
+        out["workingMode"] = _restated(j.known, entity, "workingMode", None,
+                                       "semiautomatic" if j.ident.scheduled else "manual")
+    return out
+
+
+def _parking_spot(j: Judged) -> dict[str, Any]:
+    gateway = j.ident.entity_id.split(":")[3]
+    return {"category": sub(["onStreet"]), "refParkingSite": _relationship(f"urn:ngsi-ld:OnStreetParking:{gateway}")}
+
+
+def _ac_measurement(j: Judged) -> dict[str, Any]:
+    three = any(_THREE_PHASE.match(point) for point in j.points())
+    return {"phaseType": sub(j.ident.spec.phase_type or ("threePhase" if three else "singlePhase"))}
+
+
+def _device(j: Judged) -> dict[str, Any]:
+    units = sorted({unit for s in j.readings if (unit := reading_of(s).unit)})
+    return {"controlledProperty": sub(j.catalog.controlled_properties(sorted(j.points()), units))}
+
+
+_BY_TYPE: dict[str, Callable[[Judged], dict[str, Any]]] = {
+    "Streetlight": _streetlight, "StreetlightControlCabinet": _cabinet, "ParkingSpot": _parking_spot,
+    "ACMeasurement": _ac_measurement, "Device": _device,
+}
+
+
+def derived(judged: Judged) -> dict[str, Any]:
     """The attributes the entity's model requires or defines from several readings."""
     out: dict[str, Any] = {}
-    entity, kind = ident.entity_id, ident.entity_type
-    if spec.status is not None:
-        status = _restated(known, entity, "status", judge_state(spec.status, placement, ident.spec),
-                           spec.status.default)
+    rule = judged.spec.status
+    if rule is not None:
+        status = _restated(judged.known, judged.ident.entity_id, "status",
+                           judge_state(rule, judged.placement, judged.ident.spec), rule.default)
         if status is not None:
             out["status"] = status
-    if kind == "Streetlight":
-        state = power_state(spec, placement, current.get("illuminanceLevel"))
-        if state is not None:
-            out["powerState"] = state
-        out["controllingMethod"] = sub("group" if ident.scheduled else "individual")
-        if ident.groups:
-            out["refStreetlightGroup"] = _relationship(ident.groups[0])
-    elif kind == "StreetlightControlCabinet":
-        if "workingMode" not in current:
-            mode = _restated(known, entity, "workingMode", None, "semiautomatic" if ident.scheduled else "manual")
-            out["workingMode"] = mode
-        else:
-            known.put(entity, "workingMode", current["workingMode"])
-        out["refStreetlightGroup"] = _relationship(list(ident.groups))
-    elif kind == "ParkingSpot":
-        out["category"] = sub(["onStreet"])
-        out["refParkingSite"] = _relationship(f"urn:ngsi-ld:OnStreetParking:{entity.split(':')[3]}")  # the gateway
-    elif kind == "ACMeasurement":
-        points = ident.points or frozenset(reading_of(s).point for s in readings)
-        phase = ident.spec.phase_type or ("threePhase" if any(_THREE_PHASE.match(p) for p in points)
-                                          else "singlePhase")
-        out["phaseType"] = sub(phase)
-    elif kind == "Device":
-        points = ident.points or frozenset(reading_of(s).point for s in readings)
-        out["controlledProperty"] = sub(catalog.controlled_properties(sorted(points)))
-    newest = iso_utc(max(reading_of(s).ts for s in readings))
-    if kind in DATE_OBSERVED:
+    by_type = _BY_TYPE.get(judged.ident.entity_type)
+    if by_type is not None:
+        out.update(by_type(judged))
+    newest = iso_utc(max(reading_of(s).ts for s in judged.readings))
+    if judged.ident.entity_type in DATE_OBSERVED:
         out["dateObserved"] = sub(newest)
-    elif kind == "NoiseLevelObserved":
+    elif judged.ident.entity_type == "NoiseLevelObserved":
         out["dateObservedFrom"] = sub(newest)  # a level over a period the device does not say: its instant
         out["dateObservedTo"] = sub(newest)
     return out

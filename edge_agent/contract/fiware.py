@@ -81,6 +81,7 @@ class _File(Model):
     models: dict[str, _Model] = Field(default_factory=dict)
     kinds: list[_Kind] = Field(default_factory=list)
     controlled_properties: dict[str, str] = Field(default_factory=dict)
+    controlled_units: dict[str, str] = Field(default_factory=dict)
 
 
 # -- the rules ---------------------------------------------------------------------------------------------------
@@ -207,6 +208,7 @@ class Catalog:
     models: Mapping[str, ModelSpec]
     kinds: tuple[KindRule, ...]
     controlled: tuple[tuple[str, str], ...]
+    controlled_units: Mapping[str, str] = field(default_factory=dict)
 
     def model(self, key: str, text: str = "", points: Iterable[str] = ()) -> ModelSpec:
         """The model's settings; a model not listed gets the type of the first kind rule it matches."""
@@ -233,13 +235,18 @@ class Catalog:
             return None
         return round(value * source.factor / goal.factor, 9)
 
-    def controlled_properties(self, points: Iterable[str]) -> list[str]:
-        """A Device's controlledProperty, from words of its point names."""
+    def controlled_properties(self, points: Iterable[str], units: Iterable[str | None] = ()) -> list[str]:
+        """A Device's controlledProperty, from words of its point names, else from its readings' units."""
         tokens = {token for point in points for token in re.split(r"[._-]", point) if token}
         found: list[str] = []
         for word, prop in self.controlled:
             if prop not in found and any(token.startswith(word) for token in tokens):
                 found.append(prop)
+        if not found:
+            for unit in units:
+                by_unit = self.controlled_units.get(unit) if unit is not None else None
+                if by_unit is not None and by_unit not in found:
+                    found.append(by_unit)
         return found
 
 
@@ -317,7 +324,7 @@ def build_catalog(data: Mapping[str, Any], source: str = "fiware.yaml") -> Catal
                              tuple(m.addresses.prefer) if m.addresses else (), m.phase_type)
               for key, m in raw.models.items()}
     kinds = tuple(KindRule(k.type, tuple(k.points), _words(k.words)) for k in raw.kinds)
-    return Catalog(units, types, models, kinds, tuple(raw.controlled_properties.items()))
+    return Catalog(units, types, models, kinds, tuple(raw.controlled_properties.items()), dict(raw.controlled_units))
 
 
 def catalog_path() -> Path:

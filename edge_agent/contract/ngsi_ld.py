@@ -14,7 +14,7 @@ from typing import Any
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.contexts import CORE_TERMS, Contexts, subject_terms
-from edge_agent.contract.derive import Known, derived
+from edge_agent.contract.derive import Judged, Known, derived
 from edge_agent.contract.fiware import DEFAULT_TYPE, Catalog, ModelSpec, TypeSpec, default_catalog
 from edge_agent.contract.groups import group_entity
 from edge_agent.contract.identity import GROUP_TYPE, DeviceIdentity, SiteIdentities, entity_id, site_identities
@@ -67,8 +67,7 @@ class NgsiLdEncoder:
             spec = self._catalog.types[ident.entity_type]
             placements[device] = placement = place(readings, ident.spec, spec, self._catalog, self._reserved_for(spec))
             current, history = self._attributes(placement, ident)
-            current.update(derived(ident, spec, placement, current=current, readings=readings, known=self._known,
-                                   catalog=self._catalog))
+            current.update(derived(Judged(ident, spec, placement, current, readings, self._known, self._catalog)))
             entities.append({**self._head(ident.entity_id, ident.entity_type, spec.subject),
                              "location": self._location, "name": sub(device),
                              "dataProvider": sub(self._config.gateway_id), **current})

@@ -68,10 +68,6 @@ class Placement:
         order = {address: rank for rank, address in enumerate(prefer)}
         return [[report[min(report, key=lambda a: (order.get(a, len(order)), a))]] for report in reports]
 
-    def latest(self, attribute: str) -> Placed | None:
-        placed = self.slots.get(attribute)
-        return placed[-1] if placed else None
-
 
 def reading_of(stored: StoredRecord) -> Reading:
     record = stored.record
