@@ -16,6 +16,7 @@ from edge_agent.cli import (
     modbus_cmd,
     run_cmd,
     schedule_cmd,
+    web_cmd,
 )
 from edge_agent.cli.technician import register_commands as register_technician_commands
 
@@ -30,6 +31,7 @@ app.add_typer(modbus_cmd.app, name="modbus")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(lighting_cmd.app, name="lighting")
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(web_cmd.app, name="web")
 run_cmd.register(app)
 decode_cmd.register(app)
 health_cmd.register(app)

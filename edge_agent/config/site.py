@@ -12,6 +12,7 @@ from edge_agent.config.base import Model
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.config.upstream import UpstreamConfig
+from edge_agent.config.web import WebConfig
 from edge_agent.lorawan.config import ChirpstackConfig
 from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
 from edge_agent.rules.config import AlarmRule, LightingConfig
@@ -64,6 +65,7 @@ class SiteConfig(Model):
     chirpstack: ChirpstackConfig | None = None
     lighting: LightingConfig = LightingConfig()
     alarms: list[AlarmRule] = Field(default_factory=list)
+    web: WebConfig = WebConfig()
 
     @field_validator("devices")
     @classmethod

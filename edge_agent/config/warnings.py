@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from edge_agent.config import web
 from edge_agent.config.load import LoadedConfig
 from edge_agent.contract import contexts
 from edge_agent.rules import decree
@@ -11,7 +12,7 @@ from edge_agent.rules import decree
 WarningCheck = Callable[[LoadedConfig], list[str]]
 
 # Each capability adds its checks here (the lighting rules add the 2018 decree's hours).
-CHECKS: list[WarningCheck] = [decree.check, contexts.check]
+CHECKS: list[WarningCheck] = [decree.check, web.check, contexts.check]
 
 
 def config_warnings(loaded: LoadedConfig) -> list[str]:

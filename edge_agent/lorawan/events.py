@@ -16,6 +16,7 @@ from edge_agent.errors import EdgeAgentError
 Encoding = Literal["json", "protobuf"]
 _TOPIC = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/([a-z]+)$")
 EVENT_TYPES = ("up", "join", "status", "ack", "txack", "log")
+MAX_RECEPTIONS = 8  # gateways kept per uplink, best RSSI first
 
 
 class EventError(EdgeAgentError):
@@ -30,8 +31,17 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Reception:
+    """How one gateway heard one uplink."""
+
+    gateway_id: str
+    rssi: int
+    snr: float
+
+
+@dataclass(frozen=True)
 class Radio:
-    """Radio metadata of one uplink, from the gateway that heard it best."""
+    """Radio metadata of one uplink: the gateway that heard it best, and every gateway that heard it."""
 
     gateway_id: str | None = None
     rssi: int | None = None
@@ -40,6 +50,8 @@ class Radio:
     frequency: int | None = None
     dr: int | None = None
     gateways: int = 0
+    bandwidth: int | None = None
+    receptions: tuple[Reception, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,9 @@ def _radio(message: Any) -> Radio:
         frequency=int(message.tx_info.frequency) or None,
         dr=int(message.dr),
         gateways=len(message.rx_info),
+        bandwidth=int(lora.bandwidth) if lora is not None and lora.bandwidth else None,
+        receptions=tuple(Reception(rx.gateway_id, int(rx.rssi), round(float(rx.snr), 2))
+                         for rx in sorted(message.rx_info, key=lambda rx: -rx.rssi)[:MAX_RECEPTIONS]),
     )
 
 

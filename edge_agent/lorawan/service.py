@@ -97,6 +97,11 @@ class LorawanService:
     def devices_status(self) -> list[dict[str, object]]:
         return [state.status() for state in self._ingest.table.all()]
 
+    def signal(self, device: str | None = None, last: int = 10) -> dict[str, list[dict[str, object]]]:
+        """Per LoRaWAN device (or the one named): its last uplinks' radio metadata per gateway, newest first."""
+        return {state.config.name: state.signal(last) for state in self._ingest.table.all()
+                if device is None or state.config.name == device}
+
     def downlink(self, ticket_id: str) -> DownlinkTicket | None:
         return self._downlinks.get(ticket_id)
 
