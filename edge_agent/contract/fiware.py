@@ -38,7 +38,8 @@ class _Unit(Model):
 
 class _Component(Model):
     match: str
-    component: str
+    component: str | None = None
+    when: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
 class _Attribute(Model):
@@ -47,6 +48,7 @@ class _Attribute(Model):
     range: tuple[float | None, float | None] | None = None
     enum: list[str] | None = None
     integer: bool = False
+    text: bool = False
 
 
 class _Type(Model):
@@ -72,6 +74,7 @@ class _Kind(Model):
     type: str
     points: list[str] = Field(default_factory=list)
     words: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
 
 
 class _File(Model):
@@ -80,6 +83,7 @@ class _File(Model):
     types: dict[str, _Type]
     models: dict[str, _Model] = Field(default_factory=dict)
     kinds: list[_Kind] = Field(default_factory=list)
+    domains: dict[str, str] = Field(default_factory=dict)
     controlled_properties: dict[str, str] = Field(default_factory=dict)
     controlled_units: dict[str, str] = Field(default_factory=dict)
 
@@ -96,11 +100,13 @@ class Unit:
 
 @dataclass(frozen=True)
 class PointRule:
-    """A point an attribute takes: by exact name, or by pattern with the component of an object value."""
+    """A point an attribute takes: by exact name, or by pattern with the component of an object value; ``when``:
+    the values other points of the device must have had for the reading to mean what the attribute means."""
 
     name: str | None = None
     pattern: re.Pattern[str] | None = None
     component: str | None = None
+    when: Mapping[str, object] = field(default_factory=dict)
 
     def match(self, point: str) -> tuple[bool, str | None]:
         if self.name is not None:
@@ -122,16 +128,28 @@ class AttributeSpec:
     enum: tuple[str, ...] | None = None
     integer: bool = False
     project: bool = False  # the project's own attribute (in its @context), not one of the model's
+    text: bool = False  # a text attribute (a firmware version), not a number
 
     def holds(self, value: object) -> bool:
         """Whether the model allows ``value`` (already converted) for this attribute."""
         if self.enum is not None:
             return isinstance(value, str) and value in self.enum
+        if self.text:
+            return isinstance(value, str)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return False  # every attribute the types list is a number or an enumeration
+            return False  # every other attribute the types list is a number
         if self.integer and not float(value).is_integer():
             return False
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a point goes: the attribute, its component in an object value, the other points' values it needs."""
+
+    attribute: AttributeSpec
+    component: str | None = None
+    when: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -153,9 +171,9 @@ class TypeSpec:
     attributes: Mapping[str, AttributeSpec]
     status: StateRule | None = None
     lamp_on: tuple[str, ...] = ()
-    _found: dict[str, tuple[AttributeSpec, str | None] | None] = field(default_factory=dict, compare=False, repr=False)
+    _found: dict[str, Target | None] = field(default_factory=dict, compare=False, repr=False)
 
-    def attribute_for(self, point: str) -> tuple[AttributeSpec, str | None] | None:
+    def attribute_for(self, point: str) -> Target | None:
         """The attribute a point fills (and its component in an object value), or None; remembered per point."""
         if point in self._found:
             return self._found[point]
@@ -164,7 +182,7 @@ class TypeSpec:
             for rule in spec.rules:
                 matched, component = rule.match(point)
                 if matched:
-                    found = (spec, component)
+                    found = Target(spec, component, rule.when)
                     break
             if found is not None:
                 break
@@ -194,8 +212,11 @@ class KindRule:
     entity_type: str
     points: tuple[str, ...]
     words: tuple[re.Pattern[str], ...]
+    domains: frozenset[str] = frozenset()
 
-    def matches(self, text: str, points: Iterable[str]) -> bool:
+    def matches(self, text: str, points: Iterable[str], domain: str | None = None) -> bool:
+        if domain is not None and self.domains and domain not in self.domains:
+            return False
         if any(word.search(text) for word in self.words):
             return True
         return any(fnmatch.fnmatchcase(point, pattern) for point in points for pattern in self.points)
@@ -209,18 +230,20 @@ class Catalog:
     kinds: tuple[KindRule, ...]
     controlled: tuple[tuple[str, str], ...]
     controlled_units: Mapping[str, str] = field(default_factory=dict)
+    domains: Mapping[str, str] = field(default_factory=dict)
 
-    def model(self, key: str, text: str = "", points: Iterable[str] = ()) -> ModelSpec:
-        """The model's settings; a model not listed gets the type of the first kind rule it matches."""
+    def model(self, key: str, text: str = "", points: Iterable[str] = (), domain: str | None = None) -> ModelSpec:
+        """The model's settings; a model not listed gets the type of the first kind rule it matches (rules of
+        another domain than the model's are passed over), else its domain's type, else Device."""
         listed = self.models.get(key)
         if listed is not None:
             return listed
         names = list(points)
         haystack = f"{key.replace('_', ' ')} {text}".lower()
         for rule in self.kinds:
-            if rule.matches(haystack, names):
+            if rule.matches(haystack, names, domain):
                 return ModelSpec(rule.entity_type)
-        return ModelSpec(DEFAULT_TYPE)
+        return ModelSpec(self.domains.get(domain or "", DEFAULT_TYPE))
 
     def unit_code(self, unit: str | None) -> str | None:
         spec = self.units.get(unit) if unit is not None else None
@@ -237,10 +260,11 @@ class Catalog:
 
     def controlled_properties(self, points: Iterable[str], units: Iterable[str | None] = ()) -> list[str]:
         """A Device's controlledProperty, from words of its point names, else from its readings' units."""
-        tokens = {token for point in points for token in re.split(r"[._-]", point) if token}
+        names = [re.sub(r"[.-]", "_", point) for point in points]
         found: list[str] = []
         for word, prop in self.controlled:
-            if prop not in found and any(token.startswith(word) for token in tokens):
+            pattern = re.compile(rf"(?:^|_){re.escape(word)}")
+            if prop not in found and any(pattern.search(name) for name in names):
                 found.append(prop)
         if not found:
             for unit in units:
@@ -268,12 +292,12 @@ def _attribute(name: str, raw: _Attribute, *, project: bool = False) -> Attribut
         if isinstance(entry, str):
             rules.append(PointRule(name=entry))
         elif re.fullmatch(r"[a-z0-9_.]+", entry.match):
-            rules.append(PointRule(name=entry.match, component=entry.component))
+            rules.append(PointRule(name=entry.match, component=entry.component, when=dict(entry.when)))
         else:
-            rules.append(PointRule(pattern=re.compile(entry.match), component=entry.component))
+            rules.append(PointRule(pattern=re.compile(entry.match), component=entry.component, when=dict(entry.when)))
     low, high = raw.range if raw.range is not None else (None, None)
     return AttributeSpec(name, tuple(rules), raw.unit, low, high, tuple(raw.enum) if raw.enum else None, raw.integer,
-                         project)
+                         project, raw.text)
 
 
 def _state(raw: Mapping[str, str | list[str]] | None) -> StateRule | None:
@@ -308,6 +332,8 @@ def build_catalog(data: Mapping[str, Any], source: str = "fiware.yaml") -> Catal
                 for key, model in raw.models.items() if model.type not in raw.types]
     problems += [f"{source}: kinds: no type '{kind.type}' under types" for kind in raw.kinds
                  if kind.type not in raw.types]
+    problems += [f"{source}: domains.{domain}: no type '{kind}' under types" for domain, kind in raw.domains.items()
+                 if kind not in raw.types]
     if DEFAULT_TYPE not in raw.types:
         problems.append(f"{source}: types: the default type {DEFAULT_TYPE} is missing")
     if problems:
@@ -323,8 +349,9 @@ def build_catalog(data: Mapping[str, Any], source: str = "fiware.yaml") -> Catal
                              re.compile(m.addresses.pattern) if m.addresses else None,
                              tuple(m.addresses.prefer) if m.addresses else (), m.phase_type)
               for key, m in raw.models.items()}
-    kinds = tuple(KindRule(k.type, tuple(k.points), _words(k.words)) for k in raw.kinds)
-    return Catalog(units, types, models, kinds, tuple(raw.controlled_properties.items()), dict(raw.controlled_units))
+    kinds = tuple(KindRule(k.type, tuple(k.points), _words(k.words), frozenset(k.domains)) for k in raw.kinds)
+    return Catalog(units, types, models, kinds, tuple(raw.controlled_properties.items()), dict(raw.controlled_units),
+                   dict(raw.domains))
 
 
 def catalog_path() -> Path:

@@ -52,6 +52,7 @@ class Facts:
 
     text: str = ""
     points: frozenset[str] = frozenset()
+    domain: str | None = None  # lighting, waste, mobility, security, energy, water or environment
 
 
 @dataclass(frozen=True)
@@ -92,13 +93,14 @@ def device_facts(device: object) -> Facts:
 
         profile = load_profile(device.profile)
         info = profile.device
-        return Facts(f"{info.manufacturer} {info.model} {info.description}", frozenset(p.name for p in profile.points))
+        return Facts(f"{info.manufacturer} {info.model} {info.description}", frozenset(p.name for p in profile.points),
+                     info.domain)
     if isinstance(device, LorawanDeviceConfig):
         from edge_agent.lorawan.codecs import default_registry
 
         registry = default_registry()
         codec = registry.get(device.codec)
-        return Facts(codec.model, _vector_points(codec, registry.vectors_path(device.codec)))
+        return Facts(codec.model, _vector_points(codec, registry.vectors_path(device.codec)), codec.domain)
     if isinstance(device, SimulatedDeviceConfig):
         return Facts(device.model, frozenset(p.name for p in device.points))
     return Facts()
@@ -153,7 +155,7 @@ def site_identities(config: SiteConfig, catalog: Catalog | None = None) -> SiteI
         key = model_key(device)
         listed = key in catalog.models
         facts = Facts() if listed else _readable_facts(device)
-        spec = catalog.model(key, facts.text, facts.points)
+        spec = catalog.model(key, facts.text, facts.points, facts.domain)
         if spec.entity_type == DEFAULT_TYPE and listed:
             facts = _readable_facts(device)
         member_of = tuple(memberships.get(device.name, ()))

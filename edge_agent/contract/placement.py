@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_agent.contract.fiware import AttributeSpec, Catalog, ModelSpec, TypeSpec, camel
+from edge_agent.contract.fiware import AttributeSpec, Catalog, ModelSpec, Target, TypeSpec, camel
 from edge_agent.reading import Quality, Reading, Value
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.payloads import iso_utc
@@ -86,6 +86,8 @@ def model_value(spec: AttributeSpec, model: ModelSpec, kind: str, reading: Readi
     if spec.enum is not None:
         mapped = model.enums.get(kind, {}).get(value) if not isinstance(value, str) else value
         return mapped if spec.holds(mapped) else None
+    if spec.text:
+        return value if spec.holds(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     converted = catalog.convert(value, reading.unit, spec.unit)
@@ -105,16 +107,20 @@ def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, ca
           reserved: frozenset[str]) -> Placement:
     """Place one device's readings (in seq order) into its entity's attributes."""
     out = Placement()
+    latest: dict[str, Value] = {}  # each point's value so far: what an attribute's meaning may depend on
     for stored in readings:
         reading = reading_of(stored)
+        latest[reading.point] = reading.value
         kind, address = model.split_address(reading.point)
         out.by_kind.setdefault(kind, []).append(stored)
         target = spec.attribute_for(kind)
+        if target is not None and any(latest.get(p) != v for p, v in target.when.items()):
+            target = None  # measured otherwise than the model's attribute means (a C-weighted sound level)
         if address is not None:
             _place_addressed(out, stored, kind, address, target=target, model=model, catalog=catalog,
                              reserved=reserved)
         elif target is not None:
-            attribute, component = target
+            attribute, component = target.attribute, target.component
             value = model_value(attribute, model, kind, reading, catalog)
             if value is None:
                 out.out_of_model.append(stored)
@@ -130,7 +136,7 @@ def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, ca
 
 
 def _place_addressed(out: Placement, stored: StoredRecord, kind: str, address: str, *,
-                     target: tuple[AttributeSpec, str | None] | None, model: ModelSpec, catalog: Catalog,
+                     target: Target | None, model: ModelSpec, catalog: Catalog,
                      reserved: frozenset[str]) -> None:
     reading = reading_of(stored)
     if not finite(reading.value):
@@ -139,8 +145,8 @@ def _place_addressed(out: Placement, stored: StoredRecord, kind: str, address: s
     whole = camel(kind) + ADDRESSED_SUFFIX
     whole = f"{whole}{RENAMED_SUFFIX}" if whole in reserved else whole
     _add(out, whole, Placed(stored.seq, reading, reading.value, catalog.unit_code(reading.unit), address))
-    if target is not None and target[1] is None:
-        attribute = target[0]
+    if target is not None and target.component is None:
+        attribute = target.attribute
         value = model_value(attribute, model, kind, reading, catalog)
         if value is not None:
             unit = catalog.unit_code(attribute.unit or reading.unit)

@@ -39,7 +39,7 @@ def shipped_models() -> list[tuple[str, Facts]]:
     for codec in default_registry().names():
         lorawan = LorawanDeviceConfig(driver="lorawan", name="x", dev_eui="0011223344556677", codec=codec)
         facts = device_facts(lorawan)
-        models.append((codec, Facts(facts.text, facts.points | frozenset(RADIO_POINTS))))
+        models.append((codec, Facts(facts.text, facts.points | frozenset(RADIO_POINTS), facts.domain)))
     for path in sorted(configs_dir().glob("*.toml")):
         for simulated in load_config(path).config.devices:
             if isinstance(simulated, SimulatedDeviceConfig):
@@ -49,7 +49,7 @@ def shipped_models() -> list[tuple[str, Facts]]:
 
 def model_terms(key: str, facts: Facts, catalog: Catalog) -> set[str]:
     """The attributes of the project's own that this model's points become."""
-    model = catalog.model(key, facts.text, facts.points)
+    model = catalog.model(key, facts.text, facts.points, facts.domain)
     spec = catalog.types[model.entity_type]
     reserved = subject_terms(spec.subject) | CORE_TERMS | frozenset(spec.attributes)
     readings = [StoredRecord(n, Reading("x", point, 0, 0.0), False) for n, point in enumerate(sorted(facts.points))]

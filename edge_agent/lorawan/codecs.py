@@ -31,6 +31,7 @@ class Codec:
     commands: Mapping[str, str] = field(default_factory=dict)
     _decode: DecodeFn | None = None
     _encode: EncodeFn | None = None
+    domain: str | None = None  # what the device serves (DOMAIN of the codec file): lighting, waste, mobility...
 
     def decode(self, f_port: int, data: bytes, options: CodecOptions | None = None) -> Decoded:
         """Decode one payload. Anything but a result is a DecodeError, whatever the codec did wrong."""
@@ -75,8 +76,9 @@ def load_codec(name: str, path: Path) -> Codec:
     encode = getattr(module, "encode", None)
     if commands and not callable(encode):
         raise ConfigError([f"codec {name} ({path}): lists COMMANDS but has no encode()"])
+    domain = getattr(module, "DOMAIN", None)
     return Codec(name, model, path, frozenset(fports), commands, cast(DecodeFn, decode),
-                 cast(EncodeFn | None, encode))
+                 cast(EncodeFn | None, encode), domain if isinstance(domain, str) else None)
 
 
 class CodecRegistry:

@@ -79,7 +79,7 @@ def test_the_guesses_type_every_shipped_model_as_its_listing_does() -> None:
     unlisted = build_catalog({**data, "models": {}})
     for key, facts in shipped_models():
         if key in listed:
-            assert unlisted.model(key, facts.text, facts.points).entity_type == listed[key]["type"], key
+            assert unlisted.model(key, facts.text, facts.points, facts.domain).entity_type == listed[key]["type"], key
 
 
 def test_the_projects_context_defines_every_name_the_shipped_points_become() -> None:
