@@ -114,7 +114,7 @@ def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, ca
         kind, address = model.split_address(reading.point)
         out.by_kind.setdefault(kind, []).append(stored)
         target = spec.attribute_for(kind)
-        if target is not None and any(latest.get(p) != v for p, v in target.when.items()):
+        if target is not None and target.when and any(latest.get(p) != v for p, v in target.when.items()):
             target = None  # measured otherwise than the model's attribute means (a C-weighted sound level)
         if address is not None:
             _place_addressed(out, stored, kind, address, target=target, model=model, catalog=catalog,
@@ -171,10 +171,22 @@ def seq_value(seqs: Sequence[int]) -> int | list[int]:
 
 def render(instance: Sequence[Placed], composite: bool) -> dict[str, Any]:
     """One attribute instance: Property with observedAt, unitCode, the seq(s), and the reading's flags."""
+    if len(instance) == 1:  # the usual case, kept cheap: one reading
+        placed = instance[0]
+        reading = placed.reading
+        value: Any = {placed.component: placed.value} if composite else placed.value
+        attribute: dict[str, Any] = {"type": "Property", "value": value, "observedAt": iso_utc(reading.ts)}
+        if placed.unit_code:
+            attribute["unitCode"] = placed.unit_code
+        attribute["seq"] = sub(placed.seq)
+        if not reading.clock_synced:
+            attribute["clockSynced"] = sub(False)
+        if reading.quality is not Quality.GOOD:
+            attribute["quality"] = sub(reading.quality.label)
+        return attribute
     readings = [p.reading for p in instance]
-    value: Any = {p.component: p.value for p in instance} if composite else instance[0].value
-    attribute: dict[str, Any] = {"type": "Property", "value": value,
-                                 "observedAt": iso_utc(max(r.ts for r in readings))}
+    value = {p.component: p.value for p in instance} if composite else instance[0].value
+    attribute = {"type": "Property", "value": value, "observedAt": iso_utc(max(r.ts for r in readings))}
     unit = next((p.unit_code for p in instance if p.unit_code), None)
     if unit:
         attribute["unitCode"] = unit
