@@ -2,11 +2,11 @@
 
 The bundled demo site runs for real (``edge-agent demo``: the agent, its simulated Modbus devices, its ChirpStack
 stand-in on the gateway's own Mosquitto) with ``upstream.output = "ngsi-ld"``; the hypervisor's Mosquitto is
-down for the first seconds, so the batches that follow carry several polls of each device. What the real broker
-delivers is loaded into a model of a context broker's storage: no Orion-LD, Scorpio or Stellio can run here, so the
-model follows Orion-LD's documented behaviour (sources cited on the class). Every reading the gateway's store
-holds for the batches must be found with its value; loading the same batches as the old contract said (the
-entities alone, default upsert) must lose some, or the model would prove nothing.
+down until the store holds several polls and uplinks of each device, so the batch that follows carries them.
+What the real broker delivers is loaded into a model of a context broker's storage: no Orion-LD, Scorpio or
+Stellio can run here, so the model follows Orion-LD's documented behaviour (sources cited on the class). Every
+reading the gateway's store holds for the batches must be found with its value; loading the same batches as the
+old contract said (the entities alone, default upsert) must lose some, or the model would prove nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from edge_agent.reading import Reading
 from edge_agent.store.rows import SELECT_COLUMNS, from_row
 from tests.contract.sdm_models import check_entity, official_schema_errors
 from tests.contract.support import Schemas
+from tests.support.agent_proc import store_rows, wait_until
 from tests.support.broker import Broker
 from tests.support.mqtt import Capture
 from tests.support.ports import free_port, wait_port
@@ -138,6 +139,11 @@ def outage_demo(directory: Path, upstream_port: int, local_port: int) -> Path:
     return path
 
 
+def count(db: Path, where: str) -> int:
+    """Readings in the gateway's store (read as the CLI does, beside the running agent)."""
+    return int(store_rows(db, f"SELECT count(*) FROM records WHERE kind = 0 AND {where}")[0][0])  # type: ignore[arg-type]
+
+
 def stored_readings(db: Path, ranges: Iterable[tuple[int, int]]) -> dict[int, Reading]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -159,15 +165,23 @@ def test_a_real_demo_run_loaded_as_the_contract_says_keeps_every_reading(tmp_pat
     state = tmp_path / "state"
     demo = subprocess.Popen(
         [sys.executable, "-m", "edge_agent", "demo", "--config", str(outage_demo(tmp_path, upstream_port, local.port)),
-         "--duration", "14", "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+         "--duration", "90", "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = state / "store.db"
     capture: Capture | None = None
     try:
-        time.sleep(6)  # the hypervisor's broker is down: polls and uplinks pile up in the store
+        # The hypervisor's broker is down: polls and uplinks pile up in the store, several of each device.
+        lamp = "device = 'lamp-rue-haute-07' AND point = 'lorawan.f_cnt'"
+        wait_until(lambda: count(db, "point = 'circuit1_level'") >= 3 and count(db, lamp) >= 2,
+                   timeout=60, what="three polls of the cabinet and two uplinks of the luminaire stored")
         os.kill(demo.pid, signal.SIGSTOP)  # held while the hypervisor's broker and its subscriber come up
+        stored = count(db, "1")
         upstream.start()
         wait_port(upstream_port, host=UPSTREAM_HOST)
         capture = Capture(upstream.port, f"fute/{GATEWAY}/readings")
         os.kill(demo.pid, signal.SIGCONT)
+        # the backlog drained, and live batches after it
+        capture.wait_for(lambda ms: len(ms) >= 6 and max(m.json()["seqs"][-1] for m in ms) > stored, timeout=60)
+        demo.send_signal(signal.SIGTERM)
         out, err = demo.communicate(timeout=60)
         assert demo.returncode == 0, err.decode()[-2000:]
         time.sleep(0.5)
