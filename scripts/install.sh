@@ -247,6 +247,9 @@ install_config() { # VENV
   mkdir -p "$ETC"
   chmod 0770 "$ETC"
   system chgrp "$NAME" "$ETC"
+  # Drivers added on site (edge-agent drivers check): root's to write, the agent's to read.
+  mkdir -p "$ETC/drivers/modbus" "$ETC/drivers/lorawan"
+  chmod 0755 "$ETC/drivers" "$ETC/drivers/modbus" "$ETC/drivers/lorawan"
   if [[ -z $source ]]; then
     [[ -f $CONF ]] || die "no site config in $CONF: pass --site NAME or --config FILE"
     return 0

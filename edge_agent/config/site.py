@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config.base import Model
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.config.store import StoreConfig
@@ -51,6 +52,13 @@ class ControlConfig(Model):
     group: str | None = None
 
 
+class DriversConfig(Model):
+    """Site driver directories: profiles and codecs an installer adds, searched in order before the bundled ones."""
+
+    paths: list[Path] = Field(default_factory=lambda: [DEFAULT_SITE_DIR],
+                              description="directories holding modbus/ and lorawan/ driver files")
+
+
 class SiteConfig(Model):
     """One gateway: who it is, where it sends, what it stores, what it talks to."""
 
@@ -61,6 +69,7 @@ class SiteConfig(Model):
     clock: ClockConfig = ClockConfig()
     control: ControlConfig = ControlConfig()
     modbus: ModbusConfig = ModbusConfig()
+    drivers: DriversConfig = DriversConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
     chirpstack: ChirpstackConfig | None = None
     lighting: LightingConfig = LightingConfig()

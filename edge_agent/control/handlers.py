@@ -79,8 +79,12 @@ def device_states(ctx: ControlContext) -> list[Reply]:
             state = lorawan[device.name]
             online = not state["silent"] if state["last_seen"] is not None else None
             alarms = [*alarms, *(f"{name} (device)" for name in state["alarms"])]
-            errors = int(state["decode_errors"]) + int(state["lost_uplinks"])
+            errors = int(state["decode_errors"]) + int(state["lost_uplinks"]) + int(state.get("missing_fields", 0))
             last_seen = max(last_seen or 0.0, state["last_seen"] or 0.0) or None
+            if state.get("problem"):
+                last_error = f"codec unusable: {state['problem']}"
+            elif state.get("missing_fields"):
+                last_error = f"{state['missing_fields']} mapped field(s) missing from ChirpStack's object"
         else:
             interval = inventory.device_row(device)["poll_interval"]
             online = last_seen is not None and now - last_seen < 3 * interval + 2

@@ -75,6 +75,8 @@ class DeviceState:
     alarms: dict[str, bool] = field(default_factory=dict)
     application_id: str | None = None
     recent: deque[tuple[float, int, Radio]] = field(default_factory=lambda: deque(maxlen=RECENT_UPLINKS))
+    missing_fields: int = 0  # codec = "chirpstack": mapped fields the decoded object lacked
+    problem: str | None = None  # why the device's codec cannot be used (its uplinks are kept undecoded)
 
     @property
     def silent_after_seconds(self) -> float:
@@ -89,6 +91,7 @@ class DeviceState:
             "counter_resets": self.counter_resets, "decode_errors": self.decode_errors,
             "duplicates": self.duplicates, "silent": self.silent,
             "alarms": sorted(name for name, raised in self.alarms.items() if raised),
+            "missing_fields": self.missing_fields, "usable": self.problem is None, "problem": self.problem,
         }
 
     def signal(self, last: int = RECENT_UPLINKS) -> list[dict[str, Any]]:
