@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edge_agent.contract.fiware import Catalog, ModelSpec, StateRule, TypeSpec
+from edge_agent.contract.fiware import FiwareMapping, ModelSpec, StateRule, TypeSpec
 from edge_agent.contract.identity import DeviceIdentity
 from edge_agent.contract.placement import Placement, reading_of, seq_value, sub
 from edge_agent.store.rows import StoredRecord
@@ -111,7 +111,7 @@ class Judged:
     current: Mapping[str, Any]
     readings: Sequence[StoredRecord]
     known: Known
-    catalog: Catalog
+    mapping: FiwareMapping
 
     def points(self) -> frozenset[str]:
         return self.ident.points or frozenset(reading_of(s).point for s in self.readings)
@@ -150,7 +150,7 @@ def _ac_measurement(j: Judged) -> dict[str, Any]:
 
 def _device(j: Judged) -> dict[str, Any]:
     units = sorted({unit for s in j.readings if (unit := reading_of(s).unit)})
-    return {"controlledProperty": sub(j.catalog.controlled_properties(sorted(j.points()), units))}
+    return {"controlledProperty": sub(j.mapping.controlled_properties(sorted(j.points()), units))}
 
 
 _BY_TYPE: dict[str, Callable[[Judged], dict[str, Any]]] = {

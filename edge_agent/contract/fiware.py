@@ -223,7 +223,7 @@ class KindRule:
 
 
 @dataclass(frozen=True)
-class Catalog:
+class FiwareMapping:
     units: Mapping[str, Unit]
     types: Mapping[str, TypeSpec]
     models: Mapping[str, ModelSpec]
@@ -321,7 +321,7 @@ def _words(words: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"\b{re.escape(word.lower())}\b") for word in words)
 
 
-def build_catalog(data: Mapping[str, Any], source: str = "fiware.yaml") -> Catalog:
+def build_mapping(data: Mapping[str, Any], source: str = "fiware.yaml") -> FiwareMapping:
     """Check the mapping file's content and compile it; ConfigError names the file and the key."""
     try:
         raw = _File.model_validate(data)
@@ -350,20 +350,20 @@ def build_catalog(data: Mapping[str, Any], source: str = "fiware.yaml") -> Catal
                              tuple(m.addresses.prefer) if m.addresses else (), m.phase_type)
               for key, m in raw.models.items()}
     kinds = tuple(KindRule(k.type, tuple(k.points), _words(k.words), frozenset(k.domains)) for k in raw.kinds)
-    return Catalog(units, types, models, kinds, tuple(raw.controlled_properties.items()), dict(raw.controlled_units),
-                   dict(raw.domains))
+    return FiwareMapping(units, types, models, kinds, tuple(raw.controlled_properties.items()),
+                         dict(raw.controlled_units), dict(raw.domains))
 
 
-def catalog_path() -> Path:
+def mapping_path() -> Path:
     return drivers_dir() / "fiware.yaml"
 
 
 @functools.cache
-def default_catalog() -> Catalog:
+def default_mapping() -> FiwareMapping:
     """The shipped mapping (``drivers/fiware.yaml`` of the checkout or the wheel)."""
-    path = catalog_path()
+    path = mapping_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
-    return build_catalog(data, str(path))
+    return build_mapping(data, str(path))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.config.site import SiteConfig
-from edge_agent.contract.fiware import NO_UNIT, Catalog
+from edge_agent.contract.fiware import NO_UNIT, FiwareMapping
 from edge_agent.contract.identity import GroupIdentity, SiteIdentities
 from edge_agent.contract.placement import Placed, Placement, reading_of, render, sub
 
@@ -20,7 +20,7 @@ LEVEL = "illuminanceLevel"
 
 
 def member_levels(group: GroupIdentity, placements: Mapping[str, Placement], identities: SiteIdentities,
-                  catalog: Catalog) -> list[Placed]:
+                  mapping: FiwareMapping) -> list[Placed]:
     """Every level reading of the group's members in the batch, as ratios."""
     found: list[Placed] = []
     for device, point in group.members:
@@ -37,11 +37,11 @@ def member_levels(group: GroupIdentity, placements: Mapping[str, Placement], ide
             if isinstance(reading.value, bool):  # a switched circuit: full level or off
                 ratio: float | None = 1.0 if reading.value else 0.0
             elif isinstance(reading.value, int | float):
-                ratio = catalog.convert(reading.value, reading.unit or "%", NO_UNIT)
+                ratio = mapping.convert(reading.value, reading.unit or "%", NO_UNIT)
             else:
                 continue
             if ratio is not None and 0 <= ratio <= 1:
-                found.append(Placed(stored.seq, reading, ratio, catalog.unit_code(NO_UNIT)))
+                found.append(Placed(stored.seq, reading, ratio, mapping.unit_code(NO_UNIT)))
     return found
 
 
@@ -56,10 +56,10 @@ def program_of(config: SiteConfig, group: GroupIdentity, ts: float) -> str | Non
 
 
 def group_entity(group: GroupIdentity, config: SiteConfig, *, identities: SiteIdentities,
-                 placements: Mapping[str, Placement], catalog: Catalog, newest: float) -> dict[str, Any]:
+                 placements: Mapping[str, Placement], mapping: FiwareMapping, newest: float) -> dict[str, Any]:
     """The group's attributes (besides id, type, @context and location)."""
     out: dict[str, Any] = {"name": sub(group.name)}
-    levels = sorted(member_levels(group, placements, identities, catalog), key=lambda p: p.seq)
+    levels = sorted(member_levels(group, placements, identities, mapping), key=lambda p: p.seq)
     if levels:
         level = levels[-1]
         out[LEVEL] = render([level], composite=False)

@@ -8,7 +8,7 @@ never changes while the agent runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,10 +18,10 @@ import yaml
 
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.site import SiteConfig
-from edge_agent.contract.fiware import DEFAULT_TYPE, Catalog, ModelSpec, default_catalog
+from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, default_mapping
 from edge_agent.errors import ConfigError, DecodeError
 from edge_agent.lorawan.codec_api import CodecOptions
-from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
 
 if TYPE_CHECKING:
@@ -86,30 +86,34 @@ class SiteIdentities:
     groups: Mapping[str, GroupIdentity] = field(default_factory=dict)
 
 
-def device_facts(device: object) -> Facts:
-    """Read the shipped driver files for what they say of this device's model (ConfigError if unreadable)."""
-    if isinstance(device, ModbusDeviceConfig):
-        from edge_agent.modbus.profile import load_profile
+def device_facts(device: object, drivers: Sequence[Path] = ()) -> Facts:
+    """What the driver files (the site's directories ``drivers``, then the bundled ones) say of this device's model;
+    ConfigError if they cannot be read."""
+    from edge_agent.catalog import catalog_for
 
-        profile = load_profile(device.profile)
-        info = profile.device
+    catalog = catalog_for(tuple(drivers))
+    if isinstance(device, ModbusDeviceConfig):
+        info = (profile := catalog.profile(device.profile)).device
         return Facts(f"{info.manufacturer} {info.model} {info.description}", frozenset(p.name for p in profile.points),
                      info.domain)
     if isinstance(device, LorawanDeviceConfig):
-        from edge_agent.lorawan.codecs import default_registry
-
-        registry = default_registry()
-        codec = registry.get(device.codec)
-        return Facts(codec.model, _vector_points(codec, registry.vectors_path(device.codec)), codec.domain)
+        if device.codec == CHIRPSTACK_CODEC:  # decoded by ChirpStack: the site config names its points
+            fields = device.object_fields
+            points = {f.point for f in fields if f.point} | {f"alarm.{f.alarm}" for f in fields if f.alarm}
+            points |= {f"alarm.{name}" for f in fields for name in (f.flags or {}).values()}
+            return Facts("", frozenset(points | {"battery"} if any(f.battery for f in fields) else points))
+        codec = catalog.codec(device.codec)
+        found = catalog.find("lorawan", device.codec)
+        return Facts(codec.model, _vector_points(codec, found.vectors_path) if found else frozenset(), codec.domain)
     if isinstance(device, SimulatedDeviceConfig):
         return Facts(device.model, frozenset(p.name for p in device.points))
     return Facts()
 
 
-def _readable_facts(device: object) -> Facts:
+def _readable_facts(device: object, drivers: Sequence[Path]) -> Facts:
     """The facts, or none when a driver file cannot be read (logged): the device is then typed by its name."""
     try:
-        return device_facts(device)
+        return device_facts(device, drivers)
     except (ConfigError, KeyError, OSError) as exc:
         log.warning("fiware_facts_unreadable", device=getattr(device, "name", "?"), error=str(exc))
         return Facts()
@@ -137,9 +141,9 @@ def _vector_points(codec: Codec, path: Path) -> frozenset[str]:
     return frozenset(names)
 
 
-def site_identities(config: SiteConfig, catalog: Catalog | None = None) -> SiteIdentities:
+def site_identities(config: SiteConfig, mapping: FiwareMapping | None = None) -> SiteIdentities:
     """Every device's and lighting group's entity; driver files are read only for models the mapping lacks."""
-    catalog = catalog or default_catalog()
+    mapping = mapping or default_mapping()
     gateway = config.gateway_id
     memberships: dict[str, list[str]] = {}
     groups: dict[str, GroupIdentity] = {}
@@ -153,11 +157,12 @@ def site_identities(config: SiteConfig, catalog: Catalog | None = None) -> SiteI
     devices: dict[str, DeviceIdentity] = {}
     for device in config.devices:
         key = model_key(device)
-        listed = key in catalog.models
-        facts = Facts() if listed else _readable_facts(device)
-        spec = catalog.model(key, facts.text, facts.points, facts.domain)
+        listed = key in mapping.models
+        drivers = tuple(config.drivers.paths)
+        facts = Facts() if listed else _readable_facts(device, drivers)
+        spec = mapping.model(key, facts.text, facts.points, facts.domain)
         if spec.entity_type == DEFAULT_TYPE and listed:
-            facts = _readable_facts(device)
+            facts = _readable_facts(device, drivers)
         member_of = tuple(memberships.get(device.name, ()))
         if spec.entity_type == CABINET_TYPE and not member_of:  # the model requires a group: its own circuits
             own = GroupIdentity(device.name, entity_id(GROUP_TYPE, gateway, device.name), "", ((device.name, None),),

@@ -15,7 +15,7 @@ from typing import Any
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.contexts import CORE_TERMS, Contexts, subject_terms
 from edge_agent.contract.derive import Judged, Known, derived
-from edge_agent.contract.fiware import DEFAULT_TYPE, Catalog, ModelSpec, TypeSpec, default_catalog
+from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, TypeSpec, default_mapping
 from edge_agent.contract.groups import group_entity
 from edge_agent.contract.identity import GROUP_TYPE, DeviceIdentity, SiteIdentities, entity_id, site_identities
 from edge_agent.contract.placement import Placement, out_of_model, place, reading_of, render, sub
@@ -30,10 +30,10 @@ class NgsiLdEncoder:
     """Callable as the uplink's ``batch_encoder``."""
 
     def __init__(self, config: SiteConfig, identities: SiteIdentities | None = None,
-                 catalog: Catalog | None = None) -> None:
+                 mapping: FiwareMapping | None = None) -> None:
         self._config = config
-        self._catalog = catalog or default_catalog()
-        self._identities = identities or site_identities(config, self._catalog)
+        self._mapping = mapping or default_mapping()
+        self._identities = identities or site_identities(config, self._mapping)
         settings = config.upstream.ngsi_ld
         self._contexts = Contexts(settings.contexts_url, settings.core_context)
         self._location = {"type": "GeoProperty",
@@ -64,10 +64,10 @@ class NgsiLdEncoder:
         placements: dict[str, Placement] = {}
         for device, readings in by_device.items():
             ident = self._identity(device)
-            spec = self._catalog.types[ident.entity_type]
-            placements[device] = placement = place(readings, ident.spec, spec, self._catalog, self._reserved_for(spec))
+            spec = self._mapping.types[ident.entity_type]
+            placements[device] = placement = place(readings, ident.spec, spec, self._mapping, self._reserved_for(spec))
             current, history = self._attributes(placement, ident)
-            current.update(derived(Judged(ident, spec, placement, current, readings, self._known, self._catalog)))
+            current.update(derived(Judged(ident, spec, placement, current, readings, self._known, self._mapping)))
             entities.append({**self._head(ident.entity_id, ident.entity_type, spec.subject),
                              "location": self._location, "name": sub(device),
                              "dataProvider": sub(self._config.gateway_id), **current})
@@ -79,14 +79,14 @@ class NgsiLdEncoder:
     def _groups(self, placements: dict[str, Placement],
                 by_device: dict[str, list[StoredRecord]]) -> list[dict[str, Any]]:
         out = []
-        subject = self._catalog.types[GROUP_TYPE].subject
+        subject = self._mapping.types[GROUP_TYPE].subject
         for group in self._identities.groups.values():
             reporting = [by_device[d] for d, _ in group.members if d in by_device]
             if not reporting:
                 continue
             newest = max(reading_of(s).ts for readings in reporting for s in readings)
             attributes = group_entity(group, self._config, identities=self._identities, placements=placements,
-                                      catalog=self._catalog, newest=newest)
+                                      mapping=self._mapping, newest=newest)
             out.append({**self._head(group.entity_id, GROUP_TYPE, subject), "location": self._location,
                         "dataProvider": sub(self._config.gateway_id), **attributes})
         return out

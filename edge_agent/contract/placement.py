@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_agent.contract.fiware import AttributeSpec, Catalog, ModelSpec, Target, TypeSpec, camel
+from edge_agent.contract.fiware import AttributeSpec, FiwareMapping, ModelSpec, Target, TypeSpec, camel
 from edge_agent.reading import Quality, Reading, Value
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.payloads import iso_utc
@@ -80,7 +80,7 @@ def finite(value: Value) -> bool:
     return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
-def model_value(spec: AttributeSpec, model: ModelSpec, kind: str, reading: Reading, catalog: Catalog) -> Any:
+def model_value(spec: AttributeSpec, model: ModelSpec, kind: str, reading: Reading, mapping: FiwareMapping) -> Any:
     """The reading as the model's attribute holds it, or None when the model cannot hold it."""
     value = reading.value
     if spec.enum is not None:
@@ -90,7 +90,7 @@ def model_value(spec: AttributeSpec, model: ModelSpec, kind: str, reading: Readi
         return value if spec.holds(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    converted = catalog.convert(value, reading.unit, spec.unit)
+    converted = mapping.convert(value, reading.unit, spec.unit)
     if converted is None or not spec.holds(converted):
         return None
     return int(converted) if spec.integer else converted
@@ -103,7 +103,7 @@ def own_name(point: str, reserved: frozenset[str]) -> str:
     return f"{name}{RENAMED_SUFFIX}" if name in reserved else name
 
 
-def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, catalog: Catalog,
+def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, mapping: FiwareMapping,
           reserved: frozenset[str]) -> Placement:
     """Place one device's readings (in seq order) into its entity's attributes."""
     out = Placement()
@@ -117,26 +117,26 @@ def place(readings: Iterable[StoredRecord], model: ModelSpec, spec: TypeSpec, ca
         if target is not None and target.when and any(latest.get(p) != v for p, v in target.when.items()):
             target = None  # measured otherwise than the model's attribute means (a C-weighted sound level)
         if address is not None:
-            _place_addressed(out, stored, kind, address, target=target, model=model, catalog=catalog,
+            _place_addressed(out, stored, kind, address, target=target, model=model, mapping=mapping,
                              reserved=reserved)
         elif target is not None:
             attribute, component = target.attribute, target.component
-            value = model_value(attribute, model, kind, reading, catalog)
+            value = model_value(attribute, model, kind, reading, mapping)
             if value is None:
                 out.out_of_model.append(stored)
                 continue
-            unit = catalog.unit_code(attribute.unit or reading.unit)
+            unit = mapping.unit_code(attribute.unit or reading.unit)
             _add(out, attribute.name, Placed(stored.seq, reading, value, unit, component))
         elif finite(reading.value):
             _add(out, own_name(reading.point, reserved),
-                 Placed(stored.seq, reading, reading.value, catalog.unit_code(reading.unit)))
+                 Placed(stored.seq, reading, reading.value, mapping.unit_code(reading.unit)))
         else:
             out.out_of_model.append(stored)
     return out
 
 
 def _place_addressed(out: Placement, stored: StoredRecord, kind: str, address: str, *,
-                     target: Target | None, model: ModelSpec, catalog: Catalog,
+                     target: Target | None, model: ModelSpec, mapping: FiwareMapping,
                      reserved: frozenset[str]) -> None:
     reading = reading_of(stored)
     if not finite(reading.value):
@@ -144,12 +144,12 @@ def _place_addressed(out: Placement, stored: StoredRecord, kind: str, address: s
         return
     whole = camel(kind) + ADDRESSED_SUFFIX
     whole = f"{whole}{RENAMED_SUFFIX}" if whole in reserved else whole
-    _add(out, whole, Placed(stored.seq, reading, reading.value, catalog.unit_code(reading.unit), address))
+    _add(out, whole, Placed(stored.seq, reading, reading.value, mapping.unit_code(reading.unit), address))
     if target is not None and target.component is None:
         attribute = target.attribute
-        value = model_value(attribute, model, kind, reading, catalog)
+        value = model_value(attribute, model, kind, reading, mapping)
         if value is not None:
-            unit = catalog.unit_code(attribute.unit or reading.unit)
+            unit = mapping.unit_code(attribute.unit or reading.unit)
             out.views.setdefault(attribute.name, []).append((address, Placed(stored.seq, reading, value, unit)))
 
 

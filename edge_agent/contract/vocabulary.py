@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.load import load_config
 from edge_agent.contract.contexts import CORE_TERMS, PROJECT_CONTEXT_FILE, PROJECT_NAMESPACE, subject_terms
-from edge_agent.contract.fiware import Catalog, default_catalog
+from edge_agent.contract.fiware import FiwareMapping, default_mapping
 from edge_agent.contract.identity import Facts, device_facts
 from edge_agent.contract.placement import place
 from edge_agent.lorawan.codecs import default_registry
@@ -47,23 +47,23 @@ def shipped_models() -> list[tuple[str, Facts]]:
     return models
 
 
-def model_terms(key: str, facts: Facts, catalog: Catalog) -> set[str]:
+def model_terms(key: str, facts: Facts, mapping: FiwareMapping) -> set[str]:
     """The attributes of the project's own that this model's points become."""
-    model = catalog.model(key, facts.text, facts.points, facts.domain)
-    spec = catalog.types[model.entity_type]
+    model = mapping.model(key, facts.text, facts.points, facts.domain)
+    spec = mapping.types[model.entity_type]
     reserved = subject_terms(spec.subject) | CORE_TERMS | frozenset(spec.attributes)
     readings = [StoredRecord(n, Reading("x", point, 0, 0.0), False) for n, point in enumerate(sorted(facts.points))]
-    placement = place(readings, model, spec, catalog, reserved)
+    placement = place(readings, model, spec, mapping, reserved)
     names = set(placement.slots) - set(spec.attributes)
     names |= {name for name, attribute in spec.attributes.items() if attribute.project}
     return names - subject_terms(spec.subject)
 
 
-def project_terms(models: Iterable[tuple[str, Facts]] | None = None, catalog: Catalog | None = None) -> list[str]:
-    catalog = catalog or default_catalog()
+def project_terms(models: Iterable[tuple[str, Facts]] | None = None, mapping: FiwareMapping | None = None) -> list[str]:
+    mapping = mapping or default_mapping()
     terms = set(SUB_PROPERTIES) | set(ENTITY_TERMS)
     for key, facts in models if models is not None else shipped_models():
-        terms |= model_terms(key, facts, catalog)
+        terms |= model_terms(key, facts, mapping)
     return sorted(terms)
 
 

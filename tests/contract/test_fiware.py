@@ -13,7 +13,7 @@ import yaml
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.contexts import project_terms as shipped_project_terms
-from edge_agent.contract.fiware import build_catalog, catalog_path, default_catalog
+from edge_agent.contract.fiware import build_mapping, default_mapping, mapping_path
 from edge_agent.contract.identity import site_identities
 from edge_agent.contract.inventory import inventory_fields
 from edge_agent.contract.vocabulary import project_terms, shipped_models
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def mapping_file() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(catalog_path().read_text())
+    data: dict[str, Any] = yaml.safe_load(mapping_path().read_text())
     return data
 
 
@@ -44,21 +44,21 @@ def schema_properties(entity_type: str) -> set[str]:
 
 
 def test_every_type_the_mapping_can_emit_is_in_the_table_the_schemas_and_ships_its_context() -> None:
-    catalog = default_catalog()
+    mapping = default_mapping()
     batch = json.loads((ROOT / "docs" / "schemas" / "ngsi-ld-batch.json").read_text())
     inventory = json.loads((ROOT / "docs" / "schemas" / "inventory.json").read_text())
     device = inventory["properties"]["devices"]["items"]["properties"]
     inventory_types = set(device["fiware_type"]["enum"]) | {"StreetlightGroup"}  # groups are not devices
-    assert set(catalog.types) == set(SDM) == set(batch["$defs"]["entityType"]["enum"]) == inventory_types
-    for spec in catalog.types.values():
+    assert set(mapping.types) == set(SDM) == set(batch["$defs"]["entityType"]["enum"]) == inventory_types
+    for spec in mapping.types.values():
         assert SDM[spec.name].subject == spec.subject
         assert (ROOT / "docs" / "contexts" / "sdm" / f"dataModel.{spec.subject}.jsonld").is_file()
 
 
 @pytest.mark.parametrize("entity_type", sorted(SDM))
 def test_the_mappings_attributes_are_the_models_with_the_models_units(entity_type: str) -> None:
-    catalog = default_catalog()
-    spec = catalog.types[entity_type]
+    mapping = default_mapping()
+    spec = mapping.types[entity_type]
     official = schema_properties(entity_type)
     for attribute in spec.attributes.values():
         if attribute.project:
@@ -67,7 +67,7 @@ def test_the_mappings_attributes_are_the_models_with_the_models_units(entity_typ
         assert attribute.name in official, f"{entity_type}.{attribute.name} is not an attribute of the model"
         documented = SDM[entity_type].units.get(attribute.name)
         if documented is not None:
-            assert catalog.unit_code(attribute.unit) == documented, f"{entity_type}.{attribute.name} unit"
+            assert mapping.unit_code(attribute.unit) == documented, f"{entity_type}.{attribute.name} unit"
         if attribute.name in SDM[entity_type].enums:
             assert set(attribute.enum or ()) <= SDM[entity_type].enums[attribute.name]
 
@@ -76,7 +76,7 @@ def test_the_guesses_type_every_shipped_model_as_its_listing_does() -> None:
     """A device model added without a mapping entry gets a sensible type: the rules find the shipped ones'."""
     data = mapping_file()
     listed = data["models"]
-    unlisted = build_catalog({**data, "models": {}})
+    unlisted = build_mapping({**data, "models": {}})
     for key, facts in shipped_models():
         if key in listed:
             assert unlisted.model(key, facts.text, facts.points, facts.domain).entity_type == listed[key]["type"], key
@@ -93,10 +93,10 @@ def test_the_projects_context_defines_every_name_the_shipped_points_become() -> 
 def test_a_broken_mapping_is_named_by_file_and_key() -> None:
     data = mapping_file()
     with pytest.raises(ConfigError) as caught:
-        build_catalog({**data, "models": {"x": {"type": "Lamppost"}}}, "drivers/fiware.yaml")
+        build_mapping({**data, "models": {"x": {"type": "Lamppost"}}}, "drivers/fiware.yaml")
     assert caught.value.problems == ["drivers/fiware.yaml: models.x.type: no type 'Lamppost' under types"]
     with pytest.raises(ConfigError) as caught:
-        build_catalog({**data, "units": {"V": {"cod": "VLT"}}}, "drivers/fiware.yaml")
+        build_mapping({**data, "units": {"V": {"cod": "VLT"}}}, "drivers/fiware.yaml")
     assert any(p.startswith("drivers/fiware.yaml: units.V.") for p in caught.value.problems)
 
 
