@@ -309,3 +309,13 @@ def test_the_context_is_the_projects_then_the_models_then_the_core() -> None:
                                       "http://hyperviseur.lan/ngsi-ld/contexts/sdm/dataModel.WasteManagement.jsonld"]
     for name in ("edge-agent.jsonld", "sdm/dataModel.WasteManagement.jsonld"):
         assert (ROOT / "docs" / "contexts" / name).is_file(), "what the URL names ships in docs/contexts/"
+
+
+def test_a_device_chirpstack_decodes_is_typed_by_the_points_its_config_names() -> None:
+    config = site([{"driver": "lorawan", "name": "air", "dev_eui": "a84041000181c5e1", "codec": "chirpstack",
+                    "object_fields": [{"path": "co2", "point": "co2", "unit": "ppm"},
+                                      {"path": "humidity", "point": "humidity", "unit": "%"}]}])
+    body = encode(config, numbered([reading("air", "co2", 420, "ppm"), reading("air", "humidity", 48.0, "%")]))
+    (air,) = body["entities"]
+    assert air["type"] == "AirQualityObserved" and problems([air]) == []
+    assert (air["co2"]["unitCode"], air["relativeHumidity"]["value"]) == ("59", 0.48)
