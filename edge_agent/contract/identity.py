@@ -141,9 +141,16 @@ def _vector_points(codec: Codec, path: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+_last: tuple[SiteConfig, FiwareMapping, SiteIdentities] | None = None  # the output and the inventory share it
+
+
 def site_identities(config: SiteConfig, mapping: FiwareMapping | None = None) -> SiteIdentities:
-    """Every device's and lighting group's entity; driver files are read only for models the mapping lacks."""
+    """Every device's and lighting group's entity; driver files are read only for models the mapping lacks, once
+    per model (a codec's vectors are decoded once however many devices use it), and once per config."""
+    global _last
     mapping = mapping or default_mapping()
+    if _last is not None and _last[0] is config and _last[1] is mapping:
+        return _last[2]
     gateway = config.gateway_id
     memberships: dict[str, list[str]] = {}
     groups: dict[str, GroupIdentity] = {}
@@ -154,15 +161,24 @@ def site_identities(config: SiteConfig, mapping: FiwareMapping | None = None) ->
         for member in group.members:
             if ident.entity_id not in memberships.setdefault(member.device, []):
                 memberships[member.device].append(ident.entity_id)
+    drivers = tuple(config.drivers.paths)
+    read: dict[str, Facts] = {}
+
+    def facts_of(device: object, key: str) -> Facts:
+        if isinstance(device, SimulatedDeviceConfig) or key == CHIRPSTACK_CODEC:  # each device its own points
+            return _readable_facts(device, drivers)
+        if key not in read:
+            read[key] = _readable_facts(device, drivers)
+        return read[key]
+
     devices: dict[str, DeviceIdentity] = {}
     for device in config.devices:
         key = model_key(device)
         listed = key in mapping.models
-        drivers = tuple(config.drivers.paths)
-        facts = Facts() if listed else _readable_facts(device, drivers)
+        facts = Facts() if listed else facts_of(device, key)
         spec = mapping.model(key, facts.text, facts.points, facts.domain)
         if spec.entity_type == DEFAULT_TYPE and listed:
-            facts = _readable_facts(device, drivers)
+            facts = facts_of(device, key)
         member_of = tuple(memberships.get(device.name, ()))
         if spec.entity_type == CABINET_TYPE and not member_of:  # the model requires a group: its own circuits
             own = GroupIdentity(device.name, entity_id(GROUP_TYPE, gateway, device.name), "", ((device.name, None),),
@@ -171,4 +187,6 @@ def site_identities(config: SiteConfig, mapping: FiwareMapping | None = None) ->
             member_of = (own.entity_id,)
         devices[device.name] = DeviceIdentity(device.name, key, spec, entity_id(spec.entity_type, gateway, device.name),
                                               member_of, facts.points, device.name in memberships)
-    return SiteIdentities(gateway, devices, groups)
+    found = SiteIdentities(gateway, devices, groups)
+    _last = (config, mapping, found)
+    return found

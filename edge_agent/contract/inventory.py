@@ -66,6 +66,8 @@ class InventoryPublisher:
         self.published = 0
 
     async def start(self) -> None:
+        # Which entity each device is reads driver files for models the mapping lacks: off the event loop, once.
+        self._identities = await asyncio.to_thread(site_identities, self._agent.config)
         self._task = asyncio.create_task(self._loop(), name="inventory")
 
     async def stop(self) -> None:
