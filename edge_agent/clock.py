@@ -12,6 +12,16 @@ from typing import Protocol
 _TIME_ERROR = 5  # adjtimex(2): clock not synchronised
 _TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 
+# The instants a record may carry: a time outside them (a device's clock set to year 1 or 9999, a protobuf
+# timestamp of 2**62 s) is not a time this gateway can have seen, and some date code cannot even format it.
+EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_TS = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+
+
+def plausible(ts: float) -> bool:
+    """Whether ``ts`` (Unix seconds, UTC) lies between 2000-01-01 and 2100-01-01 (so never NaN or infinite)."""
+    return EARLIEST_TS <= ts < LATEST_TS  # False for NaN and the infinities; exact for any int
+
 
 class Clock(Protocol):
     """Wall time (Unix seconds, UTC), a monotonic time, and whether the wall time can be trusted."""

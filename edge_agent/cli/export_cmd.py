@@ -43,7 +43,10 @@ def parse_moment(text: str) -> float:
 
 
 def iso_utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds (kept from before it was checked)
+        return str(ts)
 
 
 def row(item: dict[str, Any]) -> dict[str, Any]:

@@ -38,11 +38,20 @@ def size(count: float) -> str:
 
 def clock(ts: float | None) -> str:
     """Local wall-clock time of a timestamp, to the second (the technician's own time)."""
-    return "-" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
+    return _local("%H:%M:%S", ts)
 
 
 def iso(ts: float | None) -> str:
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return _local("%Y-%m-%d %H:%M:%S", ts)
+
+
+def _local(fmt: str, ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    try:
+        return time.strftime(fmt, time.localtime(ts))
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds (kept from before it was checked)
+        return f"?{str(ts)[:20]}"
 
 
 def value(item: Any, digits: int = 6) -> str:

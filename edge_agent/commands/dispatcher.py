@@ -13,7 +13,8 @@ from edge_agent import __version__
 from edge_agent.commands.config_push import push_config
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
-from edge_agent.commands.requests import MAX_PAYLOAD, Known, Request, RequestRefused, parse_request
+from edge_agent.commands.requests import MAX_PAYLOAD, Known, Request, RequestRefused, parse_request, readable_id
+from edge_agent.commands.trial import Marker
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import build_replay, iso_utc, response_payload
@@ -35,6 +36,9 @@ class Dispatcher:
         self.answers = answers
         self.command_log = command_log
         self.counters: dict[str, int] = {}
+        # A pushed config on trial that moved the upstream link: kept once the hypervisor confirms it over that link.
+        self.awaiting: Marker | None = None
+        self.confirmed = asyncio.Event()
 
     def known(self) -> Known:
         config = self.agent.config
@@ -42,6 +46,17 @@ class Dispatcher:
                      groups=frozenset(g.name for g in config.lighting.groups))
 
     async def handle(self, payload: bytes) -> bytes | None:
+        """The one answer to ``payload`` (None only while a pushed config is tried: the next agent answers)."""
+        try:
+            return await self._handle(payload)
+        except Exception as exc:  # a bug must cost an 'internal' answer, never the answer
+            request_id = readable_id(payload)
+            log.exception("command_crashed", id=request_id)
+            self._count(ErrorCode.INTERNAL.value)
+            internal = CommandFailure(ErrorCode.INTERNAL, f"{type(exc).__name__} while reading the request")
+            return response_payload(request_id, None, self.agent.clock.now(), error=internal.as_json())
+
+    async def _handle(self, payload: bytes) -> bytes | None:
         repeated = self._repeat(payload)
         if repeated is not None:
             return repeated
@@ -187,6 +202,15 @@ class Dispatcher:
     async def config_push(self, request: Request) -> dict[str, Any] | None:
         return await push_config(self.agent, request.id, request.args["config"])
 
+    async def config_confirm(self, request: Request) -> dict[str, Any]:
+        awaiting, args = self.awaiting, request.args
+        if awaiting is None or (awaiting.request_id, awaiting.sha256) != (args["request"], args["config_sha256"]):
+            raise CommandFailure(ErrorCode.BAD_FIELD, "no pushed config with this request id and config_sha256 is"
+                                 " waiting for a confirmation", "args.request")
+        self.confirmed.set()
+        log.info("config_trial_link_confirmed", request=awaiting.request_id)
+        return {"request": awaiting.request_id, "config_sha256": awaiting.sha256, "confirmed": True}
+
 
 _HANDLERS: dict[str, Handler] = {
     "ping": Dispatcher.ping,
@@ -195,4 +219,5 @@ _HANDLERS: dict[str, Handler] = {
     "read_device": Dispatcher.read_device,
     "replay": Dispatcher.replay,
     "config_push": Dispatcher.config_push,
+    "config_confirm": Dispatcher.config_confirm,
 }

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from edge_agent.clock import plausible
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.rules.overrides import MAX_OVERRIDE_S
+from edge_agent.safe_text import encodable, safe_data
 
 REQUEST_VERSION = 1
 MAX_PAYLOAD = 512 * 1024
 MAX_CONFIG_BYTES = 256 * 1024
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ENVELOPE = {"v", "id", "command", "sent_at", "args"}
 
 
@@ -53,7 +56,8 @@ class RequestRefused(CommandFailure):
 def parse_request(payload: bytes, *, now: float, max_age: float, clock_synced: bool, known: Known,
                   replay_max: int) -> Request:
     """Validate one request; raise RequestRefused with a precise code."""
-    body = _json_object(payload)
+    raw = _json_object(payload)
+    body: dict[str, Any] = safe_data(raw)  # every key and string made safe to answer, log and keep
     request_id = _request_id(body)
     command = body.get("command") if isinstance(body.get("command"), str) else None
     try:
@@ -66,10 +70,32 @@ def parse_request(payload: bytes, *, now: float, max_age: float, clock_synced: b
         args = body.get("args", {})
         if not isinstance(args, dict):
             raise CommandFailure(ErrorCode.BAD_FIELD, "args must be an object", "args")
+        if command == "config_push":
+            _config_is_text(raw.get("args", {}))
         checked = validator(_Args(args), known, replay_max)
     except CommandFailure as failure:
         raise RequestRefused(failure, request_id, command) from None
     return Request(id=request_id, command=str(command), sent_at=sent_at, args=checked)
+
+
+def readable_id(payload: bytes) -> str | None:
+    """The request's id when the payload is a JSON object with a valid one (to answer a request not parsed)."""
+    if len(payload) > MAX_PAYLOAD:
+        return None
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    value = body.get("id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and _ID.match(value) else None
+
+
+def _config_is_text(args: dict[str, Any]) -> None:
+    """The pushed config as sent, before anything was made safe: text that is not Unicode is no config."""
+    text = args.get("config")
+    if isinstance(text, str) and not encodable(text):
+        raise CommandFailure(ErrorCode.CONFIG_INVALID, "the config is not Unicode text (it holds a lone UTF-16"
+                             " surrogate); send the site config as UTF-8 TOML", "args.config")
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:
@@ -107,11 +133,12 @@ def _envelope(body: Mapping[str, Any]) -> None:
     if type(version) is not int:
         raise CommandFailure(ErrorCode.BAD_FIELD, "v must be an integer (the request format version)", "v")
     if version != REQUEST_VERSION:
-        raise CommandFailure(ErrorCode.UNSUPPORTED_VERSION, f"request version {version} is not supported; "
+        raise CommandFailure(ErrorCode.UNSUPPORTED_VERSION, f"request version {_short(version)} is not supported; "
                              f"this gateway speaks version {REQUEST_VERSION}", "v")
 
 
 def parse_time(text: object, name: str) -> float:
+    """An ISO 8601 time with a zone, between 2000 and 2100, as Unix seconds."""
     if not isinstance(text, str):
         raise CommandFailure(ErrorCode.BAD_FIELD, f"{name} must be an ISO 8601 UTC string", name)
     try:
@@ -120,7 +147,13 @@ def parse_time(text: object, name: str) -> float:
         raise CommandFailure(ErrorCode.BAD_FIELD, f"{name} is not an ISO 8601 time: {text[:40]!r}", name) from None
     if moment.tzinfo is None:
         raise CommandFailure(ErrorCode.BAD_FIELD, f"{name} needs a time zone (write Z for UTC)", name)
-    return moment.astimezone(UTC).timestamp()
+    try:
+        ts = moment.astimezone(UTC).timestamp()
+    except (OverflowError, ValueError, OSError):  # year 1 or 9999 with an offset leaves the calendar
+        ts = math.nan
+    if not plausible(ts):
+        raise CommandFailure(ErrorCode.BAD_FIELD, f"{name} {text[:40]!r} is not between 2000 and 2100", name)
+    return ts
 
 
 def _sent_at(body: Mapping[str, Any], now: float, max_age: float, clock_synced: bool) -> float:
@@ -175,9 +208,9 @@ class _Args:
         value = self._get(name, required)
         if value is None:
             return None
-        if type(value) not in (int, float) or not math.isfinite(value):
+        if type(value) not in (int, float) or (type(value) is float and not math.isfinite(value)):
             raise CommandFailure(ErrorCode.BAD_FIELD, f"args.{name} must be a number", f"args.{name}")
-        return float(_in_range(name, value, low, high))
+        return float(_in_range(name, value, low, high))  # in range first: an int of 400 digits has no float
 
     def done(self) -> None:
         extra = sorted(set(self._data) - self._read)
@@ -187,9 +220,14 @@ class _Args:
 
 def _in_range(name: str, value: float, low: float, high: float) -> float:
     if not low <= value <= high:
-        raise CommandFailure(ErrorCode.OUT_OF_RANGE, f"args.{name} = {value} is outside {low:g}-{high:g}",
+        raise CommandFailure(ErrorCode.OUT_OF_RANGE, f"args.{name} = {_short(value)} is outside {low:g}-{high:g}",
                              f"args.{name}")
     return value
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _group(args: _Args, known: Known) -> str:
@@ -241,6 +279,19 @@ def _config_push(args: _Args, known: Known, replay_max: int) -> dict[str, Any]:
     return {"config": text}
 
 
+def _config_confirm(args: _Args, known: Known, replay_max: int) -> dict[str, Any]:
+    request = args.text("request")
+    sha256 = args.text("config_sha256", max_len=64)
+    args.done()
+    if request is None or not _ID.match(request):
+        raise CommandFailure(ErrorCode.BAD_FIELD, "args.request must be the id of the config_push request",
+                             "args.request")
+    if sha256 is None or not _SHA256.match(sha256):
+        raise CommandFailure(ErrorCode.BAD_FIELD, "args.config_sha256 must be 64 lowercase hex digits",
+                             "args.config_sha256")
+    return {"request": request, "config_sha256": sha256}
+
+
 _VALIDATORS = {
     "ping": _ping,
     "override": _override,
@@ -248,5 +299,6 @@ _VALIDATORS = {
     "read_device": _read_device,
     "replay": _replay,
     "config_push": _config_push,
+    "config_confirm": _config_confirm,
 }
 COMMANDS = tuple(sorted(_VALIDATORS))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import TYPE_CHECKING
 
 import structlog
@@ -13,6 +12,7 @@ import structlog
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
+from edge_agent.commands.requests import readable_id
 from edge_agent.commands.trial import ConfigTrial, Marker
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.link import LinkDown
@@ -54,6 +54,8 @@ class CommandService:
         marker = self._agent.trial_marker
         if marker is not None:
             answers.start(marker.request_id)  # a repeat during the trial: "in_progress", not run again
+            if marker.state == "trying" and marker.confirm:
+                self._dispatcher.awaiting = marker
             self._tasks.append(asyncio.create_task(self._end_trial(marker), name="config-trial"))
 
     async def stop(self) -> None:
@@ -84,11 +86,8 @@ class CommandService:
             self._refuse_busy(payload)
 
     def _refuse_busy(self, payload: bytes) -> None:
-        try:
-            request_id = json.loads(payload).get("id")
-        except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
-            return
-        if isinstance(request_id, str) and len(request_id) <= 64:
+        request_id = readable_id(payload)
+        if request_id is not None:
             failure = CommandFailure(ErrorCode.BUSY, "too many requests waiting; send it again later")
             self._publish(response_payload(request_id, None, self._agent.clock.now(), error=failure.as_json()))
 
@@ -118,8 +117,15 @@ class CommandService:
         trial = ConfigTrial(self._agent.loaded.path)
         now = self._agent.clock.now
         if marker.state == "trying":
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + marker.deadline_s
+            reason = None
             if not await self._healthy_within(marker.deadline_s):
                 reason = f"the agent was not healthy within {marker.deadline_s:g} s: upstream not connected"
+            elif marker.confirm and not await self._confirmed_within(deadline - loop.time()):
+                reason = (f"the hypervisor did not confirm the pushed config over the new upstream link within "
+                          f"{marker.deadline_s:g} s (config_confirm)")
+            if reason is not None:
                 await asyncio.to_thread(trial.roll_back, reason)
                 self._agent.request_restart("config trial failed")
                 return
@@ -133,6 +139,13 @@ class CommandService:
         await asyncio.to_thread(trial.finish)
         if await self._healthy_within(_PUBLISH_WAIT):
             self._publish(answer)
+
+    async def _confirmed_within(self, seconds: float) -> bool:
+        assert self._dispatcher is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._dispatcher.confirmed.wait(), max(seconds, 0.0))
+        self._dispatcher.awaiting = None
+        return self._dispatcher.confirmed.is_set()
 
     async def _healthy_within(self, seconds: float) -> bool:
         loop = asyncio.get_running_loop()

@@ -6,7 +6,8 @@ Files beside the config ``site.toml``: ``site.toml.previous`` (the config before
 - ``pending``: the new file is in place; the process is about to restart on it.
 - ``trying``: a process started on it. A start that finds ``trying`` knows the previous attempt died (crash,
   kill, power cut): it restores the previous file at once. The running agent confirms (marker removed, answer
-  "ok") once healthy, or restores the previous file and restarts when not healthy within ``deadline_s``.
+  "ok") once healthy, or restores the previous file and restarts when not healthy within ``deadline_s``. A push
+  that moved the upstream link (``confirm``) is healthy only once the hypervisor confirmed it over that link.
 - ``rolled_back``: the previous file is back; the next agent answers the request with ``rolled_back``.
 """
 
@@ -30,6 +31,7 @@ class Marker:
     previous_sha256: str
     deadline_s: float
     reason: str = ""
+    confirm: bool = False  # the push changed the upstream link: the hypervisor must confirm over the new one
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -65,10 +67,11 @@ class ConfigTrial:
     def _set(self, marker: Marker) -> None:
         write_atomically(self.marker_path, json.dumps(asdict(marker)).encode())
 
-    def begin(self, request_id: str, new: bytes, sha256: str, previous_sha256: str, deadline_s: float) -> None:
+    def begin(self, request_id: str, new: bytes, sha256: str, previous_sha256: str, deadline_s: float, *,
+              confirm: bool = False) -> None:
         """Keep the current file, mark the trial, put the new file in place (each step atomic)."""
         write_atomically(self.previous, self.path.read_bytes())
-        self._set(Marker(request_id, "pending", sha256, previous_sha256, deadline_s))
+        self._set(Marker(request_id, "pending", sha256, previous_sha256, deadline_s, confirm=confirm))
         try:
             write_atomically(self.path, new)
         except OSError:

@@ -25,7 +25,10 @@ def parse_size(value: Any) -> Any:
         number, prefix, binary = match.groups()
         base = 1024 if binary else 1000
         factor = base ** ("kmg".index(prefix.lower()) + 1) if prefix else 1
-        return int(float(number) * factor)
+        try:
+            return int(float(number) * factor)
+        except OverflowError:  # hundreds of digits: no disk is that large
+            raise ValueError(f"'{value[:40]}...' is not a size this gateway can have") from None
     return value
 
 

@@ -35,22 +35,32 @@ def load_config(path: Path | str) -> LoadedConfig:
     try:
         raw_bytes = path.read_bytes()
     except OSError as exc:
-        raise ConfigError([f"{path}: (file): cannot be read ({exc.strerror}); check the path"]) from exc
+        raise ConfigError([problem(path, "(file)", f"cannot be read ({exc.strerror}); check the path")]) from exc
     return parse_config(raw_bytes, path)
 
 
 def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
-    """Validate config text that was read from ``path``."""
+    """Validate config text that was read from ``path``; whatever the text, ConfigError is the only failure."""
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: (file): is not UTF-8 text ({exc.reason}); save it as UTF-8"]) from exc
+        raise ConfigError([problem(path, "(file)", f"is not UTF-8 text ({exc.reason}); save it as UTF-8")]) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: (toml): {exc}; fix the TOML syntax there"]) from exc
+        raise ConfigError([problem(path, "(toml)", f"{exc}; fix the TOML syntax there")]) from exc
+    except RecursionError as exc:
+        raise ConfigError([problem(path, "(toml)", "arrays or tables nested too deeply to read; a site config"
+                                   " needs a few levels at most")]) from exc
     try:
         config = SiteConfig.model_validate(data, context={"catalog": catalog_for(driver_dirs(data))})
     except ValidationError as exc:
         raise ConfigError(format_errors(path, exc, data)) from exc
+    except RecursionError as exc:
+        raise ConfigError([problem(path, "(top level)", "values nested too deeply to check")]) from exc
+    except ConfigError as exc:  # a site driver file that cannot be used: its own lines, made printable
+        raise ConfigError([one_line(line) for line in exc.problems]) from exc
+    except Exception as exc:  # a check that failed on a value it did not foresee: still one line, never a traceback
+        raise ConfigError([problem(path, "(top level)", f"cannot be checked ({type(exc).__name__}: {exc}); "
+                                   "look for an unusual value")]) from exc
     return LoadedConfig(path=path, config=config, sha256=hashlib.sha256(raw_bytes).hexdigest())
 
 
@@ -63,15 +73,30 @@ def driver_dirs(data: Mapping[str, Any]) -> tuple[Path, ...]:
     return (DEFAULT_SITE_DIR,)
 
 
+def problem(path: Path, key: str, message: str) -> str:
+    """``PATH: dotted.key: message`` on one line: line breaks and other control characters are written escaped."""
+    return one_line(f"{path}: {key}: {message}")
+
+
+def one_line(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def format_errors(path: Path, exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
     """One line per problem: ``PATH: dotted.key: what is wrong and what is expected``."""
     lines = []
     for error in exc.errors(include_url=False):
-        loc = _clean_location(error["loc"], data)
-        if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-            loc.append(str(error.get("ctx", {}).get("discriminator", "driver")).strip("'"))
-        key = ".".join(str(part) for part in loc) or "(top level)"
-        lines.append(f"{path}: {key}: {_explain(error, loc, data)}")
+        try:
+            loc = _clean_location(error["loc"], data)
+            if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+                loc.append(str(error.get("ctx", {}).get("discriminator", "driver")).strip("'"))
+            key = ".".join(str(part) for part in loc) or "(top level)"
+            lines.append(problem(path, key, _explain(error, loc, data)))
+        except RecursionError:  # the value is too deep to describe: the plain location and message
+            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            lines.append(problem(path, key, str(error["msg"]).removeprefix("Value error, ")))
     return lines
 
 

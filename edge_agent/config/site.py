@@ -33,8 +33,9 @@ class SiteInfo(Model):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"'{value}' is not a known time zone; expected an IANA name such as Europe/Paris") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Europe" is a folder of zones
+            raise ValueError(f"'{value[:60]}' is not a known time zone; expected an IANA name such as Europe/Paris") \
+                from exc
         return value
 
 
@@ -50,6 +51,8 @@ class ControlConfig(Model):
 
     socket: Path = Path("/run/edge-agent/control.sock")
     group: str | None = None
+    idle_timeout: float = Field(30.0, gt=0, le=3600, description="a client that sends no request for this many"
+                                " seconds is disconnected, so silent connections never lock technicians out")
 
 
 class DriversConfig(Model):

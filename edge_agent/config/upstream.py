@@ -77,6 +77,9 @@ class CommandsConfig(Model):
     replay_max_records: int = Field(5000, ge=1, le=100_000, description="records one replay request may return")
     queue: int = Field(64, ge=1, le=10_000, description="requests waiting to run; more are answered 'busy'")
     trial_seconds: float = Field(60.0, ge=1, le=3600, description="a pushed config must be healthy within this")
+    allow_upstream_change: bool = Field(False, description="a pushed config may change the upstream broker, TLS"
+                                        " or credentials (kept only once the hypervisor confirms over the new"
+                                        " link); set on site, never by a push")
 
 
 class NgsiLdConfig(Model):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
+
 from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config import web
-from edge_agent.config.load import LoadedConfig
+from edge_agent.config.load import LoadedConfig, one_line
 from edge_agent.contract import contexts
 from edge_agent.rules import decree
+
+log = structlog.get_logger(__name__)
 
 WarningCheck = Callable[[LoadedConfig], list[str]]
 
@@ -26,5 +30,10 @@ CHECKS: list[WarningCheck] = [decree.check, web.check, driver_dirs, contexts.che
 def config_warnings(loaded: LoadedConfig) -> list[str]:
     lines: list[str] = []
     for check in CHECKS:
-        lines.extend(f"{loaded.path}: {line}" for line in check(loaded))
+        try:
+            found = check(loaded)
+        except Exception as exc:  # a warning that cannot be worked out is one line too, never a traceback
+            log.debug("config_warning_failed", check=getattr(check, "__qualname__", "?"), exc_info=True)
+            found = [f"(warnings): {getattr(check, '__module__', '?')} could not be checked ({type(exc).__name__})"]
+        lines.extend(one_line(f"{loaded.path}: {line}") for line in found)
     return lines

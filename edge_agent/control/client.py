@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,9 @@ class ControlClient:
     def _exchange(self, op: str, args: dict[str, Any], idle: float | None) -> Iterator[dict[str, Any]]:
         sock = self._connect()
         try:
-            sock.sendall(protocol.request(op, **args))
+            # the agent may answer at once and hang up (too many clients): its answer is read below all the same
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(protocol.request(op, **args))
             sock.settimeout(idle)
             with sock.makefile("rb") as lines:
                 for line in lines:

@@ -37,6 +37,7 @@ class ControlServer:
         self._agent = agent
         self.path: Path = agent.config.control.socket
         self._group = agent.config.control.group
+        self._idle_timeout = agent.config.control.idle_timeout
         self._context = ControlContext(agent, DeviceBook([d.name for d in agent.config.devices]), TailHub())
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
@@ -56,6 +57,9 @@ class ControlServer:
         try:
             os.chmod(self.path, SOCKET_MODE)
             if self._group is not None:
+                # chown(2) under the hardened unit: its SystemCallFilter= gives @chown back after ~@privileged (see
+                # systemd/edge-agent.service, proved in tests/deploy/test_unit.py); without any capability the
+                # kernel lets the agent give the socket only to a group the service belongs to.
                 os.chown(self.path, -1, _group_id(self._group))
         except (OSError, EdgeAgentError):  # not left listening with the wrong permissions
             await self.stop()
@@ -94,14 +98,21 @@ class ControlServer:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception:  # one client's failure ends its connection, logged; never the server
+            log.exception("control_client_failed")
         finally:
             self._clients.discard(task)
             writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Requests until the client hangs up, sends nothing for ``control.idle_timeout`` s (a slot is never held
+        by a silent client), or sends a line longer than MAX_LINE; each request gets its reply."""
         while True:
             try:
-                line = await reader.readline()
+                line = await asyncio.wait_for(reader.readline(), self._idle_timeout)
+            except TimeoutError:
+                await _send(writer, protocol.error(f"no request for {self._idle_timeout:g} s: connection closed"))
+                return
             except ValueError:  # longer than MAX_LINE
                 await _send(writer, protocol.error(f"request longer than {protocol.MAX_LINE} bytes"))
                 return
@@ -123,8 +134,8 @@ class ControlServer:
             return protocol.error(f"unknown operation '{op}'; known: {', '.join(sorted([*HANDLERS, *STREAMS]))}")
         try:
             return await handler(self._context, args)
-        except (EdgeAgentError, ValueError, TypeError) as exc:
-            return protocol.error(str(exc))
+        except (EdgeAgentError, ValueError, TypeError, ArithmeticError) as exc:
+            return protocol.error(str(exc) or type(exc).__name__)
         except Exception as exc:
             log.exception("control_request_failed", op=op)
             return protocol.error(f"the agent failed to do '{op}': {exc}")
@@ -135,8 +146,13 @@ class ControlServer:
 
         try:
             await STREAMS[op](self._context, args, send, writer.transport.abort)
-        except (EdgeAgentError, ValueError, TypeError) as exc:
-            await _send(writer, protocol.error(str(exc)))
+        except (EdgeAgentError, ValueError, TypeError, ArithmeticError) as exc:
+            await _send(writer, protocol.error(str(exc) or type(exc).__name__))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            raise
+        except Exception as exc:
+            log.exception("control_stream_failed", op=op)
+            await _send(writer, protocol.error(f"the agent failed to do '{op}': {type(exc).__name__}: {exc}"))
 
 
 async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:

@@ -6,20 +6,30 @@ only when the site's ChirpStack integration is configured for protobuf.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.safe_text import safe_text
 
 Encoding = Literal["json", "protobuf"]
 _TOPIC = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/([a-z]+)$")
 EVENT_TYPES = ("up", "join", "status", "ack", "txack", "log")
 MAX_RECEPTIONS = 8  # gateways kept per uplink, best RSSI first
+# ChirpStack v4 names the device in every event it publishes; an event that makes records without it (an empty
+# body parses as a valid message of zeros) would be an uplink with fCnt 0 or a battery at 0 % out of nothing.
+_DEVICE_REQUIRED = ("up", "join", "status")
 
 
 class EventError(EdgeAgentError):
-    """An event message that cannot be understood: bad topic, bad JSON, bad protobuf, wrong types."""
+    """An event message that cannot be understood: bad topic, bad JSON, bad protobuf, wrong types.
+
+    Its message quotes outside text, made safe to store and send (see ``edge_agent.safe_text``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(safe_text(message))
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class Reception:
 
     gateway_id: str
     rssi: int
-    snr: float
+    snr: float | None
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,28 @@ class Join:
 
 ChirpstackEvent = Uplink | TxAck | Ack | Log | Status | Join
 
+def snr_db(value: float) -> float | None:
+    """A signal-to-noise ratio in dB; NaN or infinite (a float field can carry them) is no measurement."""
+    return round(float(value), 2) if math.isfinite(value) else None
+
+
 def parse_topic(topic: str) -> Topic:
     match = _TOPIC.match(topic)
     if match is None:
         raise EventError(f"not a ChirpStack device event topic: {topic[:200]!r}")
     application_id, dev_eui, event = match.groups()
     return Topic(application_id.lower(), dev_eui.lower(), event)
+
+
+def check_identity(topic: Topic, info_eui: str, deduplication_id: str | None) -> None:
+    """The device a message names is its topic's; an event that makes records names one, and an uplink carries
+    its deduplication id (``None``: not an uplink)."""
+    if info_eui and info_eui != topic.dev_eui:
+        raise EventError(f"deviceInfo.devEui {info_eui} differs from the topic's {topic.dev_eui}")
+    if not info_eui and topic.event in _DEVICE_REQUIRED:
+        raise EventError(f"'{topic.event}' event without deviceInfo.devEui (an empty or truncated message)")
+    if deduplication_id is not None and not deduplication_id:
+        raise EventError(f"'{topic.event}' event without deduplicationId (an empty or truncated message)")
 
 
 def parse_event(topic: Topic, payload: bytes, encoding: Encoding) -> ChirpstackEvent | None:

@@ -29,7 +29,10 @@ from edge_agent.lorawan.events import (
     Topic,
     TxAck,
     Uplink,
+    check_identity,
+    snr_db,
 )
+from edge_agent.safe_text import safe_data
 
 LOG_LEVELS = {0: "INFO", 1: "WARNING", 2: "ERROR"}
 LOG_CODES = {0: "UNKNOWN", 1: "DOWNLINK_PAYLOAD_SIZE", 2: "UPLINK_CODEC", 3: "DOWNLINK_CODEC", 4: "OTAA",
@@ -110,13 +113,19 @@ class _Fields:
             raise self._bad(name, value, "base64") from None
 
     def time(self, name: str) -> float | None:
+        """Unix seconds; infinity for a time written well but beyond what the calendar holds (year 9999 at -01:00):
+        the ingest replaces any time outside 2000-2100 by the receive time, and says so."""
         value = self.text(name)
         if not value:
             return None
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise self._bad(name, value, "an RFC 3339 time") from None
+        try:
+            return moment.timestamp()
+        except (OverflowError, OSError, ValueError):
+            return math.inf
 
     def enum(self, name: str, names: dict[int, str]) -> str:
         value = self._get(name)
@@ -170,17 +179,23 @@ def _struct_numbers(value: Any) -> Any:
 
 
 def parse_json_event(topic: Topic, payload: bytes) -> ChirpstackEvent:
+    """The event; EventError for anything else, whatever the bytes. Every string and key of the document is made
+    safe on the way in (JSON can carry lone surrogates that nothing could store or send later)."""
     try:
-        document = json.loads(payload)
+        document = safe_data(json.loads(payload))
     except (ValueError, RecursionError) as exc:
         raise EventError(f"bad json event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     if not isinstance(document, dict):
         raise EventError(f"bad json event: the message is {type(document).__name__}, not an object")
     event = _Fields(document, "")
-    info_eui = event.child("deviceInfo").text("devEui").lower()
-    if info_eui and info_eui != topic.dev_eui:
-        raise EventError(f"deviceInfo.devEui {info_eui} differs from the topic's {topic.dev_eui}")
-    converted: ChirpstackEvent = _CONVERTERS[topic.event](topic, event)
+    check_identity(topic, event.child("deviceInfo").text("devEui").lower(),
+                   event.text("deduplicationId") if topic.event == "up" else None)
+    try:
+        converted: ChirpstackEvent = _CONVERTERS[topic.event](topic, event)
+    except EventError:
+        raise
+    except Exception as exc:  # what no check foresaw (a structure too deep...): this message, never the service
+        raise EventError(f"bad json event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     return converted
 
 
@@ -196,7 +211,7 @@ def _radio(event: _Fields) -> Radio:
     return Radio(
         gateway_id=best.text("gatewayId") if best is not None else None,
         rssi=best.integer("rssi", unsigned=False) if best is not None else None,
-        snr=round(best.number("snr"), 2) if best is not None else None,
+        snr=snr_db(best.number("snr")) if best is not None else None,
         spreading_factor=spreading or None,
         frequency=tx.integer("frequency") or None,
         dr=event.integer("dr"),
@@ -208,7 +223,7 @@ def _radio(event: _Fields) -> Radio:
 
 
 def _reception(rx: _Fields) -> Reception:
-    return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), round(rx.number("snr"), 2))
+    return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), snr_db(rx.number("snr")))
 
 
 def _uplink(topic: Topic, event: _Fields) -> Uplink:

@@ -26,6 +26,8 @@ from edge_agent.lorawan.events import (
     Topic,
     TxAck,
     Uplink,
+    check_identity,
+    snr_db,
 )
 
 _MESSAGES: dict[str, type[Message]] = {
@@ -42,9 +44,11 @@ def parse_protobuf_event(topic: Topic, payload: bytes, encoding: Encoding = "pro
     """The event in a protobuf message (or, for comparison, in JSON through protobuf's own JSON parser)."""
     message = _parse_message(_MESSAGES[topic.event](), payload, encoding)
     info_eui = getattr(message, "device_info").dev_eui.lower()  # noqa: B009 (every event type has it)
-    if info_eui and info_eui != topic.dev_eui:
-        raise EventError(f"deviceInfo.devEui {info_eui} differs from the topic's {topic.dev_eui}")
-    event: ChirpstackEvent = _CONVERTERS[topic.event](topic, message)
+    check_identity(topic, info_eui, getattr(message, "deduplication_id") if topic.event == "up" else None)  # noqa: B009
+    try:
+        event: ChirpstackEvent = _CONVERTERS[topic.event](topic, message)
+    except Exception as exc:  # what no check foresaw (a Struct that cannot be read...): this message only
+        raise EventError(f"bad {encoding} event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     return event
 
 
@@ -56,7 +60,7 @@ def _parse_message(message: Message, payload: bytes, encoding: Encoding) -> Mess
             message.ParseFromString(payload)
     except (json_format.ParseError, ProtobufDecodeError, UnicodeDecodeError) as exc:
         raise EventError(f"bad {encoding} event: {str(exc)[:300]}") from exc
-    except (ValueError, TypeError, RecursionError) as exc:
+    except Exception as exc:  # the library's other failures on hostile input (RecursionError, SystemError...)
         raise EventError(f"bad {encoding} event: {type(exc).__name__}: {str(exc)[:300]}") from exc
     return message
 
@@ -76,13 +80,13 @@ def _radio(message: Any) -> Radio:
     return Radio(
         gateway_id=best.gateway_id if best is not None else None,
         rssi=int(best.rssi) if best is not None else None,
-        snr=round(float(best.snr), 2) if best is not None else None,
+        snr=snr_db(best.snr) if best is not None else None,
         spreading_factor=int(lora.spreading_factor) if lora is not None and lora.spreading_factor else None,
         frequency=int(message.tx_info.frequency) or None,
         dr=int(message.dr),
         gateways=len(message.rx_info),
         bandwidth=int(lora.bandwidth) if lora is not None and lora.bandwidth else None,
-        receptions=tuple(Reception(rx.gateway_id, int(rx.rssi), round(float(rx.snr), 2))
+        receptions=tuple(Reception(rx.gateway_id, int(rx.rssi), snr_db(rx.snr))
                          for rx in sorted(message.rx_info, key=lambda rx: -rx.rssi)[:MAX_RECEPTIONS]),
     )
 

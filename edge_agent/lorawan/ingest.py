@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import structlog
 
 from edge_agent.catalog import Catalog
-from edge_agent.clock import Clock
+from edge_agent.clock import Clock, plausible
 from edge_agent.lorawan import records
 from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
 from edge_agent.lorawan.config import LorawanDeviceConfig
@@ -24,7 +25,8 @@ from edge_agent.lorawan.events import (
     parse_topic,
 )
 from edge_agent.lorawan.uplinks import Dedup, DeviceState, DeviceTable, alarm_changes
-from edge_agent.reading import Event, Priority, Reading, Record
+from edge_agent.reading import Event, Priority, Quality, Reading, Record
+from edge_agent.safe_text import safe_text
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +73,7 @@ class Ingest:
     def handle(self, topic: str, payload: bytes) -> Outcome:
         self.counters["messages"] += 1
         now, synced = self._clock.now(), self._clock.synced()
+        topic = safe_text(topic)
         try:
             if len(payload) > self._max_payload:
                 raise EventError(f"message of {len(payload)} bytes is over the {self._max_payload}-byte limit")
@@ -92,15 +95,23 @@ class Ingest:
         if state is None:
             return Outcome([], event)
         if isinstance(event, Status) and event.battery_percent is not None:
-            state.battery_percent = event.battery_percent
-            return Outcome([Reading(state.config.name, "battery", event.battery_percent, now, "%",
-                                    clock_synced=synced)], event)
+            return Outcome([self._battery(state, event.battery_percent, now, synced)], event)
         if isinstance(event, Join):
             log.info("lorawan_device_joined", device=state.config.name, dev_addr=event.dev_addr)
             return Outcome([Event("device_joined", now, Priority.INFO, state.config.name,
                                   f"{state.config.name} joined the network", {"dev_addr": event.dev_addr},
                                   synced)], event)
         return Outcome([], event)
+
+    def _battery(self, state: DeviceState, percent: float, now: float, synced: bool) -> Reading:
+        """A status event's battery level; one outside 0-100 % is kept as a BAD reading, never as the level."""
+        if 0.0 <= percent <= 100.0:
+            state.battery_percent = percent
+            return Reading(state.config.name, "battery", percent, now, "%", clock_synced=synced)
+        self.counters["bad_battery"] += 1
+        log.warning("lorawan_battery_out_of_range", device=state.config.name, percent=str(percent))
+        value = percent if math.isfinite(percent) else None
+        return Reading(state.config.name, "battery", value, now, "%", Quality.BAD, synced)
 
     def _uplink(self, uplink: Uplink, now: float, synced: bool) -> list[Record]:
         if self._dedup.seen(uplink.deduplication_id):
@@ -110,7 +121,7 @@ class Ingest:
                 state.duplicates += 1
             return []
         state = self.table.by_eui(uplink.dev_eui)
-        ts = uplink.time or now
+        ts = now if uplink.time is None or not plausible(uplink.time) else uplink.time
         if state is None:
             self.counters["unknown_device"] += 1
             if self.counters["unknown_device"] in (1, 10, 100) or self.counters["unknown_device"] % 1000 == 0:
@@ -122,7 +133,20 @@ class Ingest:
             state.duplicates += 1
             return []
         self.counters["uplinks"] += 1
-        return self._known_uplink(state, uplink, ts, synced)
+        out = self._known_uplink(state, uplink, ts, synced)
+        if uplink.time is not None and ts != uplink.time:
+            out.append(self._time_replaced(state.config.name, uplink, now, synced))
+        return out
+
+    def _time_replaced(self, device: str, uplink: Uplink, now: float, synced: bool) -> Event:
+        """The uplink's time is not one this gateway can have seen: its records carry the receive time instead."""
+        self.counters["time_replaced"] += 1
+        given = f"{uplink.time!r}"[:40]
+        if self.counters["time_replaced"] in (1, 10, 100) or self.counters["time_replaced"] % 1000 == 0:
+            log.warning("lorawan_time_out_of_range", device=device, time=given, count=self.counters["time_replaced"])
+        return Event("uplink_time_replaced", now, Priority.WARNING, device,
+                     f"uplink of {device} (fCnt {uplink.f_cnt}) is dated outside 2000-2100: stamped with the"
+                     " receive time", {"device_time": given, "f_cnt": uplink.f_cnt}, synced)
 
     def _known_uplink(self, state: DeviceState, uplink: Uplink, ts: float, synced: bool) -> list[Record]:
         name = state.config.name

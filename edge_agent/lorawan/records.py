@@ -5,6 +5,7 @@ from __future__ import annotations
 from edge_agent.lorawan.codec_api import Decoded
 from edge_agent.lorawan.events import Topic, Uplink
 from edge_agent.reading import Event, Priority, Reading, Record
+from edge_agent.safe_text import safe_text
 
 MAX_RAW_BYTES = 512  # raw payloads kept in events are cut to this many bytes
 
@@ -39,6 +40,7 @@ def radio_readings(device: str, uplink: Uplink, ts: float, synced: bool) -> list
 
 
 def undecodable(device: str, uplink: Uplink, reason: str, ts: float, synced: bool) -> Event:
+    reason = safe_text(reason)
     return Event(
         kind="uplink_undecodable", ts=ts, priority=Priority.WARNING, device=device,
         message=f"uplink of {device} could not be decoded: {reason}",
@@ -61,6 +63,7 @@ def unknown_device(uplink: Uplink, ts: float, synced: bool) -> Event:
 
 
 def malformed(topic: str, payload: bytes, reason: str, ts: float, synced: bool) -> Event:
+    topic, reason = safe_text(topic), safe_text(reason)
     return Event(
         kind="uplink_malformed", ts=ts, priority=Priority.WARNING,
         message=f"ChirpStack event message that cannot be read: {reason}",

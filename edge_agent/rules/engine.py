@@ -18,12 +18,14 @@ from typing import Any
 
 import structlog
 
+from edge_agent.clock import plausible
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.rules.actions import ActionOutcome, ActionPort, SetLevel
+from edge_agent.rules.config import Group
 from edge_agent.rules.overrides import Overrides, resume_saved
 from edge_agent.rules.programs import NightPlan, Place, night_plan
 from edge_agent.rules.scheduler import MemberState, RetryPolicy, Target, after, due, target
-from edge_agent.rules.sun import SunError, is_dark, night_of
+from edge_agent.rules.sun import is_dark, night_of
 from edge_agent.rules.thresholds import AlarmChange, Alarms
 from edge_agent.services import ServiceContext
 from edge_agent.store.override_book import OverrideBook, SavedOverride
@@ -63,6 +65,8 @@ class RulesEngine:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.bad_readings = 0  # readings the alarm rules could not judge (skipped, counted)
+        self.group_failures = 0
         self.ticks = 0
         self.actions_done = 0
         self.actions_failed = 0
@@ -210,6 +214,8 @@ class RulesEngine:
             "ticks": self.ticks,
             "inbox": len(self._inbox),
             "dropped": self.dropped,
+            "bad_readings": self.bad_readings,
+            "group_failures": self.group_failures,
             "actions_done": self.actions_done,
             "actions_failed": self.actions_failed,
             "alarms_active": len(self._alarms.active()),
@@ -239,7 +245,7 @@ class RulesEngine:
             events.append(self._expired_event(gone.group, now))
         changes = self._judge_inbox(synced)
         if synced:
-            changes.extend(self._alarms.poll(now))
+            changes.extend(self._poll_alarms(now))
         events.extend(_alarm_event(change, synced) for change in changes)
         actions = self._due_actions(now, mono, synced)
         events.extend(await self._carry_out(actions, now))
@@ -252,21 +258,30 @@ class RulesEngine:
     def _due_actions(self, now: float, mono: float, synced: bool) -> list[SetLevel]:
         actions: list[SetLevel] = []
         for group in self._lighting.groups:
-            plan = self._safe_plan(group.name, now) if synced else None
-            safe = group.safe_level if group.safe_level is not None else self._lighting.safe_level
-            goal = target(plan, self._overrides.level(group.name, mono), safe, now, synced)
-            if self._targets.get(group.name) != goal:
-                log.info("lighting_target", group=group.name, percent=goal.level, source=goal.source)
-                self._targets[group.name] = goal
-            actions.extend(due(group.name, goal, self._members[group.name], mono))
+            try:
+                actions.extend(self._group_actions(group, now, mono, synced))
+            except Exception:  # one group that cannot be worked out never holds back the others
+                self.group_failures += 1
+                if self.group_failures in (1, 10, 100) or self.group_failures % 1000 == 0:
+                    log.exception("lighting_group_failed", group=group.name, count=self.group_failures)
         return actions
 
+    def _group_actions(self, group: Group, now: float, mono: float, synced: bool) -> list[SetLevel]:
+        plan = self._safe_plan(group.name, now) if synced else None
+        safe = group.safe_level if group.safe_level is not None else self._lighting.safe_level
+        goal = target(plan, self._overrides.level(group.name, mono), safe, now, synced)
+        if self._targets.get(group.name) != goal:
+            log.info("lighting_target", group=group.name, percent=goal.level, source=goal.source)
+            self._targets[group.name] = goal
+        return due(group.name, goal, self._members[group.name], mono)
+
     def _safe_plan(self, group: str, now: float) -> NightPlan | None:
+        """The group's plan, or None (its override or safe level then) when it cannot be worked out."""
         try:
             plan = self.plan(group, now)
-        except SunError as exc:
+        except Exception as exc:  # SunError (polar night), or anything a date at the edge of the calendar raises
             if group not in self._plan_errors:
-                log.error("lighting_plan_failed", group=group, error=str(exc))
+                log.error("lighting_plan_failed", group=group, error=f"{type(exc).__name__}: {exc}")
                 self._plan_errors.add(group)
             return None
         self._plan_errors.discard(group)
@@ -361,13 +376,37 @@ class RulesEngine:
     # -- alarms ------------------------------------------------------------------------------------
 
     def _judge_inbox(self, synced: bool) -> list[AlarmChange]:
+        """Every pending reading; one that cannot be judged (a time out of range, a value no rule foresaw) is
+        counted and logged, and never stops the tick: the levels and overrides are applied all the same."""
         changes: list[AlarmChange] = []
-        place = self._place
         while self._inbox:
             reading = self._inbox.popleft()
-            dark = not synced or is_dark(reading.ts, place.latitude, place.longitude, place.timezone)
-            changes.extend(self._alarms.observe(reading, self._commanded, dark))
+            try:
+                changes.extend(self._judge(reading, synced))
+            except Exception:
+                self._bad_reading(reading, exc_info=True)
         return changes
+
+    def _judge(self, reading: Reading, synced: bool) -> list[AlarmChange]:
+        if not plausible(reading.ts):
+            self._bad_reading(reading, exc_info=False)
+            return []
+        place = self._place
+        dark = not synced or is_dark(reading.ts, place.latitude, place.longitude, place.timezone)
+        return self._alarms.observe(reading, self._commanded, dark)
+
+    def _bad_reading(self, reading: Reading, *, exc_info: bool) -> None:
+        self.bad_readings += 1
+        if self.bad_readings in (1, 10, 100) or self.bad_readings % 1000 == 0:
+            log.warning("rules_reading_skipped", device=reading.device, point=reading.point, ts=str(reading.ts),
+                        count=self.bad_readings, exc_info=exc_info)
+
+    def _poll_alarms(self, now: float) -> list[AlarmChange]:
+        try:
+            return self._alarms.poll(now)
+        except Exception:
+            log.exception("rules_alarm_poll_failed")
+            return []
 
     def _commanded(self, device: str, point: str) -> int | None:
         for members in self._members.values():

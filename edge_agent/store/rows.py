@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.reading import Event, Priority, Quality, Reading, Record, Value
+from edge_agent.safe_text import safe_text
 
 KIND_READING = 0
 KIND_EVENT = 1
@@ -21,24 +22,47 @@ Row = tuple[int, float, float, str | None, str, Any, str | None, str | None, int
 
 
 def to_row(record: Record) -> Row:
-    """The values of an INSERT for a record."""
+    """The values of an INSERT for a record; whatever its text or numbers, SQLite can bind them."""
     if isinstance(record, Reading):
         value, vtype = _encode_value(record.value)
         return (
-            KIND_READING, int(Priority.ROUTINE), record.ts, record.device, record.point, value, vtype,
-            record.unit, int(record.quality), int(record.clock_synced), None,
+            KIND_READING, int(Priority.ROUTINE), record.ts, safe_text(record.device), safe_text(record.point), value,
+            vtype, None if record.unit is None else safe_text(record.unit), int(record.quality),
+            int(record.clock_synced), None,
         )
     body = json.dumps({"message": record.message, "data": record.data}, separators=(",", ":"), default=str)
     return (
-        KIND_EVENT, int(record.priority), record.ts, record.device, record.kind, None, None,
-        None, 0, int(record.clock_synced), body,
+        KIND_EVENT, int(record.priority), record.ts, None if record.device is None else safe_text(record.device),
+        safe_text(record.kind), None, None, None, 0, int(record.clock_synced), body,
     )
+
+
+def unstorable_row(row: Row, error: Exception) -> Row:
+    """The row of a ``record_unstorable`` event standing for a record SQLite could not take (same time, device)."""
+    kind = "reading" if row[0] == KIND_READING else "event"
+    what = f"{kind} {safe_text(str(row[4]))[:100]}"
+    message = safe_text(f"a {what} could not be stored ({type(error).__name__}: {error})")[:300]
+    body = json.dumps({"message": message, "data": {"point" if kind == "reading" else "kind": str(row[4])[:100]}},
+                      separators=(",", ":"), default=str)
+    device = row[3] if isinstance(row[3], str) else None
+    return (KIND_EVENT, int(Priority.WARNING), row[2] if isinstance(row[2], float | int) else 0.0, device,
+            "record_unstorable", None, None, None, 0, int(bool(row[9])), body)
 
 
 def _encode_value(value: Value) -> tuple[Any, str | None]:
     if isinstance(value, bool):
         return int(value), "b"
+    if isinstance(value, int) and not _SQLITE_MIN <= value <= _SQLITE_MAX:  # a u64 of all ones, say
+        try:
+            return float(value), None
+        except OverflowError:
+            return None, None
+    if isinstance(value, str):
+        return safe_text(value), None
     return value, None
+
+
+_SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)

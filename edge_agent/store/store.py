@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import structlog
 from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
+from edge_agent.safe_text import safe_text
 from edge_agent.store import database
 from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
@@ -25,6 +27,7 @@ from edge_agent.store.rows import (
     StoredRecord,
     from_row,
     to_row,
+    unstorable_row,
 )
 
 log = structlog.get_logger(__name__)
@@ -34,6 +37,7 @@ _DAY = 86_400.0
 _RESERVE_SHARE = 50  # the spare-room file is max_bytes / 50, at most 4 MB
 _RESERVE_MAX = 4 * 1024 * 1024
 _TIGHT_WAL_PAGES = 64  # on a full disk the WAL is checkpointed this often, so it never eats the room left
+SET_ASIDE_EVENT = "record_set_aside"
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,12 @@ class Store:
         try:
             first = None
             for row in rows:
-                cursor = conn.execute(INSERT_SQL, row)
+                try:
+                    cursor = conn.execute(INSERT_SQL, row)
+                except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError) as exc:
+                    # a value SQLite cannot take: the record is replaced by an event saying so, never the commit lost
+                    log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
+                    cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
                 if first is None:
                     first = cursor.lastrowid
             last = cursor.lastrowid
@@ -155,22 +164,36 @@ class Store:
                 "UPDATE records SET sent=1 WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(list(seqs)),)
             )
 
-    def set_aside(self, seq: int, reason: str) -> None:
-        """Take one poisoned record out of the outbox so it never blocks the ones behind it."""
+    def set_aside(self, seq: int, reason: str, ts: float | None = None, *, synced: bool = True) -> int | None:
+        """Take one poisoned record out of the outbox so it never blocks the ones behind it, and count it. In the
+        same transaction a ``record_set_aside`` event (stamped ``ts``, now by default) says so upstream; its seq is
+        returned (None when there was no such record, or it was itself such an event)."""
+        reason = safe_text(reason)
         with self._lock:
             conn = self._conn
             row = conn.execute(f"SELECT {SELECT_COLUMNS} FROM records WHERE seq=?", (seq,)).fetchone()
             if row is None:
-                return
+                return None
+            notice = None if (row[1], row[5]) == (KIND_EVENT, SET_ASIDE_EVENT) else _set_aside_event(
+                seq, reason, time.time() if ts is None else ts, synced)
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT OR REPLACE INTO poisoned(seq, reason, at, row) VALUES (?, ?, strftime('%s','now'), ?)",
-                (seq, reason, json.dumps(row, default=str)),
-            )
-            conn.execute("UPDATE records SET sent=2 WHERE seq=?", (seq,))
-            self._bump("set_aside", 1)
-            conn.execute("COMMIT")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO poisoned(seq, reason, at, row) VALUES (?, ?, strftime('%s','now'), ?)",
+                    (seq, reason, json.dumps(row, default=str)),
+                )
+                conn.execute("UPDATE records SET sent=2 WHERE seq=?", (seq,))
+                self._bump("set_aside", 1)
+                event_seq = None if notice is None else conn.execute(INSERT_SQL, to_row(notice)).lastrowid
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if event_seq is not None:
+                self._reserve(event_seq)
         log.error("record_set_aside", seq=seq, reason=reason)
+        return event_seq
 
     # -- the outbox ----------------------------------------------------------------------------
 
@@ -188,8 +211,8 @@ class Store:
         for row in rows:
             try:
                 out.append(from_row(row))
-            except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop the ones behind it
-                self.set_aside(int(row[0]), f"undecodable row: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # one bad row must not stop the ones behind it, whatever is wrong with it
+                self.set_aside(int(row[0]), f"undecodable row: {type(exc).__name__}: {str(exc)[:200]}")
         return out
 
     def last_seq(self) -> int:
@@ -335,6 +358,12 @@ class Store:
             (key, amount),
         )
 
+
+
+def _set_aside_event(seq: int, reason: str, ts: float, synced: bool) -> Event:
+    return Event(kind=SET_ASIDE_EVENT, ts=ts, priority=Priority.WARNING,
+                 message=f"record {seq} was set aside and will not be sent: {reason}",
+                 data={"seq": seq, "reason": reason}, clock_synced=synced)
 
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:

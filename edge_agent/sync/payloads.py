@@ -6,20 +6,26 @@ import functools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from edge_agent.reading import Event, Reading
+from edge_agent.safe_text import safe_data, safe_text
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.lanes import Lane
 
 CONTRACT_VERSION = 1
+# The instants iso_utc writes: from 1970 (a gateway without a battery clock starts there) up to year 9999.
+_FIRST_TS = 0.0
+_LAST_TS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
 
 
 @functools.lru_cache(maxsize=4096)  # the readings of one poll share one timestamp
 def iso_utc(ts: float) -> str:
-    """UTC ISO 8601 with milliseconds and a Z."""
+    """UTC ISO 8601 with milliseconds and a Z; ValueError for an instant outside 1970-9999 (or NaN)."""
+    if not _FIRST_TS <= ts < _LAST_TS:
+        raise ValueError(f"timestamp {str(ts)[:40]} is outside 1970-9999")
     moment = datetime.fromtimestamp(ts, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -66,41 +72,67 @@ def _dumps(data: Any) -> bytes:
 
 @dataclass(frozen=True)
 class Batch:
-    """A publishable batch: its payload and the sequence numbers it carries."""
+    """A publishable batch: its payload and the sequence numbers it carries; the records left out because they
+    are too big on their own (``oversized``) or cannot be encoded at all (``unencodable``: seq and why)."""
 
     lane: Lane
     seqs: list[int]
     payload: bytes
     oversized: list[int]
+    unencodable: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> list[int]:
+        return sorted([*self.oversized, *(seq for seq, _ in self.unencodable)])
 
 
 def build_batch(gateway: str, lane: Lane, records: Sequence[StoredRecord], max_bytes: int, now: float) -> Batch:
-    """As many records (in order) as fit in ``max_bytes``; a single record too big on its own is reported."""
+    """As many records (in order) as fit in ``max_bytes``; a single record too big on its own, or one that cannot
+    be encoded for whatever reason, is reported and never stops the records behind it."""
     header = {"v": CONTRACT_VERSION, "gateway": gateway, "lane": lane.value, "sent_at": iso_utc(now)}
-    payload, seqs, oversized = _pack(header, records, max_bytes)
-    return Batch(lane=lane, seqs=seqs, payload=payload, oversized=oversized)
+    packed = _pack(header, records, max_bytes)
+    return Batch(lane=lane, seqs=packed.seqs, payload=packed.payload, oversized=packed.oversized,
+                 unencodable=packed.unencodable)
 
 
-def _pack(
-    header: dict[str, Any], records: Sequence[StoredRecord], max_bytes: int
-) -> tuple[bytes, list[int], list[int]]:
+@dataclass
+class _Packed:
+    payload: bytes
+    seqs: list[int]
+    oversized: list[int]
+    unencodable: list[tuple[int, str]]
+
+
+def encode_record(stored: StoredRecord) -> bytes:
+    """One record's JSON; any failure (text that is not UTF-8, a time that cannot be written...) is a ValueError."""
+    try:
+        return _dumps(record_json(stored))
+    except Exception as exc:
+        raise ValueError(f"{type(exc).__name__}: {safe_text(str(exc))[:200]}") from exc
+
+
+def _pack(header: dict[str, Any], records: Sequence[StoredRecord], max_bytes: int) -> _Packed:
     overhead = len(_dumps({**header, "records": []}))
     parts: list[bytes] = []
-    seqs: list[int] = []
-    oversized: list[int] = []
+    packed = _Packed(b"", [], [], [])
     size = overhead
     for stored in records:
-        encoded = _dumps(record_json(stored))
+        try:
+            encoded = encode_record(stored)
+        except ValueError as exc:
+            packed.unencodable.append((stored.seq, str(exc)))
+            continue
         if overhead + len(encoded) > max_bytes:
-            oversized.append(stored.seq)
+            packed.oversized.append(stored.seq)
             continue
         if size + len(encoded) + 1 > max_bytes:
             break
         parts.append(encoded)
-        seqs.append(stored.seq)
+        packed.seqs.append(stored.seq)
         size += len(encoded) + 1
     head = _dumps(header)[:-1]
-    return head + b',"records":[' + b",".join(parts) + b"]}", seqs, oversized
+    packed.payload = head + b',"records":[' + b",".join(parts) + b"]}"
+    return packed
 
 
 def build_replay(gateway: str, request_id: str, records: Sequence[StoredRecord], max_bytes: int,
@@ -111,10 +143,10 @@ def build_replay(gateway: str, request_id: str, records: Sequence[StoredRecord],
     out: list[tuple[bytes, list[int]]] = []
     rest = list(records)
     while rest:
-        payload, seqs, oversized = _pack(header, rest, max_bytes)
-        if seqs:
-            out.append((payload, seqs))
-        done = set(seqs) | set(oversized)
+        packed = _pack(header, rest, max_bytes)
+        if packed.seqs:
+            out.append((packed.payload, packed.seqs))
+        done = set(packed.seqs) | set(packed.oversized) | {seq for seq, _ in packed.unencodable}
         last_done = max(done) if done else rest[0].seq
         rest = [r for r in rest if r.seq > last_done]
     return out
@@ -129,7 +161,7 @@ def response_payload(request_id: str | None, command: str | None, now: float, *,
         body["result"] = result or {}
     else:
         body["error"] = error
-    return _dumps(body)
+    return _dumps(safe_data(body))  # an answer always goes out, whatever text the request carried
 
 
 def inventory_payload(fields: dict[str, Any]) -> bytes:

@@ -7,7 +7,7 @@ import collections
 import contextlib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -322,14 +322,20 @@ class Uplink:
     async def _publish_batch(self, pick: Pick, records: list[Any], now: float) -> bool:
         batch = build_batch(self._config.gateway_id, pick.lane, records, self._batch_bytes(), self._clock.now())
         for seq in batch.oversized:
-            await self._worker.call(self._worker.store.set_aside, seq, "larger than upstream.sync.batch_max_bytes")
+            await self._set_aside(seq, "larger than upstream.sync.batch_max_bytes")
+        for seq, why in batch.unencodable:
+            await self._set_aside(seq, f"cannot be encoded ({why})")
         if not batch.seqs:
-            self._planner.advance(pick, max(batch.oversized), 0, now)
+            self._planner.advance(pick, max(batch.left_out), 0, now)
             return True
         assert self._link is not None
         try:
-            mid = self._link.publish(self.topics.for_lane(pick.lane),
-                                     compress(self._encode(batch, records), self._sync.compression))
+            payload = self._encode(batch, records)
+        except Exception as exc:  # the contract's encoder failed on the batch: find the record(s) to blame
+            await self._isolate(batch, records, exc)
+            return True
+        try:
+            mid = self._link.publish(self.topics.for_lane(pick.lane), compress(payload, self._sync.compression))
         except LinkDown:
             return False
         self._inflight[mid] = InFlight(pick.lane, batch.seqs, now)
@@ -337,6 +343,28 @@ class Uplink:
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
         return True
+
+    async def _set_aside(self, seq: int, reason: str) -> None:
+        """One record out of the outbox for good (counted; an event says so), so it never stops a lane."""
+        store = self._worker.store
+        notice = await self._worker.call(store.set_aside, seq, reason, self._clock.now(), synced=self._clock.synced())
+        if notice is not None:
+            self.notify_committed(notice)
+
+    async def _isolate(self, batch: Batch, records: list[Any], error: Exception) -> None:
+        carried = set(batch.seqs)
+        culprits = []
+        for record in records:
+            if record.seq not in carried:
+                continue
+            try:
+                self._encode(replace(batch, seqs=[record.seq]), [record])
+            except Exception as exc:
+                culprits.append((record.seq, f"{type(exc).__name__}: {exc}"))
+        if not culprits:
+            raise error
+        for seq, why in culprits:
+            await self._set_aside(seq, f"cannot be encoded ({why[:200]})")
 
     def _encode(self, batch: Batch, records: list[Any]) -> bytes:
         if self.batch_encoder is None or batch.lane is Lane.EVENTS:

@@ -103,3 +103,11 @@ def test_lighting_rows_show_times_in_the_site_zone_and_spans_parse_or_fail_plain
     for bad in ("", "soon", "30s", "8d"):
         with pytest.raises(typer.Exit):
             parse_span(bad)
+
+
+def test_times_no_calendar_holds_are_shown_not_raised() -> None:
+    """Records kept from before times were checked (2**62 s, NaN) must not stop `tail` or `export`."""
+    from edge_agent.cli import export_cmd
+
+    assert render.clock(2.0**62).startswith("?") and render.iso(float("nan")) == "?nan"
+    assert export_cmd.iso_utc(-1e20) == "-1e+20"

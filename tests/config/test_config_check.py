@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,25 @@ def test_chirpstack_and_upstream_client_ids_must_differ(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
     assert "chirpstack" in caught.value.problems[0] and "its own value" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (lambda text: "a = " + "[" * 5000 + "]" * 5000, "(toml)"),
+    (lambda text: text.replace('max_bytes = "200 MB"', 'max_bytes = "' + "9" * 400 + ' MB"'), "store.max_bytes"),
+    (lambda text: text.replace("longitude = 3.5603", 'longitude = 3.5603\ntimezone = "Europe"'), "site.timezone"),
+    (lambda text: text.replace("longitude = 3.5603", f'longitude = 3.5603\ntimezone = "{"x" * 300}"'),
+     "site.timezone"),
+    (lambda text: text.replace("longitude = 3.5603", 'longitude = 3.5603\ntimezone = """Europe\nParis"""'),
+     "site.timezone"),
+])
+def test_hostile_values_are_each_one_problem_line(tmp_path: Path, change: Any, key: str) -> None:
+    """Nesting that exhausts the recursion limit, a size of 400 digits, a time zone that is a folder of zones or
+    a name too long for the file system, a value over two lines: each once gave a Python error (or a message split
+    over two lines) instead of the promised `PATH: dotted.key: message` line."""
+    path = write(tmp_path, change(VALID))
+    result = check(path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith(f"{path}: ") and ": " in line[len(str(path)) + 2:] for line in lines), lines
+    assert any(line.startswith(f"{path}: {key}: ") for line in lines), lines
+    assert "error:" not in result.stderr and "Traceback" not in result.stderr

@@ -122,6 +122,58 @@ def test_envelope_problems(gateway: Gateway) -> None:
         assert error_of(hv.answer(request_id)) == expected, request_id
 
 
+def test_hostile_requests_each_get_exactly_one_answer(gateway: Gateway, schemas: Schemas) -> None:
+    """A lone surrogate in the command or as a key, a sent_at of year 1 or 9999 that leaves the calendar once
+    moved to UTC, numbers of hundreds of digits: each once went unanswered (the handler crashed). Each gets one
+    precise answer, and nothing is logged as a crash."""
+    hv = gateway.hypervisor
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()).encode()
+    cases: dict[str, tuple[bytes, tuple[str, str | None]]] = {
+        "h-cmd": (b'{"v":1,"id":"h-cmd","command":"\\ud800","sent_at":"%s"}' % now, ("unknown_command", "command")),
+        "h-key": (b'{"v":1,"id":"h-key","command":"ping","sent_at":"%s","\\udfff":1}' % now,
+                  ("bad_field", "\ufffd")),
+        "h-arg": (b'{"v":1,"id":"h-arg","command":"clear_override","sent_at":"%s","args":{"group":"rue",'
+                  b'"\\ud800\\ud800":1}}' % now, ("bad_field", "args.\ufffd\ufffd")),
+        "h-year1": (b'{"v":1,"id":"h-year1","command":"ping","sent_at":"0001-01-01T00:00:00+01:00"}',
+                    ("bad_field", "sent_at")),
+        "h-year9999": (b'{"v":1,"id":"h-year9999","command":"ping","sent_at":"9999-12-31T23:59:59-01:00"}',
+                       ("bad_field", "sent_at")),
+        "h-digits": (b'{"v":1,"id":"h-digits","command":"override","sent_at":"%s","args":{"group":"rue",'
+                     b'"level":5,"duration_s":%s}}' % (now, b"9" * 400), ("out_of_range", "args.duration_s")),
+        "h-version": (b'{"v":%s,"id":"h-version","command":"ping","sent_at":"%s"}' % (b"7" * 4000, now),
+                      ("unsupported_version", "v")),
+    }
+    for payload, _ in cases.values():
+        hv.publish(f"{hv.root}/commands", payload)
+    hv.wait_for(lambda ms: all(hv.answers(request_id) for request_id in cases), timeout=20)
+    time.sleep(1.0)  # time for a second answer, were there one
+    for request_id, (_, expected) in cases.items():
+        (answer,) = hv.answers(request_id)
+        schemas.check("commandResponse", answer)
+        assert error_of(answer) == expected, (request_id, answer)
+    assert gateway.log_count("command_handler_crashed") == 0 and gateway.log_count("command_crashed") == 0
+
+
+def test_bad_pushed_configs_are_config_invalid(gateway: Gateway) -> None:
+    """Configs that once made the push fail as 'internal' (and be remembered so): TOML nested 5,000 deep, a
+    size of 400 digits, a time zone that is a folder of zones, text with a lone surrogate."""
+    hv = gateway.hypervisor
+    current = (gateway.directory / "site.toml").read_text()
+    pushes = {
+        "nested": "a = " + "[" * 5000 + "]" * 5000,
+        "digits": current.replace("[store]", '[store]\nmax_bytes = "' + "9" * 400 + ' MB"'),
+        "zone": current.replace("longitude = 3.5603", 'longitude = 3.5603\ntimezone = "Europe"'),
+        "surrogate": current.replace('commune = "Esternay"', 'commune = "Estern\ud800y"'),
+    }
+    for name, text in pushes.items():
+        answer = hv.ask("config_push", {"config": text}, request_id=f"bad-push-{name}")
+        assert error_of(answer) == ("config_invalid", "args.config"), (name, answer)
+    assert hv.ask("config_push", {"config": pushes["zone"]}, request_id="bad-push-zone")["error"]["message"] \
+        .endswith("expected an IANA name such as Europe/Paris")
+    assert (gateway.directory / "site.toml").read_text() == current
+    assert gateway.log_count("command_crashed") == 0
+
+
 @pytest.mark.parametrize(("args", "field"), [
     ({"group": "rue", "level": 101, "duration_s": 60}, "args.level"),
     ({"group": "rue", "level": -1, "duration_s": 60}, "args.level"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from edge_agent.clock import FakeClock
-from edge_agent.reading import Priority
+from edge_agent.reading import Priority, Quality, Reading
 from tests.lorawan.support import (
     APP,
     Publisher,
@@ -365,4 +366,49 @@ def test_an_uplink_already_stored_before_a_crash_is_not_stored_twice(broker: Bro
     asyncio.run(scenario())
     frames = [r.value for r in sink.records() if isinstance(r, Reading) and r.point == "lorawan.f_cnt"]
     assert frames == [41, 42], "the redelivered frame 41 must not be stored a second time"
+    sink.close()
+
+
+@pytest.mark.parametrize("encoding", ["json", "protobuf"])
+def test_implausible_times_batteries_and_empty_bodies_are_flagged_not_taken(broker: Broker, tmp_path: Path,
+                                                                            encoding: str) -> None:
+    """Device times outside 2000-2100 are replaced by the receive time (an uplink_time_replaced event says so), a
+    battery of -1e30 % or 1000 % is a BAD reading that never becomes the device's level, and an empty body is a
+    malformed message, not an uplink of fCnt 0 that resets the counter."""
+    sink = StoreSink(tmp_path / "store.db")
+    stamps = ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2150-06-01T00:00:00Z", "1999-12-31T23:59:59Z"]
+
+    async def scenario() -> tuple[float, dict[str, Any]]:
+        service = make_service(site(broker.port, DEVICES, encoding=encoding), sink)
+        await service.start()
+        try:
+            await wait_connected(service)
+            started = time.time()
+            for f_cnt, stamp in enumerate(stamps, start=10):
+                event = uplink_event(PCR2, "0a0001160002010023", f_cnt=f_cnt, f_port=14)
+                event["time"] = stamp
+                await _publish(broker.port, event_topic(PCR2, "up"), encode(event, "up", encoding))
+            for level in (-1e30, 1000.0, 64.0):
+                status = {"deviceInfo": {"devEui": PCR2}, "margin": 7, "batteryLevel": level}
+                await _publish(broker.port, event_topic(PCR2, "status"), encode(status, "status", encoding))
+            for kind in ("up", "status"):
+                await _publish(broker.port, event_topic(PCR2, kind), b"{}" if encoding == "json" else b"")
+            last = uplink_event(PCR2, "0a0001160002010023", f_cnt=20, f_port=14)
+            await _publish(broker.port, event_topic(PCR2, "up"), encode(last, "up", encoding))
+            await wait_until(lambda: sink.readings("counter-place").get("lorawan.f_cnt") == 20)
+            (state,) = [s for s in service.devices_status() if s["device"] == "counter-place"]
+            return started, state
+        finally:
+            await service.stop()
+
+    started, state = asyncio.run(scenario())
+    readings = [r for r in sink.records() if isinstance(r, Reading) and r.device == "counter-place"]
+    flagged = {r.value: r.ts for r in readings if r.point == "lorawan.f_cnt" and r.value in (10, 11, 12, 13)}
+    assert len(flagged) == 4 and all(abs(ts - started) < 30 for ts in flagged.values()), flagged
+    assert [e.data["f_cnt"] for e in sink.events("uplink_time_replaced")] == [10, 11, 12, 13]
+    batteries = [(r.value, r.quality) for r in readings if r.point == "battery"]
+    assert batteries == [(pytest.approx(-1e30), Quality.BAD), (1000.0, Quality.BAD), (64.0, Quality.GOOD)]
+    assert state["battery_percent"] == 64.0
+    assert sink.events("fcnt_reset") == []
+    assert len(sink.events("uplink_malformed")) == 2
     sink.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -220,3 +221,57 @@ def test_a_read_back_that_differs_counts_as_a_failed_write() -> None:
     assert "read back 0 %" in sink.events("lighting.set_level")[0].message
     assert rules.groups_status()[0]["members"][0] == {
         "device": "cabinet", "point": "circuit1_level", "confirmed": None, "failures": 2}
+
+
+def test_readings_the_rules_cannot_judge_never_abort_a_tick() -> None:
+    """Readings dated year 9999, year 1, 2**62 s or NaN once made the darkness check raise and abort the tick
+    before any level was written; a value no rule foresaw did the same. Each is skipped and counted; the override
+    is applied and the good reading behind them still raises its alarm, in that same tick."""
+    alarms = [{"kind": "threshold", "name": "hot", "device": "cabinet", "point": "t", "raise_above": 50,
+               "clear_at": 40}]
+    clock = FakeClock(at(21, 0))
+    rules, sink, port = engine(site(ESTERNAY, one_group(DIMMED), alarms), clock)
+    asyncio.run(rules.set_override("rue", 37, duration_s=600))
+    bad = [Reading("cabinet", "t", 60.0, ts) for ts in (253_402_300_799.0, -62_135_596_800.0, float(2**62),
+                                                        float("nan"), float("inf"))]
+    huge = Reading("cabinet", "t", 10**400, clock.now())
+    rules.on_committed([*bad, huge, Reading("cabinet", "t", 60.0, clock.now())])
+    asyncio.run(rules.tick())
+    assert set(port.levels.values()) == {37}
+    [raised] = sink.events("alarm.raised")
+    assert raised.ts == clock.now()
+    assert rules.health()["bad_readings"] == 6 and rules.health()["inbox"] == 0
+
+
+def test_a_group_that_cannot_be_worked_out_never_holds_back_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group whose plan fails in a way no one foresaw falls back to its override or safe level; one whose
+    levels cannot be worked out at all is skipped and counted; either way the other groups get their levels."""
+    lighting = one_group(DIMMED)
+    second = {**lighting["groups"][0], "name": "place", "members": [{"device": "node-2"}]}
+    lighting["groups"].append(second)
+    clock = FakeClock(at(23, 0))
+    rules, _, port = engine(site(ESTERNAY, lighting), clock)
+    real_plan = rules.plan
+
+    def plan(group: str, now: float) -> object:
+        if group == "place":
+            raise OverflowError("date value out of range")
+        return real_plan(group, now)
+
+    monkeypatch.setattr(rules, "plan", plan)
+    asyncio.run(rules.tick())
+    assert port.levels[("node-2", None)] == 100  # its safe level
+    assert port.levels[("node-1", None)] == 40  # its program
+    monkeypatch.setattr(rules, "_group_actions", _fails_for("place", rules._group_actions))
+    asyncio.run(rules.set_override("rue", 5, duration_s=600))
+    asyncio.run(rules.tick())
+    assert port.levels[("node-1", None)] == 5
+    assert rules.health()["group_failures"] == 1
+
+
+def _fails_for(name: str, real: Any) -> Any:
+    def group_actions(group: Any, *args: Any) -> Any:
+        if group.name == name:
+            raise RuntimeError("a bug in one group")
+        return real(group, *args)
+    return group_actions

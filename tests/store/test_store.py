@@ -138,7 +138,30 @@ def test_set_aside_takes_a_record_out_of_the_outbox(tmp_path: Path) -> None:
     assert rows == [(seqs[1], "too large")]
 
 
+def test_a_record_set_aside_is_announced_by_an_event_in_the_same_transaction(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    seqs = store.append(readings(2))
+    notice = store.set_aside(seqs[0], "cannot be encoded (bad \ud800)", T0 + 5)
+    assert notice is not None and notice > seqs[-1]
+    (event,) = store.pending(events=True, after=0, limit=10)
+    assert (event.seq, event.record.kind, event.record.ts) == (notice, "record_set_aside", T0 + 5)
+    assert event.record.data == {"seq": seqs[0], "reason": "cannot be encoded (bad \ufffd)"}
+    assert store.set_aside(notice, "its own notice cannot be sent either") is None  # no notice of a notice
+    assert store.stats().set_aside == 2
+
+
 def test_database_is_in_wal_mode(tmp_path: Path) -> None:
     open_store(tmp_path).append(readings(1))
     mode = sqlite3.connect(tmp_path / "store.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_record_sqlite_cannot_take_becomes_an_event_and_the_commit_goes_through(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    odd = Reading("m-1", "shape", [1, 2], T0)  # type: ignore[arg-type]  # no codec makes this; a bug might
+    seqs = store.append([*readings(1), odd, *readings(1)])
+    assert len(seqs) == 3
+    kinds = [(type(s.record).__name__, getattr(s.record, "kind", None)) for s in store.history(1, 10)]
+    assert kinds == [("Reading", None), ("Event", "record_unstorable"), ("Reading", None)]
+    (event,) = store.pending(events=True, after=0, limit=10)
+    assert "reading shape could not be stored" in event.record.message

@@ -45,6 +45,23 @@ def test_a_record_too_large_on_its_own_is_reported_not_sent() -> None:
     assert batch.seqs == [1, 3]
 
 
+def test_a_record_that_cannot_be_encoded_is_reported_and_never_stops_the_others() -> None:
+    """A lone surrogate kept in an event, a time of 2**62 s or year 1, NaN as a time: reported with the reason,
+    left out of the batch; the records around them are sent."""
+    poison = [
+        StoredRecord(2, Event("uplink_malformed", 1_790_000_000.0, message="bad \ud800 text"), False),
+        stored(3, value=1.0),
+        StoredRecord(4, Reading("m-1", "voltage", 1.0, float(2**62)), False),
+        StoredRecord(5, Reading("m-1", "voltage", 1.0, -62_135_596_800.0), False),
+        StoredRecord(6, Reading("m-1", "voltage", 1.0, float("nan")), False),
+    ]
+    batch = build_batch("gw-1", Lane.LIVE, [stored(1), *poison, stored(7)], 100_000, 0.0)
+    assert batch.seqs == [1, 3, 7]
+    assert [seq for seq, _ in batch.unencodable] == [2, 4, 5, 6]
+    assert "UnicodeEncodeError" in batch.unencodable[0][1] and "outside 1970-9999" in batch.unencodable[1][1]
+    assert [r["seq"] for r in json.loads(batch.payload)["records"]] == [1, 3, 7]
+
+
 def test_events_carry_priority_and_data() -> None:
     event = StoredRecord(7, Event("bin_full", 0.0, Priority.ALARM, device="bin-3", data={"fill": 91}), False)
     body = json.loads(build_batch("gw", Lane.EVENTS, [event], 4096, 0.0).payload)

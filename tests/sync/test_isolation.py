@@ -1,0 +1,65 @@
+"""The upstream pump against a real Mosquitto: a record the contract's encoder cannot encode is found, set aside and
+announced, and the records around it go up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from edge_agent.clock import SystemClock
+from edge_agent.config.load import load_config
+from edge_agent.reading import Reading
+from edge_agent.store.store import Store
+from edge_agent.store.worker import StoreWorker
+from edge_agent.sync.payloads import Batch
+from edge_agent.sync.uplink import Uplink
+from tests.support.broker import Broker
+from tests.support.mqtt import Capture
+from tests.support.site import write_site
+
+
+def test_a_record_the_batch_encoder_fails_on_is_set_aside_and_the_rest_goes_up(tmp_path: Path,
+                                                                                 broker: Broker) -> None:
+    """The encoder here stands in for the NGSI-LD one meeting a value it cannot convert: it fails on one record;
+    the pump must find that record, set it aside with a record_set_aside event, and send the others."""
+    config = load_config(write_site(tmp_path, broker_port=broker.port, devices="")).config
+    capture = Capture(broker.port, "fute/gw-test/#")
+
+    def encoder(batch: Batch, records: list[Any]) -> bytes:
+        if any(r.record.point == "poison" for r in records):
+            raise OverflowError("int too large to convert to float")
+        return json.dumps({"seqs": batch.seqs, "points": [r.record.point for r in records]}).encode()
+
+    async def scenario() -> tuple[list[int], list[dict[str, Any]]]:
+        worker = StoreWorker(Store.open(config.store))
+        now = time.time()
+        seqs = await worker.call(worker.store.append, [Reading("m", point, 1.0, now) for point in
+                                                       ("a", "b", "poison", "c", "d")])
+        clock = SystemClock(assume_synced=True)
+        uplink = Uplink(config, worker, clock, dict)
+        uplink.batch_encoder = encoder
+        await uplink.start()
+        try:
+            uplink.notify_committed(seqs[-1])
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                events = [r for m in capture.snapshot("/events") for r in json.loads(m.payload)["records"]]
+                sent = [p for m in capture.snapshot("/readings") for p in json.loads(m.payload)["points"]]
+                if events and {"a", "b", "c", "d"} <= set(sent):
+                    return seqs, events
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"not delivered: {capture.snapshot()}")
+        finally:
+            await uplink.stop(grace=0.2)
+            await asyncio.to_thread(worker.close)
+
+    seqs, events = asyncio.run(scenario())
+    capture.close()
+    (notice,) = [e for e in events if e["event"] == "record_set_aside"]
+    assert notice["data"]["seq"] == seqs[2]
+    assert "OverflowError" in notice["data"]["reason"]
+    sent = [p for m in capture.snapshot("/readings") for p in json.loads(m.payload)["points"]]
+    assert "poison" not in sent
