@@ -35,3 +35,8 @@ def bundled_config(site: str) -> Path:
 def asyncapi_path() -> Path:
     """The upstream contract document."""
     return _find("docs") / "asyncapi.yaml"
+
+
+def contexts_dir() -> Path:
+    """The JSON-LD contexts of the NGSI-LD output: the project's own and copies of the Smart Data Models ones."""
+    return _find("docs") / "contexts"

@@ -82,6 +82,18 @@ class CommandsConfig(Model):
                                         " link); set on site, never by a push")
 
 
+class NgsiLdConfig(Model):
+    """The NGSI-LD output's JSON-LD contexts (docs/contract.md says how a broker gets them without the internet)."""
+
+    contexts_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$",
+        description="where the hypervisor serves the contexts shipped in docs/contexts/ (edge-agent.jsonld and"
+                    " sdm/); unset: the published Smart Data Models contexts, and the project's namespace",
+    )
+    core_context: str = Field("https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld",
+                              pattern=r"^https?://[^\s]+$", description="the NGSI-LD core context, listed last")
+
+
 def parse_endpoint(text: str) -> tuple[str, int]:
     """``host:port`` (``[v6::addr]:port`` too) → (host, port); ValueError in plain words."""
     host, sep, port = text.rpartition(":")
@@ -108,6 +120,7 @@ class UpstreamConfig(Model):
     topics: TopicsConfig = TopicsConfig()
     commands: CommandsConfig = CommandsConfig()
     output: Literal["native", "ngsi-ld"] = Field("native", description="readings as native batches or NGSI-LD")
+    ngsi_ld: NgsiLdConfig = NgsiLdConfig()
 
     @model_validator(mode="after")
     def _endpoints_valid(self) -> UpstreamConfig:

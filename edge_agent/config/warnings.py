@@ -9,6 +9,7 @@ import structlog
 from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config import web
 from edge_agent.config.load import LoadedConfig, one_line
+from edge_agent.contract import contexts
 from edge_agent.rules import decree
 
 log = structlog.get_logger(__name__)
@@ -23,7 +24,7 @@ def driver_dirs(loaded: LoadedConfig) -> list[str]:
 
 
 # Each capability adds its checks here (the lighting rules add the 2018 decree's hours).
-CHECKS: list[WarningCheck] = [decree.check, web.check, driver_dirs]
+CHECKS: list[WarningCheck] = [decree.check, web.check, driver_dirs, contexts.check]
 
 
 def config_warnings(loaded: LoadedConfig) -> list[str]:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from edge_agent.config.site import SiteConfig
-from edge_agent.contract.fiware import mapping, model_key
-from edge_agent.contract.ngsi_ld import entity_id
+from edge_agent.contract.identity import SiteIdentities, site_identities
 from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import inventory_payload, iso_utc
 
@@ -27,16 +26,16 @@ log = structlog.get_logger(__name__)
 _EVERY = 1.0  # seconds between checks for a new connection or a changed state
 
 
-def inventory_fields(config: SiteConfig, states: Mapping[str, bool | None]) -> dict[str, Any]:
+def inventory_fields(config: SiteConfig, states: Mapping[str, bool | None],
+                     identities: SiteIdentities | None = None) -> dict[str, Any]:
     """``states``: device name -> online (True/False) or None when not known yet."""
+    identities = identities or site_identities(config)
     devices = []
     for device in config.devices:
-        key = model_key(device)
-        entity_type = mapping(key).entity_type
+        ident = identities.devices[device.name]
         devices.append({
-            "name": device.name, "driver": device.driver, "model": key, "fiware_type": entity_type,
-            "fiware_id": entity_id(entity_type, config.gateway_id, device.name),
-            "online": states.get(device.name),
+            "name": device.name, "driver": device.driver, "model": ident.model, "fiware_type": ident.entity_type,
+            "fiware_id": ident.entity_id, "online": states.get(device.name),
         })
     return {"gateway": config.gateway_id,
             "location": {"type": "Point", "coordinates": [config.site.longitude, config.site.latitude]},
@@ -63,9 +62,12 @@ class InventoryPublisher:
         self._task: asyncio.Task[None] | None = None
         self._sent: dict[str, Any] | None = None
         self._connection: float | None = None
+        self._identities: SiteIdentities | None = None
         self.published = 0
 
     async def start(self) -> None:
+        # Which entity each device is reads driver files for models the mapping lacks: off the event loop, once.
+        self._identities = await asyncio.to_thread(site_identities, self._agent.config)
         self._task = asyncio.create_task(self._loop(), name="inventory")
 
     async def stop(self) -> None:
@@ -81,7 +83,9 @@ class InventoryPublisher:
         agent = self._agent
         modbus = agent.modbus.devices_status() if agent.modbus is not None else []
         lorawan = agent.lorawan.devices_status() if agent.lorawan is not None else []
-        return inventory_fields(agent.config, device_states(modbus, lorawan))
+        if self._identities is None:  # read once: the shipped driver files do not change while the agent runs
+            self._identities = site_identities(agent.config)
+        return inventory_fields(agent.config, device_states(modbus, lorawan), self._identities)
 
     async def _loop(self) -> None:
         while True:

@@ -21,6 +21,11 @@ def test_the_wheel_carries_the_asyncapi_document_and_its_schemas(tmp_path: Path)
     assert len(schemas) >= 7
     missing = [name for name in schemas if f"edge_agent/_bundled/docs/schemas/{name}" not in names]
     assert not missing, f"schemas missing from the wheel: {missing}"
+    contexts = sorted(str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs" / "contexts").rglob("*.json*"))
+    assert "contexts/edge-agent.jsonld" in contexts and len(contexts) >= 8
+    missing = [name for name in contexts if f"edge_agent/_bundled/docs/{name}" not in names]
+    assert not missing, f"NGSI-LD contexts missing from the wheel (a broker without the internet needs them): {missing}"
+    assert "edge_agent/_bundled/drivers/fiware.yaml" in names
 
 
 @pytest.mark.parametrize("name", ["batch.json", "command-request.json", "command-response.json", "inventory.json",

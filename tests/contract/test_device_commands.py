@@ -89,7 +89,7 @@ def test_read_device_now_and_inventory_on_change(tmp_path: Path, secure_broker: 
             late.close()
         for message in inventory:
             schemas.check("inventory", message.json())
-        assert inventory[-1].json()["devices"][0]["fiware_type"] == "StreetlightControlCabinet"
+        assert inventory[-1].json()["devices"][0]["fiware_type"] == "ACMeasurement"  # an Eastron SDM120 meter
     finally:
         agent.terminate()
         hypervisor.close()
