@@ -14,6 +14,7 @@ from edge_agent.cli import (
     ingest_cmd,
     lighting_cmd,
     modbus_cmd,
+    report_cmd,
     run_cmd,
     schedule_cmd,
 )
@@ -30,6 +31,7 @@ app.add_typer(modbus_cmd.app, name="modbus")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(lighting_cmd.app, name="lighting")
 app.add_typer(ingest_cmd.app, name="ingest")
+report_cmd.register(app)
 run_cmd.register(app)
 decode_cmd.register(app)
 health_cmd.register(app)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge_agent.config.base import Model
+from edge_agent.config.base import Model, Position
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -38,6 +38,7 @@ class LorawanDeviceConfig(Model):
     silent_after: float = Field(3.0, ge=1.0, description="silent alarm after this many missed intervals")
     confirmed_downlinks: bool = True
     bin: BinGeometry | None = None
+    position: Position | None = Field(None, description="where the device stands (the reports list bins by it)")
 
     @field_validator("dev_eui")
     @classmethod

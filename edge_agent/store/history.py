@@ -1,0 +1,165 @@
+"""Local history by time: the records of a period, chosen by device, point and event kind, in sequence order.
+
+The records table has no index on time (every index costs SD-card writes at each commit). Records are committed
+in time order, give or take late arrivals, so a read that may skip what is far too early starts at the sequence
+number where the period begins, found by bisection on the records whose clock was synchronised (``seq_floor``).
+A record stamped more than ``SLACK_S`` after it was committed (a device clock in the future) can be missed that
+way; the upper end is never cut, so a record committed late (a LoRaWAN uplink replayed after an outage) is read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_agent.errors import EdgeAgentError
+from edge_agent.reading import Value
+from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
+
+PAGE = 5000
+SLACK_S = 86_400.0
+
+
+Sample = tuple[float, str, str, Value, str | None, int, bool]  # ts, device, point, value, unit, quality, synced
+
+
+class HistoryUnavailable(EdgeAgentError):
+    """The store file is missing or cannot be read."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records of a period to read.
+
+    ``points``: reading point names, exact or GLOB patterns (``count_*``); None reads every reading, () none.
+    ``events``: event kinds; None reads every event, () none. ``device``: only this device. ``bisect``: start at
+    the period's sequence number (see the module's note) rather than at the first record held.
+    """
+
+    points: tuple[str, ...] | None = None
+    events: tuple[str, ...] | None = None
+    device: str | None = None
+    bisect: bool = False
+
+
+def _where(since: float, until: float, selection: Selection) -> tuple[str, list[Any]]:
+    clauses = ["ts>=?", "ts<?"]
+    args: list[Any] = [since, until]
+    if selection.device is not None:
+        clauses.append("device=?")
+        args.append(selection.device)
+    kinds: list[str] = []
+    for kind, names in ((KIND_READING, selection.points), (KIND_EVENT, selection.events)):
+        if names is None:
+            kinds.append(f"kind={kind}")
+        elif names:
+            exact = [name for name in names if not any(ch in name for ch in "*?[")]
+            patterns = [name for name in names if name not in exact]
+            tests = [f"point IN ({','.join('?' * len(exact))})"] if exact else []
+            tests.extend("point GLOB ?" for _ in patterns)
+            kinds.append(f"(kind={kind} AND ({' OR '.join(tests)}))")
+            args.extend(exact + patterns)
+    clauses.append(f"({' OR '.join(kinds)})" if kinds else "0")
+    return " AND ".join(clauses), args
+
+
+def page(conn: sqlite3.Connection, since: float, until: float, selection: Selection, after: int, *,
+         limit: int = PAGE) -> list[tuple[Any, ...]]:
+    """One page of raw rows with seq > ``after``."""
+    where, args = _where(since, until, selection)
+    return conn.execute(f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND {where} ORDER BY seq LIMIT ?",
+                        [after, *args, limit]).fetchall()
+
+
+def iterate(fetch: Callable[[int], list[tuple[Any, ...]]], after: int = 0) -> Iterator[StoredRecord]:
+    """Records page by page; ``fetch(after)`` returns the next page of rows."""
+    while True:
+        rows = fetch(after)
+        if not rows:
+            return
+        for row in rows:
+            yield from_row(row)
+        after = rows[-1][0]
+
+
+def seq_floor(conn: sqlite3.Connection, since: float) -> int:
+    """A sequence number below which no synchronised record is stamped later than ``since - SLACK_S``."""
+    target = since - SLACK_S
+    low, high = conn.execute("SELECT min(seq), max(seq) FROM records").fetchone()
+    if low is None:
+        return 0
+    low, high = int(low), int(high) + 1
+    while low < high:
+        middle = (low + high) // 2
+        row = conn.execute("SELECT ts FROM records WHERE seq>=? AND synced=1 ORDER BY seq LIMIT 1",
+                           (middle,)).fetchone()
+        if row is None or row[0] >= target:
+            high = middle
+        else:
+            low = middle + 1
+    return max(low - 1, 0)
+
+
+def iter_range(conn: sqlite3.Connection, since: float, until: float,
+               selection: Selection = Selection()) -> Iterator[StoredRecord]:
+    """Records with ``ts`` in [since, until) that the selection takes, in sequence order, read in pages."""
+    start = seq_floor(conn, since) if selection.bisect else 0
+    return iterate(lambda after: page(conn, since, until, selection, after), start)
+
+
+def count_range(conn: sqlite3.Connection, since: float, until: float, selection: Selection = Selection()) -> int:
+    where, args = _where(since, until, selection)
+    start = seq_floor(conn, since) if selection.bisect else 0
+    row = conn.execute(f"SELECT count(*) FROM records WHERE seq>? AND {where}", [start, *args]).fetchone()
+    return int(row[0])
+
+
+def scan(conn: sqlite3.Connection, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
+    """The records of the selection in one pass: readings as plain ``Sample`` tuples (the reports read tens of
+    thousands of values and need no record objects), events as stored records."""
+    where, args = _where(since, until, selection)
+    query = f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND {where} ORDER BY seq LIMIT {PAGE}"
+    after = seq_floor(conn, since) if selection.bisect else 0
+    while True:
+        rows = conn.execute(query, [after, *args]).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            if row[1] == KIND_READING:
+                _, _, _, ts, device, point, value, vtype, unit, quality, synced, _, _ = row
+                yield ts, device, point, bool(value) if vtype == "b" else value, unit, quality, bool(synced)
+            else:
+                yield from_row(row)
+        after = rows[-1][0]
+
+
+class HistoryReader:
+    """A read-only connection to a store file. Safe beside a running agent (WAL): it never takes the agent's lock
+    nor waits for it, so a long read holds up no commit."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise HistoryUnavailable(f"there is no store at {path}: the agent has not run with this config yet")
+        try:
+            self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+            self._conn.execute("SELECT 1 FROM records LIMIT 1")
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(f"cannot read the store {path}: {exc}") from exc
+
+    def records(self, since: float, until: float, selection: Selection = Selection()) -> Iterator[StoredRecord]:
+        return iter_range(self._conn, since, until, selection)
+
+    def scan(self, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
+        return scan(self._conn, since, until, selection)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> HistoryReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
