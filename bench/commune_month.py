@@ -13,6 +13,7 @@ Deterministic: a fixed seed. Used by tests/reports and bench/report_bench.py.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Iterator
@@ -187,13 +188,13 @@ def write_month(folder: Path, *, noise: bool = False, nights: int = NIGHTS) -> M
     count = 0
     try:
         batch: list[Record] = []
-        for record in _month(config, nights, noise):
+        for record in _month(config, nights, noise):  # in time order, as the agent commits them
             batch.append(record)
             if len(batch) >= 20_000:
-                store.append(sorted(batch, key=_ts))
+                store.append(batch)
                 count += len(batch)
                 batch = []
-        store.append(sorted(batch, key=_ts))
+        store.append(batch)
         count += len(batch)
     finally:
         store.close()
@@ -211,15 +212,20 @@ def _month(config: SiteConfig, nights: int, noise: bool) -> Iterator[Record]:
               for g in config.lighting.groups} for n in range(-1, nights + 1)]
     start, end = plans[0]["centre-bourg"].start, plans[-1]["centre-bourg"].end  # noon before the month to noon after
     timeline = _Lights(config, plans)
-    yield from timeline.events()
-    yield from _meter(timeline, start, end)
-    yield from _luminaires(timeline, start, end)
-    yield from _bins(rng, start, end)
-    yield from _counters(rng, start, end)
-    yield from _parking(rng, start, end)
+    sources: list[Iterator[Record]] = [
+        iter(sorted(timeline.events(), key=_ts)), _meter(timeline, start, end), _luminaires(timeline, start, end),
+        *(_bin(rng, index, name, start, end) for index, name in enumerate(BINS)),
+        *(_people(rng, scale, name, start, end) for scale, name in zip((1.0, 0.6), COUNTERS, strict=True)),
+        _vehicles(rng, start, end), *(_parking(rng, name, start, end) for name in PARKING),
+    ]
     if noise:
-        for ts in _steps(start, end, 30.0):
-            yield from (Reading("armoire-mairie", f"noise_{k}", 230.0 + k, ts, "V") for k in range(30))
+        sources.append(_noise(start, end))
+    return heapq.merge(*sources, key=_ts)
+
+
+def _noise(start: float, end: float) -> Iterator[Record]:
+    for ts in _steps(start, end, 30.0):
+        yield from (Reading("armoire-mairie", f"noise_{k}", 230.0 + k, ts, "V") for k in range(30))
 
 
 def _steps(start: float, end: float, every: float) -> Iterator[float]:
@@ -313,19 +319,18 @@ def _luminaires(lights: _Lights, start: float, end: float) -> Iterator[Record]:
             yield Reading(f"lum-grande-rue-{index + 1:02d}", "energy.dali_broadcast", round(totals[index]), ts, "Wh")
 
 
-def _bins(rng: random.Random, start: float, end: float) -> Iterator[Record]:
-    """Hourly fill levels; bins fill at their own pace and are emptied on collection mornings when above 60 %."""
-    for index, name in enumerate(BINS):
-        fill = rng.uniform(5, 40)
-        rate = (5.0 + 1.2 * index) / 24.0  # points an hour
-        for ts in _steps(start, end, 3600.0):
-            hour = _local_hour(ts)
-            weekday = _local_weekday(ts)
-            if weekday in (1, 4) and hour == 7 and fill > 60:  # Tuesday and Friday rounds
-                fill = rng.uniform(2, 6)
-            busy = 1.8 if weekday >= 5 else 1.0
-            fill = min(100.0, fill + rate * busy * rng.uniform(0.6, 1.4))
-            yield Reading(name, "fill_level", round(fill, 1), ts, "%")
+def _bin(rng: random.Random, index: int, name: str, start: float, end: float) -> Iterator[Record]:
+    """Hourly fill levels; a bin fills at its own pace and is emptied on collection mornings when above 60 %."""
+    fill = rng.uniform(5, 40)
+    rate = (5.0 + 1.2 * index) / 24.0  # points an hour
+    for ts in _steps(start, end, 3600.0):
+        hour = _local_hour(ts)
+        weekday = _local_weekday(ts)
+        if weekday in (1, 4) and hour == 7 and fill > 60:  # Tuesday and Friday rounds
+            fill = rng.uniform(2, 6)
+        busy = 1.8 if weekday >= 5 else 1.0
+        fill = min(100.0, fill + rate * busy * rng.uniform(0.6, 1.4))
+        yield Reading(name, "fill_level", round(fill, 1), ts, "%")
 
 
 def _local_hour(ts: float) -> int:
@@ -336,16 +341,19 @@ def _local_weekday(ts: float) -> int:
     return datetime.fromtimestamp(ts, ZONE).weekday()
 
 
-_PROFILE = [0, 0, 0, 0, 0, 1, 3, 9, 14, 8, 6, 8, 12, 9, 6, 6, 9, 13, 10, 6, 4, 2, 1, 0]  # passages an hour
+_PROFILE = [0, 0, 0, 0, 0, 1, 3, 9, 18, 8, 6, 8, 12, 9, 6, 6, 9, 13, 10, 6, 4, 2, 1, 0]  # passages an hour
 
 
-def _counters(rng: random.Random, start: float, end: float) -> Iterator[Record]:
-    """Pedestrians every 10 minutes in both directions; vehicles as a running total, reset once."""
-    for scale, name in zip((1.0, 0.6), COUNTERS, strict=True):
-        for ts in _steps(start, end, 600.0):
-            mean = _PROFILE[_local_hour(ts)] * scale / 6.0
-            yield Reading(name, "count_left_to_right", _poisson(rng, mean), ts)
-            yield Reading(name, "count_right_to_left", _poisson(rng, mean * 0.8), ts)
+def _people(rng: random.Random, scale: float, name: str, start: float, end: float) -> Iterator[Record]:
+    """Pedestrians every 10 minutes in both directions."""
+    for ts in _steps(start, end, 600.0):
+        mean = _PROFILE[_local_hour(ts)] * scale / 6.0
+        yield Reading(name, "count_left_to_right", _poisson(rng, mean), ts)
+        yield Reading(name, "count_right_to_left", _poisson(rng, mean * 0.8), ts)
+
+
+def _vehicles(rng: random.Random, start: float, end: float) -> Iterator[Record]:
+    """Vehicles as a running total, every 5 minutes; the controller restarts once (the total starts again)."""
     total = 4_000_000
     for ts in _steps(start, end, 300.0):
         total += _poisson(rng, _PROFILE[_local_hour(ts)] * 4 / 12.0)
@@ -362,16 +370,15 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
-def _parking(rng: random.Random, start: float, end: float) -> Iterator[Record]:
-    """Spaces taken and freed, busier by day; a report at each change and an hourly heartbeat."""
-    for name in PARKING:
-        ts, occupied = start, rng.random() < 0.5
-        while ts < end:
-            busy = 8 <= _local_hour(ts) < 19
-            mean_h = (1.5 if busy else 6.0) if occupied else (0.5 if busy else 8.0)
-            change = min(ts + max(rng.expovariate(1 / mean_h) * 3600, 120.0), end)
-            beat = ts
-            while beat < change:
-                yield Reading(name, "occupied", occupied, beat)
-                beat += 3600.0
-            ts, occupied = change, not occupied
+def _parking(rng: random.Random, name: str, start: float, end: float) -> Iterator[Record]:
+    """A space taken and freed, busier by day; a report at each change and an hourly heartbeat."""
+    ts, occupied = start, rng.random() < 0.5
+    while ts < end:
+        busy = 8 <= _local_hour(ts) < 19
+        mean_h = (1.5 if busy else 6.0) if occupied else (0.5 if busy else 8.0)
+        change = min(ts + max(rng.expovariate(1 / mean_h) * 3600, 120.0), end)
+        beat = ts
+        while beat < change:
+            yield Reading(name, "occupied", occupied, beat)
+            beat += 3600.0
+        ts, occupied = change, not occupied

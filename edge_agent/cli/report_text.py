@@ -27,19 +27,19 @@ def _hm(iso: str | None) -> str:
     return "-" if iso is None else iso[11:16]
 
 
-def _energy_row(label: str, item: dict[str, Any], notes: str) -> list[str]:
+def _energy_row(label: str, item: dict[str, Any], program: str) -> list[str]:
     hours = item["hours"]
-    return [label, _n(item["energy_kwh"]), _n(item["baseline_kwh"]), _n(item["saved_kwh"]), _pct(item["saved_share"]),
-            _n(item["cost_saved_eur"], 2), _n(item["co2_avoided_kg"]), _n(hours["full"]), _n(hours["dimmed"]),
-            _n(hours["off"]), _n(hours["decree_excess"]), notes]
+    return [label, program, _n(item["energy_kwh"]), _n(item["baseline_kwh"]), _n(item["saved_kwh"]),
+            _pct(item["saved_share"]), _n(item["cost_saved_eur"], 2), _n(item["co2_avoided_kg"]), _n(hours["full"]),
+            _n(hours["dimmed"]), _n(hours["off"]), _n(hours["decree_excess"])]
 
 
-ENERGY_HEADERS = ["night", "kWh", "full-power kWh", "saved kWh", "saved", "EUR", "kg CO2e", "h full", "h dimmed",
-                  "h off", "h decree", "notes"]
+ENERGY_HEADERS = ["night", "program", "kWh", "full-power kWh", "saved kWh", "saved", "EUR", "kg CO2e", "h full",
+                  "h dimmed", "h off", "h decree"]
 
 
-def _night_notes(night: dict[str, Any]) -> str:
-    notes = [night["program"] or "no program"]
+def _night_notes(night: dict[str, Any]) -> list[str]:
+    notes = []
     if night["energy_basis"] != "metered":
         notes.append(f"{night['energy_basis']} energy")
     if night["meter_coverage"] is not None and night["meter_coverage"] < 0.99:
@@ -51,7 +51,7 @@ def _night_notes(night: dict[str, Any]) -> str:
               for c in night["counter_issues"]]
     if night["hours"]["assumed"]:
         notes.append(f"{_n(night['hours']['assumed'])} h of level taken from the program")
-    return "; ".join(notes)
+    return notes
 
 
 def energy_table(data: dict[str, Any], by: str) -> list[str]:
@@ -65,12 +65,13 @@ def energy_table(data: dict[str, Any], by: str) -> list[str]:
             n["shared_meter"] for n in nights) else ""
         lines += ["", f"{group['group']} ({group['category']}){shared}"]
         if by == "night":
-            rows = [_energy_row(n["night"], n, _night_notes(n)) for n in nights]
+            rows = [_energy_row(n["night"], n, n["program"] or "-") for n in nights]
         else:
             periods = group["months"] if by == "month" else {data["from"][:4]: group["totals"]}
             rows = [_energy_row(label, item, f"{item['nights']} nights") for label, item in periods.items()]
         rows.append(_energy_row("total", group["totals"], f"{group['totals']['nights']} nights"))
         lines += table([by, *ENERGY_HEADERS[1:]], rows, WIDTH)
+        lines += [f"  {n['night']}: {note}" for n in nights for note in _night_notes(n)]
     left = data["left_out"]
     if left["not_good"] or left["clock_unsynced"]:
         lines += ["", f"left out: {left['not_good']} readings not of good quality, {left['clock_unsynced']} records"

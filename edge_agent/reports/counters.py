@@ -72,7 +72,8 @@ class Track:
         return max(0.0, min(end, self.times[-1]) - max(start, self.times[0]))
 
     def issues_in(self, start: float, end: float) -> list[Issue]:
-        return [issue for issue in self.issues if start <= issue.ts < end or start < issue.since < end]
+        """The issues whose stretch (from the reading before to the reading after) touches [start, end)."""
+        return [issue for issue in self.issues if issue.since < end and issue.ts >= start]
 
 
 def track(samples: Sequence[tuple[float, float]], *, rollover_at: float | None = None, max_gap_s: float = 3600.0,

@@ -100,6 +100,8 @@ def energy_json(report: EnergyReport, *, nights: bool = True) -> dict[str, Any]:
         "tariff_eur_per_kwh": report.tariff_eur_per_kwh, "co2_kg_per_kwh": report.co2_kg_per_kwh,
         "co2_source": report.co2_source,
         "left_out": {"not_good": report.not_good, "clock_unsynced": report.clock_unsynced},
+        "meters": [{"device": m.device, "point": m.point, "night": m.night.isoformat(),
+                    "energy_kwh": _r(m.energy_kwh, 3), "coverage": _r(m.coverage, 4)} for m in report.meters],
         "groups": [{
             "group": name, "category": items[0].category, "totals": totals(items),
             "months": {month: totals(part) for month, part in by_period(items, "month").items()},

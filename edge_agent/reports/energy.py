@@ -19,6 +19,7 @@ Modelled energy takes a luminaire's power as proportional to its level, which LE
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,9 +99,25 @@ class GroupNight:
     saved_share: float | None
     cost_saved_eur: float | None
     co2_avoided_kg: float | None
+    switched_on: float | None = None  # the night's last switch from off to lit
+    switched_off: float | None = None  # the night's last switch from lit to off
     overrides: list[OverrideUse] = field(default_factory=list)
     lamp_failures: list[LampFault] = field(default_factory=list)
     counter_issues: list[CounterNote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MeterNight:
+    """One counter over one night, whole (not split between the groups it measures)."""
+
+    device: str
+    point: str
+    night: date
+    start: float
+    energy_kwh: float
+    coverage: float
+    last_value: float | None  # the counter's last reading in the night, in its own unit
+    unit: str | None
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,7 @@ class EnergyReport:
     nights: list[GroupNight]
     not_good: int
     clock_unsynced: int
+    meters: list[MeterNight] = field(default_factory=list)
 
 
 def selection(config: SiteConfig) -> Selection:
@@ -141,8 +159,10 @@ def report(config: SiteConfig, inputs: Inputs, nights: Sequence[Span], groups: S
                 for name, plan in plans.items()}
         night = _Night(span, {g.name: _modelled(g.power_w, runs[g.name]) for g in config.lighting.groups})
         out.extend(_group_night(meters, group, night, plans[group.name], runs[group.name]) for group in chosen)
+    used = dict.fromkeys(key for group in chosen for key in meters.keys(group))
     return EnergyReport(site.commune, site.timezone, nights[0].day, nights[-1].day, settings.tariff_eur_per_kwh,
-                        settings.co2_kg_per_kwh, settings.co2_source, out, inputs.not_good, inputs.clock_unsynced)
+                        settings.co2_kg_per_kwh, settings.co2_source, out, inputs.not_good, inputs.clock_unsynced,
+                        [meters.night(key, span) for span in nights for key in used])
 
 
 def _modelled(power_w: float | None, pieces: Sequence[levels.Segment]) -> float | None:
@@ -169,6 +189,13 @@ class _Meters:
             for key, rollover in found:
                 if key not in self.counters:
                     self.counters[key] = metering.build(key, rollover, inputs, config.reports.energy.meter_gap_s)
+
+    def night(self, key: Key, span: Span) -> MeterNight:
+        counter = self.counters[key]
+        readings = [value for ts, value in self.inputs.numbers(key) if span.start <= ts < span.end]
+        return MeterNight(key[0], key[1], span.day, span.start, counter.kwh(span.start, span.end),
+                          counter.track.covered(span.start, span.end) / (span.end - span.start),
+                          readings[-1] if readings else None, counter.unit)
 
     def keys(self, group: Group) -> list[Key]:
         return [key for key, _ in self.sources[group.name] if self.counters[key].track.times]
@@ -218,10 +245,19 @@ def _group_night(meters: _Meters, group: Group, night: _Night, plan: NightPlan,
         saved_share=saved / baseline if saved is not None and baseline else None,
         cost_saved_eur=saved * tariff if saved is not None and tariff is not None else None,
         co2_avoided_kg=saved * settings.co2_kg_per_kwh if saved is not None else None,
+        switched_on=_last_switch(run, on=True), switched_off=_last_switch(run, on=False),
         overrides=_override_uses(meters, group, night, plan, run),
         lamp_failures=_lamp_faults(config, group, meters.inputs.events, span),
         counter_issues=_counter_notes(meters, group, span),
     )
+
+
+def _last_switch(run: Sequence[levels.Segment], *, on: bool) -> float | None:
+    found = None
+    for before, after in itertools.pairwise(run):
+        if (before.level == 0) == on and (after.level > 0) == on:
+            found = after.start
+    return found
 
 
 def _baseline_power(group: Group) -> tuple[float | None, str | None]:

@@ -15,6 +15,7 @@ from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.lanes import Lane
 
 CONTRACT_VERSION = 1
+REPORT_EVENT = "report.daily"  # an event that leaves alone, on the reports topic (docs/schemas/reports.json)
 
 
 @functools.lru_cache(maxsize=4096)  # the readings of one poll share one timestamp
@@ -72,6 +73,16 @@ class Batch:
     seqs: list[int]
     payload: bytes
     oversized: list[int]
+
+
+def split_reports(records: Sequence[StoredRecord]) -> tuple[Lane, list[StoredRecord]]:
+    """What of an events pick goes next: the events before the first daily report as one batch, or that report
+    alone (it has a topic of its own). Order and acknowledgements stay those of the events lane."""
+    for index, stored in enumerate(records):
+        record = stored.record
+        if isinstance(record, Event) and record.kind == REPORT_EVENT:
+            return (Lane.REPORTS, [stored]) if index == 0 else (Lane.EVENTS, list(records[:index]))
+    return Lane.EVENTS, list(records)
 
 
 def build_batch(gateway: str, lane: Lane, records: Sequence[StoredRecord], max_bytes: int, now: float) -> Batch:
