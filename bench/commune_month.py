@@ -235,6 +235,11 @@ def _steps(start: float, end: float, every: float) -> Iterator[float]:
         ts += every
 
 
+def _within(evening: date, plans: list[dict[str, NightPlan]]) -> bool:
+    """Whether the month simulated holds that night (``plans`` has a night more at each end)."""
+    return 0 <= (evening - FIRST_EVENING).days < len(plans) - 2
+
+
 class _Lights:
     """The groups' levels over the month, as the rules engine ran them, and the events it recorded."""
 
@@ -250,7 +255,8 @@ class _Lights:
                     if not steps or steps[-1][1] != step.level:
                         steps.append((step.ts, step.level, f"program {plan.program}"))
             self.changes[group.name] = steps
-        self._override(plans)
+        if _within(OVERRIDE_EVENING, plans):
+            self._override(plans)
         for group in config.lighting.groups:
             for ts, level, reason in self.changes[group.name]:
                 for member in group.members:
@@ -258,10 +264,11 @@ class _Lights:
                         "lighting.set_level", ts, Priority.INFO, member.device, f"group {group.name}: {level} %",
                         {"group": group.name, "point": member.point, "level": level, "reason": reason,
                          "attempt": 1, "ok": True, "read_back": None, "error": None}))
-        lamp = plans[(LAMP_EVENING - FIRST_EVENING).days + 1]["centre-bourg"].sun.sunset + 1800
-        self._events.append(Event("alarm.raised", lamp, Priority.ALARM, "armoire-mairie",
-                                  "armoire-mairie.mains_current: current near zero while commanded on",
-                                  {"rule": "armoire-panne", "point": "mains_current", "value": 0.1}))
+        if _within(LAMP_EVENING, plans):
+            lamp = plans[(LAMP_EVENING - FIRST_EVENING).days + 1]["centre-bourg"].sun.sunset + 1800
+            self._events.append(Event("alarm.raised", lamp, Priority.ALARM, "armoire-mairie",
+                                      "armoire-mairie.mains_current: current near zero while commanded on",
+                                      {"rule": "armoire-panne", "point": "mains_current", "value": 0.1}))
 
     def _override(self, plans: list[dict[str, NightPlan]]) -> None:
         plan = plans[(OVERRIDE_EVENING - FIRST_EVENING).days + 1]["centre-bourg"]

@@ -61,9 +61,13 @@ def _dates(first: str, last: str) -> tuple[date, date]:
 
 
 def _inputs(config: SiteConfig, since: float, until: float, selection: Selection) -> Inputs:
+    return _history(config, lambda reader: read(reader, since, until, selection))
+
+
+def _history(config: SiteConfig, gather: Callable[[HistoryReader], Inputs]) -> Inputs:
     try:
         with HistoryReader(config.store.path) as reader:
-            return read(reader, since, until, selection)
+            return gather(reader)
     except HistoryUnavailable as exc:
         fail(str(exc))
 
@@ -133,9 +137,9 @@ def energy_cmd(
     _unknown(group, [g.name for g in site.lighting.groups], "lighting group")
     start, end = _dates(first, last)
     nights = period.nights(start, end, ZoneInfo(site.site.timezone))
-    since, until = energy.read_span(nights)
     try:
-        result = energy.report(site, _inputs(site, since, until, energy.selection(site)), nights, group or None)
+        result = energy.report(site, _history(site, lambda reader: energy.gather(reader, site, nights)), nights,
+                               group or None)
     except SunError as exc:
         fail(str(exc))
     data = encode.energy_json(result)

@@ -41,7 +41,7 @@ def compose(config: SiteConfig, source: Source, day: date, made_at: float) -> di
     """The message's ``data`` for ``day``, read from ``source``; None when history holds nothing of that day."""
     zone = ZoneInfo(config.site.timezone)
     nights, days = [period.night(day, zone)], [period.day(day, zone)]
-    energy_in = read(source, *energy.read_span(nights), energy.selection(config))
+    energy_in = energy.gather(source, config, nights)
     waste_in = read(source, *waste.read_span(days[0].start, made_at), waste.selection())
     mobility_in = read(source, *mobility.read_span(days), mobility.selection())
     lit = energy.report(config, energy_in, nights)

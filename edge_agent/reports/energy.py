@@ -19,6 +19,7 @@ Modelled energy takes a luminaire's power as proportional to its level, which LE
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 from edge_agent.config.site import SiteConfig
 from edge_agent.reading import Event
 from edge_agent.reports import levels, metering
-from edge_agent.reports.inputs import Inputs, Key
+from edge_agent.reports.inputs import Inputs, Key, Source, read
 from edge_agent.reports.period import Span, overlap
 from edge_agent.rules import decree
 from edge_agent.rules.config import Group, LampFailure
@@ -38,7 +39,7 @@ from edge_agent.store.history import Selection
 
 HOUR = 3600.0
 LOOKBACK_S = 7 * 86_400.0  # how far before a night the level in force is looked for
-METER_MARGIN_S = 2 * HOUR  # readings this far around a night let its ends be interpolated
+METER_MARGIN_S = 24 * HOUR  # meter readings this far around a night let its ends be interpolated
 LAMP_ALARMS = ("lamp_failure", "lamp_error", "driver_error")
 
 
@@ -141,8 +142,18 @@ def selection(config: SiteConfig) -> Selection:
 
 
 def read_span(nights: Sequence[Span]) -> tuple[float, float]:
-    """The stretch of history the report of these nights reads."""
-    return nights[0].start - LOOKBACK_S, nights[-1].end + METER_MARGIN_S
+    """The stretch of readings the report of these nights reads (its events go back further: ``events_since``)."""
+    return nights[0].start - METER_MARGIN_S, nights[-1].end + METER_MARGIN_S
+
+
+def events_since(nights: Sequence[Span]) -> float:
+    """How far back the lighting events are read: the level in force when the first night starts."""
+    return nights[0].start - LOOKBACK_S
+
+
+def gather(source: Source, config: SiteConfig, nights: Sequence[Span]) -> Inputs:
+    """What the report of these nights reads from history."""
+    return read(source, *read_span(nights), selection(config), events_since=events_since(nights))
 
 
 def report(config: SiteConfig, inputs: Inputs, nights: Sequence[Span], groups: Sequence[str] | None = None
@@ -153,10 +164,10 @@ def report(config: SiteConfig, inputs: Inputs, nights: Sequence[Span], groups: S
     meters = _Meters(config, inputs)
     place = Place(site.latitude, site.longitude, site.timezone)
     out: list[GroupNight] = []
+    writes = {g.name: levels.confirmed_writes(inputs.events, g.name) for g in config.lighting.groups}
     for span in nights:
         plans = {g.name: night_plan(config.lighting, g.name, span.day, place) for g in config.lighting.groups}
-        runs = {name: levels.segments(levels.confirmed_writes(inputs.events, name), plan)
-                for name, plan in plans.items()}
+        runs = {name: levels.segments(writes[name], plan) for name, plan in plans.items()}
         night = _Night(span, {g.name: _modelled(g.power_w, runs[g.name]) for g in config.lighting.groups})
         out.extend(_group_night(meters, group, night, plans[group.name], runs[group.name]) for group in chosen)
     used = dict.fromkeys(key for group in chosen for key in meters.keys(group))
@@ -192,10 +203,11 @@ class _Meters:
 
     def night(self, key: Key, span: Span) -> MeterNight:
         counter = self.counters[key]
-        readings = [value for ts, value in self.inputs.numbers(key) if span.start <= ts < span.end]
+        samples = self.inputs.numbers(key)
+        inside = bisect.bisect_left(samples, (span.end,)) - 1
+        last = samples[inside][1] if inside >= 0 and samples[inside][0] >= span.start else None
         return MeterNight(key[0], key[1], span.day, span.start, counter.kwh(span.start, span.end),
-                          counter.track.covered(span.start, span.end) / (span.end - span.start),
-                          readings[-1] if readings else None, counter.unit)
+                          counter.track.covered(span.start, span.end) / (span.end - span.start), last, counter.unit)
 
     def keys(self, group: Group) -> list[Key]:
         return [key for key, _ in self.sources[group.name] if self.counters[key].track.times]

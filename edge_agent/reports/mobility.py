@@ -119,7 +119,7 @@ class MobilityReport:
 
 
 def selection() -> Selection:
-    return Selection(points=PATTERNS, events=(), bisect=True)
+    return Selection(points=PATTERNS, events=(), bisect=True, units=("", "count"))
 
 
 def read_span(days: Sequence[Span]) -> tuple[float, float]:

@@ -18,7 +18,7 @@ import structlog
 from edge_agent.reading import Event, Priority
 from edge_agent.reports import daily
 from edge_agent.services import ServiceContext
-from edge_agent.store.history import HistoryReader, Selection
+from edge_agent.store.history import HistoryReader
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +93,7 @@ class DailyReports:
         since = now - (self._config.reports.catch_up_days + 3) * 86_400.0
         found: date | None = None
         with HistoryReader(self._config.store.path) as reader:
-            for stored in reader.records(since, now + 1.0, Selection(points=(), events=(daily.KIND,), bisect=True)):
+            for stored in reader.events(since, now + 1.0, (daily.KIND,)):
                 day = daily.reported_day(getattr(stored.record, "data", {}))
                 if day is not None and (found is None or day > found):
                     found = day

@@ -35,14 +35,35 @@ class Selection:
     """Which records of a period to read.
 
     ``points``: reading point names, exact or GLOB patterns (``count_*``); None reads every reading, () none.
-    ``events``: event kinds; None reads every event, () none. ``device``: only this device. ``bisect``: start at
-    the period's sequence number (see the module's note) rather than at the first record held.
+    ``units``: only readings with no unit or one of these. ``events``: event kinds; None reads every event, ()
+    none. ``device``: only this device. ``bisect``: start at the period's sequence number (see the module's note)
+    rather than at the first record held.
     """
 
     points: tuple[str, ...] | None = None
     events: tuple[str, ...] | None = None
     device: str | None = None
     bisect: bool = False
+    units: tuple[str, ...] | None = None
+
+
+def _point_tests(names: tuple[str, ...]) -> tuple[list[str], list[Any]]:
+    """SQL tests of a point name against exact names and patterns; a plain ``prefix*`` becomes a range of the
+    index-free kind SQLite compares fastest."""
+    exact = [name for name in names if not any(ch in name for ch in "*?[")]
+    tests = [f"point IN ({','.join('?' * len(exact))})"] if exact else []
+    args: list[Any] = list(exact)
+    for pattern in names:
+        if pattern in exact:
+            continue
+        prefix = pattern[:-1]
+        if pattern.endswith("*") and prefix and not any(ch in prefix for ch in "*?["):
+            tests.append("(point>=? AND point<?)")
+            args += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        else:
+            tests.append("point GLOB ?")
+            args.append(pattern)
+    return tests, args
 
 
 def _where(since: float, until: float, selection: Selection) -> tuple[str, list[Any]]:
@@ -53,15 +74,16 @@ def _where(since: float, until: float, selection: Selection) -> tuple[str, list[
         args.append(selection.device)
     kinds: list[str] = []
     for kind, names in ((KIND_READING, selection.points), (KIND_EVENT, selection.events)):
+        units = ""
+        if kind == KIND_READING and selection.units is not None:
+            units = f" AND (unit IS NULL OR unit IN ({','.join('?' * len(selection.units))}))"
         if names is None:
-            kinds.append(f"kind={kind}")
+            kinds.append(f"(kind={kind}{units})")
+            args.extend(selection.units or () if units else ())
         elif names:
-            exact = [name for name in names if not any(ch in name for ch in "*?[")]
-            patterns = [name for name in names if name not in exact]
-            tests = [f"point IN ({','.join('?' * len(exact))})"] if exact else []
-            tests.extend("point GLOB ?" for _ in patterns)
-            kinds.append(f"(kind={kind} AND ({' OR '.join(tests)}))")
-            args.extend(exact + patterns)
+            tests, values = _point_tests(names)
+            kinds.append(f"(kind={kind}{units} AND ({' OR '.join(tests)}))")
+            args.extend([*(selection.units or () if units else ()), *values])
     clauses.append(f"({' OR '.join(kinds)})" if kinds else "0")
     return " AND ".join(clauses), args
 
@@ -117,9 +139,26 @@ def count_range(conn: sqlite3.Connection, since: float, until: float, selection:
     return int(row[0])
 
 
+def events(conn: sqlite3.Connection, since: float, until: float, kinds: tuple[str, ...],
+           device: str | None = None) -> list[StoredRecord]:
+    """Events of these kinds with ``ts`` in [since, until), in sequence order, through the events index (events are
+    few: a week of them is read without going through the week's readings)."""
+    if not kinds:
+        return []
+    rows = conn.execute(
+        f"SELECT {SELECT_COLUMNS} FROM records WHERE kind={KIND_EVENT} AND point IN ({','.join('?' * len(kinds))})"
+        " AND ts>=? AND ts<? AND (? IS NULL OR device=?) ORDER BY seq", [*kinds, since, until, device, device],
+    ).fetchall()
+    return [from_row(row) for row in rows]
+
+
 def scan(conn: sqlite3.Connection, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
     """The records of the selection in one pass: readings as plain ``Sample`` tuples (the reports read tens of
-    thousands of values and need no record objects), events as stored records."""
+    thousands of values and need no record objects), events as stored records. Events alone of given kinds are
+    read through the events index."""
+    if selection.points == () and selection.events:
+        yield from events(conn, since, until, selection.events, selection.device)
+        return
     where, args = _where(since, until, selection)
     query = f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND {where} ORDER BY seq LIMIT {PAGE}"
     after = seq_floor(conn, since) if selection.bisect else 0
@@ -154,6 +193,9 @@ class HistoryReader:
 
     def scan(self, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
         return scan(self._conn, since, until, selection)
+
+    def events(self, since: float, until: float, kinds: tuple[str, ...]) -> list[StoredRecord]:
+        return events(self._conn, since, until, kinds)
 
     def close(self) -> None:
         self._conn.close()

@@ -20,7 +20,6 @@ from edge_agent.cli.main import app
 from edge_agent.reading import Event, Priority
 from edge_agent.reports import energy, period
 from edge_agent.reports.energy import EnergyReport, GroupNight
-from edge_agent.reports.inputs import read
 from edge_agent.store.history import HistoryReader
 from tests.reports.support import LATITUDE, LONGITUDE, PARIS, at, commit, meter, set_level, write_site
 
@@ -39,7 +38,7 @@ def run(folder: Path, evening: date) -> EnergyReport:
     config = write_site(folder)
     nights = [period.night(evening, PARIS)]
     with HistoryReader(config.store.path) as reader:
-        inputs = read(reader, *energy.read_span(nights), energy.selection(config))
+        inputs = energy.gather(reader, config, nights)
     return energy.report(config, inputs, nights)
 
 
