@@ -200,11 +200,13 @@ def mobility(data: dict[str, Any]) -> Figure:
 def _daily(axes: Axes, counters: list[dict[str, Any]]) -> None:
     days = sorted({d for c in counters for d in c["daily"]})
     x = list(range(len(days)))
+    highest = 1.0
     for index, counter in enumerate(counters):
         values = [counter["daily"].get(d, 0) for d in days]
+        highest = max([highest, *values])
         axes.plot(x, values, color=PALETTE[index % len(PALETTE)], marker="o", markersize=3.5, linewidth=1.6,
                   label=f"{counter['device']} ({_thousands(counter['total'])} in all)")
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, highest * 1.3)  # room for the legend above the lines
     _style(axes)
     _day_ticks(axes, [date.fromisoformat(d) for d in days])
     axes.set_ylabel("passages a day")

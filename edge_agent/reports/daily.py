@@ -4,7 +4,8 @@ The report of day D holds the lighting energy of the night that starts on the ev
 D+1), the bins and counts of D (midnight to midnight), and the bins to collect on D+2, predicted from every
 reading up to the moment the report is made. It is due at ``reports.daily_at`` (12:30 by default) on D+1, once
 that night has ended. A day missed while the agent was stopped is made when it starts again, up to
-``reports.catch_up_days`` back.
+``reports.catch_up_days`` back from the last report made (a gateway that never made one starts with the last day
+due).
 """
 
 from __future__ import annotations

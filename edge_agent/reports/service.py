@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
 
 import structlog
 
@@ -37,6 +38,7 @@ class DailyReports:
         self._looked_back = False
         self._retry_at = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._reader: HistoryReader | None = None  # the read in progress, interrupted at stop
         self.made = 0
         self.failed = 0
         self.last_day: str | None = None
@@ -45,6 +47,9 @@ class DailyReports:
         self._task = asyncio.create_task(self._loop(), name="reports")
 
     async def stop(self) -> None:
+        reader = self._reader
+        if reader is not None:  # a long read must not hold the agent's stop (its thread is waited for at exit)
+            reader.interrupt()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,7 +75,9 @@ class DailyReports:
             return []
         now = self._clock.now()
         if not self._looked_back:
-            self._done_through = await asyncio.to_thread(self._last_reported, now)
+            last = await asyncio.to_thread(self._last_reported, now)
+            # Never reported (a new gateway, or reports just turned on): start with the last day due, not a week.
+            self._done_through = last if last is not None else daily.due_day(now, self._config) - timedelta(days=1)
             self._looked_back = True
         made = []
         for day in daily.days_due(now, self._config, self._done_through):
@@ -85,19 +92,28 @@ class DailyReports:
         return made
 
     def _compose(self, day: date, now: float) -> dict[str, object] | None:
-        with HistoryReader(self._config.store.path) as reader:
+        with self._reading() as reader:
             return daily.compose(self._config, reader, day, now)
 
     def _last_reported(self, now: float) -> date | None:
         """The last day a report was made for, from the store (the catch-up window and a little more)."""
         since = now - (self._config.reports.catch_up_days + 3) * 86_400.0
         found: date | None = None
-        with HistoryReader(self._config.store.path) as reader:
+        with self._reading() as reader:
             for stored in reader.events(since, now + 1.0, (daily.KIND,)):
                 day = daily.reported_day(getattr(stored.record, "data", {}))
                 if day is not None and (found is None or day > found):
                     found = day
         return found
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[HistoryReader]:
+        reader = self._reader = HistoryReader(self._config.store.path)
+        try:
+            yield reader
+        finally:
+            self._reader = None
+            reader.close()
 
 
 def build_service(context: ServiceContext) -> DailyReports | None:

@@ -9,7 +9,9 @@ way; the upper end is never cut, so a record committed late (a LoRaWAN uplink re
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,9 +179,11 @@ def scan(conn: sqlite3.Connection, since: float, until: float, selection: Select
 
 class HistoryReader:
     """A read-only connection to a store file. Safe beside a running agent (WAL): it never takes the agent's lock
-    nor waits for it, so a long read holds up no commit."""
+    nor waits for it, so a long read holds up no commit. ``interrupt`` (from another thread) ends a read at once:
+    the running query and every page after it raise ``HistoryUnavailable``."""
 
     def __init__(self, path: Path) -> None:
+        self._halted = threading.Event()
         if not path.exists():
             raise HistoryUnavailable(f"there is no store at {path}: the agent has not run with this config yet")
         try:
@@ -192,10 +196,24 @@ class HistoryReader:
         return iter_range(self._conn, since, until, selection)
 
     def scan(self, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
-        return scan(self._conn, since, until, selection)
+        try:
+            for item in scan(self._conn, since, until, selection):
+                if self._halted.is_set():
+                    raise HistoryUnavailable("the read was interrupted")
+                yield item
+        except sqlite3.OperationalError as exc:
+            raise HistoryUnavailable(f"the read was interrupted: {exc}") from exc
 
     def events(self, since: float, until: float, kinds: tuple[str, ...]) -> list[StoredRecord]:
-        return events(self._conn, since, until, kinds)
+        try:
+            return events(self._conn, since, until, kinds)
+        except sqlite3.OperationalError as exc:
+            raise HistoryUnavailable(f"the read was interrupted: {exc}") from exc
+
+    def interrupt(self) -> None:
+        self._halted.set()
+        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed: nothing left to stop
+            self._conn.interrupt()
 
     def close(self) -> None:
         self._conn.close()

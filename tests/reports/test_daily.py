@@ -99,6 +99,11 @@ def test_the_service_reports_each_day_once_and_not_again_after_a_restart(tmp_pat
     clock.advance(3600)
     assert asyncio.run(restarted.check()) == []  # found in the store: not made twice
     assert len(sink.submitted) == 1
+    # Stopped for two days that held data: both are made when it starts again, oldest first.
+    commit(config, [_moved(record, days * 86_400.0) for days in (1, 2) for record in day_records()])
+    clock.advance(2 * 86_400.0)
+    again = DailyReports(ServiceContext(config=config, sink=sink, clock=clock))
+    assert asyncio.run(again.check()) == [D + timedelta(days=1), D + timedelta(days=2)]
 
 
 def test_a_report_leaves_alone_in_the_events_lane_order() -> None:

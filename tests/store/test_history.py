@@ -88,6 +88,18 @@ def test_the_store_and_the_reader_read_the_same_range(tmp_path: Path) -> None:
         assert len(from_store) == 25  # the bad one too: the reports leave it out and count it
 
 
+def test_an_interrupted_read_stops_with_a_plain_error(tmp_path: Path) -> None:
+    db = filled(tmp_path, hourly(3))
+    reader = HistoryReader(db)
+    items = reader.scan(T0, T0 + 3 * DAY, Selection(points=("energy",)))
+    next(items)
+    reader.interrupt()  # as the agent's stop does, from another thread
+    with pytest.raises(HistoryUnavailable, match="interrupted"):
+        list(items)
+    reader.close()
+    reader.interrupt()  # closed already: harmless
+
+
 def test_a_missing_store_is_a_plain_error(tmp_path: Path) -> None:
     with pytest.raises(HistoryUnavailable, match="has not run with this config yet"):
         HistoryReader(tmp_path / "nothing.db")
