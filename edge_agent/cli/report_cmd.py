@@ -7,10 +7,8 @@ Charts need the optional ``reports`` extra (matplotlib); it is imported only whe
 from __future__ import annotations
 
 import json
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from enum import StrEnum
@@ -22,7 +20,7 @@ import typer
 
 from edge_agent.cli import report_text
 from edge_agent.cli.access import config_option, load_site
-from edge_agent.cli.output import fail
+from edge_agent.cli.output import fail, output_file
 from edge_agent.config.site import SiteConfig
 from edge_agent.reports import encode, energy, mobility, period, waste
 from edge_agent.reports.inputs import Inputs, read
@@ -72,22 +70,9 @@ def _history(config: SiteConfig, gather: Callable[[HistoryReader], Inputs]) -> I
         fail(str(exc))
 
 
-@contextmanager
-def _target(output: Path | None) -> Iterator[IO[str]]:
-    if output is None:
-        yield sys.stdout
-        return
-    try:
-        handle = output.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}")
-    with handle:
-        yield handle
-
-
 def _emit(data: dict[str, Any], fmt: Format, output: Path | None, table: Callable[[], list[str]],
           write_csv: Callable[[IO[str]], None]) -> None:
-    with _target(output) as out:
+    with output_file(output) as out:
         if fmt is Format.json:
             out.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
         elif fmt is Format.csv:
