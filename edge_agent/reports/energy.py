@@ -214,9 +214,10 @@ class _Meters:
 
     def metered(self, group: Group, night: _Night, start: float, end: float
                 ) -> tuple[float | None, float | None, bool]:
-        """The group's kWh over [start, end), the counters' coverage of it, and whether a counter is shared."""
+        """The group's kWh over [start, end), the counters' coverage of it, and whether a counter is shared; no kWh
+        when a counter has no reading around that time at all (a night the meter was silent is not a night at 0)."""
         keys = self.keys(group)
-        if not keys:
+        if not keys or any(self.counters[key].track.covered(start, end) <= 0 for key in keys):
             return None, None, False
         total, covered, shared = 0.0, 1.0, False
         groups = self.config.lighting.groups

@@ -207,3 +207,15 @@ def test_the_night_the_clocks_go_back_by_hand(tmp_path: Path) -> None:
     assert church.energy_basis == "modelled" and church.energy_kwh == pytest.approx(0.5 * 8.5)
     assert church.decree_excess_h == pytest.approx(2.5)
     assert dusk < at(d0, 19) and church.full_h == pytest.approx(8.5) and church.lit_outside_dark_h == 0.0
+
+
+def test_a_night_the_meter_was_silent_is_modelled_not_zero(tmp_path: Path) -> None:
+    config = write_site(tmp_path)
+    far = RESET - timedelta(days=20)
+    commit(config, [meter(at(far, 12), 10.0), meter(at(far, 13), 11.0),  # the meter was heard long before only
+                    set_level(at(RESET, 12), "rue", "armoire", 0, "program coupure"),
+                    set_level(at(RESET, 17, 30), "rue", "armoire", 100, "program coupure"),
+                    set_level(at(RESET, 23), "rue", "armoire", 0, "program coupure")])
+    rue = group(run(tmp_path, RESET), "rue")
+    assert rue.energy_basis == "modelled" and rue.meter_coverage is None
+    assert rue.energy_kwh == pytest.approx(5.5)  # 17:30-23:00 at 1 kW
