@@ -47,3 +47,12 @@ def test_neither_the_daemon_nor_the_other_commands_import_matplotlib() -> None:
             " print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_chart_without_matplotlib_installed_says_how_to_get_it(site: Path) -> None:
+    code = ("import sys; sys.modules['matplotlib'] = None; sys.argv = ['edge-agent', 'report', 'energy', '--from',"
+            f" '2026-11-01', '--to', '2026-11-02', '-c', '{site}', '--chart', 'x.png'];"
+            " from edge_agent.cli.main import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "pip install 'edge-agent[reports]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
