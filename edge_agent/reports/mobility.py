@@ -3,11 +3,14 @@ space sensors the occupancy rate.
 
 Which points count (the convention of ``drivers/lorawan/README.md``), among the points that carry no unit:
 
-- ``count_<what>`` or ``<what>_count``: passages since the device's previous report (``count_left_to_right``,
-  ``count_a``, ``people_count``); a report is counted in the local hour it arrived in;
-- ``total_<what>`` or ``<what>_total``: a running total (``total_a``, ``vehicles_total``), read only when the
-  device gives no ``count_`` point for the same ``<what>``; what it grew by between two reports is counted in the
-  hour of the later one, with resets and rollovers handled as for energy meters;
+- ``count_<what>`` or ``<what>_period_in|out``: passages since the device's previous report
+  (``count_left_to_right``, ``count_a``, ``line_1_period_in``); a report is counted in the local hour it arrived in;
+- ``total_<what>``, ``<what>_total`` or ``<what>_total_in|out``: a running total (``total_a``, ``vehicles_total``,
+  ``line_1_total_in``), read only when the device gives no count for the same ``<what>``; what it grew by between
+  two reports is counted in the hour of the later one, with resets and rollovers handled as for energy meters;
+- ``<what>_in`` / ``<what>_out``: either, told apart by the readings: a total only grows (but for a reset now and
+  then), counts of each report rise and fall (``people_in`` is the latter on a Milesight VS121, the former on the
+  generic Modbus traffic counter);
 - ``occupied``: a parking space sensor (true when a vehicle stands on it). A report holds until the next one, for
   at most three of the device's reporting intervals; the occupancy rate is the share of the known time it was
   occupied.
@@ -18,6 +21,7 @@ period; its **busiest hour** the single hour with the most.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,7 +37,7 @@ from edge_agent.reports.period import Span, hour_of, overlap
 from edge_agent.store.history import Selection
 
 OCCUPIED = "occupied"
-PATTERNS = ("count_*", "*_count", "total_*", "*_total", OCCUPIED)
+PATTERNS = ("count_*", "total_*", "*_total", "*_in", "*_out", OCCUPIED)
 HOLD_INTERVALS = 3.0
 COUNT_UNITS = (None, "", "count")
 
@@ -128,13 +132,29 @@ def read_span(days: Sequence[Span]) -> tuple[float, float]:
 
 
 def label_of(point: str) -> tuple[str, str] | None:
-    """(kind, what) of a counting point: kind "count" or "total"; None for other points."""
-    for prefix, suffix, kind in (("count_", "_count", "count"), ("total_", "_total", "total")):
+    """(kind, what) of a counting point: kind "count" (since the previous report), "total" (a running total) or
+    "either" (``<what>_in`` / ``<what>_out``, told apart by its readings); None for other points."""
+    if "." in point:  # configuration read-backs, alarm flags, per-driver points: never counts
+        return None
+    for prefix, kind in (("count_", "count"), ("total_", "total")):
         if point.startswith(prefix) and len(point) > len(prefix):
             return kind, point[len(prefix):]
-        if point.endswith(suffix) and len(point) > len(suffix):
-            return kind, point[: -len(suffix)]
+    for way in ("_in", "_out"):
+        if point.endswith("_period" + way) and len(point) > len("_period" + way):
+            return "count", point[: -len("_period" + way)] + way
+        if point.endswith("_total" + way) and len(point) > len("_total" + way):
+            return "total", point[: -len("_total" + way)] + way
+        if point.endswith(way) and len(point) > len(way):
+            return "either", point
+    if point.endswith("_total") and len(point) > len("_total"):
+        return "total", point[: -len("_total")]
     return None
+
+
+def grows(samples: Sequence[tuple[float, float]]) -> bool:
+    """Whether readings only grow (but for a reset now and then): a running total, not counts of each report."""
+    falls = sum(1 for before, after in itertools.pairwise(samples) if after[1] < before[1])
+    return falls <= max(1, len(samples) // 50)
 
 
 def report(config: SiteConfig, inputs: Inputs, days: Sequence[Span], devices: Sequence[str] | None = None
@@ -142,8 +162,7 @@ def report(config: SiteConfig, inputs: Inputs, days: Sequence[Span], devices: Se
     zone = ZoneInfo(config.site.timezone)
     start, end = days[0].start, days[-1].end
     names = sorted({device for device, point in inputs.series
-                    if (label_of(point) is not None and inputs.units.get((device, point)) in COUNT_UNITS)
-                    or point == OCCUPIED})
+                    if label_of(point) is not None or point == OCCUPIED})
     out = []
     for name in names:
         if devices is not None and name not in devices:
@@ -167,9 +186,12 @@ def _flows(inputs: Inputs, device: str, start: float, end: float, zone: ZoneInfo
     totals: dict[str, str] = {}
     for point in inputs.points_of(device):
         found = label_of(point)
-        if found is None or inputs.units.get((device, point)) not in COUNT_UNITS:
+        if found is None or inputs.units.get((device, point)) not in COUNT_UNITS or _booleans(inputs, device, point):
             continue
-        (counts if found[0] == "count" else totals)[found[1]] = point
+        kind, what = found
+        if kind == "either":
+            kind = "total" if grows(inputs.numbers((device, point))) else "count"
+        (counts if kind == "count" else totals)[what] = point
     flows = []
     for what, point in sorted(counts.items()):
         hourly: dict[Hour, int] = defaultdict(int)
@@ -189,6 +211,10 @@ def _flows(inputs: Inputs, device: str, start: float, end: float, zone: ZoneInfo
                 hourly[hour_of(ts, zone)] += round(counted.totals[index] - counted.totals[index - 1])
         flows.append(Flow(what, point, dict(hourly), counted.issues_in(start, end)))
     return flows
+
+
+def _booleans(inputs: Inputs, device: str, point: str) -> bool:
+    return any(isinstance(value, bool) for _, value in inputs.series.get((device, point), ())[:5])
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,31 @@ def test_hours_of_the_night_the_clocks_go_back_are_the_clock_hours(tmp_path: Pat
         report = mobility.report(config, read(reader, *mobility.read_span(days), mobility.selection()), days)
     assert report.counters[0].hourly() == {(change, 2): 5}  # both 02:xx hours are "02h" on the clock
     assert days[0].end - days[0].start == 25 * 3600
+
+
+def test_in_and_out_points_are_told_apart_by_their_readings(tmp_path: Path) -> None:
+    config = write_site(tmp_path, DEVICES)
+    times = [(8, 0), (8, 10), (8, 20), (8, 30), (9, 0), (9, 10)]
+    commit(config, [
+        # A Milesight VS121: people in since its last report (rises and falls), and its line's running total.
+        *[count("people_in", hh, mm, n, "vs121") for (hh, mm), n in zip(times, (3, 5, 2, 0, 4, 1), strict=True)],
+        *[count("people_total_in", hh, mm, n, "vs121") for (hh, mm), n in zip(times, (100, 105, 107, 107, 111, 112),
+                                                                                strict=True)],
+        # A VS133 line: counts of the period and the total since reset; the period counts are read.
+        *[count("line_1_period_in", hh, mm, n, "vs133") for (hh, mm), n in zip(times, (1, 1, 2, 0, 0, 3), strict=True)],
+        *[count("line_1_total_in", hh, mm, n, "vs133") for (hh, mm), n in zip(times, (9, 10, 12, 12, 12, 15),
+                                                                              strict=True)],
+        # The Modbus traffic counter's people_in is a running total.
+        *[count("people_in", hh, mm, n, "modbus-counter") for (hh, mm), n in zip(times, (5000, 5003, 5003, 5010,
+                                                                                        5012, 5020), strict=True)],
+        Reading("vs121", "region_1_occupied", True, at(DAY, 8)),  # a region of a camera, not a parking space
+        Reading("vs121", "config.fade_in", 3, at(DAY, 8)),  # a setting read back
+    ])
+    days = period.days(DAY, DAY, PARIS)
+    with HistoryReader(config.store.path) as reader:
+        report = mobility.report(config, read(reader, *mobility.read_span(days), mobility.selection()), days)
+    flows = {(c.device, f.label): (f.point, f.hourly) for c in report.counters for f in c.flows}
+    assert flows[("vs121", "people_in")] == ("people_in", {(DAY, 8): 10, (DAY, 9): 5})
+    assert flows[("vs133", "line_1_in")] == ("line_1_period_in", {(DAY, 8): 4, (DAY, 9): 3})
+    assert flows[("modbus-counter", "people_in")] == ("people_in", {(DAY, 8): 10, (DAY, 9): 10})
+    assert len(flows) == 3 and all(c.occupancy is None for c in report.counters)
