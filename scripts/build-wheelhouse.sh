@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build a wheelhouse for installing edge-agent offline on a gateway: this project's wheel, the wheels
-# of all its dependencies for the gateway's platform, install.sh and the systemd unit, and SHA256SUMS.
+# of all its dependencies (the installer's page, the web extra, included) for the gateway's platform,
+# install.sh and the systemd units, and SHA256SUMS.
 #
 #   scripts/build-wheelhouse.sh                                  Raspberry Pi OS bookworm (arm64, Python 3.11)
 #   scripts/build-wheelhouse.sh --arch armv7l --glibc 2.36 --python-version 3.11 --out dist/pi32
@@ -98,10 +99,13 @@ for platform in "${PLATFORMS[@]}"; do
   platform_args+=(--platform "$platform")
 done
 "$PYTHON" -m pip download --quiet --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
-  "${platform_args[@]}" --dest "$OUT" --find-links "$OUT" "${PIP_EXTRA[@]}" "$wheel" \
+  "${platform_args[@]}" --dest "$OUT" --find-links "$OUT" "${PIP_EXTRA[@]}" "${wheel}[web]" \
   || die "pip could not get every dependency as a wheel for ${PLATFORMS[*]} (Python $PY_VERSION)"
 
 install -m 0755 "$HERE/install.sh" "$OUT/install.sh"
-install -m 0644 "$PROJECT/systemd/edge-agent.service" "$OUT/edge-agent.service"
-(cd "$OUT" && sha256sum ./*.whl install.sh edge-agent.service >SHA256SUMS)
+units=(edge-agent.service edge-agent-web.socket edge-agent-web.service)
+for unit in "${units[@]}"; do
+  install -m 0644 "$PROJECT/systemd/$unit" "$OUT/$unit"
+done
+(cd "$OUT" && sha256sum ./*.whl install.sh "${units[@]}" >SHA256SUMS)
 printf '%s\n' "$OUT: $(basename "$wheel") and $(($(find "$OUT" -name '*.whl' | wc -l) - 1)) dependency wheels"

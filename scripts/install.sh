@@ -16,6 +16,10 @@ set -euo pipefail
 
 readonly NAME=edge-agent
 readonly SERVICE=edge-agent.service
+# The installer's page: a socket that starts its service on the first request (edge-agent web).
+readonly WEB_SOCKET=edge-agent-web.socket
+readonly WEB_SERVICE=edge-agent-web.service
+readonly UNITS=("$SERVICE" "$WEB_SOCKET" "$WEB_SERVICE")
 
 ROOT=""
 DRY=0 # 1: record the commands that change the machine instead of running them
@@ -179,17 +183,17 @@ build_venv() { # VERSION: /opt/edge-agent/VERSION, complete or rebuilt from scra
   local pip=("$dir/bin/python" -m pip --disable-pip-version-check --no-input)
   if [[ -n $WHEELHOUSE ]]; then
     # --isolated: only the wheelhouse counts, whatever pip.conf or PIP_* say
-    "${pip[@]}" --isolated install --quiet --no-cache-dir --no-index --find-links "$WHEELHOUSE" "edge-agent==$version" \
+    "${pip[@]}" --isolated install --quiet --no-cache-dir --no-index --find-links "$WHEELHOUSE" "edge-agent[web]==$version" \
       || { rm -rf "$dir"; die "pip could not install edge-agent $version from $WHEELHOUSE"; }
   else
-    "${pip[@]}" install --quiet --no-cache-dir "edge-agent==$version" \
+    "${pip[@]}" install --quiet --no-cache-dir "edge-agent[web]==$version" \
       || { rm -rf "$dir"; die "pip could not install edge-agent $version"; }
   fi
   local said
   said=$("$dir/bin/edge-agent" --version 2>&1) || true
   [[ $said == "edge-agent $version" ]] \
     || { rm -rf "$dir"; die "the new environment does not run: 'edge-agent --version' said: $said"; }
-  keep_unit "$dir"
+  keep_units "$dir"
   touch "$dir/.complete"
 }
 
@@ -207,18 +211,19 @@ print(path)
 EOF
 }
 
-keep_unit() { # DIR: each version keeps the unit it was installed with, for rollbacks
-  local dir=$1 here candidate
+keep_units() { # DIR: each version keeps the units it was installed with, for rollbacks
+  local dir=$1 here candidate unit
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  for candidate in "$dir"/lib/python3*/site-packages/edge_agent/_bundled/systemd/"$SERVICE" \
-    "$here/$SERVICE" "$here/../systemd/$SERVICE"; do
-    if [[ -f $candidate ]]; then
-      install -m 0644 "$candidate" "$dir/$SERVICE"
-      return 0
-    fi
+  for unit in "${UNITS[@]}"; do
+    for candidate in "$dir"/lib/python3*/site-packages/edge_agent/_bundled/systemd/"$unit" \
+      "$here/$unit" "$here/../systemd/$unit"; do
+      if [[ -f $candidate ]]; then
+        install -m 0644 "$candidate" "$dir/$unit"
+        continue 2
+      fi
+    done
+    [[ $unit != "$SERVICE" ]] || { rm -rf "$dir"; die "cannot find $SERVICE (beside this script or in ../systemd/)"; }
   done
-  rm -rf "$dir"
-  die "cannot find $SERVICE (beside this script or in ../systemd/)"
 }
 
 # -- the site config: installed once, never overwritten after someone edited it ------------------
@@ -242,6 +247,9 @@ install_config() { # VENV
   mkdir -p "$ETC"
   chmod 0770 "$ETC"
   system chgrp "$NAME" "$ETC"
+  # Drivers added on site (edge-agent drivers check): root's to write, the agent's to read.
+  mkdir -p "$ETC/drivers/modbus" "$ETC/drivers/lorawan"
+  chmod 0755 "$ETC/drivers" "$ETC/drivers/modbus" "$ETC/drivers/lorawan"
   if [[ -z $source ]]; then
     [[ -f $CONF ]] || die "no site config in $CONF: pass --site NAME or --config FILE"
     return 0
@@ -268,18 +276,31 @@ point() { # LINK VERSION: atomic symlink switch
   mv -T "$PREFIX/.$1.tmp" "$PREFIX/$1"
 }
 
-install_unit() { # VERSION
+install_units() { # VERSION: its units in place (a version without the page's units removes them)
+  local unit
   mkdir -p "$UNIT_DIR"
-  if ! cmp -s "$PREFIX/$1/$SERVICE" "$UNIT_DIR/$SERVICE"; then
-    install -m 0644 "$PREFIX/$1/$SERVICE" "$UNIT_DIR/$SERVICE"
-  fi
+  for unit in "${UNITS[@]}"; do
+    if [[ ! -f $PREFIX/$1/$unit ]]; then
+      rm -f "$UNIT_DIR/$unit"
+    elif ! cmp -s "$PREFIX/$1/$unit" "$UNIT_DIR/$unit"; then
+      install -m 0644 "$PREFIX/$1/$unit" "$UNIT_DIR/$unit"
+    fi
+  done
   system systemctl daemon-reload
+}
+
+restart_page() { # the page's socket listens again; its running page (if any) stops: the next request starts the new one
+  [[ -f $UNIT_DIR/$WEB_SOCKET ]] || return 0
+  system systemctl enable "$WEB_SOCKET"
+  system systemctl stop "$WEB_SERVICE"
+  system systemctl restart "$WEB_SOCKET"
 }
 
 activate() { # VERSION: make it current, (re)start the service; return 0 if it became healthy
   local version=$1 since
   point current "$version"
-  install_unit "$version"
+  install_units "$version"
+  restart_page
   system systemctl enable "$SERVICE"
   since=$(date +%s)
   system systemctl restart "$SERVICE"
@@ -373,8 +394,13 @@ do_rollback() {
 }
 
 do_uninstall() {
+  local unit
+  system systemctl disable --now "$WEB_SOCKET" || say "$WEB_SOCKET was not listening"
+  system systemctl stop "$WEB_SERVICE" || true
   system systemctl disable --now "$SERVICE" || say "$SERVICE was not running"
-  rm -f "$UNIT_DIR/$SERVICE"
+  for unit in "${UNITS[@]}"; do
+    rm -f "$UNIT_DIR/$unit"
+  done
   system systemctl daemon-reload
   rm -rf "$PREFIX"
   if ((PURGE)); then

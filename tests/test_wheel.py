@@ -36,6 +36,10 @@ def test_wheel_carries_drivers_and_configs(wheel: Path) -> None:
         assert f"edge_agent/_bundled/{path}" in names, f"{path} is missing from the wheel"
     assert "edge_agent/_bundled/configs/demo.toml" in names
     assert "edge_agent/_bundled/systemd/edge-agent.service" in names
+    for unit in ("edge-agent-web.socket", "edge-agent-web.service"):
+        assert f"edge_agent/_bundled/systemd/{unit}" in names
+    for asset in ("static/app.js", "static/style.css", "templates/index.html", "templates/base.html"):
+        assert f"edge_agent/web/{asset}" in names, f"the page's {asset} must ship in the wheel (no build step)"
     assert "edge_agent/_bundled/docs/asyncapi.yaml" in names
     assert any(name.endswith("entry_points.txt") for name in names)
 

@@ -1,9 +1,18 @@
 """Milesight WS558 8-circuit smart light controller (fPort 85, Milesight channel/type/value, little-endian).
 
-Channels (Milesight's WS558 README): 03 74 voltage u16/10 V; 04 80 active power u32 W; 05 81 power factor % u8;
-06 83 energy u32 Wh; 07 C9 current u16 mA; 08 31 [changed mask][state bits, bit0 = circuit 1]; FF xx attributes.
+Channels (Milesight's WS558 README and payload decoder, Milesight-IoT/SensorDecoders ws-series/ws558): 03 74 voltage
+u16/10 V; 04 80 active power u32 W; 05 81 power factor % u8; 06 83 energy u32 Wh; 07 C9 current u16 mA; 08 31
+[changed mask][state bits, bit0 = circuit 1]; ff 26 energy metering on/off. Device attributes at boot: ff 01
+protocol version, ff 09 hardware, ff 0a firmware, ff ff TSL version, ff 16 serial number, ff 0f LoRaWAN class,
+ff fe reset, ff 0b power on. Replies to downlinks (fe xx or ff xx, appended to a status frame): 10 reboot, 28 status
+report, 03 reporting interval, 23 delay task cancelled, 26 energy metering, 27 energy counter cleared, 32 delay task.
 Downlinks: 08 <mask> <state> switches circuits; FF 32 <task> <delay s u16> <mask> <state> delays it;
 FF 03 <u16 s> reporting interval; FF 28 FF asks for a status report.
+
+Where this departs from the vendor's decoder: active power and energy are unsigned (older Milesight decoders read
+them as signed 32-bit, so values from 2^31 came out negative); versions follow the README ("0110" -> v1.10
+firmware, v1.1 hardware) where the decoder prints decimal; an unknown channel keeps the values read before it (the
+decoder throws on an unknown reply and loses the frame).
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ from edge_agent.lorawan.codec_api import (
     CodecOptions,
     Decoded,
     DecodedBuilder,
-    DecodeError,
     Downlink,
     EncodeError,
     Reader,
@@ -22,6 +30,7 @@ from edge_agent.lorawan.codec_api import (
 )
 
 MODEL = "Milesight WS558"
+DOMAIN = "lighting"
 UPLINK_FPORTS = frozenset({85})
 COMMANDS = {
     "switch": "on/off for every circuit, or {circuit number: on/off}",
@@ -30,7 +39,7 @@ COMMANDS = {
     "report_status": "ask for a status uplink (no value)",
 }
 _CIRCUITS = 8
-_ATTRIBUTE_LENGTHS = {0x01: 1, 0x09: 2, 0x0A: 2, 0x0B: 1, 0x0F: 1, 0x16: 8, 0xFE: 1}
+_CLASSES = {0: "class_a", 1: "class_b", 2: "class_c", 3: "class_c_to_b"}
 
 
 def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
@@ -38,28 +47,89 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
     reader = Reader(data)
     out = DecodedBuilder()
     while reader.remaining:
+        start = reader.pos
         channel, kind = reader.u8(), reader.u8()
-        key = (channel, kind)
-        if key == (0x03, 0x74):
-            out.point("voltage", reader.u16(little=True) / 10, "V")
-        elif key == (0x04, 0x80):
-            out.point("active_power", reader.u32(little=True), "W")
-        elif key == (0x05, 0x81):
-            out.point("power_factor", reader.u8(), "%")
-        elif key == (0x06, 0x83):
-            out.point("energy", reader.u32(little=True), "Wh")
-        elif key == (0x07, 0xC9):
-            out.point("current", reader.u16(little=True), "mA")
-        elif key == (0x08, 0x31):
-            reader.u8()
-            state = reader.u8()
-            for index in range(_CIRCUITS):
-                out.point(f"switch_{index + 1}", bool(state >> index & 1))
-        elif channel == 0xFF and kind in _ATTRIBUTE_LENGTHS:
-            reader.take(_ATTRIBUTE_LENGTHS[kind])
-        else:
-            raise DecodeError(f"unknown channel {channel:02x} {kind:02x} at offset {reader.pos - 2}")
+        if not (_measurement(channel, kind, reader, out) or _attribute(channel, kind, reader, out)
+                or _reply(channel, kind, reader, out)):
+            reader.pos = start
+            out.stop_at_unknown(f"unknown channel {channel:02x} {kind:02x}", reader)
     return out.build()
+
+
+def _measurement(channel: int, kind: int, reader: Reader, out: DecodedBuilder) -> bool:
+    key = (channel, kind)
+    if key == (0x03, 0x74):
+        out.point("voltage", reader.u16(little=True) / 10, "V")
+    elif key == (0x04, 0x80):
+        out.point("active_power", reader.u32(little=True), "W")
+    elif key == (0x05, 0x81):
+        out.point("power_factor", reader.u8(), "%")
+    elif key == (0x06, 0x83):
+        out.point("energy", reader.u32(little=True), "Wh")
+    elif key == (0x07, 0xC9):
+        out.point("current", reader.u16(little=True), "mA")
+    elif key == (0x08, 0x31):
+        reader.u8()
+        state = reader.u8()
+        for index in range(_CIRCUITS):
+            out.point(f"switch_{index + 1}", bool(state >> index & 1))
+    else:
+        return False
+    return True
+
+
+def _attribute(channel: int, kind: int, reader: Reader, out: DecodedBuilder) -> bool:
+    if channel != 0xFF:
+        return False
+    if kind == 0x01:
+        byte = reader.u8()
+        out.point("protocol_version", f"v{byte >> 4}.{byte & 0x0F}")
+    elif kind == 0x09:
+        major, minor = reader.u8(), reader.u8()
+        out.point("hardware_version", f"v{major:x}.{minor >> 4:x}")
+    elif kind == 0x0A:
+        major, minor = reader.u8(), reader.u8()
+        out.point("firmware_version", f"v{major:x}.{minor:x}")
+    elif kind == 0xFF:
+        major, minor = reader.u8(), reader.u8()
+        out.point("tsl_version", f"v{major}.{minor}")
+    elif kind == 0x16:
+        out.point("serial_number", reader.take(8).hex())
+    elif kind == 0x0F:
+        code = reader.u8()
+        out.point("lorawan_class", _CLASSES.get(code, f"unknown_{code}"))
+    elif kind in (0xFE, 0x0B):
+        reader.u8()
+        out.point("reset" if kind == 0xFE else "power_on", True)
+    else:
+        return False
+    return True
+
+
+def _reply(channel: int, kind: int, reader: Reader, out: DecodedBuilder) -> bool:
+    if channel not in (0xFE, 0xFF):
+        return False
+    if kind in (0x10, 0x28, 0x27):
+        reader.u8()
+        out.point({0x10: "reboot_acknowledged", 0x28: "status_report_requested",
+                   0x27: "energy_counter_cleared"}[kind], True)
+    elif kind == 0x03:
+        out.point("report_interval", reader.u16(little=True), "s")
+    elif kind == 0x26:
+        out.point("energy_metering", bool(reader.u8()))
+    elif kind == 0x23:
+        out.point("delay_task.cancelled_task_id", reader.u8())
+        reader.u8()
+    elif kind == 0x32:
+        out.point("delay_task.task_id", reader.u8())
+        out.point("delay_task.delay", reader.u16(little=True), "s")
+        mask, state = reader.u8(), reader.u8()
+        for index in range(_CIRCUITS):
+            if mask >> index & 1:
+                out.point(f"delay_task.switch_{index + 1}", bool(state >> index & 1))
+    else:
+        return False
+    return True
 
 
 def _mask_state(value: object) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from edge_agent import __version__
 from edge_agent.cli import (
     config_cmd,
     decode_cmd,
+    drivers_cmd,
     health_cmd,
     ingest_cmd,
     lighting_cmd,
@@ -17,6 +18,7 @@ from edge_agent.cli import (
     report_cmd,
     run_cmd,
     schedule_cmd,
+    web_cmd,
 )
 from edge_agent.cli.technician import register_commands as register_technician_commands
 
@@ -31,6 +33,8 @@ app.add_typer(modbus_cmd.app, name="modbus")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(lighting_cmd.app, name="lighting")
 app.add_typer(ingest_cmd.app, name="ingest")
+app.add_typer(web_cmd.app, name="web")
+app.add_typer(drivers_cmd.app, name="drivers")
 report_cmd.register(app)
 run_cmd.register(app)
 decode_cmd.register(app)

@@ -11,20 +11,17 @@ from edge_agent.cli.output import fail
 from edge_agent.control.protocol import record_json
 from edge_agent.store import history
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
+from edge_agent.store.series import StoreUnreadable, open_reader
 
 RECENT_ROWS = 50_000  # how far back the last values of each device are looked for
 
 
 def connect(db: Path) -> sqlite3.Connection:
-    """A read-only connection; a plain error if the store does not exist or cannot be opened."""
-    if not db.exists():
-        fail(f"there is no store at {db}: the agent has not run with this config yet")
+    """A read-only connection; a plain error (and exit) if the store does not exist or cannot be opened."""
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        conn.execute("SELECT 1 FROM records LIMIT 1")
-    except sqlite3.Error as exc:
-        fail(f"cannot read the store {db}: {exc}")
-    return conn
+        return open_reader(db)
+    except StoreUnreadable as exc:
+        fail(str(exc))
 
 
 def _counter(conn: sqlite3.Connection, key: str) -> int:

@@ -25,7 +25,8 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.reports import encode, energy, mobility, period, waste
 from edge_agent.reports.inputs import Inputs, read
 from edge_agent.rules.sun import SunError
-from edge_agent.store.history import HistoryReader, HistoryUnavailable, Selection
+from edge_agent.store.history import HistoryReader, Selection
+from edge_agent.store.series import StoreUnreadable
 
 app = typer.Typer(help="Reports computed from the local store: lighting energy, bins, counts.", no_args_is_help=True)
 
@@ -66,7 +67,7 @@ def _history(config: SiteConfig, gather: Callable[[HistoryReader], Inputs]) -> I
     try:
         with HistoryReader(config.store.path) as reader:
             return gather(reader)
-    except HistoryUnavailable as exc:
+    except StoreUnreadable as exc:
         fail(str(exc))
 
 

@@ -11,11 +11,13 @@ import typer
 
 from edge_agent.cli import offline, render
 from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site
-from edge_agent.cli.output import print_json
+from edge_agent.cli.output import fail, print_json
 from edge_agent.clock import kernel_clock_synced
 from edge_agent.config.load import LoadedConfig
+from edge_agent.config.site import SiteConfig
 from edge_agent.control import inventory
 from edge_agent.control.facts import disk_json, merge_device
+from edge_agent.store.series import StoreUnreadable, open_reader
 
 
 def gather(loaded: LoadedConfig) -> dict[str, Any]:
@@ -23,8 +25,15 @@ def gather(loaded: LoadedConfig) -> dict[str, Any]:
     client = agent_client(loaded)
     if client is not None:
         return call(client, "status")
-    config = loaded.config
-    conn = offline.connect(config.store.path)
+    try:
+        return stopped_status(loaded.config)
+    except StoreUnreadable as exc:
+        fail(str(exc))
+
+
+def stopped_status(config: SiteConfig) -> dict[str, Any]:
+    """The ``status`` reply's shape, read from the store (StoreUnreadable if it cannot be)."""
+    conn = open_reader(config.store.path)
     try:
         box = offline.outbox(conn, config.store.max_bytes)
         heard = offline.last_values(conn)

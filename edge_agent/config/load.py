@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from edge_agent.catalog import DEFAULT_SITE_DIR, catalog_for
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
 
@@ -47,10 +48,19 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: (toml): {exc}; fix the TOML syntax there"]) from exc
     try:
-        config = SiteConfig.model_validate(data)
+        config = SiteConfig.model_validate(data, context={"catalog": catalog_for(driver_dirs(data))})
     except ValidationError as exc:
         raise ConfigError(format_errors(path, exc, data)) from exc
     return LoadedConfig(path=path, config=config, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def driver_dirs(data: Mapping[str, Any]) -> tuple[Path, ...]:
+    """The site driver directories the raw config names (validated with the rest; the default if unreadable)."""
+    drivers = data.get("drivers")
+    paths = drivers.get("paths") if isinstance(drivers, Mapping) else None
+    if isinstance(paths, list) and all(isinstance(item, str) for item in paths):
+        return tuple(Path(item) for item in paths)
+    return (DEFAULT_SITE_DIR,)
 
 
 def format_errors(path: Path, exc: ValidationError, data: Mapping[str, Any]) -> list[str]:

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config.base import Model
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.config.upstream import UpstreamConfig
+from edge_agent.config.web import WebConfig
 from edge_agent.lorawan.config import ChirpstackConfig
 from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
 from edge_agent.reports.config import ReportsConfig
@@ -51,6 +53,13 @@ class ControlConfig(Model):
     group: str | None = None
 
 
+class DriversConfig(Model):
+    """Site driver directories: profiles and codecs an installer adds, searched in order before the bundled ones."""
+
+    paths: list[Path] = Field(default_factory=lambda: [DEFAULT_SITE_DIR],
+                              description="directories holding modbus/ and lorawan/ driver files")
+
+
 class SiteConfig(Model):
     """One gateway: who it is, where it sends, what it stores, what it talks to."""
 
@@ -61,10 +70,12 @@ class SiteConfig(Model):
     clock: ClockConfig = ClockConfig()
     control: ControlConfig = ControlConfig()
     modbus: ModbusConfig = ModbusConfig()
+    drivers: DriversConfig = DriversConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
     chirpstack: ChirpstackConfig | None = None
     lighting: LightingConfig = LightingConfig()
     alarms: list[AlarmRule] = Field(default_factory=list)
+    web: WebConfig = WebConfig()
     reports: ReportsConfig = ReportsConfig()
 
     @field_validator("devices")

@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from edge_agent.control import inventory, lighting
+from edge_agent.control import history, inventory, lighting
 from edge_agent.control.book import DeviceBook
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
 from edge_agent.control.protocol import RequestFailed, ok, record_json
 from edge_agent.control.tail import TailHub
 from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.uplinks import RECENT_UPLINKS
 from edge_agent.modbus.config import ModbusDeviceConfig
 
 if TYPE_CHECKING:
@@ -64,25 +65,41 @@ def device_states(ctx: ControlContext) -> list[Reply]:
     lorawan: dict[str, dict[str, Any]] = (
         {str(d["device"]): d for d in agent.lorawan.devices_status()} if agent.lorawan is not None else {})
     now = time.time()
+    raised = _raised_alarms(ctx)
     rows = []
     for device in agent.config.devices:
         seen = ctx.book.get(device.name)
         online: bool | None
         errors, last_error, last_seen = 0, None, seen.last_seen
+        alarms = raised.get(device.name, [])
         if device.name in modbus:
             state = modbus[device.name]
             online, errors, last_error = state["online"], sum(state["errors"].values()), state["last_error"]
         elif device.name in lorawan:
             state = lorawan[device.name]
             online = not state["silent"] if state["last_seen"] is not None else None
-            errors = int(state["decode_errors"]) + int(state["lost_uplinks"])
+            alarms = [*alarms, *(f"{name} (device)" for name in state["alarms"])]
+            errors = int(state["decode_errors"]) + int(state["lost_uplinks"]) + int(state.get("missing_fields", 0))
             last_seen = max(last_seen or 0.0, state["last_seen"] or 0.0) or None
+            if state.get("problem"):
+                last_error = f"codec unusable: {state['problem']}"
+            elif state.get("missing_fields"):
+                last_error = f"{state['missing_fields']} mapped field(s) missing from ChirpStack's object"
         else:
             interval = inventory.device_row(device)["poll_interval"]
             online = last_seen is not None and now - last_seen < 3 * interval + 2
-        rows.append(merge_device(inventory.device_row(device), last_seen=last_seen, values=seen.values,
-                                 online=online, errors=errors, last_error=last_error))
+        rows.append({**merge_device(inventory.device_row(device), last_seen=last_seen, values=seen.values,
+                                    online=online, errors=errors, last_error=last_error), "alarms": alarms})
     return rows
+
+
+def _raised_alarms(ctx: ControlContext) -> dict[str, list[str]]:
+    """The site's alarm rules raised now, per device: 'rule' or 'rule: point'."""
+    out: dict[str, list[str]] = {}
+    if ctx.agent.rules is not None:
+        for rule, device, point in ctx.agent.rules.active_alarms():
+            out.setdefault(device, []).append(rule if point is None else f"{rule}: {point}")
+    return out
 
 
 async def devices(ctx: ControlContext, args: dict[str, Any]) -> Reply:
@@ -166,6 +183,19 @@ async def modbus_read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     return ok(device=name, unit=unit, table=table, address=address, values=[int(v) for v in values])
 
 
+async def radio(ctx: ControlContext, args: dict[str, Any]) -> Reply:
+    """The last uplinks' RSSI, SNR and spreading factor per gateway, of every LoRaWAN device or of one."""
+    lorawan = ctx.agent.lorawan
+    if lorawan is None:
+        raise RequestFailed("this site has no LoRaWAN device")
+    device, last = args.get("device"), args.get("last", 10)
+    if isinstance(last, bool) or not isinstance(last, int) or not 1 <= last <= RECENT_UPLINKS:
+        raise RequestFailed(f"'last' is a count of uplinks from 1 to {RECENT_UPLINKS}, not {last!r}")
+    if device is not None and not isinstance(_device(ctx, _text(args, "device")), LorawanDeviceConfig):
+        raise RequestFailed(f"'{device}' is not a LoRaWAN device")
+    return ok(devices=lorawan.signal(device, last))
+
+
 # -- streams ----------------------------------------------------------------------------------------
 
 async def tail(ctx: ControlContext, args: dict[str, Any], send: Send, kick: Callable[[], None]) -> None:
@@ -204,6 +234,7 @@ Handler = Callable[[ControlContext, dict[str, Any]], Awaitable[Reply]]
 Stream = Callable[[ControlContext, dict[str, Any], Send, Callable[[], None]], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {"status": status, "devices": devices, "points": points, "queue": queue,
-                                "read": read, "write": write, "modbus_read": modbus_read,
+                                "read": read, "write": write, "modbus_read": modbus_read, "radio": radio,
+                                "history": history.history, "events": history.events,
                                 "lighting": lighting.lighting, "hold": lighting.hold, "resume": lighting.resume}
 STREAMS: dict[str, Stream] = {"tail": tail, "sync": sync}

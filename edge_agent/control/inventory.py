@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge_agent.catalog import catalog_for
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.site import SiteConfig
+from edge_agent.errors import ConfigError
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.profile import load_profile
 
 AnyDevice = SimulatedDeviceConfig | ModbusDeviceConfig | LorawanDeviceConfig
 
@@ -38,7 +39,10 @@ def points(config: SiteConfig, name: str) -> list[dict[str, Any]]:
         known = ", ".join(d.name for d in config.devices) or "(none)"
         raise KeyError(f"no device named '{name}' in the config; devices: {known}") from None
     if isinstance(device, ModbusDeviceConfig):
-        profile = load_profile(device.profile)
+        try:
+            profile = catalog_for(tuple(config.drivers.paths)).profile(device.profile)
+        except ConfigError:
+            return []  # an unusable profile: the device is listed with its problem, it has no points to show
         return [{"device": name, "point": p.name, "unit": p.unit, "where": f"{p.table} {p.address}",
                  "type": p.type or ("bool" if p.table in ("coil", "discrete") else "u16"),
                  "writable": p.writable, "description": p.description} for p in profile.points]

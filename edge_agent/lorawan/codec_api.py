@@ -1,8 +1,9 @@
 """What a codec file may use: a bounds-checked byte reader, the decoded result, downlink helpers.
 
 Codec files in ``drivers/lorawan/`` import only this module and the standard library. A codec module defines
-``MODEL`` (str), ``UPLINK_FPORTS`` (a set of ints), ``decode(f_port, data, options) -> Decoded`` and, when the
-device takes commands, ``COMMANDS`` (name -> description) and ``encode(command, value) -> Downlink``.
+``MODEL`` (str), ``UPLINK_FPORTS`` (a set of ints), ``decode(f_port, data, options) -> Decoded``, ``DOMAIN`` (one of
+``DOMAINS``; optional for codecs written before it existed) and, when the device takes commands, ``COMMANDS``
+(name -> description) and ``encode(command, value) -> Downlink``.
 
 The policy every codec follows (drivers/lorawan/README.md): a channel or record whose length is known but whose
 meaning is not is skipped with ``DecodedBuilder.skip`` and the rest kept; a point given twice keeps its last
@@ -17,15 +18,17 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+from edge_agent.domains import DOMAINS
 from edge_agent.errors import DecodeError, WriteRejected
 from edge_agent.reading import Quality
 
 __all__ = [
-    "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point", "Quality",
-    "Reader", "check_fport", "fill_percent", "int_in_range", "on_off",
+    "DOMAINS", "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point",
+    "Quality", "Reader", "check_fport", "fill_percent", "int_in_range", "on_off", "sanitized",
 ]
 
 PointValue = float | int | bool | str | None
+
 
 
 class EncodeError(WriteRejected):
@@ -107,6 +110,26 @@ class DecodedBuilder:
         """A channel or record of known length but unknown meaning, passed over (the rest of the frame is kept)."""
         self._skipped.append(what)
 
+    def stop_at_unknown(self, what: str, reader: Reader) -> None:
+        """A channel whose length is unknown: what was read before it is kept, the bytes from it on are skipped.
+
+        A frame that gave nothing before such a channel is not a frame of this device: DecodeError.
+        """
+        start = reader.pos
+        rest = reader.take(reader.remaining)
+        if self.empty:
+            raise DecodeError(f"{what} at offset {start}: not a frame this codec knows")
+        self.skip(f"{what} at offset {start} and the {len(rest)} byte(s) from it (length unknown)")
+
+    @property
+    def empty(self) -> bool:
+        """Nothing decoded yet: no point, no alarm flag, no battery level."""
+        return not self._points and not self._alarms and self._battery is None
+
+    def note(self, text: str) -> None:
+        """Something about this payload a reader of its points should know (said once)."""
+        self._note(text)
+
     def _note(self, text: str) -> None:
         if text not in self._notes:
             self._notes.append(text)
@@ -115,6 +138,9 @@ class DecodedBuilder:
         self._alarms[name] = raised
 
     def battery(self, percent: float) -> None:
+        if not math.isfinite(percent):
+            self._note(f"battery: the device sent a level that is not a finite number ({percent})")
+            return
         self._battery = max(0.0, min(100.0, float(percent)))
 
     def build(self) -> Decoded:
@@ -175,8 +201,14 @@ class Reader:
     def i16(self, *, little: bool = False) -> int:
         return int(self._unpack("<h" if little else ">h"))
 
+    def u24(self, *, little: bool = False) -> int:
+        return int.from_bytes(self.take(3), "little" if little else "big")
+
     def u32(self, *, little: bool = False) -> int:
         return int(self._unpack("<I" if little else ">I"))
+
+    def i32(self, *, little: bool = False) -> int:
+        return int(self._unpack("<i" if little else ">i"))
 
     def f32(self, *, little: bool = False) -> float:
         return float(self._unpack("<f" if little else ">f"))
@@ -185,6 +217,20 @@ class Reader:
         """Refuse trailing bytes that the layout does not explain."""
         if self.remaining:
             raise DecodeError(f"{self.remaining} unexpected trailing byte(s) at offset {self.pos}")
+
+
+def sanitized(decoded: Decoded) -> Decoded:
+    """The result with any non-finite float (which a codec built without the builder) turned into a BAD point."""
+    if not any(isinstance(p.value, float) and not math.isfinite(p.value) for p in decoded.points):
+        return decoded
+    points, notes = [], list(decoded.notes)
+    for point in decoded.points:
+        if isinstance(point.value, float) and not math.isfinite(point.value):
+            points.append(Point(point.name, None, point.unit, Quality.BAD))
+            notes.append(f"{point.name}: the device sent a value that is not a finite number ({point.value})")
+        else:
+            points.append(point)
+    return Decoded(tuple(points), dict(decoded.alarms), decoded.battery_percent, decoded.skipped, tuple(notes))
 
 
 def check_fport(f_port: int, allowed: set[int] | frozenset[int]) -> None:

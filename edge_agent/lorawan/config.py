@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge_agent.config.base import Model, Position
 
@@ -26,6 +26,41 @@ class BinGeometry(Model):
         return self
 
 
+CHIRPSTACK_CODEC = "chirpstack"
+ObjectValue = bool | int | float | str
+
+
+class ObjectField(Model):
+    """One field of the ``object`` ChirpStack's device-profile codec made: where it is, and what it becomes."""
+
+    path: str = Field(pattern=r"^[^.\s][^\s]*$", description="dotted path in the object, e.g. 'sensors.0.value'")
+    point: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_.]{0,62}$", description="point name")
+    alarm: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_.]{0,62}$", description="alarm flag name")
+    flags: dict[int, str] | None = Field(None, description="bit -> alarm flag name, for an integer field")
+    unit: str | None = None
+    scale: float = 1.0
+    offset: float = 0.0
+    valid_min: float | None = None
+    valid_max: float | None = None
+    raised_when: list[ObjectValue] | None = Field(None, description="alarm: values that raise it (default: truthy)")
+    battery: bool = Field(False, description="the value is the battery level in percent")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ObjectField:
+        targets = [name for name in ("point", "alarm", "flags") if getattr(self, name)]
+        if len(targets) != 1:
+            raise ValueError(f"field '{self.path}': give exactly one of point, alarm or flags"
+                             f" (got {', '.join(targets) or 'none'})")
+        if self.scale == 0:
+            raise ValueError(f"field '{self.path}': scale cannot be 0")
+        if self.battery and self.point is None:
+            raise ValueError(f"field '{self.path}': battery = true needs a point")
+        for bit, name in (self.flags or {}).items():
+            if not 0 <= bit <= 63 or not name:
+                raise ValueError(f"field '{self.path}': flags take bit numbers 0-63 and alarm names")
+        return self
+
+
 class LorawanDeviceConfig(Model):
     """A LoRaWAN device heard through ChirpStack."""
 
@@ -39,6 +74,8 @@ class LorawanDeviceConfig(Model):
     confirmed_downlinks: bool = True
     bin: BinGeometry | None = None
     position: Position | None = Field(None, description="where the device stands (the reports list bins by it)")
+    object_fields: list[ObjectField] = Field(
+        default_factory=list, description="codec = 'chirpstack': the fields of ChirpStack's decoded object to keep")
 
     @field_validator("dev_eui")
     @classmethod
@@ -47,13 +84,28 @@ class LorawanDeviceConfig(Model):
 
     @field_validator("codec")
     @classmethod
-    def _known_codec(cls, value: str) -> str:
-        from edge_agent.lorawan.codecs import default_registry
+    def _known_codec(cls, value: str, info: ValidationInfo) -> str:
+        from edge_agent.catalog import catalog_for
 
-        names = default_registry().names()
+        if value == CHIRPSTACK_CODEC:
+            return value
+        catalog = (info.context or {}).get("catalog") or catalog_for()
+        names = catalog.names("lorawan")
         if value not in names:
-            raise ValueError(f"no LoRaWAN codec named '{value}'; shipped codecs: {', '.join(names)}")
+            where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            raise ValueError(f"no LoRaWAN codec named '{value}'; shipped codecs and site codecs ({where}):"
+                             f" {', '.join(names)}, or '{CHIRPSTACK_CODEC}' to use ChirpStack's decoded object")
         return value
+
+    @model_validator(mode="after")
+    def _object_fields_with_chirpstack(self) -> LorawanDeviceConfig:
+        if self.codec == CHIRPSTACK_CODEC and not self.object_fields:
+            raise ValueError("codec = 'chirpstack' needs [[devices.object_fields]]: which fields of ChirpStack's"
+                             " decoded object become points or alarms")
+        if self.codec != CHIRPSTACK_CODEC and self.object_fields:
+            raise ValueError(f"object_fields is only for codec = '{CHIRPSTACK_CODEC}'; codec '{self.codec}' decodes"
+                             " the payload itself")
+        return self
 
 
 class ChirpstackConfig(Model):

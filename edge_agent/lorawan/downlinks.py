@@ -8,8 +8,6 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from chirpstack_api import integration
-
 from edge_agent.lorawan.events import Ack, Encoding, Log, TxAck
 from edge_agent.reading import Event, Priority
 
@@ -65,6 +63,8 @@ def command_payload(ticket: DownlinkTicket, encoding: Encoding) -> bytes:
     """The ``command/down`` message for a ticket, in the integration's encoding."""
     data = bytes.fromhex(ticket.data_hex)
     if encoding == "protobuf":
+        from chirpstack_api import integration  # loaded only for a protobuf integration
+
         message = integration.DownlinkCommand(id=ticket.id, dev_eui=ticket.dev_eui, confirmed=ticket.confirmed,
                                               f_port=ticket.f_port, data=data)
         message.expires_at.FromNanoseconds(int(ticket.expires_at * 1e9))

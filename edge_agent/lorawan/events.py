@@ -1,4 +1,8 @@
-"""ChirpStack v4 integration events (JSON or protobuf) parsed into our own typed objects. Pure: no I/O."""
+"""ChirpStack v4 integration events parsed into our own typed objects. Pure: no I/O.
+
+JSON events are read by ``events_json`` (no protobuf); protobuf's classes are imported, by ``events_protobuf``,
+only when the site's ChirpStack integration is configured for protobuf.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chirpstack_api import integration
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError as ProtobufDecodeError
-from google.protobuf.message import Message
-
 from edge_agent.errors import EdgeAgentError
 
 Encoding = Literal["json", "protobuf"]
 _TOPIC = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/([a-z]+)$")
 EVENT_TYPES = ("up", "join", "status", "ack", "txack", "log")
+MAX_RECEPTIONS = 8  # gateways kept per uplink, best RSSI first
 
 
 class EventError(EdgeAgentError):
@@ -30,8 +30,17 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Reception:
+    """How one gateway heard one uplink."""
+
+    gateway_id: str
+    rssi: int
+    snr: float
+
+
+@dataclass(frozen=True)
 class Radio:
-    """Radio metadata of one uplink, from the gateway that heard it best."""
+    """Radio metadata of one uplink: the gateway that heard it best, and every gateway that heard it."""
 
     gateway_id: str | None = None
     rssi: int | None = None
@@ -40,6 +49,8 @@ class Radio:
     frequency: int | None = None
     dr: int | None = None
     gateways: int = 0
+    bandwidth: int | None = None
+    receptions: tuple[Reception, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class Uplink:
     confirmed: bool
     radio: Radio
     device_name: str = ""
+    object: dict[str, Any] | None = None  # what ChirpStack's device-profile codec decoded, when one ran
 
 
 @dataclass(frozen=True)
@@ -98,16 +110,6 @@ class Join:
 
 ChirpstackEvent = Uplink | TxAck | Ack | Log | Status | Join
 
-_MESSAGES: dict[str, type[Message]] = {
-    "up": integration.UplinkEvent,
-    "join": integration.JoinEvent,
-    "status": integration.StatusEvent,
-    "ack": integration.AckEvent,
-    "txack": integration.TxAckEvent,
-    "log": integration.LogEvent,
-}
-
-
 def parse_topic(topic: str) -> Topic:
     match = _TOPIC.match(topic)
     if match is None:
@@ -118,83 +120,12 @@ def parse_topic(topic: str) -> Topic:
 
 def parse_event(topic: Topic, payload: bytes, encoding: Encoding) -> ChirpstackEvent | None:
     """Our event for this message; None for event types we do not use (location...)."""
-    message_type = _MESSAGES.get(topic.event)
-    if message_type is None:
+    if topic.event not in EVENT_TYPES:
         return None
-    message = _parse_message(message_type(), payload, encoding)
-    info_eui = getattr(message, "device_info").dev_eui.lower()  # noqa: B009 (every event type has it)
-    if info_eui and info_eui != topic.dev_eui:
-        raise EventError(f"deviceInfo.devEui {info_eui} differs from the topic's {topic.dev_eui}")
-    event: ChirpstackEvent = _CONVERTERS[topic.event](topic, message)
-    return event
+    if encoding == "json":
+        from edge_agent.lorawan.events_json import parse_json_event
 
+        return parse_json_event(topic, payload)
+    from edge_agent.lorawan.events_protobuf import parse_protobuf_event
 
-def _parse_message(message: Message, payload: bytes, encoding: Encoding) -> Message:
-    try:
-        if encoding == "json":
-            json_format.Parse(payload, message, ignore_unknown_fields=True)
-        else:
-            message.ParseFromString(payload)
-    except (json_format.ParseError, ProtobufDecodeError, UnicodeDecodeError) as exc:
-        raise EventError(f"bad {encoding} event: {str(exc)[:300]}") from exc
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise EventError(f"bad {encoding} event: {type(exc).__name__}: {str(exc)[:300]}") from exc
-    return message
-
-
-def _seconds(stamp: Any) -> float | None:
-    if stamp.seconds == 0 and stamp.nanos == 0:
-        return None
-    return float(stamp.seconds) + float(stamp.nanos) / 1e9
-
-
-def _radio(message: Any) -> Radio:
-    best = None
-    for rx in message.rx_info:
-        if best is None or rx.rssi > best.rssi:
-            best = rx
-    lora = message.tx_info.modulation.lora if message.tx_info.modulation.HasField("lora") else None
-    return Radio(
-        gateway_id=best.gateway_id if best is not None else None,
-        rssi=int(best.rssi) if best is not None else None,
-        snr=round(float(best.snr), 2) if best is not None else None,
-        spreading_factor=int(lora.spreading_factor) if lora is not None and lora.spreading_factor else None,
-        frequency=int(message.tx_info.frequency) or None,
-        dr=int(message.dr),
-        gateways=len(message.rx_info),
-    )
-
-
-def _uplink(topic: Topic, m: Any) -> Uplink:
-    return Uplink(
-        dev_eui=topic.dev_eui, application_id=topic.application_id, deduplication_id=m.deduplication_id,
-        time=_seconds(m.time) if m.HasField("time") else None, f_cnt=int(m.f_cnt), f_port=int(m.f_port),
-        data=bytes(m.data), confirmed=bool(m.confirmed), radio=_radio(m), device_name=m.device_info.device_name,
-    )
-
-
-def _enum_name(enum: Any, number: int) -> str:
-    try:
-        return str(enum.Name(number))
-    except ValueError:
-        return str(number)
-
-
-def _log(topic: Topic, m: Any) -> Log:
-    return Log(topic.dev_eui, _enum_name(integration.LogLevel, m.level), _enum_name(integration.LogCode, m.code),
-               m.description, dict(m.context))
-
-
-def _status(topic: Topic, m: Any) -> Status:
-    battery = None if m.battery_level_unavailable or m.external_power_source else round(float(m.battery_level), 1)
-    return Status(topic.dev_eui, battery, int(m.margin), bool(m.external_power_source))
-
-
-_CONVERTERS: dict[str, Any] = {
-    "up": _uplink,
-    "join": lambda t, m: Join(t.dev_eui, m.dev_addr),
-    "status": _status,
-    "ack": lambda t, m: Ack(t.dev_eui, m.queue_item_id, bool(m.acknowledged), int(m.f_cnt_down)),
-    "txack": lambda t, m: TxAck(t.dev_eui, m.queue_item_id, int(m.downlink_id), int(m.f_cnt_down), m.gateway_id),
-    "log": _log,
-}
+    return parse_protobuf_event(topic, payload)

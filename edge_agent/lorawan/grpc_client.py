@@ -1,11 +1,13 @@
-"""The one module that speaks ChirpStack's gRPC API: enqueueing a downlink with an API token."""
+"""The one module that speaks ChirpStack's gRPC API: enqueueing a downlink with an API token.
+
+grpc and chirpstack_api's API classes (about 35 MB) are imported on the first downlink sent through gRPC, never
+by a site that does not configure ``grpc_address``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import grpc  # type: ignore[import-untyped]
-from chirpstack_api import api
+from typing import Any
 
 from edge_agent.errors import DeviceError
 
@@ -31,11 +33,14 @@ class GrpcEnqueuer:
     def __init__(self, address: str, token: str) -> None:
         self._address = address
         self._metadata = (("authorization", f"Bearer {token}"),)
-        self._channel: grpc.aio.Channel | None = None
+        self._channel: Any = None
 
     async def enqueue(self, *, ticket_id: str, dev_eui: str, f_port: int, data: bytes, confirmed: bool,
                       expires_at: float) -> str:
         """Enqueue one item; returns ChirpStack's queue item id."""
+        import grpc  # type: ignore[import-untyped]
+        from chirpstack_api import api
+
         if self._channel is None:
             self._channel = grpc.aio.insecure_channel(self._address)
         item = api.DeviceQueueItem(id=ticket_id, dev_eui=dev_eui, confirmed=confirmed, f_port=f_port, data=data)

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from edge_agent.catalog import Catalog
 from edge_agent.clock import Clock
 from edge_agent.lorawan import records
 from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
-from edge_agent.lorawan.codecs import Codec, CodecRegistry
 from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.decoders import DeviceDecoder, UnusableDecoder, decoder_for
 from edge_agent.lorawan.events import (
     ChirpstackEvent,
     Encoding,
@@ -42,16 +43,23 @@ def codec_options(device: LorawanDeviceConfig) -> CodecOptions:
     return CodecOptions(device.bin.d_empty_mm, device.bin.d_full_mm, device.bin.sensor_offset_mm)
 
 
-_OUTCOMES = ("messages", "uplinks", "duplicates", "unknown_device", "undecodable", "malformed", "ignored")
+_OUTCOMES = ("messages", "uplinks", "duplicates", "unknown_device", "undecodable", "malformed", "ignored",
+             "object_fields_missing")
 
 
 class Ingest:
     """Parses, deduplicates, decodes and bookkeeps; ``counters`` says what happened to every message."""
 
-    def __init__(self, devices: list[LorawanDeviceConfig], registry: CodecRegistry, clock: Clock,
+    def __init__(self, devices: list[LorawanDeviceConfig], catalog: Catalog, clock: Clock,
                  encoding: Encoding, *, max_payload: int = 65536, dedup_size: int = 4096) -> None:
         self.table = DeviceTable(devices, clock.monotonic())
-        self._codecs: dict[str, Codec] = {d.name: registry.get(d.codec) for d in devices}
+        self.decoders: dict[str, DeviceDecoder] = {d.name: decoder_for(d, catalog) for d in devices}
+        for name, decoder in self.decoders.items():
+            if isinstance(decoder, UnusableDecoder):
+                state = self.table.by_name(name)
+                assert state is not None
+                state.problem = decoder.problem
+                log.error("lorawan_device_unusable", device=name, problem=decoder.problem)
         self._options = {d.name: codec_options(d) for d in devices}
         self._clock = clock
         self._encoding: Encoding = encoding
@@ -133,7 +141,7 @@ class Ingest:
         if uplink.f_port == 0:
             return out  # MAC commands only: nothing for a codec
         try:
-            decoded = self._codecs[name].decode(uplink.f_port, uplink.data, self._options[name])
+            decoded, missing = self.decoders[name].decode(uplink, self._options[name])
         except DecodeError as exc:
             state.decode_errors += 1
             self.counters["undecodable"] += 1
@@ -142,6 +150,9 @@ class Ingest:
                             payload=uplink.data[:64].hex(), count=state.decode_errors)
             out.append(records.undecodable(name, uplink, str(exc), ts, synced))
             return out
+        if missing:
+            state.missing_fields += missing
+            self.counters["object_fields_missing"] += missing
         if decoded.battery_percent is not None:
             state.battery_percent = decoded.battery_percent
         out += records.point_readings(name, decoded, ts, synced)
@@ -149,6 +160,15 @@ class Ingest:
             log.warning("lorawan_alarm", device=name, alarm=alarm, raised=raised)
             out.append(records.alarm_event(name, alarm, raised, ts, synced))
         return out
+
+    def unusable_events(self) -> list[Record]:
+        """One alarm per device whose codec cannot be used (at start: its uplinks are kept raw, not decoded)."""
+        now, synced = self._clock.now(), self._clock.synced()
+        return [Event("device_unusable", now, Priority.ALARM, state.config.name,
+                      f"{state.config.name}: uplinks are kept but not decoded: its codec '{state.config.codec}'"
+                      f" cannot be used: {state.problem}", {"codec": state.config.codec, "problem": state.problem},
+                      synced)
+                for state in self.table.all() if state.problem is not None]
 
     def silence(self) -> list[Record]:
         """Events for devices that went silent or came back since the last call."""

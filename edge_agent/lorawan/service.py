@@ -10,10 +10,11 @@ from dataclasses import replace
 
 import structlog
 
+from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.errors import DeviceError, WriteRejected
 from edge_agent.lorawan.adapter import ChirpstackMqtt, Incoming
-from edge_agent.lorawan.codecs import CodecRegistry, default_registry
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
+from edge_agent.lorawan.decoders import ObjectDecoder, PayloadDecoder
 from edge_agent.lorawan.downlinks import (
     DownlinkStatus,
     DownlinkTicket,
@@ -42,12 +43,11 @@ class LorawanService:
     name = "lorawan"
 
     def __init__(self, context: ServiceContext, devices: list[LorawanDeviceConfig], config: ChirpstackConfig,
-                 *, registry: CodecRegistry | None = None, tick: float = 1.0) -> None:
+                 *, catalog: Catalog | None = None, tick: float = 1.0) -> None:
         self._context = context
         self._config = config
-        self._registry = registry or default_registry()
-        self._ingest = Ingest(devices, self._registry, context.clock, config.encoding,
-                              max_payload=config.max_payload_bytes)
+        self._ingest = Ingest(devices, catalog or catalog_for(tuple(context.config.drivers.paths)), context.clock,
+                              config.encoding, max_payload=config.max_payload_bytes)
         self._mqtt = ChirpstackMqtt(config)
         self._downlinks = DownlinkTracker()
         self._grpc: GrpcEnqueuer | None = None
@@ -72,6 +72,7 @@ class LorawanService:
                 log.error("chirpstack_token_unusable", problem=self.problem)
             else:
                 self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
+        await self._commit(self._ingest.unusable_events())
         await self._mqtt.start()
         self._tasks = [asyncio.create_task(self._consume(), name="lorawan-consume"),
                        asyncio.create_task(self._housekeep(), name="lorawan-housekeep")]
@@ -96,6 +97,11 @@ class LorawanService:
 
     def devices_status(self) -> list[dict[str, object]]:
         return [state.status() for state in self._ingest.table.all()]
+
+    def signal(self, device: str | None = None, last: int = 10) -> dict[str, list[dict[str, object]]]:
+        """Per LoRaWAN device (or the one named): its last uplinks' radio metadata per gateway, newest first."""
+        return {state.config.name: state.signal(last) for state in self._ingest.table.all()
+                if device is None or state.config.name == device}
 
     def downlink(self, ticket_id: str) -> DownlinkTicket | None:
         return self._downlinks.get(ticket_id)
@@ -165,7 +171,13 @@ class LorawanService:
         state = self._ingest.table.by_name(device)
         if state is None:
             raise WriteRejected(f"'{device}' is not a LoRaWAN device of this site")
-        encoded = self._registry.get(state.config.codec).encode(command, value)
+        decoder = self._ingest.decoders[device]
+        if isinstance(decoder, ObjectDecoder):
+            raise WriteRejected(f"'{device}' is decoded by ChirpStack (codec = \"chirpstack\"): edge-agent has no"
+                                " command encoder for it; send downlinks from ChirpStack")
+        if not isinstance(decoder, PayloadDecoder):
+            raise WriteRejected(f"'{device}' cannot take commands: its codec cannot be used: {state.problem}")
+        encoded = decoder.codec.encode(command, value)
         clock = self._context.clock
         now = clock.now()
         ticket = DownlinkTicket(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.events import Radio
 
 _FCNT_MODULO = 1 << 32
 _WRAP_WINDOW = 1 << 16  # a drop from near 2**32 to below this is a wrap, not a reset
+RECENT_UPLINKS = 10  # uplinks whose radio metadata is kept per device, for the signal view
 
 
 class Dedup:
@@ -72,6 +74,9 @@ class DeviceState:
     silent: bool = False
     alarms: dict[str, bool] = field(default_factory=dict)
     application_id: str | None = None
+    recent: deque[tuple[float, int, Radio]] = field(default_factory=lambda: deque(maxlen=RECENT_UPLINKS))
+    missing_fields: int = 0  # codec = "chirpstack": mapped fields the decoded object lacked
+    problem: str | None = None  # why the device's codec cannot be used (its uplinks are kept undecoded)
 
     @property
     def silent_after_seconds(self) -> float:
@@ -86,7 +91,16 @@ class DeviceState:
             "counter_resets": self.counter_resets, "decode_errors": self.decode_errors,
             "duplicates": self.duplicates, "silent": self.silent,
             "alarms": sorted(name for name, raised in self.alarms.items() if raised),
+            "missing_fields": self.missing_fields, "usable": self.problem is None, "problem": self.problem,
         }
+
+    def signal(self, last: int = RECENT_UPLINKS) -> list[dict[str, Any]]:
+        """The radio metadata of the last uplinks, newest first: each gateway's RSSI and SNR, the SF."""
+        newest = list(self.recent)[::-1][:max(0, last)]
+        return [{"ts": ts, "f_cnt": f_cnt, "spreading_factor": radio.spreading_factor, "bandwidth": radio.bandwidth,
+                 "frequency": radio.frequency, "gateways": [{"gateway": rx.gateway_id, "rssi": rx.rssi, "snr": rx.snr}
+                                                            for rx in radio.receptions]}
+                for ts, f_cnt, radio in newest]
 
 
 class DeviceTable:
@@ -112,6 +126,7 @@ class DeviceTable:
         state.radio = radio
         state.last_seen = wall
         state.heard_mono = mono
+        state.recent.append((wall, f_cnt, radio))
         state.uplinks += 1
         state.lost_uplinks += check.lost
         state.counter_resets += int(check.reset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edge_agent.config.base import Model, Position
 
@@ -34,12 +34,16 @@ class ModbusDeviceConfig(Model):
 
     @field_validator("profile")
     @classmethod
-    def _known_profile(cls, value: str) -> str:
-        from edge_agent.modbus.profile import available_profiles
+    def _known_profile(cls, value: str, info: ValidationInfo) -> str:
+        from edge_agent.catalog import catalog_for
 
-        known = available_profiles()
+        catalog = (info.context or {}).get("catalog") or catalog_for()
+        known = catalog.names("modbus")
         if value not in known:
-            raise ValueError(f"unknown Modbus profile '{value}'; available: {', '.join(known)}")
+            where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            raise ValueError(f"unknown Modbus profile '{value}'; available: {', '.join(known)} (bundled, and in the"
+                             f" site driver directories: {where}); fix the name or add <name>.toml to a site"
+                             " directory's modbus/")
         return value
 
 

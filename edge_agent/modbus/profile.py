@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 
 from edge_agent.config.base import Model
+from edge_agent.domains import Domain
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.datatypes import Codec, DataType, Order
 from edge_agent.resources import drivers_dir
@@ -86,6 +87,8 @@ class DeviceInfo(Model):
     model: str
     description: str = ""
     reference: str = ""
+    domain: Domain | None = Field(None, description="what the device serves: lighting, waste, mobility, security, "
+                                                    "energy, water or environment")
 
 
 class Defaults(Model):

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.adapter import ModbusLink, SerialParams
 from edge_agent.modbus.backoff import DeviceHealth
@@ -14,9 +15,8 @@ from edge_agent.modbus.bus import Line, frame_silence
 from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
 from edge_agent.modbus.plan import build_plan
 from edge_agent.modbus.poller import DevicePoller
-from edge_agent.modbus.profile import load_profile
 from edge_agent.modbus.writes import WriteResult, write_point
-from edge_agent.reading import Reading
+from edge_agent.reading import Event, Priority, Reading
 from edge_agent.services import ServiceContext
 
 log = structlog.get_logger("edge_agent.modbus")
@@ -38,18 +38,34 @@ def build_service(context: ServiceContext) -> ModbusService | None:
     return ModbusService(context, site_modbus(context), devices)
 
 
-def build_pollers(context: ServiceContext, modbus: ModbusConfig,
-                  devices: list[ModbusDeviceConfig]) -> tuple[dict[str, Line], list[DevicePoller]]:
-    """Lines (one per serial port or TCP endpoint) and one poller per device. Raises ConfigError."""
+def site_catalog(context: ServiceContext) -> Catalog:
+    return catalog_for(tuple(context.config.drivers.paths))
+
+
+def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig],
+                  unusable: dict[str, str] | None = None) -> tuple[dict[str, Line], list[DevicePoller]]:
+    """Lines (one per serial port or TCP endpoint) and one poller per device. Raises ConfigError.
+
+    A device whose profile cannot be used (a site profile file with an error, or failing its vectors) gets no
+    poller: it is put in ``unusable`` with the problem, and the others are polled.
+    """
     problems = check_devices(modbus, devices)
     if problems:
         raise ConfigError(problems)
+    catalog = site_catalog(context)
     lines: dict[str, Line] = {}
     pollers = []
     for device in devices:
+        try:
+            profile = catalog.profile(device.profile)
+        except ConfigError as exc:
+            if unusable is None:
+                raise
+            unusable[device.name] = "; ".join(exc.problems)
+            log.error("modbus_device_unusable", device=device.name, profile=device.profile, problem=exc.problems)
+            continue
         key, line, timeout = _line_for(device, modbus, lines)
         lines[key] = line
-        profile = load_profile(device.profile)
         backoff = modbus.backoff
         pollers.append(DevicePoller(
             config=device, profile=profile, plan=build_plan(profile, _gap(device, modbus)), line=line,
@@ -85,11 +101,20 @@ class ModbusService:
 
     def __init__(self, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> None:
         self._context = context
-        self._lines, pollers = build_pollers(context, modbus, devices)
+        self.unusable: dict[str, str] = {}
+        self._lines, pollers = build_pollers(context, modbus, devices, self.unusable)
         self._pollers = {poller.name: poller for poller in pollers}
+        self._configs = {device.name: device for device in devices}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        clock = self._context.clock
+        if self.unusable:
+            await self._context.sink.submit([Event(
+                "device_unusable", clock.now(), Priority.ALARM, name,
+                f"{name} is not polled: its profile '{self._configs[name].profile}' cannot be used: {problem}",
+                {"profile": self._configs[name].profile, "problem": problem}, clock.synced())
+                for name, problem in self.unusable.items()])
         for poller in self._pollers.values():
             task = asyncio.create_task(poller.run(self._context.sink), name=f"modbus:{poller.name}")
             self._tasks.append(task)
@@ -111,13 +136,15 @@ class ModbusService:
         online = sum(1 for poller in self._pollers.values() if poller.health.online)
         crashed = [task.get_name() for task in self._tasks if task.done()]
         return {"devices": len(self._pollers), "online": online, "crashed_tasks": crashed,
-                "ok": not crashed}
+                "unusable": dict(self.unusable), "ok": not crashed}
 
     def requests_issued(self) -> int:
         """Modbus transactions made on every line since start (reads and writes)."""
         return sum(line.transactions for line in self._lines.values())
 
     def poller(self, name: str) -> DevicePoller:
+        if name in self.unusable:
+            raise KeyError(f"Modbus device '{name}' is not polled: its profile cannot be used: {self.unusable[name]}")
         try:
             return self._pollers[name]
         except KeyError:
@@ -135,7 +162,17 @@ class ModbusService:
         return await write_point(self.poller(device), point, value)
 
     def devices_status(self) -> list[dict[str, Any]]:
-        return [device_status(poller) for poller in self._pollers.values()]
+        return [device_status(poller) for poller in self._pollers.values()] + [
+            unusable_status(self._configs[name], problem) for name, problem in self.unusable.items()]
+
+
+def unusable_status(device: ModbusDeviceConfig, problem: str) -> dict[str, Any]:
+    """A device the service does not poll because its profile cannot be used."""
+    line = f"rtu:{device.bus}" if device.bus is not None else f"tcp:{device.host}:{device.port}"
+    return {"name": device.name, "profile": device.profile, "line": line, "unit": device.unit, "online": False,
+            "last_seen": None, "polls": 0, "errors": {"profile": 1}, "last_error": f"profile unusable: {problem}",
+            "submit_failures": 0, "requests_per_poll": 0, "values": {}, "recent_frames": [], "usable": False,
+            "problem": problem}
 
 
 def device_status(poller: DevicePoller) -> dict[str, Any]:

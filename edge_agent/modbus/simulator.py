@@ -29,7 +29,8 @@ _TABLE_SIZE = 1024
 
 @dataclass
 class SimUnit:
-    """One simulated device: four tables of 1,024 cells, its profile, and how it misbehaves."""
+    """One simulated device: four tables of 1,024 cells (more when its profile reaches further), its profile, and
+    how it misbehaves."""
 
     profile: Profile
     mode: str = "ok"  # "ok", "silent", "exception", or "garbled" (RTU: replies with a bad CRC)
@@ -42,7 +43,9 @@ class SimUnit:
 
     def __post_init__(self) -> None:
         for table in ("coil", "discrete", "holding", "input"):
-            self.tables.setdefault(table, [0] * _TABLE_SIZE)
+            top = max((spec.address + self.profile.codec(spec).width for spec in self.profile.points
+                       if spec.table == table), default=0)
+            self.tables.setdefault(table, [0] * max(_TABLE_SIZE, top))
         self._born = self.clock()
         for spec in self.profile.points:
             self._store(spec, _sim_value(spec, 0.0))
@@ -78,7 +81,7 @@ class SimUnit:
         self.requests += 1
         if self.mode == "exception":
             return ExcCodes(self.exception_code)
-        if address + count > _TABLE_SIZE:
+        if address + count > len(self.tables[table]):
             return ExcCodes.ILLEGAL_ADDRESS
         self.tick()
         cells = self.tables[table][address : address + count]
@@ -88,7 +91,7 @@ class SimUnit:
         self.requests += 1
         if self.mode == "exception":
             return ExcCodes(self.exception_code)
-        if table not in ("coil", "holding") or address + len(values) > _TABLE_SIZE:
+        if table not in ("coil", "holding") or address + len(values) > len(self.tables[table]):
             return ExcCodes.ILLEGAL_ADDRESS
         self.tables[table][address : address + len(values)] = [int(v) for v in values]
         for spec in self.profile.points:

@@ -176,6 +176,10 @@ class RulesEngine:
         group = self._lighting.group(name)
         return self._group_status(group.name, group.category.value, self._clock.now(), self._clock.monotonic())
 
+    def active_alarms(self) -> list[tuple[str, str, str | None]]:
+        """The alarm rules raised now, as (rule name, device, point)."""
+        return self._alarms.active()
+
     def plan(self, group: str, now: float) -> NightPlan:
         """The plan of the night holding ``now`` (cached for the current and the previous night)."""
         evening = night_of(now, self._place.timezone)

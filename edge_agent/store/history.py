@@ -2,7 +2,7 @@
 
 The records table has no index on time (every index costs SD-card writes at each commit). Records are committed
 in time order, give or take late arrivals, so a read that may skip what is far too early starts at the sequence
-number where the period begins, found by bisection on the records whose clock was synchronised (``seq_floor``).
+number where the period begins, found by bisection (``series.first_seq_at``) a day early (``seq_floor``).
 A record stamped more than ``SLACK_S`` after it was committed (a device clock in the future) can be missed that
 way; the upper end is never cut, so a record committed late (a LoRaWAN uplink replayed after an outage) is read.
 """
@@ -17,19 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_agent.errors import EdgeAgentError
 from edge_agent.reading import Value
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
+from edge_agent.store.series import StoreUnreadable, first_seq_at, open_reader
 
 PAGE = 5000
 SLACK_S = 86_400.0
 
 
 Sample = tuple[float, str, str, Value, str | None, int, bool]  # ts, device, point, value, unit, quality, synced
-
-
-class HistoryUnavailable(EdgeAgentError):
-    """The store file is missing or cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -111,20 +107,7 @@ def iterate(fetch: Callable[[int], list[tuple[Any, ...]]], after: int = 0) -> It
 
 def seq_floor(conn: sqlite3.Connection, since: float) -> int:
     """A sequence number below which no synchronised record is stamped later than ``since - SLACK_S``."""
-    target = since - SLACK_S
-    low, high = conn.execute("SELECT min(seq), max(seq) FROM records").fetchone()
-    if low is None:
-        return 0
-    low, high = int(low), int(high) + 1
-    while low < high:
-        middle = (low + high) // 2
-        row = conn.execute("SELECT ts FROM records WHERE seq>=? AND synced=1 ORDER BY seq LIMIT 1",
-                           (middle,)).fetchone()
-        if row is None or row[0] >= target:
-            high = middle
-        else:
-            low = middle + 1
-    return max(low - 1, 0)
+    return max(first_seq_at(conn, since - SLACK_S) - 1, 0)
 
 
 def iter_range(conn: sqlite3.Connection, since: float, until: float,
@@ -178,19 +161,13 @@ def scan(conn: sqlite3.Connection, since: float, until: float, selection: Select
 
 
 class HistoryReader:
-    """A read-only connection to a store file. Safe beside a running agent (WAL): it never takes the agent's lock
-    nor waits for it, so a long read holds up no commit. ``interrupt`` (from another thread) ends a read at once:
-    the running query and every page after it raise ``HistoryUnavailable``."""
+    """A read-only connection to a store file (``series.open_reader``). Safe beside a running agent (WAL): it never
+    takes the agent's lock nor waits for it, so a long read holds up no commit. ``interrupt`` (from another thread)
+    ends a read at once: the running query and every page after it raise ``StoreUnreadable``."""
 
     def __init__(self, path: Path) -> None:
         self._halted = threading.Event()
-        if not path.exists():
-            raise HistoryUnavailable(f"there is no store at {path}: the agent has not run with this config yet")
-        try:
-            self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
-            self._conn.execute("SELECT 1 FROM records LIMIT 1")
-        except sqlite3.Error as exc:
-            raise HistoryUnavailable(f"cannot read the store {path}: {exc}") from exc
+        self._conn = open_reader(path)
 
     def records(self, since: float, until: float, selection: Selection = Selection()) -> Iterator[StoredRecord]:
         return iter_range(self._conn, since, until, selection)
@@ -199,16 +176,16 @@ class HistoryReader:
         try:
             for item in scan(self._conn, since, until, selection):
                 if self._halted.is_set():
-                    raise HistoryUnavailable("the read was interrupted")
+                    raise StoreUnreadable("the read was interrupted")
                 yield item
         except sqlite3.OperationalError as exc:
-            raise HistoryUnavailable(f"the read was interrupted: {exc}") from exc
+            raise StoreUnreadable(f"the read was interrupted: {exc}") from exc
 
     def events(self, since: float, until: float, kinds: tuple[str, ...]) -> list[StoredRecord]:
         try:
             return events(self._conn, since, until, kinds)
         except sqlite3.OperationalError as exc:
-            raise HistoryUnavailable(f"the read was interrupted: {exc}") from exc
+            raise StoreUnreadable(f"the read was interrupted: {exc}") from exc
 
     def interrupt(self) -> None:
         self._halted.set()

@@ -45,6 +45,7 @@ class UplinkCounters:
     batches_sent: int = 0
     records_sent: int = 0
     records_acked: int = 0
+    last_ack_at: float | None = None
     connected_since: float | None = None
     last_disconnect_reason: str | None = None
 
@@ -171,6 +172,7 @@ class Uplink:
             "inflight_batches": len(self._inflight),
             "records_sent": self.counters.records_sent,
             "records_acked": self.counters.records_acked,
+            "last_ack_at": self.counters.last_ack_at,
             "backlog_lane_active": self._planner.split,
         }
 
@@ -243,6 +245,7 @@ class Uplink:
         self._room.set()
         self._wake.set()
         self.counters.records_acked += len(entry.seqs)
+        self.counters.last_ack_at = self._clock.now()
         if self.ack_sink is not None:  # the committer writes them in its next transaction
             self.ack_sink(entry.seqs)
             return

@@ -80,6 +80,27 @@ uplink_interval = 600
 """
 
 
+# One lighting group on the cabinet's first circuit, lit at 60 % all day and night.
+LIGHTING = """
+[lighting]
+safe_level = 100
+
+[[lighting.programs]]
+name = "all-night"
+periods = [{ start = "12:00", end = "11:59", level = 60 }]
+
+[[lighting.calendars]]
+name = "village"
+rules = [{ program = "all-night" }]
+
+[[lighting.groups]]
+name = "centre"
+category = "road"
+calendar = "village"
+members = [{ device = "cabinet", point = "circuit1_level" }]
+"""
+
+
 def site(directory: Path, *, broker_port: int, sim_port: int | None = None, extra: str = "",
          lorawan: bool = False) -> Path:
     devices = simulated_devices(count=1, poll=0.2, points=2)

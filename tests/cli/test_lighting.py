@@ -11,28 +11,9 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import modbus_sim  # noqa: F401 - the module's real pymodbus server
-from tests.cli.helpers import assert_fits, assert_plain_failure, cli, cli_json, site
+from tests.cli.helpers import LIGHTING, assert_fits, assert_plain_failure, cli, cli_json, site
 from tests.support.agent_proc import AgentProcess, wait_until
 from tests.support.broker import Broker
-
-LIGHTING = """
-[lighting]
-safe_level = 100
-
-[[lighting.programs]]
-name = "all-night"
-periods = [{ start = "12:00", end = "11:59", level = 60 }]
-
-[[lighting.calendars]]
-name = "village"
-rules = [{ program = "all-night" }]
-
-[[lighting.groups]]
-name = "centre"
-category = "road"
-calendar = "village"
-members = [{ device = "cabinet", point = "circuit1_level" }]
-"""
 
 
 @pytest.fixture

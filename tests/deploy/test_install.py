@@ -43,8 +43,9 @@ def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Pa
     assert links(installed) == (FIRST, None)  # a relative link: the tree can move
     assert version_of(installed) == f"edge-agent {FIRST}"
     assert (prefix / FIRST / ".complete").exists()
-    unit = installed / "etc/systemd/system/edge-agent.service"
-    assert unit.read_text() == (PROJECT / "systemd/edge-agent.service").read_text()
+    for name in ("edge-agent.service", "edge-agent-web.socket", "edge-agent-web.service"):
+        unit = installed / "etc/systemd/system" / name
+        assert unit.read_text() == (PROJECT / "systemd" / name).read_text()
     config = installed / "etc/edge-agent/site.toml"
     assert config.read_text() == site_file.read_text()
     assert stat.S_IMODE(config.stat().st_mode) == 0o660, "the site config may hold credentials: group only"
@@ -52,8 +53,11 @@ def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Pa
     actions = (installed / "install-actions.log").read_text().splitlines()
     assert any(line.startswith("useradd --system") and line.endswith(" edge-agent") for line in actions)
     assert f"chgrp edge-agent {config}" in actions
-    assert actions[-3:] == ["systemctl daemon-reload", "systemctl enable edge-agent.service",
-                            "systemctl restart edge-agent.service"]
+    assert actions[-6:] == ["systemctl daemon-reload", "systemctl enable edge-agent-web.socket",
+                            "systemctl stop edge-agent-web.service", "systemctl restart edge-agent-web.socket",
+                            "systemctl enable edge-agent.service", "systemctl restart edge-agent.service"]
+    assert (prefix / FIRST / "lib").exists() and list((prefix / FIRST).glob("lib/python3*/site-packages/starlette")), (
+        "the page's libraries (the web extra) are installed with the agent")
     assert not (installed / "var/lib/edge-agent").exists(), "systemd's StateDirectory= makes it, owned right"
 
 
@@ -157,6 +161,7 @@ def test_upgrade_switches_back_by_itself_then_rollback_then_uninstall(
     assert not (state / "agent.pid").exists(), "the agent was stopped"
     assert not (root / "opt/edge-agent").exists()
     assert not (root / "etc/systemd/system/edge-agent.service").exists()
+    assert not (root / "etc/systemd/system/edge-agent-web.socket").exists()
     assert (root / "etc/edge-agent/site.toml").exists() and (tmp_path / "store.db").exists()
 
     state_dir = root / "var/lib/edge-agent"

@@ -12,6 +12,7 @@ import pytest
 from tests.deploy.conftest import PROJECT
 
 UNIT = PROJECT / "systemd" / "edge-agent.service"
+WEB_UNIT = PROJECT / "systemd" / "edge-agent-web.service"
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
@@ -28,7 +29,8 @@ def test_the_installed_unit_verifies_clean(installed: Path) -> None:
     units = installed / "usr/lib/systemd/system"
     if not units.exists():
         shutil.copytree(SYSTEM_UNITS, units, symlinks=True)
-    result = analyze("verify", f"--root={installed}", "edge-agent.service")
+    result = analyze("verify", f"--root={installed}", "edge-agent.service", "edge-agent-web.socket",
+                     "edge-agent-web.service")
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", f"verify warns: {result.stderr}"
     assert result.stdout.strip() == ""
@@ -45,11 +47,20 @@ def test_verify_catches_a_missing_executable(tmp_path: Path) -> None:
     assert result.returncode != 0 and "/opt/edge-agent/current/bin/edge-agent" in result.stderr
 
 
-def test_security_exposure_is_at_most_2(capsys: pytest.CaptureFixture[str]) -> None:
-    result = analyze("security", "--offline=true", "--no-pager", str(UNIT))
-    match = re.search(r"Overall exposure level for edge-agent\.service: (\d+\.\d+)", result.stdout + result.stderr)
+@pytest.mark.parametrize("unit", [UNIT, WEB_UNIT], ids=lambda path: path.name)
+def test_security_exposure_is_at_most_2(unit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = analyze("security", "--offline=true", "--no-pager", str(unit))
+    match = re.search(rf"Overall exposure level for {re.escape(unit.name)}: (\d+\.\d+)", result.stdout + result.stderr)
     assert match, result.stdout + result.stderr
     exposure = float(match.group(1))
     with capsys.disabled():
-        print(f"\nsystemd-analyze security --offline=true: edge-agent.service exposure {exposure}")
+        print(f"\nsystemd-analyze security --offline=true: {unit.name} exposure {exposure}")
     assert exposure <= 2.0
+
+
+def test_the_page_is_started_by_its_socket_on_this_machine_only() -> None:
+    socket_unit = (PROJECT / "systemd" / "edge-agent-web.socket").read_text()
+    assert re.search(r"(?m)^ListenStream=127\.0\.0\.1:8080$", socket_unit), "loopback only, as web.bind's default"
+    service = WEB_UNIT.read_text()
+    assert "Requires=edge-agent-web.socket" in service and "[Install]" not in service, "started by its socket only"
+    assert re.search(r"(?m)^ExecStart=/opt/edge-agent/current/bin/edge-agent web --config ", service)

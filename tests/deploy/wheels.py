@@ -26,9 +26,9 @@ _SKIP_DIST_INFO = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"}
 
 
 def runtime_closure() -> list[metadata.Distribution]:
-    """The installed distributions the agent needs at run time (no extras, markers evaluated)."""
+    """The installed distributions the agent needs at run time, with its page (the web extra), markers evaluated."""
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
-    todo = [Requirement(text) for text in project["dependencies"]]
+    todo = [Requirement(text) for text in [*project["dependencies"], *project["optional-dependencies"]["web"]]]
     found: dict[str, metadata.Distribution] = {}
     env: dict[str, str] = {**{k: str(v) for k, v in default_environment().items()}, "extra": ""}
     while todo:

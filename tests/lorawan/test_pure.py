@@ -125,7 +125,7 @@ def test_device_and_chirpstack_config_checks() -> None:
         {"driver": "lorawan", "name": "b", "dev_eui": "A84041000181C5E1", "codec": "dragino_ldds75",
          "bin": {"d_empty_mm": 1500, "d_full_mm": 250}})
     assert device.dev_eui == "a84041000181c5e1"
-    for bad, needle in (({"codec": "nope"}, "shipped codecs"),
+    for bad, needle in (({"codec": "nope"}, "shipped codecs and site codecs"),
                         ({"bin": {"d_empty_mm": 200, "d_full_mm": 250}}, "d_full_mm must be smaller"),
                         ({"silent_after": 0.5}, "greater than or equal")):
         with pytest.raises(ValidationError, match=needle):

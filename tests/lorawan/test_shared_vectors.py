@@ -6,6 +6,7 @@ the reason; a key in neither fails the test, so nothing is skipped silently.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,8 @@ import yaml
 from edge_agent.lorawan.codec_api import Decoded
 from edge_agent.lorawan.codecs import default_registry
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
+SHARED = Path(os.environ.get("EDGE_AGENT_SHARED_VECTORS",
+                           Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"))
 REGISTRY = default_registry()
 Getter = Callable[[Decoded, Any], tuple[Any, Any]]  # -> (ours, vendor's), both in comparable form
 
@@ -80,6 +82,45 @@ MAPPINGS: dict[str, tuple[str, dict[str, Getter]]] = {
             else round(float(d.value("solar_battery_voltage")) * 1000), v),
         # the vendor's JavaScript truncates the 0.1 degC value to a whole degree; we keep the tenth
         "TEMP": lambda d, v: (int(float(d.value("temperature"))), v),
+    }),
+    "dingtek_df555.yaml": ("dingtek_df555", {
+        "level": point("distance"), "temperature": point("temperature"), "frameCounter": point("frame_counter"),
+        "alarmLevel": alarm("full"), "alarmBattery": alarm("low_battery"),
+        # the vendor's float conversion is off in the sixth decimal (see the codec's docstring)
+        "longitude": lambda d, v: (round(float(d.value("longitude")), 4), round(float(v), 4)),
+        "latitude": lambda d, v: (round(float(d.value("latitude")), 4), round(float(v), 4)),
+    }),
+    "pepperl-fuchs_wilsen-sonic-level.yaml": ("pepperl_fuchs_wilsen_sonic_level", {
+        "battery_vol": point("battery_voltage"), "fillinglvl": point("fill_level"), "temp": point("temperature"),
+        "proxx": point("distance", lambda cm: cm * 10), "proxx_mm": point("distance"),
+    }),
+    "teneo-iot_filling-degree-sensor.yaml": ("teneo_filling_degree", {
+        "battery": point("battery_voltage"), "distance": point("distance", lambda cm: cm * 10),
+        "temperature": point("temperature"), "relativeHumidity": point("humidity"),
+        "charging": lambda d, v: (any(p.name == "charging" and p.value for p in d.points), v),
+        "valid": lambda d, v: (all(p.value is not None for p in d.points if p.name == "distance"), v),
+    }),
+    "milesight_em400-udl.yaml": ("milesight_em400_udl", {
+        "battery": point("battery"), "temperature": point("temperature"), "distance": point("distance"),
+        "position": point("position"),
+        "temperature_alarm": lambda d, v: (d.alarms["temperature_threshold"], v == "threshold_alarm"),
+        "distance_alarm": lambda d, v: (d.alarms["distance_threshold"], v == "threshold_alarm"),
+    }),
+    "milesight_em300-di.yaml": ("milesight_em300_di", {
+        "battery": point("battery"), "temperature": point("temperature"), "humidity": point("humidity"),
+        "gpio": point("digital_input", {"high": True, "low": False}.__getitem__),
+        # history records carry their own timestamps: skipped, never reported as current values
+        "history": lambda d, v: (len(d.skipped), len(v)),
+    }),
+    "milesight_vs121.yaml": ("milesight_vs121", {
+        "people_count_all": point("people_count"), "people_count_max": point("people_count_max"),
+        "region_count": lambda d, v: (sum(p.name.endswith("_occupied") for p in d.points), v),
+        **{f"region_{n}": point(f"region_{n}_occupied", bool) for n in range(1, 17)},
+    }),
+    "milesight_vs133.yaml": ("milesight_vs133", {
+        **{f"line_{n}_{kind}": point(f"line_{n}_{kind}") for n in range(1, 5)
+           for kind in ("total_in", "total_out", "period_in", "period_out")},
+        **{f"region_{n}_count": point(f"region_{n}_count") for n in range(1, 5)},
     }),
     "imbuildings_people-counter.yaml": ("imbuildings_people_counter", {
         "device_status": point("device_status"), "battery_voltage": point("battery_voltage"),
@@ -156,9 +197,65 @@ _NAS_USAGE = {"active_energy__Wh": "energy", "active_power__W": "power", "load_s
               "load_side_power__W": "load_side_power", "power_factor": "power_factor",
               "mains_voltage__V": "mains_voltage", "driver_operating_time__h": "driver_operating_time",
               "lamp_on_time__h": "lamp_on_time"}
-CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas)}
+def _check_adeunis_pulse(decoded: Decoded, expected: dict[str, Any]) -> None:
+    """Adeunis nests its object under ``bytes``; the earlier samples of a 0x5a frame are past readings."""
+    (key, frame), = expected.items()
+    assert key == "bytes"
+    for name, vendor in frame.items():
+        if name == "counterValues":
+            channel = "a" if "channel A" in frame["type"] else "b"
+            assert decoded.value(f"pulse_count_{channel}") == vendor[0]
+        elif name == "status":
+            assert decoded.alarms["low_battery"] is vendor["lowBattery"]
+            assert any(p.name == "device_time" for p in decoded.points) is vendor["timestamp"]
+        elif name == "timestamp":
+            moment = datetime.fromisoformat(vendor + "+00:00").timestamp()
+            assert decoded.value("device_time") == moment
+        else:
+            assert name in ("type", "decodingInfo"), f"Adeunis key {name} is not checked"
+
+
+_CM30XX_POINTS = {"battery_voltage__V": "battery_voltage", "internal_temperature__C": "temperature",
+                  "internal_temperature_min__C": "temperature_min", "internal_temperature_max__C": "temperature_max",
+                  "meter_medium": "meter_medium", "meter_status": "meter_status",
+                  "radio_downlink_rssi__dBm": "downlink_rssi", "radio_downlink_snr__dB": "downlink_snr",
+                  "radio_uplink_power__dBm": "uplink_power", "battery_remaining__years": "battery_remaining_years",
+                  "meter_serial": "meter_serial", "app_connected_within_a_day": "app_connected_within_a_day"}
+
+
+def _check_nas_cm30xx(decoded: Decoded, expected: dict[str, Any]) -> None:
+    """NAS's meter reader: alerts nested, the volume as text with its unit in the key, the age in minutes."""
+    points = {p.name: p.value for p in decoded.points}
+    units = {p.name: p.unit for p in decoded.points}
+    for key, vendor in expected.items():
+        if key in _CM30XX_POINTS:
+            assert points[_CM30XX_POINTS[key]] == vendor, key
+        elif key == "active_alerts":
+            for name, raised in vendor.items():
+                assert decoded.alarms[name.removesuffix("_pending")] is raised, name
+        elif key.startswith("meter_accumulated_volume__"):
+            assert points["volume"] == pytest.approx(float(vendor)), key
+            assert units["volume"] == {"m3": "m³", "gal": "gal", "ft3": "ft³"}[key.split("__")[1]]
+        elif key == "meter_actuality_duration__minutes":
+            assert points["reading_age"] == vendor * 60
+        elif key == "meter_readout_date":
+            # the vendor's decoder reports the month after (0-based JavaScript months); see the codec's docstring
+            year, month, day = (int(part) for part in vendor.split("-"))
+            assert points["meter_readout_date"] == f"{year:04d}-{month - 1:02d}-{day:02d}"
+        elif key in ("meter_unit", "meter_multiplier"):
+            assert units["volume"] is not None  # carried by the volume's unit and value
+        else:
+            assert key in ("packet_type", "meter_actuality_duration_formatted"), f"CM30xx key {key} is not checked"
+
+
+CUSTOM_CHECKS = {"nas_ul20xx.yaml": ("nas_ul20xx", _check_nas), "nas_cm30xx.yaml": ("nas_cm30xx", _check_nas_cm30xx),
+                 "adeunis_pulse.yaml": ("adeunis_pulse", _check_adeunis_pulse)}
 
 NOT_EMITTED = {
+    # P+F: the vendor echoes the raw payload back as hex.
+    "pepperl-fuchs_wilsen-sonic-level.yaml": {"payload"},
+    # Teneo: constants of the vendor's object (the sensor type, and that settings downlinks are allowed).
+    "teneo-iot_filling-degree-sensor.yaml": {"sensorType", "settingsAllowed"},
     # PCR2: a difference of the two sums whose sign convention the codec does not document; derivable from ours.
     "parametric_pcr2.yaml": {"DIFF"},
     # IMBUILDINGS: the fPort-1 header identifies the payload type; the codec checks it rather than storing it.
@@ -187,6 +284,11 @@ def _downlink_command(codec: str, obj: dict[str, Any]) -> tuple[str, Any]:
         return {"periodic_interval": ("set_interval", value * 3600),
                 "detection_interval": ("set_detection_interval", value * 60),
                 "full_alarm_threshold": ("set_full_threshold", value * 10)}[key]
+    if codec == "dingtek_df555":
+        (key, value), = obj.items()
+        return {"uploadInterval": ("set_interval", value * 3600),
+                "detectInterval": ("set_detection_interval", value * 60),
+                "levelThreshold": ("set_full_threshold", value * 10)}[key]
     if codec == "milesight_ws558":
         circuits = {int(k.split("_")[1]): v for k, v in obj.items() if k.startswith("switch_")}
         if "delay_time" in obj:

@@ -10,7 +10,8 @@ import pytest
 
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
-from edge_agent.store.history import SLACK_S, HistoryReader, HistoryUnavailable, Selection, count_range, seq_floor
+from edge_agent.store.history import SLACK_S, HistoryReader, Selection, count_range, seq_floor
+from edge_agent.store.series import StoreUnreadable
 from edge_agent.store.store import Store
 
 T0 = 1_790_000_000.0
@@ -94,12 +95,12 @@ def test_an_interrupted_read_stops_with_a_plain_error(tmp_path: Path) -> None:
     items = reader.scan(T0, T0 + 3 * DAY, Selection(points=("energy",)))
     next(items)
     reader.interrupt()  # as the agent's stop does, from another thread
-    with pytest.raises(HistoryUnavailable, match="interrupted"):
+    with pytest.raises(StoreUnreadable, match="interrupted"):
         list(items)
     reader.close()
     reader.interrupt()  # closed already: harmless
 
 
 def test_a_missing_store_is_a_plain_error(tmp_path: Path) -> None:
-    with pytest.raises(HistoryUnavailable, match="has not run with this config yet"):
+    with pytest.raises(StoreUnreadable, match="has not run with this config yet"):
         HistoryReader(tmp_path / "nothing.db")

@@ -1,0 +1,213 @@
+"""Runs a declarative codec (``edge_agent.lorawan.table_spec``): payload bytes in, ``Decoded`` out. Pure.
+
+The codec policy holds here as in every Python codec: a channel whose id is unknown ends the reading of the
+frame but keeps what was read before it (its length is unknown, so nothing after it can be trusted); a repeated
+channel keeps its last value, said once; a sentinel the table names (``invalid``) gives a BAD point with the
+reason; a value outside ``valid_min``/``valid_max`` an UNCERTAIN one; a float that is not finite a BAD one.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+from edge_agent.lorawan.codec_api import (
+    CodecOptions,
+    Decoded,
+    DecodedBuilder,
+    DecodeError,
+    Downlink,
+    EncodeError,
+    Quality,
+    Reader,
+    check_fport,
+    fill_percent,
+    int_in_range,
+)
+from edge_agent.lorawan.table_spec import (
+    FLOAT_SIZES,
+    INT_SIZES,
+    Block,
+    ByteOrder,
+    FieldSpec,
+    Frame,
+    TableCodecSpec,
+    hex_bytes,
+)
+
+Raw = int | float | str | bool
+
+
+class TableCodec:
+    """A checked table codec, ready to decode and encode."""
+
+    def __init__(self, spec: TableCodecSpec) -> None:
+        self.spec = spec
+        self.uplink_fports = frozenset(spec.uplink_fports)
+        self._channel_tables = {frame.name: {cid: ch for ch in frame.channels for cid in ch.ids()}
+                                for frame in spec.frames if frame.layout == "channels"}
+        self._blocks = {frame.name: frame.block() for frame in spec.frames if frame.layout == "fixed"}
+
+    def decode(self, f_port: int, data: bytes, options: CodecOptions) -> Decoded:
+        check_fport(f_port, self.uplink_fports)
+        frame = self._frame(f_port, data)
+        reader = Reader(data)
+        reader.take(frame.skip)
+        out = DecodedBuilder()
+        if frame.layout == "fixed":
+            block = self._blocks[frame.name]
+            self._block(block, reader.take(min(reader.remaining, block.size())), out)
+            if frame.trailing == "error":
+                reader.end()
+        else:
+            self._channels(frame, reader, out)
+        self._fill_level(out, options)
+        return out.build()
+
+    def _frame(self, f_port: int, data: bytes) -> Frame:
+        for frame in self.spec.frames:
+            if f_port in (frame.fports or self.spec.uplink_fports) and frame.match.accepts(data):
+                return frame
+        names = ", ".join(f.name for f in self.spec.frames if f_port in (f.fports or self.spec.uplink_fports))
+        raise DecodeError(f"no frame of {self.spec.model} matches this {len(data)}-byte payload on fPort {f_port}"
+                          f" (frames: {names or 'none'})")
+
+    def _channels(self, frame: Frame, reader: Reader, out: DecodedBuilder) -> None:
+        table = self._channel_tables[frame.name]
+        while reader.remaining:
+            start = reader.pos
+            channel_id = reader.take(frame.id_size)
+            channel = table.get(channel_id)
+            if channel is None:
+                reader.pos = start
+                out.stop_at_unknown(f"unknown channel {channel_id.hex(' ')}", reader)
+                return
+            chunk = reader.take(channel.size())
+            if channel.skip is not None:
+                out.skip(f"channel {channel_id.hex(' ')} at offset {start} ({len(chunk)} bytes): {channel.skip}")
+            else:
+                self._block(channel, chunk, out)
+
+    def _block(self, block: Block, chunk: bytes, out: DecodedBuilder) -> None:
+        for start, spec in block.layout():
+            if start + spec.width > len(chunk):
+                raise DecodeError(f"payload too short: {spec.name or spec.alarm} needs bytes {start}-"
+                                  f"{start + spec.width - 1} of a {len(chunk)}-byte block")
+            raw = _raw(spec, chunk[start:start + spec.width], spec.byte_order or self.spec.byte_order)
+            if spec.alarm is not None:
+                _alarm(spec, spec.alarm, raw, out)
+            else:
+                assert spec.name is not None
+                _point(spec, spec.name, raw, out)
+
+    def _fill_level(self, out: DecodedBuilder, options: CodecOptions) -> None:
+        rule = self.spec.fill_level
+        if rule is None:
+            return
+        decoded = out.build()
+        distance = next((p for p in decoded.points if p.name == rule.from_point), None)
+        if distance is None or distance.quality is not Quality.GOOD or not isinstance(distance.value, int | float):
+            return
+        if rule.unless_alarm is not None and decoded.alarms.get(rule.unless_alarm):
+            return
+        fill = fill_percent(float(distance.value), options)
+        if fill is not None:
+            out.point("fill_level", fill, "%")
+
+    def encode(self, command: str, value: object) -> Downlink:
+        spec = self.spec.commands.get(command)
+        if spec is None:
+            raise EncodeError(f"unknown command '{command}'")
+        data = hex_bytes(spec.bytes, "command bytes")
+        if spec.value is not None:
+            arg = spec.value
+            number = int_in_range(value, arg.min, arg.max, command)
+            if number % arg.divide_by:
+                raise EncodeError(f"{command} must be a multiple of {arg.divide_by}, got {number}")
+            size = INT_SIZES[arg.type]
+            data += (number // arg.divide_by).to_bytes(size, arg.byte_order or self.spec.byte_order)
+        if spec.suffix:
+            data += hex_bytes(spec.suffix, "command suffix")
+        return Downlink(spec.f_port, data)
+
+
+def _raw(spec: FieldSpec, chunk: bytes, order: ByteOrder) -> Raw:
+    kind = spec.type
+    if kind in INT_SIZES:
+        number = int.from_bytes(chunk, order, signed=kind.startswith("i"))
+        if spec.bits is not None:
+            low, high = spec.bit_range()
+            number = (number >> low) & ((1 << (high - low + 1)) - 1)
+        return number
+    if kind in FLOAT_SIZES:
+        code = "f" if kind == "f32" else "d"
+        value: float = struct.unpack(("<" if order == "little" else ">") + code, chunk)[0]
+        return value
+    if kind == "hex":
+        return chunk.hex()
+    if kind == "ascii":
+        return chunk.decode("ascii", errors="replace").rstrip("\x00 ")
+    if kind == "version":
+        return _version(spec.format, chunk)
+    assert spec.value is not None
+    return spec.value
+
+
+def _version(pattern: str | None, chunk: bytes) -> str:
+    if pattern is None:
+        return ".".join(str(byte) for byte in chunk)
+    names: dict[str, int] = {}
+    for index, byte in enumerate(chunk):
+        names[f"b{index}"], names[f"h{index}"], names[f"l{index}"] = byte, byte >> 4, byte & 0x0F
+    return pattern.format(**names)
+
+
+def _alarm(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder) -> None:
+    if isinstance(raw, int) and raw in spec.invalid:
+        out.skip(f"alarm {name}: {spec.invalid[raw]} (raw {raw}), flag not set")
+        return
+    if spec.raised_when is not None:
+        out.alarm(name, raw in spec.raised_when)
+    else:
+        out.alarm(name, bool(raw))
+
+
+def _point(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder) -> None:
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw in spec.invalid:
+        out.bad(name, f"{name}: {spec.invalid[raw]} (raw value {raw})", spec.unit)
+        return
+    if spec.enum is not None and isinstance(raw, int):
+        label = spec.enum.get(raw)
+        if label is None:
+            out.point(name, f"unknown_{raw}", quality=Quality.UNCERTAIN,
+                      note=f"{name}: raw value {raw} has no name in the codec's table")
+        else:
+            out.point(name, label)
+        return
+    if spec.as_bool:
+        out.point(name, bool(raw))
+        return
+    if isinstance(raw, str | bool) or spec.type == "const":
+        out.point(name, raw, spec.unit)
+        return
+    value = _scaled(spec, raw)
+    if isinstance(value, float) and not math.isfinite(value):
+        out.point(name, value, spec.unit)  # the builder turns it into a BAD point with the reason
+        return
+    low, high = spec.valid_min, spec.valid_max
+    if (low is not None and value < low) or (high is not None and value > high):
+        out.point(name, value, spec.unit, quality=Quality.UNCERTAIN,
+                  note=f"{name}: {value} is outside the device's range [{low}, {high}]")
+    else:
+        out.point(name, value, spec.unit)
+    if spec.battery:
+        out.battery(float(value))
+
+
+def _scaled(spec: FieldSpec, raw: int | float) -> int | float:
+    if spec.scale == 1.0 and spec.add == 0.0 and isinstance(raw, int):
+        return raw
+    value = raw * spec.scale + spec.add
+    if spec.round is not None and math.isfinite(value):
+        value = round(value, spec.round)
+    return value

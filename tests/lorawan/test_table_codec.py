@@ -1,0 +1,151 @@
+"""The declarative codec format: fixed layouts and channel streams as data, and clear errors for a bad file."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from edge_agent.errors import ConfigError
+from edge_agent.lorawan.codec_api import CodecOptions, DecodeError, EncodeError, Quality
+from edge_agent.lorawan.codecs import load_codec
+
+FIXED = """
+table_codec: 1
+model: Example Level Sensor
+domain: water
+uplink_fports: [2, 5]
+frames:
+  - name: measurement
+    fports: [2]
+    match: {length: 9, prefix: "a1"}
+    skip: 1
+    fields:
+      - {name: battery_voltage, type: u16, bits: "0-13", scale: 0.001, round: 3, unit: V}
+      - {alarm: interrupt, type: u16, offset: 0, bits: "15"}
+      - {name: level, type: u16, unit: mm, invalid: {0: no echo, 65535: sensor absent}, valid_max: 5000}
+      - {name: temperature, type: i16, byte_order: little, scale: 0.1, unit: "°C"}
+      - {name: mode, type: u8, enum: {1: normal, 2: storm}}
+      - {alarm: flood, type: u8, raised_when: [3]}
+  - name: status
+    fports: [5]
+    fields:
+      - {name: firmware_version, type: version, size: 3, format: "{b0}.{b1}.{b2:02d}"}
+      - {name: serial_number, type: hex, size: 4}
+      - {name: site_label, type: ascii, size: 6}
+      - {name: gauge_factor, type: f32}
+      - {name: booted, type: const, value: true}
+fill_level: {from: level}
+commands:
+  set_interval:
+    description: seconds, whole minutes
+    f_port: 2
+    bytes: "01"
+    value: {type: u16, min: 60, max: 86400, divide_by: 60}
+  reboot: {f_port: 3, bytes: "ff 10 ff"}
+"""
+
+
+def test_a_fixed_layout_with_bits_sentinels_ranges_and_names(tmp_path: Path) -> None:
+    codec = load_codec("example", _write(tmp_path, FIXED))
+    frame = bytes.fromhex("a1") + bytes.fromhex("8ce4") + (1200).to_bytes(2, "big") + struct.pack("<h", -35) + \
+        bytes([2, 3])
+    decoded = codec.decode(2, frame, CodecOptions(d_empty_mm=3000, d_full_mm=500))
+    assert {p.name: p.value for p in decoded.points} == {"battery_voltage": 3.3, "level": 1200, "temperature": -3.5,
+                                                          "mode": "storm", "fill_level": 72.0}
+    assert decoded.alarms == {"interrupt": True, "flood": True}
+    sentinel = codec.decode(2, bytes.fromhex("a10ce40000000001 00"))
+    assert (sentinel.points[1].name, sentinel.points[1].value, sentinel.points[1].quality) == ("level", None,
+                                                                                               Quality.BAD)
+    assert any("no echo" in note for note in sentinel.notes)
+    assert [p.name for p in sentinel.points] == ["battery_voltage", "level", "temperature", "mode"]  # no fill
+    far = codec.decode(2, bytes.fromhex("a10ce417700000 0900"))
+    assert [(p.name, p.quality) for p in far.points if p.name in ("level", "mode")] == [
+        ("level", Quality.UNCERTAIN), ("mode", Quality.UNCERTAIN)]
+
+
+def test_a_status_frame_of_text_versions_and_floats(tmp_path: Path) -> None:
+    codec = load_codec("example", _write(tmp_path, FIXED))
+    frame = bytes([1, 4, 7]) + bytes.fromhex("0badcafe") + b"PONT\x00\x00" + struct.pack(">f", float("inf"))
+    decoded = codec.decode(5, frame)
+    values = {p.name: (p.value, p.quality) for p in decoded.points}
+    assert values == {"firmware_version": ("1.4.07", Quality.GOOD), "serial_number": ("0badcafe", Quality.GOOD),
+                      "site_label": ("PONT", Quality.GOOD), "gauge_factor": (None, Quality.BAD),
+                      "booted": (True, Quality.GOOD)}
+
+
+def test_frames_are_chosen_by_port_length_and_prefix(tmp_path: Path) -> None:
+    codec = load_codec("example", _write(tmp_path, FIXED))
+    for port, payload, needle in ((2, "b10ce4000000000100", "no frame"), (2, "a10ce4", "no frame"),
+                                  (9, "a1", "fPort 9"), (5, "0104", "too short"), (5, "01" * 18, "trailing")):
+        with pytest.raises(DecodeError, match=needle):
+            codec.decode(port, bytes.fromhex(payload))
+
+
+def test_commands_encode_with_their_ranges(tmp_path: Path) -> None:
+    codec = load_codec("example", _write(tmp_path, FIXED))
+    assert codec.encode("set_interval", 600).data.hex() == "01000a"
+    assert (codec.encode("reboot").f_port, codec.encode("reboot").data.hex()) == (3, "ff10ff")
+    with pytest.raises(EncodeError, match="multiple of 60"):
+        codec.encode("set_interval", 90)
+    with pytest.raises(EncodeError, match="from 60 to 86400"):
+        codec.encode("set_interval", 30)
+
+
+def test_a_channel_stream_keeps_values_before_an_unknown_channel(tmp_path: Path) -> None:
+    text = """
+table_codec: 1
+model: Example TLV
+uplink_fports: [85]
+byte_order: little
+frames:
+  - name: tlv
+    layout: channels
+    id_size: 1
+    channels:
+      - {id: "01", fields: [{name: count, type: u16}]}
+      - {id: ["02", "82"], fields: [{name: temperature, type: i16, scale: 0.1, round: 1}]}
+      - {id: "09", length: 4, skip: a history record}
+"""
+    codec = load_codec("tlv", _write(tmp_path, text, "tlv"))
+    decoded = codec.decode(85, bytes.fromhex("0105000209ff0901020304010700ee0102"))
+    assert {p.name: p.value for p in decoded.points} == {"count": 7, "temperature": -24.7}
+    assert decoded.notes == ("count: given more than once in one payload, the last value kept",)
+    assert len(decoded.skipped) == 2 and "history record" in decoded.skipped[0]
+    assert "unknown channel ee" in decoded.skipped[1]
+    with pytest.raises(DecodeError, match="unknown channel ee"):
+        codec.decode(85, bytes.fromhex("ee01"))
+
+
+@pytest.mark.parametrize(("change", "key", "fix"), [
+    (("type: u16, bits", "type: u17, bits"), "frames.0.fields.0.type", "expected"),
+    (("{name: mode, type: u8", "{type: u8"), "frames.0.fields", "give a field either 'name'"),
+    (("bits: \"0-13\"", "bits: \"0-23\""), "frames.0.fields.0", "do not fit a u16"),
+    (("domain: water", "domain: plumbing"), "domain", "expected one of: lighting"),
+    (("prefix: \"a1\"", "prefix: \"a\""), "frames.0.match.prefix", "pairs of hex digits"),
+    (("model: Example Level Sensor", "modele: x"), "modele", "unknown key"),
+    (("uplink_fports: [2, 5]", "uplink_fports: [2]"), "(top level)", "frame 'status' is on fPort [5]"),
+    (("format: \"{b0}.{b1}.{b2:02d}\"", "format: \"{b0}.{b9}\""), "frames.1.fields.0", "is not b0..b2"),
+])
+def test_a_bad_file_names_the_file_the_key_and_the_fix(tmp_path: Path, change: tuple[str, str], key: str,
+                                                       fix: str) -> None:
+    assert change[0] in FIXED
+    path = _write(tmp_path, FIXED.replace(change[0], change[1]))
+    with pytest.raises(ConfigError) as caught:
+        load_codec("example", path)
+    line = next((p for p in caught.value.problems if fix in p), None)
+    assert line is not None, caught.value.problems
+    assert line.startswith(f"{path}: {key}"), line
+
+
+def test_bad_yaml_is_one_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "table_codec: 1\nmodel: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"\(yaml\).*fix the YAML syntax"):
+        load_codec("example", path)
+
+
+def _write(tmp_path: Path, text: str, name: str = "example") -> Path:
+    path = tmp_path / f"{name}.codec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
