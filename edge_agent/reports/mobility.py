@@ -15,6 +15,9 @@ Which points count (the convention of ``drivers/lorawan/README.md``), among the 
   at most three of the device's reporting intervals; the occupancy rate is the share of the known time it was
   occupied.
 
+Only devices whose driver serves mobility (its ``DOMAIN``), or says nothing of it, are read: a door contact's
+openings or a water meter's pulses are not passages.
+
 The **peak hour** of a counter is the hour of the day with the most passages on average over the days of the
 period; its **busiest hour** the single hour with the most.
 """
@@ -31,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.reports.counters import Issue, track
-from edge_agent.reports.devices import device_interval
+from edge_agent.reports.devices import device_interval, serves
 from edge_agent.reports.inputs import Inputs
 from edge_agent.reports.period import Span, hour_of, overlap
 from edge_agent.store.history import Selection
@@ -163,6 +166,7 @@ def report(config: SiteConfig, inputs: Inputs, days: Sequence[Span], devices: Se
     start, end = days[0].start, days[-1].end
     names = sorted({device for device, point in inputs.series
                     if label_of(point) is not None or point == OCCUPIED})
+    names = [name for name in names if serves(config, name, "mobility")]  # not a door's or a water meter's counts
     out = []
     for name in names:
         if devices is not None and name not in devices:

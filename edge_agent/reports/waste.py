@@ -2,7 +2,8 @@
 or overflowing, when it will be full, and which bins to collect tomorrow.
 
 A bin is a device that reports ``fill_level`` (percent; the codecs compute it from the distance and the bin's
-geometry), or a LoRaWAN device whose config gives a ``bin``. With the thresholds of ``[reports.waste]``:
+geometry) and whose driver serves waste (or says nothing of it: a water tank's level is not a bin's), or a LoRaWAN
+device whose config gives a ``bin``. With the thresholds of ``[reports.waste]``:
 
 - a **collection** is a fall of at least ``collection_drop`` points between two readings;
 - a reading's level holds until the next reading, for at most three of the device's reporting intervals
@@ -23,7 +24,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
-from edge_agent.reports.devices import device_interval, device_position
+from edge_agent.reports.devices import device_interval, device_position, serves
 from edge_agent.reports.inputs import Inputs
 from edge_agent.reports.period import day, local, overlap
 from edge_agent.store.history import Selection
@@ -88,7 +89,7 @@ def read_span(start: float, as_of: float) -> tuple[float, float]:
 
 def bins(config: SiteConfig, inputs: Inputs) -> list[str]:
     configured = [d.name for d in config.devices if getattr(d, "bin", None) is not None]
-    seen = sorted(device for device, point in inputs.series if point == POINT)
+    seen = sorted(device for device, point in inputs.series if point == POINT and serves(config, device, "waste"))
     return list(dict.fromkeys(configured + seen))
 
 

@@ -44,6 +44,12 @@ driver = "simulated"
 name = "place-1"
 poll_interval = 3600
 points = [{ name = "occupied" }]
+
+[[devices]]
+driver = "lorawan"
+name = "porte-armoire"
+dev_eui = "a840410001810009"
+codec = "dragino_lds02"
 """
 
 
@@ -162,6 +168,7 @@ def test_in_and_out_points_are_told_apart_by_their_readings(tmp_path: Path) -> N
                                                                                         5012, 5020), strict=True)],
         Reading("vs121", "region_1_occupied", True, at(DAY, 8)),  # a region of a camera, not a parking space
         Reading("vs121", "config.fade_in", 3, at(DAY, 8)),  # a setting read back
+        Reading("porte-armoire", "count_open", 4, at(DAY, 8)),  # a door sensor's openings (security): no passages
     ])
     days = period.days(DAY, DAY, PARIS)
     with HistoryReader(config.store.path) as reader:
