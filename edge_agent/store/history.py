@@ -22,6 +22,7 @@ from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, Stor
 from edge_agent.store.series import StoreUnreadable, first_seq_at, open_reader
 
 PAGE = 5000
+MMAP_BYTES = 256 * 1024 * 1024
 SLACK_S = 86_400.0
 
 
@@ -140,17 +141,22 @@ def events(conn: sqlite3.Connection, since: float, until: float, kinds: tuple[st
 def scan(conn: sqlite3.Connection, since: float, until: float, selection: Selection) -> Iterator[Sample | StoredRecord]:
     """The records of the selection in one pass: readings as plain ``Sample`` tuples (the reports read tens of
     thousands of values and need no record objects), events as stored records. Events alone of given kinds are
-    read through the events index."""
+    read through the events index; readings alone with only the columns a sample needs."""
     if selection.points == () and selection.events:
         yield from events(conn, since, until, selection.events, selection.device)
         return
     where, args = _where(since, until, selection)
-    query = f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND {where} ORDER BY seq LIMIT {PAGE}"
     after = seq_floor(conn, since) if selection.bisect else 0
-    while True:
-        rows = conn.execute(query, [after, *args]).fetchall()
-        if not rows:
-            return
+    if selection.events == ():
+        query = (f"SELECT seq, ts, device, point, value, vtype, unit, quality, synced FROM records WHERE seq>?"
+                 f" AND {where} ORDER BY seq LIMIT {PAGE}")
+        while rows := conn.execute(query, [after, *args]).fetchall():
+            for _, ts, device, point, value, vtype, unit, quality, synced in rows:
+                yield ts, device, point, bool(value) if vtype == "b" else value, unit, quality, bool(synced)
+            after = rows[-1][0]
+        return
+    query = f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND {where} ORDER BY seq LIMIT {PAGE}"
+    while rows := conn.execute(query, [after, *args]).fetchall():
         for row in rows:
             if row[1] == KIND_READING:
                 _, _, _, ts, device, point, value, vtype, unit, quality, synced, _, _ = row
@@ -168,6 +174,7 @@ class HistoryReader:
     def __init__(self, path: Path) -> None:
         self._halted = threading.Event()
         self._conn = open_reader(path)
+        self._conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")  # a month's scan reads pages in place, not copied
 
     def records(self, since: float, until: float, selection: Selection = Selection()) -> Iterator[StoredRecord]:
         return iter_range(self._conn, since, until, selection)
