@@ -31,7 +31,7 @@ from edge_agent.store.history import Selection
 
 POINT = "fill_level"
 DAY = 86_400.0
-LOOKBACK_S = 7 * DAY  # readings before the period: the level at its start, and the current fill segment
+LOOKBACK_S = 3 * DAY  # readings before the period: the level at its start, and the current fill segment
 HOLD_INTERVALS = 3.0
 
 
