@@ -28,9 +28,11 @@ from zoneinfo import ZoneInfo
 
 from bench.common import env_summary, report
 from bench.commune_month import FIRST_EVENING, Month, write_month
+from edge_agent.config.load import load_config
 from edge_agent.reports import daily, encode, energy, mobility, period, waste
 from edge_agent.reports.inputs import read
-from edge_agent.store.history import HistoryReader
+from edge_agent.store.history import HistoryReader, count_range
+from edge_agent.store.series import open_reader
 
 
 def _timed(work: Callable[[], Any], repeat: int) -> tuple[float, float]:
@@ -97,16 +99,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nights", type=int, default=31)
     parser.add_argument("--no-noise", action="store_true", help="only the records the reports read")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the month in this folder and keep it; an existing one there is used again")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
-        month = write_month(Path(tmp), noise=not args.no_noise, nights=args.nights)
+        month = reuse(folder) or write_month(folder, noise=not args.no_noise, nights=args.nights)
         built = time.perf_counter() - began
         figures = measure(month, args.nights, args.repeat)
     figures["store written in, s"] = round(built, 1)
     report(f"reports over {args.nights} nights of a commune ({env_summary()})", figures, args.out)
     return 0
+
+
+def reuse(folder: Path) -> Month | None:
+    site, store = folder / "site.toml", folder / "store.db"
+    if not (site.exists() and store.exists()):
+        return None
+    conn = open_reader(store)
+    try:
+        return Month(load_config(site).config, site, store, count_range(conn, 0.0, 2.0**62))
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":
