@@ -55,7 +55,7 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
             out.point("distance", distance, "mm")
         elif (kind, sub) == (0x0B, 0x06):
             sent_fill = True
-            _fill(out, record.u8())
+            out.percent("fill_level", record.u8())
         elif not _other(kind, sub, record, out):
             out.skip(f"record {kind:02x} {sub:02x} ({length - 2} byte(s))")
     if distance is not None and not sent_fill:
@@ -63,13 +63,6 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         if fill is not None:
             out.point("fill_level", fill, "%")
     return out.build()
-
-
-def _fill(out: DecodedBuilder, level: int) -> None:
-    if level <= 100:
-        out.point("fill_level", level, "%")
-    else:
-        out.bad("fill_level", f"fill_level: the device sent {level} %, above 100 %", "%")
 
 
 def _other(kind: int, sub: int, record: Reader, out: DecodedBuilder) -> bool:

@@ -55,11 +55,7 @@ def _measurement(reader: Reader, out: DecodedBuilder, options: CodecOptions, len
     status = reader.u8() if length in (4, 8) else 0
     if length >= 7:
         out.point("temperature", reader.i16() / 100, "°C")
-        humidity = reader.u16() / 100
-        if humidity <= 100:
-            out.point("humidity", humidity, "%")
-        else:
-            out.bad("humidity", f"humidity: the device sent {humidity} %, above 100 %", "%")
+        out.percent("humidity", reader.u16() / 100)
     if _status(out, status):
         out.point("distance", distance, "mm")
         fill = fill_percent(distance, options)

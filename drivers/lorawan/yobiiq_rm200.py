@@ -100,7 +100,7 @@ def _value(name: str, raw: bytes, out: DecodedBuilder) -> None:
     elif name == "temperature":
         out.point(name, int.from_bytes(raw, "big", signed=True) / 100, "°C")
     elif name == "humidity":
-        _percent(out, name, number)
+        out.percent(name, number)
     elif name in ("device_time", "log_time", "watchdog_timeout"):
         out.point(name, number, "s" if name != "watchdog_timeout" else "min")
     elif name in ("relay_1_command", "relay_2_command", "adr", "watchdog_enabled", "button_override_enabled",
@@ -108,13 +108,6 @@ def _value(name: str, raw: bytes, out: DecodedBuilder) -> None:
         out.point(name, bool(number))
     else:
         out.point(name, number)
-
-
-def _percent(out: DecodedBuilder, name: str, value: int) -> None:
-    if value <= 100:
-        out.point(name, value, "%")
-    else:
-        out.bad(name, f"{name}: the device sent {value} %, above 100 %", "%")
 
 
 def _information(kind: int, reader: Reader, out: DecodedBuilder) -> bool:
@@ -137,9 +130,7 @@ def _information(kind: int, reader: Reader, out: DecodedBuilder) -> bool:
     elif name == "serial_number":
         out.point(name, raw.hex().upper())
     elif name == "battery":
-        _percent(out, name, raw[0])
-        if raw[0] <= 100:
-            out.battery(raw[0])
+        out.percent(name, raw[0], battery=True)
     elif name == "battery_voltage":
         out.point(name, round(raw[0] * 0.1, 1), "V")
     elif name == "lorawan_class":

@@ -106,6 +106,19 @@ class DecodedBuilder:
         self._points[name] = Point(name, None, unit, Quality.BAD)
         self._note(reason)
 
+    def percent(self, name: str, value: float, *, battery: bool = False) -> None:
+        """A percentage the device sent: 0-100 is a point in %, anything else a BAD point saying so (never clamped).
+
+        With ``battery``, a trusted value is also the device's battery level.
+        """
+        if not 0 <= value <= 100:
+            side = "above 100 %" if value > 100 else "not within 0-100 %"
+            self.bad(name, f"{name}: the device sent {value} %, {side}", "%")
+            return
+        self.point(name, value, "%")
+        if battery:
+            self.battery(value)
+
     def skip(self, what: str) -> None:
         """A channel or record of known length but unknown meaning, passed over (the rest of the frame is kept)."""
         self._skipped.append(what)

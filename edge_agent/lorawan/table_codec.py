@@ -1,9 +1,11 @@
 """Runs a declarative codec (``edge_agent.lorawan.table_spec``): payload bytes in, ``Decoded`` out. Pure.
 
 The codec policy holds here as in every Python codec: a channel whose id is unknown ends the reading of the
-frame but keeps what was read before it (its length is unknown, so nothing after it can be trusted); a repeated
-channel keeps its last value, said once; a sentinel the table names (``invalid``) gives a BAD point with the
-reason; a value outside ``valid_min``/``valid_max`` an UNCERTAIN one; a float that is not finite a BAD one.
+frame but keeps what was read before it (its length is unknown, so nothing after it can be trusted), and so does
+a skipped channel whose type byte gives no known length (``length_by``); a repeated channel keeps its last value,
+said once; a sentinel the table names (``invalid``) gives a BAD point with the reason; a value outside
+``valid_min``/``valid_max`` an UNCERTAIN one (BAD with ``out_of_range: bad``); a float that is not finite a BAD
+one; an unnamed value of a field that ``describes`` the others makes them UNCERTAIN.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from edge_agent.lorawan.table_spec import (
     INT_SIZES,
     Block,
     ByteOrder,
+    Channel,
     FieldSpec,
     Frame,
     TableCodecSpec,
@@ -69,8 +72,8 @@ class TableCodec:
             if f_port in (frame.fports or self.spec.uplink_fports) and frame.match.accepts(data):
                 return frame
         names = ", ".join(f.name for f in self.spec.frames if f_port in (f.fports or self.spec.uplink_fports))
-        raise DecodeError(f"no frame of {self.spec.model} matches this {len(data)}-byte payload on fPort {f_port}"
-                          f" (frames: {names or 'none'})")
+        raise DecodeError(f"this {len(data)}-byte payload on fPort {f_port} does not match any frame of"
+                          f" {self.spec.model} (frames: {names or 'none'})")
 
     def _channels(self, frame: Frame, reader: Reader, out: DecodedBuilder) -> None:
         table = self._channel_tables[frame.name]
@@ -78,27 +81,34 @@ class TableCodec:
             start = reader.pos
             channel_id = reader.take(frame.id_size)
             channel = table.get(channel_id)
-            if channel is None:
+            size = None if channel is None else _size(channel, reader)
+            if channel is None or size is None:
                 reader.pos = start
-                out.stop_at_unknown(f"unknown channel {channel_id.hex(' ')}", reader)
+                what = "unknown channel" if channel is None else "channel of an unknown record type"
+                out.stop_at_unknown(f"{what} {channel_id.hex(' ')}", reader)
                 return
-            chunk = reader.take(channel.size())
+            chunk = reader.take(size)
             if channel.skip is not None:
                 out.skip(f"channel {channel_id.hex(' ')} at offset {start} ({len(chunk)} bytes): {channel.skip}")
             else:
                 self._block(channel, chunk, out)
 
     def _block(self, block: Block, chunk: bytes, out: DecodedBuilder) -> None:
+        read: list[tuple[FieldSpec, Raw]] = []
         for start, spec in block.layout():
             if start + spec.width > len(chunk):
                 raise DecodeError(f"payload too short: {spec.name or spec.alarm} needs bytes {start}-"
                                   f"{start + spec.width - 1} of a {len(chunk)}-byte block")
-            raw = _raw(spec, chunk[start:start + spec.width], spec.byte_order or self.spec.byte_order)
+            read.append((spec, _raw(spec, chunk[start:start + spec.width], spec.byte_order or self.spec.byte_order)))
+        unnamed = [f"{spec.name} {raw}" for spec, raw in read if spec.describes and not _named(spec, raw)]
+        doubt = (f"{', '.join(unnamed)}: no name in the codec's table, so the values measured with it are uncertain"
+                 if unnamed else None)
+        for spec, raw in read:
             if spec.alarm is not None:
                 _alarm(spec, spec.alarm, raw, out)
-            else:
+            elif not (spec.describes and doubt):
                 assert spec.name is not None
-                _point(spec, spec.name, raw, out)
+                _point(spec, spec.name, raw, out, doubt)
 
     def _fill_level(self, out: DecodedBuilder, options: CodecOptions) -> None:
         rule = self.spec.fill_level
@@ -123,12 +133,27 @@ class TableCodec:
             arg = spec.value
             number = int_in_range(value, arg.min, arg.max, command)
             if number % arg.divide_by:
-                raise EncodeError(f"{command} must be a multiple of {arg.divide_by}, got {number}")
+                said = f" ({spec.description})" if spec.description else ""
+                raise EncodeError(f"{command} must be a multiple of {arg.divide_by}, got {number}{said}")
             size = INT_SIZES[arg.type]
             data += (number // arg.divide_by).to_bytes(size, arg.byte_order or self.spec.byte_order)
         if spec.suffix:
             data += hex_bytes(spec.suffix, "command suffix")
         return Downlink(spec.f_port, data)
+
+
+def _size(channel: Channel, reader: Reader) -> int | None:
+    """Bytes of the channel after its id; None when its type byte (``length_by``) names no known length."""
+    if channel.length_by is None:
+        return channel.size()
+    start = reader.pos
+    ahead = reader.take(min(reader.remaining, channel.length_by.byte + 1))
+    reader.pos = start
+    return channel.length_by.length(ahead, channel.length)
+
+
+def _named(spec: FieldSpec, raw: Raw) -> bool:
+    return spec.enum is not None and isinstance(raw, int) and raw in spec.enum
 
 
 def _raw(spec: FieldSpec, chunk: bytes, order: ByteOrder) -> Raw:
@@ -166,29 +191,35 @@ def _alarm(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder) -> None:
     if isinstance(raw, int) and raw in spec.invalid:
         out.skip(f"alarm {name}: {spec.invalid[raw]} (raw {raw}), flag not set")
         return
-    if spec.raised_when is not None:
+    if spec.released_when is not None and spec.raised_when is not None:
+        if raw in spec.raised_when or raw in spec.released_when:
+            out.alarm(name, raw in spec.raised_when)
+        else:
+            out.note(f"alarm {name}: raw value {raw} neither raises nor releases it, flag not set")
+    elif spec.raised_when is not None:
         out.alarm(name, raw in spec.raised_when)
     else:
         out.alarm(name, bool(raw))
 
 
-def _point(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder) -> None:
+def _point(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder, doubt: str | None = None) -> None:
+    """One point from its raw value; ``doubt`` (a field describing this one is unnamed) makes it UNCERTAIN."""
     if isinstance(raw, int) and not isinstance(raw, bool) and raw in spec.invalid:
         out.bad(name, f"{name}: {spec.invalid[raw]} (raw value {raw})", spec.unit)
         return
+    quality = Quality.UNCERTAIN if doubt else Quality.GOOD
     if spec.enum is not None and isinstance(raw, int):
-        label = spec.enum.get(raw)
-        if label is None:
+        if raw not in spec.enum:
             out.point(name, f"unknown_{raw}", quality=Quality.UNCERTAIN,
                       note=f"{name}: raw value {raw} has no name in the codec's table")
         else:
-            out.point(name, label)
+            out.point(name, spec.enum[raw], spec.unit, quality=quality, note=doubt)
         return
     if spec.as_bool:
-        out.point(name, bool(raw))
+        out.point(name, bool(raw), quality=quality, note=doubt)
         return
     if isinstance(raw, str | bool) or spec.type == "const":
-        out.point(name, raw, spec.unit)
+        out.point(name, raw, spec.unit, quality=quality, note=doubt)
         return
     value = _scaled(spec, raw)
     if isinstance(value, float) and not math.isfinite(value):
@@ -196,17 +227,20 @@ def _point(spec: FieldSpec, name: str, raw: Raw, out: DecodedBuilder) -> None:
         return
     low, high = spec.valid_min, spec.valid_max
     if (low is not None and value < low) or (high is not None and value > high):
-        out.point(name, value, spec.unit, quality=Quality.UNCERTAIN,
-                  note=f"{name}: {value} is outside the device's range [{low}, {high}]")
+        reason = f"{name}: {value} is outside the device's range [{low}, {high}]"
+        if spec.out_of_range == "bad":
+            out.bad(name, reason, spec.unit)
+            return
+        out.point(name, value, spec.unit, quality=Quality.UNCERTAIN, note=reason)
     else:
-        out.point(name, value, spec.unit)
+        out.point(name, value, spec.unit, quality=quality, note=doubt)
     if spec.battery:
         out.battery(float(value))
 
 
 def _scaled(spec: FieldSpec, raw: int | float) -> int | float:
-    if spec.scale == 1.0 and spec.add == 0.0 and isinstance(raw, int):
-        return raw
+    if isinstance(raw, int) and float(spec.scale).is_integer() and float(spec.add).is_integer():
+        return raw * int(spec.scale) + int(spec.add)  # a whole number stays a whole number
     value = raw * spec.scale + spec.add
     if spec.round is not None and math.isfinite(value):
         value = round(value, spec.round)

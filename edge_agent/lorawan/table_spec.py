@@ -2,8 +2,9 @@
 
 A table codec describes fixed layouts (fields at offsets) and channel streams (Milesight-style channel/type/value,
 ELSYS-style type/value) with typed fields: integer or float types, byte order, bit ranges, scale, unit, value
-names, error sentinels and valid ranges, alarm flags. drivers/lorawan/README.md documents the format;
-``edge_agent.lorawan.table_codec`` runs it.
+maps, error sentinels and valid ranges, alarm flags. A channel stream may include named blocks of channels that
+several devices share (``<name>.block.yaml``, e.g. a vendor's device-attribute channels). drivers/lorawan/README.md
+documents the format; ``edge_agent.lorawan.table_codec`` runs it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
+from edge_agent import resources
 from edge_agent.config.base import Model
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import DOMAINS
@@ -29,6 +31,9 @@ SIZED = ("hex", "ascii", "version")
 _BITS = re.compile(r"^(\d{1,2})(?:-(\d{1,2}))?$")
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 _VERSION_NAMES = re.compile(r"^[bhl]\d$")
+_BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
+BLOCK_SUFFIX = ".block.yaml"
+Scalar = bool | int | float | str
 
 
 def hex_bytes(text: str, what: str) -> bytes:
@@ -53,15 +58,18 @@ class FieldSpec(Model):
     add: float = 0.0
     round: int | None = Field(None, ge=0, le=9, description="decimals kept after scaling")
     unit: str | None = None
-    enum: dict[int, str] | None = Field(None, description="raw value -> the name stored")
+    enum: dict[int, Scalar] | None = Field(None, description="raw value -> the value stored (a name, true/false...)")
     as_bool: bool = False
     invalid: dict[int, str] = Field(default_factory=dict, description="raw value -> why it is not a reading")
     valid_min: float | None = None
     valid_max: float | None = None
+    out_of_range: Literal["uncertain", "bad"] = Field("uncertain", description="a value outside valid_min/max")
+    describes: bool = Field(False, description="says how the block's other values were measured (with enum)")
     format: str | None = Field(None, description="version text, e.g. 'v{b0}.{b1}' (b: byte, h/l: nibbles)")
     value: bool | int | float | str | None = Field(None, description="the value of a 'const' field")
     battery: bool = Field(False, description="this point is the battery level in percent")
     raised_when: list[int] | None = Field(None, description="alarm: raw values that raise it (default: non-zero)")
+    released_when: list[int] | None = Field(None, description="alarm: raw values that lower it (others: no flag)")
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -80,8 +88,12 @@ class FieldSpec(Model):
                 raise ValueError(f"'bits' needs an integer type, not {self.type}")
             if high >= width or low > high:
                 raise ValueError(f"bits '{self.bits}' do not fit a {self.type} (bits 0-{width - 1})")
-        if self.alarm is not None and (self.enum or self.battery or self.unit):
-            raise ValueError("an alarm field takes no 'enum', 'battery' or 'unit'; use 'raised_when'")
+        if self.alarm is not None and (self.enum or self.battery or self.unit or self.describes):
+            raise ValueError("an alarm field takes no 'enum', 'battery', 'unit' or 'describes'; use 'raised_when'")
+        if self.released_when is not None and (self.alarm is None or self.raised_when is None):
+            raise ValueError("'released_when' goes with 'raised_when' on an alarm field")
+        if self.describes and not self.enum:
+            raise ValueError("a field that 'describes' the others names its values in 'enum'")
         if self.scale == 0:
             raise ValueError("scale cannot be 0")
         return self
@@ -150,20 +162,53 @@ class Block(Model):
         return self
 
 
+class LengthBy(Model):
+    """A skipped channel's length read from one of its bytes: a record type (``lengths``) or a length (``add``)."""
+
+    byte: int = Field(ge=0, le=254, description="offset of that byte in the channel (after the id)")
+    lengths: dict[int, int] | None = Field(None, description="type value -> the channel's length in bytes")
+    add: int | None = Field(None, ge=1, le=255, description="the length is the byte's value plus this")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> LengthBy:
+        if (self.lengths is None) == (self.add is None):
+            raise ValueError("give either 'lengths' (type value -> length) or 'add' (the byte is a length)")
+        if self.add is not None and self.add <= self.byte:
+            raise ValueError(f"'add' {self.add} does not reach past the length byte {self.byte}")
+        for value, length in (self.lengths or {}).items():
+            if length <= self.byte or length > 255:
+                raise ValueError(f"length {length} of type {value} does not reach past its type byte {self.byte}"
+                                 " (1-255 bytes)")
+        return self
+
+    def length(self, chunk: bytes, default: int | None) -> int | None:
+        """The channel's length given the bytes that follow its id; None when its type has no known length."""
+        if len(chunk) <= self.byte:
+            return default if self.lengths is not None else self.add
+        if self.add is not None:
+            return chunk[self.byte] + self.add
+        assert self.lengths is not None
+        return self.lengths.get(chunk[self.byte], default)
+
+
 class Channel(Block):
     """A channel of a channel stream: its id bytes, then its value (or, with ``skip``, just its length)."""
 
     id: str | list[str] = Field(description="hex id bytes, e.g. '03 82'; several ids may share one layout")
     fields: list[FieldSpec] = Field(default_factory=list)
     skip: str | None = Field(None, description="pass the channel over (its length given) and say why")
+    length_by: LengthBy | None = Field(None, description="skipped: the length by a type byte (default: length)")
 
     @model_validator(mode="after")
     def _fields_or_skip(self) -> Channel:
-        if self.skip is not None and (self.fields or self.length is None):
-            raise ValueError(f"channel {self.id}: a skipped channel gives its 'length' and no 'fields'")
+        if self.skip is not None and (self.fields or (self.length is None and self.length_by is None)):
+            raise ValueError(f"channel {self.id}: a skipped channel gives its 'length' (or 'length_by') and no"
+                             " 'fields'")
         if self.skip is None and not self.fields:
             raise ValueError(f"channel {self.id}: list its 'fields', or give 'length' and 'skip' (why it is passed"
                              " over)")
+        if self.length_by is not None and self.skip is None:
+            raise ValueError(f"channel {self.id}: 'length_by' is for a skipped channel; give 'skip' (why)")
         return self
 
     def ids(self) -> list[bytes]:
@@ -201,39 +246,85 @@ class Match(Model):
         return self.prefix is None or data.startswith(hex_bytes(self.prefix, "prefix"))
 
 
+def _port_ranges(value: object) -> object:
+    """``[1, "10-12"]`` -> ``[1, 10, 11, 12]``: fPorts as numbers or ranges."""
+    if not isinstance(value, list):
+        return value
+    ports: list[object] = []
+    for item in value:
+        match = re.match(r"^\s*(\d{1,3})\s*-\s*(\d{1,3})\s*$", item) if isinstance(item, str) else None
+        if isinstance(item, str) and match is None:
+            raise ValueError(f"'{item}' is not an fPort or a range of them such as '1-223'")
+        ports += list(range(int(match.group(1)), int(match.group(2)) + 1)) if match else [item]
+    return ports
+
+
+Ports = Annotated[list[int], BeforeValidator(_port_ranges)]
+
+
 class Frame(Model):
     """One kind of uplink: a fixed layout, or a stream of channels."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_ .-]{0,62}$")
-    fports: list[int] | None = Field(None, description="default: every uplink fPort of the codec")
+    fports: Ports | None = Field(None, description="default: every uplink fPort of the codec")
     match: Match = Match()
     layout: Literal["fixed", "channels"] = "fixed"
     skip: int = Field(0, ge=0, le=64, description="header bytes before the fields or channels (fixed by 'match')")
     fields: list[FieldSpec] = Field(default_factory=list)
     id_size: int = Field(2, ge=1, le=2, description="channels: bytes of a channel id (2 Milesight, 1 ELSYS)")
     channels: list[Channel] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list, description="named blocks of shared channels")
     trailing: Literal["error", "ignore"] = "error"
 
     @model_validator(mode="after")
     def _shape(self) -> Frame:
-        if self.layout == "fixed" and (not self.fields or self.channels):
-            raise ValueError(f"frame '{self.name}': a fixed layout lists 'fields' (and no 'channels')")
+        if self.layout == "fixed" and (not self.fields or self.channels or self.include):
+            raise ValueError(f"frame '{self.name}': a fixed layout lists 'fields' (and no 'channels' or 'include')")
         if self.layout == "channels":
-            if not self.channels or self.fields:
-                raise ValueError(f"frame '{self.name}': a channels layout lists 'channels' (and no 'fields')")
-            seen: set[bytes] = set()
-            for channel in self.channels:
-                for channel_id in channel.ids():
-                    if len(channel_id) != self.id_size:
-                        raise ValueError(f"frame '{self.name}': channel id {channel_id.hex(' ')} is not"
-                                         f" {self.id_size} byte(s) (id_size)")
-                    if channel_id in seen:
-                        raise ValueError(f"frame '{self.name}': channel id {channel_id.hex(' ')} is listed twice")
-                    seen.add(channel_id)
+            if not (self.channels or self.include) or self.fields:
+                raise ValueError(f"frame '{self.name}': a channels layout lists 'channels' or 'include' (and no"
+                                 " 'fields')")
+            _unique_ids(self.channels, self.id_size, f"frame '{self.name}'")
         return self
+
+    @field_validator("include")
+    @classmethod
+    def _block_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _BLOCK_NAME.match(name):
+                raise ValueError(f"'{name}' is not a block name (lower-case letters, digits and '_'; the file"
+                                 f" <name>{BLOCK_SUFFIX})")
+        return value
 
     def block(self) -> Block:
         return Block(fields=self.fields)
+
+
+def _unique_ids(channels: list[Channel], id_size: int, where: str) -> None:
+    seen: set[bytes] = set()
+    for channel in channels:
+        for channel_id in channel.ids():
+            if len(channel_id) != id_size:
+                raise ValueError(f"{where}: channel id {channel_id.hex(' ')} is not {id_size} byte(s) (id_size)")
+            if channel_id in seen:
+                raise ValueError(f"{where}: channel id {channel_id.hex(' ')} is listed twice")
+            seen.add(channel_id)
+
+
+class TableBlockSpec(Model):
+    """A named block of channels that several channel streams include (``<name>.block.yaml``)."""
+
+    table_block: Literal[1] = Field(description="format version: 1")
+    description: str = ""
+    source: str = Field("", description="where the layout comes from (the vendor's document)")
+    byte_order: ByteOrder | None = Field(None, description="of its fields that give none (default: the codec's)")
+    id_size: int = Field(2, ge=1, le=2)
+    channels: list[Channel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids(self) -> TableBlockSpec:
+        _unique_ids(self.channels, self.id_size, "block")
+        return self
 
 
 class FillLevel(Model):
@@ -276,7 +367,7 @@ class TableCodecSpec(Model):
     domain: str | None = None
     source: str = Field("", description="where the layout comes from (the vendor's document)")
     byte_order: ByteOrder = "big"
-    uplink_fports: list[int] = Field(min_length=1)
+    uplink_fports: Ports = Field(min_length=1, description="fPorts, or ranges of them such as '1-223'")
     frames: list[Frame] = Field(min_length=1)
     fill_level: FillLevel | None = None
     commands: dict[str, CommandSpec] = Field(default_factory=dict)
@@ -306,7 +397,73 @@ class TableCodecSpec(Model):
 
 
 def read_table_codec(path: Path) -> TableCodecSpec:
-    """Read and check a table codec file; ConfigError with one ``PATH: key: problem`` line per problem."""
+    """Read and check a table codec file; ConfigError with one ``PATH: key: problem`` line per problem.
+
+    The blocks its frames include are read too (beside the file first, then the bundled ones) and their channels
+    added to the frame's; a channel the frame lists itself replaces a block's channel of the same id.
+    """
+    data = _read_yaml(path, "a mapping with table_codec, model, uplink_fports, frames")
+    try:
+        spec = TableCodecSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(path, exc)) from exc
+    frames = [_with_blocks(path, index, frame, spec.byte_order) if frame.include else frame
+              for index, frame in enumerate(spec.frames)]
+    return spec.model_copy(update={"frames": frames})
+
+
+def read_block(path: Path) -> TableBlockSpec:
+    """Read and check a block file (``<name>.block.yaml``)."""
+    data = _read_yaml(path, "a mapping with table_block, channels")
+    try:
+        return TableBlockSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(path, exc)) from exc
+
+
+def block_path(codec_path: Path, name: str) -> Path | None:
+    """Where the block a codec includes is: beside the codec, else among the bundled LoRaWAN drivers."""
+    for folder in (codec_path.parent, resources.drivers_dir() / "lorawan"):
+        candidate = folder / f"{name}{BLOCK_SUFFIX}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _with_blocks(path: Path, index: int, frame: Frame, byte_order: ByteOrder) -> Frame:
+    """The frame with the channels of its blocks added (its own channels win over a block's of the same id)."""
+    own = {channel_id for channel in frame.channels for channel_id in channel.ids()}
+    added: dict[bytes, str] = {}
+    channels = list(frame.channels)
+    for position, name in enumerate(frame.include):
+        key = f"{path}: frames.{index}.include.{position}"
+        found = block_path(path, name)
+        if found is None:
+            raise ConfigError([f"{key}: no block '{name}' ({name}{BLOCK_SUFFIX} is neither beside the codec nor"
+                               " among the bundled drivers); check the name"])
+        block = read_block(found)
+        if block.id_size != frame.id_size:
+            raise ConfigError([f"{key}: block '{name}' has {block.id_size}-byte channel ids, the frame"
+                               f" {frame.id_size} (id_size)"])
+        for channel in block.channels:
+            ids = [channel_id for channel_id in channel.ids() if channel_id not in own]
+            for channel_id in ids:
+                if channel_id in added:
+                    raise ConfigError([f"{key}: channel {channel_id.hex(' ')} is in blocks '{added[channel_id]}'"
+                                       f" and '{name}'; list it in the frame to say which layout holds"])
+                added[channel_id] = name
+            if ids:
+                channels.append(_placed(channel, ids, block.byte_order or byte_order))
+    return frame.model_copy(update={"channels": channels})
+
+
+def _placed(channel: Channel, ids: list[bytes], order: ByteOrder) -> Channel:
+    """A block's channel as the frame uses it: the ids the frame does not list itself, the block's byte order."""
+    fields = [spec if spec.byte_order else spec.model_copy(update={"byte_order": order}) for spec in channel.fields]
+    return channel.model_copy(update={"id": [channel_id.hex(" ") for channel_id in ids], "fields": fields})
+
+
+def _read_yaml(path: Path, expected: str) -> object:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -314,19 +471,20 @@ def read_table_codec(path: Path) -> TableCodecSpec:
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: (yaml): {str(exc).splitlines()[0]}; fix the YAML syntax there"]) from exc
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}: (top level): expected a mapping with table_codec, model, uplink_fports, frames"])
-    try:
-        return TableCodecSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key; remove it or check its spelling (drivers/lorawan/README.md lists the keys)"
-            elif error["type"] == "missing":
-                message = "is missing; this key is required"
-            elif error["type"] == "literal_error":
-                message = f"{error.get('input')!r} is not allowed; expected one of {error['ctx']['expected']}"
-            problems.append(f"{path}: {key or '(top level)'}: {message}")
-        raise ConfigError(problems) from exc
+        raise ConfigError([f"{path}: (top level): expected {expected}"])
+    return data
+
+
+def _problems(path: Path, exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        key = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key; remove it or check its spelling (drivers/lorawan/README.md lists the keys)"
+        elif error["type"] == "missing":
+            message = "is missing; this key is required"
+        elif error["type"] == "literal_error":
+            message = f"{error.get('input')!r} is not allowed; expected one of {error['ctx']['expected']}"
+        problems.append(f"{path}: {key or '(top level)'}: {message}")
+    return problems
