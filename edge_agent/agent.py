@@ -27,6 +27,7 @@ from edge_agent.ingest.committer import Committer
 from edge_agent.lorawan import service as lorawan_service
 from edge_agent.modbus import service as modbus_service
 from edge_agent.reading import Event, Priority, Record
+from edge_agent.reports import service as reports_service
 from edge_agent.rules import engine as rules_engine
 from edge_agent.services import Service, ServiceContext
 from edge_agent.store.store import OutboxStats, Store
@@ -177,7 +178,8 @@ class Agent:
         if self.rules is not None:
             rules = self.rules
             self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
-        built: list[Service | None] = [simulated.build_service(context), self.modbus, self.lorawan, self.rules]
+        built: list[Service | None] = [simulated.build_service(context), self.modbus, self.lorawan, self.rules,
+                                       reports_service.build_service(context)]
         return [service for service in built if service is not None]
 
     async def _stop(self) -> None:

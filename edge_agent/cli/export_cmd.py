@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +15,7 @@ import typer
 
 from edge_agent.cli import offline
 from edge_agent.cli.access import config_option, load_site
-from edge_agent.cli.output import fail
+from edge_agent.cli.output import fail, output_file
 from edge_agent.control.protocol import record_json
 
 CSV_COLUMNS = ["seq", "time", "device", "point", "value", "unit", "quality"]
@@ -53,19 +51,6 @@ def row(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "time": iso_utc(item["ts"])}
 
 
-@contextmanager
-def _target(output: Path | None) -> Iterator[IO[str]]:
-    if output is None:
-        yield sys.stdout
-        return
-    try:
-        handle = output.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}")
-    with handle:
-        yield handle
-
-
 def export(
     *,
     since: str = typer.Option(..., "--from", help="start (included): 2026-11-28, 2026-11-28T18:30, or Unix seconds"),
@@ -87,7 +72,7 @@ def export(
     try:
         total = offline.count_range(conn, start, end, device, not events)
         records = offline.iter_range(conn, start, end, device, not events)
-        with _target(output) as out, typer.progressbar(
+        with output_file(output) as out, typer.progressbar(
             records, length=total, label=f"exporting {total} records", file=_bar_file(output),
         ) as bar:
             written = _write(bar, fmt, out)

@@ -15,6 +15,7 @@ from edge_agent.cli import (
     ingest_cmd,
     lighting_cmd,
     modbus_cmd,
+    report_cmd,
     run_cmd,
     schedule_cmd,
     web_cmd,
@@ -34,6 +35,7 @@ app.add_typer(lighting_cmd.app, name="lighting")
 app.add_typer(ingest_cmd.app, name="ingest")
 app.add_typer(web_cmd.app, name="web")
 app.add_typer(drivers_cmd.app, name="drivers")
+report_cmd.register(app)
 run_cmd.register(app)
 decode_cmd.register(app)
 health_cmd.register(app)

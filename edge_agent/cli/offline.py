@@ -9,6 +9,7 @@ from typing import Any
 
 from edge_agent.cli.output import fail
 from edge_agent.control.protocol import record_json
+from edge_agent.store import history
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
 from edge_agent.store.series import StoreUnreadable, open_reader
 
@@ -73,26 +74,15 @@ def last_seq(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
+def _selection(device: str | None, readings_only: bool) -> history.Selection:
+    return history.Selection(device=device, events=() if readings_only else None)
+
+
 def count_range(conn: sqlite3.Connection, since: float, until: float, device: str | None, readings_only: bool) -> int:
-    row = conn.execute(
-        "SELECT count(*) FROM records WHERE ts>=? AND ts<? AND (? IS NULL OR device=?) AND (? = 0 OR kind=?)",
-        (since, until, device, device, int(readings_only), KIND_READING),
-    ).fetchone()
-    return int(row[0])
+    return history.count_range(conn, since, until, _selection(device, readings_only))
 
 
 def iter_range(conn: sqlite3.Connection, since: float, until: float, device: str | None,
                readings_only: bool) -> Iterator[StoredRecord]:
     """Records with ``ts`` in [since, until), in sequence order, read in pages."""
-    seq = 0
-    while True:
-        rows = conn.execute(
-            f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND ts>=? AND ts<? AND (? IS NULL OR device=?)"
-            " AND (? = 0 OR kind=?) ORDER BY seq LIMIT 5000",
-            (seq, since, until, device, device, int(readings_only), KIND_READING),
-        ).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            yield from_row(row)
-        seq = rows[-1][0]
+    return history.iter_range(conn, since, until, _selection(device, readings_only))

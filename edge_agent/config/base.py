@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*$")
 
@@ -33,3 +33,10 @@ def parse_size(value: Any) -> Any:
 
 
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+class Position(Model):
+    """Where a device stands (WGS 84 degrees), for the lists and maps of the reports (bins to collect)."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)

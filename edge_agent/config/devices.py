@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from edge_agent.config.base import Model
+from edge_agent.config.base import Model, Position
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
 
@@ -32,6 +32,7 @@ class SimulatedDeviceConfig(Model):
     model: str = "simulated"
     poll_interval: float = Field(5.0, gt=0)
     points: list[SimulatedPoint] = Field(min_length=1)
+    position: Position | None = None
 
 
 DeviceConfig = Annotated[

@@ -59,6 +59,7 @@ class TopicsConfig(Model):
     commands: str = Field("commands", pattern=_SUFFIX)
     responses: str = Field("responses", pattern=_SUFFIX)
     replay: str = Field("replay", pattern=_SUFFIX)
+    reports: str = Field("reports", pattern=_SUFFIX)
 
     @model_validator(mode="after")
     def _distinct(self) -> TopicsConfig:

@@ -49,6 +49,10 @@ class Contexts:
         self._cache: dict[str, list[str]] = {}
 
     @property
+    def core(self) -> str:
+        return self._core
+
+    @property
     def project(self) -> str:
         return f"{self._base}/{PROJECT_CONTEXT_FILE}" if self._base else PROJECT_CONTEXT_DEFAULT
 

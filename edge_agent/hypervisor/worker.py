@@ -131,7 +131,7 @@ class IngestWorker:
             log.warning("ingest_refused", reason=str(reason), client_id=self.settings.client_id)
             return
         p, g = self.settings.prefix, self.settings.group
-        shared = [(f"$share/{g}/{p}/+/{kind}", 1) for kind in ("readings", "events", "replay", "responses")]
+        shared = [(f"$share/{g}/{p}/+/{kind}", 1) for kind in ("readings", "events", "reports", "replay", "responses")]
         client.subscribe([*shared, (f"{p}/+/status", 1)])  # status unshared: retained, and every worker may see it
         log.info("ingest_connected", client_id=self.settings.client_id,
                  session_present=bool(getattr(flags, "session_present", False)))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from edge_agent.config.base import Model
+from edge_agent.config.base import Model, Position
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -73,6 +73,7 @@ class LorawanDeviceConfig(Model):
     silent_after: float = Field(3.0, ge=1.0, description="silent alarm after this many missed intervals")
     confirmed_downlinks: bool = True
     bin: BinGeometry | None = None
+    position: Position | None = Field(None, description="where the device stands (the reports list bins by it)")
     object_fields: list[ObjectField] = Field(
         default_factory=list, description="codec = 'chirpstack': the fields of ChirpStack's decoded object to keep")
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from edge_agent.config.base import Model
+from edge_agent.config.base import Model, Position
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
@@ -24,6 +24,7 @@ class ModbusDeviceConfig(Model):
     poll_interval: float = Field(10.0, gt=0)
     timeout: float | None = Field(None, gt=0, le=30, description="seconds; default: the bus's or 1 s over TCP")
     max_gap: int | None = Field(None, ge=0, le=124, description="registers of gap merged into one read")
+    position: Position | None = Field(None, description="where the device stands (used by the reports)")
 
     @model_validator(mode="after")
     def _one_transport(self) -> ModbusDeviceConfig:

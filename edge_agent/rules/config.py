@@ -178,8 +178,23 @@ class Member(Model):
     point: str | None = None
 
 
+class Meter(Model):
+    """An energy counter that measures a group: a cabinet meter's or a luminaire controller's running total.
+
+    Its unit (kWh, Wh) comes with its readings. ``rollover_at`` is the value after which the counter starts again
+    from zero (a 32-bit Wh register: 4294967.295 kWh); without it every fall of the counter is taken as a reset."""
+
+    device: str
+    point: str
+    rollover_at: float | None = Field(None, gt=0, description="the counter's largest value, in its own unit")
+
+
 class Group(Model):
-    """Streetlights switched together, of one lighting category."""
+    """Streetlights switched together, of one lighting category.
+
+    ``power_w`` (all its luminaires at 100 %) and ``power_before_retrofit_w`` (the installation it replaced) are what
+    the energy report compares the metered energy with; ``meters`` say which energy counters measure the group
+    (default: the ``energy`` points of its members' devices)."""
 
     name: str = Field(pattern=NAME)
     category: Category = Category.ROAD
@@ -188,6 +203,9 @@ class Group(Model):
     safe_level: Level | None = None
     opens: time | None = None
     closes: time | None = None
+    power_w: float | None = Field(None, gt=0, description="installed power of the group at 100 %, watts")
+    power_before_retrofit_w: float | None = Field(None, gt=0, description="the replaced installation's power, W")
+    meters: list[Meter] = Field(default_factory=list)
 
     @field_validator("opens", "closes", mode="before")
     @classmethod

@@ -80,7 +80,8 @@ def _lit_inside(steps: list[Step], end: float, begin: float, finish: float) -> t
     return None
 
 
-def _forbidden(rule: Window, evening: date, sun: NightSun, zone: ZoneInfo) -> tuple[float, float]:
+def forbidden_span(rule: Window, evening: date, sun: NightSun, zone: ZoneInfo) -> tuple[float, float]:
+    """The instants of the night of ``evening`` between which the decree wants the group off."""
     morning = evening + timedelta(days=1)
     begin = local_instant(evening if rule.off_by >= NOON else morning, rule.off_by, zone)
     finish = sun.sunrise if rule.on_from is None else local_instant(morning, rule.on_from, zone)
@@ -100,7 +101,7 @@ def group_warnings(config: SiteConfig, group: Group) -> list[str]:
     for name in names:
         for evening in SAMPLE_NIGHTS:
             sun, _, end, steps = plan_program(lighting.program(name), evening, place)
-            begin, finish = _forbidden(rule, evening, sun, zone)
+            begin, finish = forbidden_span(rule, evening, sun, zone)
             lit = _lit_inside(steps, end, begin, finish)
             if lit is not None:
                 start, stop, level = (datetime.fromtimestamp(lit[0], zone), datetime.fromtimestamp(lit[1], zone),

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS records (
     sent INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS records_outbox ON records(kind, seq) WHERE sent = 0;
+CREATE INDEX IF NOT EXISTS records_events ON records(point, ts) WHERE kind = 1;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS poisoned (
     seq INTEGER PRIMARY KEY,

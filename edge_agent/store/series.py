@@ -55,14 +55,18 @@ def open_reader(db: Path) -> sqlite3.Connection:
 
 
 def first_seq_at(conn: sqlite3.Connection, ts: float) -> int:
-    """The first sequence number whose record is not older than ``ts`` (the next free one if none is)."""
-    low_row = conn.execute("SELECT min(seq), max(seq) FROM records").fetchone()
-    if low_row is None or low_row[0] is None:
+    """The first sequence number whose record is not older than ``ts`` (the next free one if none is). Records made
+    before the clock was synchronised are passed over: their time (1970, or a Pi's last saved one) says nothing."""
+    # Two queries: SQLite answers min() or max() of the primary key from the b-tree's ends, but both in one query
+    # by reading the whole table.
+    first = conn.execute("SELECT min(seq) FROM records").fetchone()[0]
+    if first is None:
         return 0
-    low, high = int(low_row[0]), int(low_row[1]) + 1
+    low, high = int(first), int(conn.execute("SELECT max(seq) FROM records").fetchone()[0]) + 1
     while low < high:
         middle = (low + high) // 2
-        row = conn.execute("SELECT ts FROM records WHERE seq>=? ORDER BY seq LIMIT 1", (middle,)).fetchone()
+        row = conn.execute("SELECT ts FROM records WHERE seq>=? AND synced=1 ORDER BY seq LIMIT 1",
+                           (middle,)).fetchone()
         if row is None or row[0] >= ts:
             high = middle
         else:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -17,6 +18,7 @@ from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.safe_text import safe_text
 from edge_agent.store import database
+from edge_agent.store.history import Selection, iterate, page, seq_floor
 from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
     INSERT_SQL,
@@ -257,21 +259,19 @@ class Store:
             ).fetchall()
         return [from_row(row) for row in rows]
 
-    def iter_history(self, since: float, until: float, device: str | None = None) -> Iterator[StoredRecord]:
-        """Every record with a timestamp in [since, until), in sequence order, in pages."""
-        after = 0
-        while True:
+    def iter_history(self, since: float, until: float,
+                     selection: Selection = Selection()) -> Iterator[StoredRecord]:
+        """Every record with a timestamp in [since, until) that ``selection`` takes, in sequence order, in pages
+        (the store's lock is held for one page at a time)."""
+        def fetch(after: int) -> list[tuple[Any, ...]]:
             with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND ts>=? AND ts<?"
-                    " AND (? IS NULL OR device=?) ORDER BY seq LIMIT 5000",
-                    (after, since, until, device, device),
-                ).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield from_row(row)
-            after = rows[-1][0]
+                return page(self._conn, since, until, selection, after)
+
+        start = 0
+        if selection.bisect:
+            with self._lock:
+                start = seq_floor(self._conn, since)
+        return iterate(fetch, start)
 
     def prune(self, now: float) -> int:
         """Forget sent records older than the retention; return how many went."""

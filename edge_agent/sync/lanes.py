@@ -20,6 +20,7 @@ class Lane(enum.StrEnum):
     EVENTS = "events"
     LIVE = "live"
     BACKLOG = "backlog"
+    REPORTS = "reports"  # a daily report: an event of the events lane, sent alone on the reports topic
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.lanes import Lane
 
 CONTRACT_VERSION = 1
+REPORT_EVENT = "report.daily"  # an event that leaves alone, on the reports topic (docs/schemas/reports.json)
 # The instants iso_utc writes: from 1970 (a gateway without a battery clock starts there) up to year 9999.
 _FIRST_TS = 0.0
 _LAST_TS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
@@ -84,6 +85,16 @@ class Batch:
     @property
     def left_out(self) -> list[int]:
         return sorted([*self.oversized, *(seq for seq, _ in self.unencodable)])
+
+
+def split_reports(records: Sequence[StoredRecord]) -> tuple[Lane, list[StoredRecord]]:
+    """What of an events pick goes next: the events before the first daily report as one batch, or that report
+    alone (it has a topic of its own). Order and acknowledgements stay those of the events lane."""
+    for index, stored in enumerate(records):
+        record = stored.record
+        if isinstance(record, Event) and record.kind == REPORT_EVENT:
+            return (Lane.REPORTS, [stored]) if index == 0 else (Lane.EVENTS, list(records[:index]))
+    return Lane.EVENTS, list(records)
 
 
 def build_batch(gateway: str, lane: Lane, records: Sequence[StoredRecord], max_bytes: int, now: float) -> Batch:

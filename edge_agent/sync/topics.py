@@ -49,5 +49,11 @@ class Topics:
     def replay(self) -> str:
         return self._under(self.names.replay)
 
+    @property
+    def reports(self) -> str:
+        return self._under(self.names.reports)
+
     def for_lane(self, lane: Lane) -> str:
+        if lane is Lane.REPORTS:
+            return self.reports
         return self.events if lane is Lane.EVENTS else self.readings

@@ -22,7 +22,7 @@ from edge_agent.sync.compression import compress
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
-from edge_agent.sync.payloads import Batch, build_batch, iso_utc, status_payload
+from edge_agent.sync.payloads import Batch, build_batch, iso_utc, split_reports, status_payload
 from edge_agent.sync.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -320,7 +320,10 @@ class Uplink:
         return False
 
     async def _publish_batch(self, pick: Pick, records: list[Any], now: float) -> bool:
-        batch = build_batch(self._config.gateway_id, pick.lane, records, self._batch_bytes(), self._clock.now())
+        lane = pick.lane
+        if lane is Lane.EVENTS:
+            lane, records = split_reports(records)
+        batch = build_batch(self._config.gateway_id, lane, records, self._batch_bytes(), self._clock.now())
         for seq in batch.oversized:
             await self._set_aside(seq, "larger than upstream.sync.batch_max_bytes")
         for seq, why in batch.unencodable:
@@ -335,10 +338,10 @@ class Uplink:
             await self._isolate(batch, records, exc)
             return True
         try:
-            mid = self._link.publish(self.topics.for_lane(pick.lane), compress(payload, self._sync.compression))
+            mid = self._link.publish(self.topics.for_lane(lane), compress(payload, self._sync.compression))
         except LinkDown:
             return False
-        self._inflight[mid] = InFlight(pick.lane, batch.seqs, now)
+        self._inflight[mid] = InFlight(lane, batch.seqs, now)
         self._planner.advance(pick, batch.seqs[-1], len(batch.seqs), now)
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
@@ -367,7 +370,7 @@ class Uplink:
             await self._set_aside(seq, f"cannot be encoded ({why[:200]})")
 
     def _encode(self, batch: Batch, records: list[Any]) -> bytes:
-        if self.batch_encoder is None or batch.lane is Lane.EVENTS:
+        if self.batch_encoder is None or batch.lane in (Lane.EVENTS, Lane.REPORTS):
             return batch.payload
         carried = set(batch.seqs)
         return self.batch_encoder(batch, [r for r in records if r.seq in carried])

@@ -29,6 +29,7 @@ def test_the_wheel_carries_the_asyncapi_document_and_its_schemas(tmp_path: Path)
 
 
 @pytest.mark.parametrize("name", ["batch.json", "command-request.json", "command-response.json", "inventory.json",
-                                  "ngsi-ld-batch.json", "record.json", "replay.json", "status.json"])
+                                  "ngsi-ld-batch.json", "record.json", "replay.json", "reports.json",
+                                  "status.json"])
 def test_every_schema_is_referenced_by_the_document(name: str) -> None:
     assert f"./schemas/{name}" in (ROOT / "docs" / "asyncapi.yaml").read_text() or name == "record.json"

@@ -55,12 +55,12 @@ class TimedCapture(Capture):
         super()._on_message(client, userdata, msg)
 
     def records(self) -> list[tuple[float, dict[str, Any]]]:
-        """Every record delivered on the readings and events topics, with its arrival time, duplicates kept."""
+        """Every record delivered on the readings, events and reports topics, with its arrival time, duplicates kept."""
         with self._lock:
             pairs = list(zip(self.times, self.messages, strict=True))
         out: list[tuple[float, dict[str, Any]]] = []
         for at, message in pairs:
-            if message.topic.endswith(("/readings", "/events")):
+            if message.topic.endswith(("/readings", "/events", "/reports")):
                 out.extend((at, record) for record in json.loads(message.payload)["records"])
         return out
 

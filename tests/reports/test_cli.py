@@ -1,0 +1,58 @@
+"""``edge-agent report``: plain errors for bad input, and matplotlib kept out of everything but ``--chart``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edge_agent.cli.main import app
+from tests.reports.support import commit, meter, write_site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    config = write_site(tmp_path)
+    commit(config, [meter(1_794_300_000.0, 1.0)])
+    return tmp_path / "site.toml"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["energy", "--from", "2026-11-10", "--to", "2026-11-01"], "--to must not be before --from"),
+    (["waste", "--from", "10/11/2026", "--to", "2026-11-10"], "'10/11/2026' is not a date; write YYYY-MM-DD"),
+    (["energy", "--from", "2026-11-01", "--to", "2026-11-02", "--group", "rue-x"],
+     "no lighting group rue-x in this report; lighting groups: rue, eglise"),
+    (["mobility", "--from", "2026-11-01", "--to", "2026-11-02", "--device", "nothing"], "no counter nothing"),
+    (["energy", "--from", "2026-11-01", "--to", "2026-11-02", "--chart", "chart.pdf"], "must end in .png or .svg"),
+    (["energy", "--from", "2020-01-01", "--to", "2026-11-02"], "at most 400 days"),
+])
+def test_bad_input_is_a_plain_sentence(site: Path, args: list[str], words: str) -> None:
+    result = CliRunner().invoke(app, ["report", *args, "-c", str(site)])
+    assert result.exit_code == 1 and words in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_no_store_yet_is_a_plain_sentence(tmp_path: Path) -> None:
+    write_site(tmp_path)
+    result = CliRunner().invoke(app, ["report", "waste", "--from", "2026-11-01", "--to", "2026-11-01", "-c",
+                                      str(tmp_path / "site.toml")])
+    assert result.exit_code == 1 and "there is no store at" in result.output
+
+
+def test_neither_the_daemon_nor_the_other_commands_import_matplotlib() -> None:
+    code = ("import sys, edge_agent.agent, edge_agent.cli.main, edge_agent.cli.report_cmd, edge_agent.reports.service;"
+            " print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_chart_without_matplotlib_installed_says_how_to_get_it(site: Path) -> None:
+    code = ("import sys; sys.modules['matplotlib'] = None; sys.argv = ['edge-agent', 'report', 'energy', '--from',"
+            f" '2026-11-01', '--to', '2026-11-02', '-c', '{site}', '--chart', 'x.png'];"
+            " from edge_agent.cli.main import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "pip install 'edge-agent[reports]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
