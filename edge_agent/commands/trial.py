@@ -13,11 +13,12 @@ Files beside the config ``site.toml``: ``site.toml.previous`` (the config before
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import structlog
+
+from edge_agent.durable import remove, write_atomically
 
 log = structlog.get_logger(__name__)
 
@@ -30,22 +31,6 @@ class Marker:
     previous_sha256: str
     deadline_s: float
     reason: str = ""
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file, fsync it, rename it over ``path``, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o640)
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class ConfigTrial:
@@ -72,7 +57,7 @@ class ConfigTrial:
         try:
             write_atomically(self.path, new)
         except OSError:
-            self.marker_path.unlink(missing_ok=True)  # the old file is still in force: no trial
+            remove(self.marker_path)  # the old file is still in force: no trial
             raise
         log.warning("config_trial_begin", request=request_id, sha256=sha256)
 
@@ -99,8 +84,9 @@ class ConfigTrial:
         return rolled
 
     def finish(self) -> None:
-        """The answer was given: forget the trial (``.previous`` stays as a backup)."""
-        self.marker_path.unlink(missing_ok=True)
+        """The answer is about to be given: forget the trial, durably (a marker back after a power cut would roll
+        back a config the hypervisor was told is in force). ``.previous`` stays as a backup."""
+        remove(self.marker_path)
 
     @property
     def trying(self) -> bool:
