@@ -201,8 +201,11 @@ class Rig:
 
 @contextlib.contextmanager
 def running_rig(directory: Path, *, modbus_devices: int, feeder_rate: float = 20.0, modbus_poll: float = 0.2,
-                env: dict[str, str] | None = None) -> Iterator[Rig]:
-    """Start everything, agent last; tear everything down in reverse, whatever the test did to it."""
+                env: dict[str, str] | None = None, site: Path | None = None, store: str = "",
+                extra: str = "") -> Iterator[Rig]:
+    """Start everything, agent last; tear everything down in reverse, whatever the test did to it. The config and
+    the store go in ``site`` (``directory`` when not given; the agent's log stays in ``directory``); ``store``
+    adds to the [store] section, ``extra`` to the end of the config."""
     (directory / "up").mkdir()
     (directory / "cs").mkdir()
     with contextlib.ExitStack() as stack:
@@ -217,9 +220,12 @@ def running_rig(directory: Path, *, modbus_devices: int, feeder_rate: float = 20
         prepare_lorawan_session(chirpstack.port)
         feeder = ChirpstackFeeder(chirpstack.port, rate=feeder_rate).start()
         stack.callback(feeder.stop)
-        config = crash_site(directory, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet,
-                            modbus_poll=modbus_poll)
-        rig = Rig(upstream, chirpstack, fleet, capture, feeder, config, AgentProcess(config, env=env).start())
+        config = crash_site(site or directory, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet,
+                            modbus_poll=modbus_poll, store=store)
+        if extra:
+            config.write_text(config.read_text() + "\n" + extra)
+        agent = AgentProcess(config, env=env, log=directory / "agent.log").start()
+        rig = Rig(upstream, chirpstack, fleet, capture, feeder, config, agent)
         stack.callback(lambda: rig.agent.kill() if rig.agent.proc is not None else None)
         yield rig
 
