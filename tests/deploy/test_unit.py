@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -45,11 +46,57 @@ def test_verify_catches_a_missing_executable(tmp_path: Path) -> None:
     assert result.returncode != 0 and "/opt/edge-agent/current/bin/edge-agent" in result.stderr
 
 
-def test_security_exposure_is_at_most_2(capsys: pytest.CaptureFixture[str]) -> None:
-    result = analyze("security", "--offline=true", "--no-pager", str(UNIT))
-    match = re.search(r"Overall exposure level for edge-agent\.service: (\d+\.\d+)", result.stdout + result.stderr)
-    assert match, result.stdout + result.stderr
-    exposure = float(match.group(1))
+UNITS = sorted((PROJECT / "systemd").glob("*.service"))
+EXPOSURE_BOUND = 1.5
+
+
+def security(unit: Path, *args: str) -> str:
+    result = analyze("security", "--offline=true", "--no-pager", *args, str(unit))
+    return result.stdout + result.stderr
+
+
+def exposure(unit: Path) -> float:
+    text = security(unit)
+    match = re.search(rf"Overall exposure level for {re.escape(unit.name)}: (\d+\.\d+)", text)
+    assert match, text
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[unit.name for unit in UNITS])
+def test_every_shipped_unit_has_a_security_exposure_of_at_most_1_5(
+        unit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every service unit in systemd/ (the agent's and any other shipped beside it) as systemd rates it."""
+    rated = exposure(unit)
     with capsys.disabled():
-        print(f"\nsystemd-analyze security --offline=true: edge-agent.service exposure {exposure}")
-    assert exposure <= 2.0
+        print(f"\nsystemd-analyze security --offline=true: {unit.name} exposure {rated}")
+    assert rated <= EXPOSURE_BOUND, f"{unit.name}: exposure {rated} > {EXPOSURE_BOUND}"
+
+
+def test_the_agent_unit_keeps_network_and_serial_access() -> None:
+    """The sandbox, as systemd reads it, still lets the agent reach its brokers (IPv4 and IPv6, any address), its
+    control socket and systemd's notify socket (unix), and the serial adapters (the dialout group, the tty
+    devices, no private /dev)."""
+    found = {item["name"]: item for item in json.loads(security(UNIT, "--json=short"))}
+
+    def kept(name: str) -> bool:  # an exposure above 0: systemd finds the access still there
+        return float(found[name]["exposure"] or 0) > 0
+
+    assert kept("PrivateNetwork="), "the host's network is gone"
+    assert kept("RestrictAddressFamilies=~AF_(INET|INET6)"), "no IP sockets"
+    assert kept("RestrictAddressFamilies=~AF_UNIX"), "no unix sockets (control socket, sd_notify)"
+    assert kept("IPAddressDeny="), "an IP allow list would cut off hypervisors at other addresses"
+    assert kept("PrivateDevices="), "a private /dev has no serial adapters"
+    assert kept("SupplementaryGroups="), "without dialout the serial adapters cannot be opened"
+    devices = found["DeviceAllow="]["description"]
+    for tty in ("char-ttyUSB:rw", "char-ttyACM:rw", "char-ttyAMA:rw", "char-ttyS:rw"):
+        assert tty in devices, f"{tty} is not allowed: {devices}"
+    assert re.search(r"^SupplementaryGroups=.*\bdialout\b", UNIT.read_text(), re.M)
+
+
+def test_the_exposure_check_can_fail(tmp_path: Path) -> None:
+    """Teeth: the same unit with its sandbox off rates far above the bound."""
+    loose = tmp_path / "edge-agent.service"
+    kept = [line for line in UNIT.read_text().splitlines()
+            if not line.startswith(("Private", "Protect", "Restrict", "SystemCall", "CapabilityBoundingSet"))]
+    loose.write_text("\n".join(kept) + "\n")
+    assert exposure(loose) > EXPOSURE_BOUND + 1
