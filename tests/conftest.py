@@ -18,6 +18,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:  # a run lengthened by an option gets the time it asks for, beyond the default timeout
+        for marker in item.iter_markers("lasts"):
+            seconds = float(config.getoption(marker.args[0])) * float(marker.kwargs.get("factor", 1.0))
+            item.add_marker(pytest.mark.timeout(300 + seconds))
     if config.getoption("--run-slow"):
         return
     skip = pytest.mark.skip(reason="long test: run with --run-slow")

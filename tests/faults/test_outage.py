@@ -134,6 +134,7 @@ def test_broker_outage_backlog_drains_completely_in_order_while_live_data_flows(
 
 
 @pytest.mark.slow
+@pytest.mark.lasts("--outage-seconds", factor=1.5)
 @pytest.mark.parametrize("persistence", [True, False], ids=["persistent", "amnesic"])
 def test_long_broker_outage_backlog_drains_completely_in_order_while_live_data_flows(
         tmp_path: Path, persistence: bool, request: pytest.FixtureRequest) -> None:

@@ -55,6 +55,7 @@ def slope_per_hour(samples: list[dict[str, float]], key: str) -> float:
     return sum((t - mean_t) * (y - mean_y) for t, y in zip(ts, ys, strict=True)) / spread * 3600.0
 
 
+@pytest.mark.lasts("--soak-seconds", factor=1.2)
 def test_soak_at_ten_times_nominal_load_shows_no_leak_and_no_growing_outbox(
         tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Promise: at 10x a commune's load, the agent's memory and file descriptors stay flat after warm-up, its
