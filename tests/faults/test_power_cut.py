@@ -43,8 +43,6 @@ from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
 from tests.support.site import simulated_devices, write_site
 
-PROMISE = ("every record whose commit returned is delivered, sequence numbers never go back, the store opens or is "
-           "moved aside with an alarm")
 Identity = tuple[str, str | None, str]  # ts (ms), device, point or event kind
 
 
@@ -247,8 +245,8 @@ def _counter(db: Path, key: str) -> int:
     return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
 
 
-def _record(name: str, cuts: PowerCuts, verdict: Verdict, **details: Any) -> None:
-    figures.record(name, promise=PROMISE, faults=cuts.cuts, checked=verdict.checked, lost=len(verdict.lost),
+def _record(name: str, promise: str, cuts: PowerCuts, verdict: Verdict, **details: Any) -> None:
+    figures.record(name, promise=promise, faults=cuts.cuts, checked=verdict.checked, lost=len(verdict.lost),
                    duplicated=verdict.duplicated, moments=dict(sorted(cuts.moments.items())),
                    power_went_off_at=dict(sorted(cuts.landed.items(), key=lambda kv: -kv[1])[:8]),
                    store_opened=cuts.opened, store_moved_aside=cuts.moved, went_back=len(verdict.went_back),
@@ -340,7 +338,8 @@ def test_power_cuts_during_commits_acknowledgements_and_checkpoints_lose_no_comm
             _drain(cuts, rig.capture)
         cuts.stop()
         verdict = audit(cuts, rig.capture.records())
-    _record("power cuts: commits, acknowledgements, checkpoints", cuts, verdict)
+    _record("power cuts: commits, acknowledgements, checkpoints", "every commit that returned is delivered, no "
+            "sequence number goes back, the store opens", cuts, verdict)
     assert cuts.moved == 0, "PROMISE BROKEN: a store synced with FULL was found corrupt after a power cut"
     _assert(verdict)
     assert verdict.checked > 300, f"too little traffic to prove anything: {verdict.checked}"
@@ -393,7 +392,8 @@ def test_power_cuts_while_the_size_bound_evicts_lose_only_counted_readings(
             if cuts.agent.proc is not None:
                 cuts.agent.kill()
             broker.stop()
-    _record("power cuts: size-bound eviction", cuts, verdict, dropped_counted=dropped,
+    _record("power cuts: size-bound eviction", "only readings the bound dropped and counted are missing, no "
+            "sequence number goes back", cuts, verdict, dropped_counted=dropped,
             missing_readings_within_the_count=verdict.dropped_allowed)
     _assert(verdict)
     assert dropped > 0
@@ -451,7 +451,8 @@ def test_power_cuts_while_a_corrupt_store_is_moved_aside_keep_the_alarm_and_the_
             cuts.close_reader()
             if cuts.agent.proc is not None:
                 cuts.agent.kill()
-    _record("power cuts: corrupt-store move-aside", cuts, verdict, files_moved_aside=len(moved),
+    _record("power cuts: corrupt-store move-aside", "every store moved aside gets its alarm upstream, no sequence "
+            "number goes back", cuts, verdict, files_moved_aside=len(moved),
             alarms_upstream=len(alarms))
     _assert(verdict)
     assert moved and set(moved) <= alarms, f"PROMISE BROKEN: moved aside without an alarm: {set(moved) - alarms}"
@@ -540,7 +541,8 @@ def test_power_cuts_during_a_config_push_leave_one_whole_config_that_agrees_with
             verdict = audit(cuts, rig.capture.records())
         finally:
             commander.close()
-    _record("power cuts: config-push trial", cuts, verdict, pushes=count, answers=outcomes,
+    _record("power cuts: config-push trial", "the config in force is whole and agrees with the answer, commits "
+            "that returned are delivered", cuts, verdict, pushes=count, answers=outcomes,
             config_disagreeing_with_answer=len(disagreements))
     assert not disagreements, "PROMISE BROKEN: " + "; ".join(disagreements)
     _assert(verdict)
