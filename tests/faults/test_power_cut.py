@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge_agent.sync.payloads import iso_utc
 from tests.faults import figures
 from tests.faults.powerfs import PowerCutDisk, power_cut_disk
-from tests.faults.rig import TimedCapture, running_rig
+from tests.faults.rig import TimedCapture, running_rig, store_path
 from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
 from tests.support.site import simulated_devices, write_site
@@ -97,15 +97,15 @@ class PowerCuts:
     ledger: Ledger = field(default_factory=Ledger)
     moments: dict[str, int] = field(default_factory=dict)
     landed: dict[str, int] = field(default_factory=dict)  # what the power actually went off on, by kind of change
+    db: Path = field(init=False)
     lost_pages: int = 0
     lost_names: int = 0
     opened: int = 0  # restarts after which the store opened as it was
     moved: int = 0  # restarts after which it was moved aside
     reader: sqlite3.Connection | None = None
 
-    @property
-    def db(self) -> Path:
-        return self.config.parent / "store.db"
+    def __post_init__(self) -> None:
+        self.db = store_path(self.config)
 
     def open_reader(self) -> None:
         """A reader kept open while the agent runs, to note what is committed at the instant of a cut.
@@ -172,14 +172,21 @@ class PowerCuts:
         return None
 
     def start(self) -> None:
+        """Start the agent; return once this run of it has committed (its agent_started event at least)."""
         before = set(self.db.parent.glob("store.db.corrupt-*"))
+        ready = self._readies()
         self.agent = AgentProcess(self.config, log=self.log).start()
-        wait_until(lambda: self.db.exists() and _committing(self.db), timeout=30, what="the agent committing again")
+        wait_until(lambda: self._readies() > ready and _committing(self.db), timeout=30,
+                   what="the agent committing again")
         if set(self.db.parent.glob("store.db.corrupt-*")) - before:
             self.moved += 1
         else:
             self.opened += 1
         self.open_reader()
+
+    def _readies(self) -> int:
+        """How many times the agent said it was ready (its log is off the cut disk)."""
+        return self.log.read_text().count('"event": "agent_ready"') if self.log.exists() else 0
 
     def stop(self) -> None:
         """SIGTERM: the agent stops as systemd stops it."""
@@ -297,10 +304,12 @@ def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
 @contextlib.contextmanager
 def _agent_on_disk(tmp: Path, cuts_seed: int, **rig_args: Any) -> Iterator[tuple[PowerCuts, Any]]:
     with power_cut_disk(tmp / "disk") as disk:
-        site = disk.mountpoint / "site"
+        site, state = disk.mountpoint / "etc", disk.mountpoint / "var"  # as on a gateway: apart
         site.mkdir()
-        with running_rig(tmp, modbus_devices=2, site=site, **rig_args) as rig:
+        state.mkdir()
+        with running_rig(tmp, modbus_devices=2, site=site, state=state, **rig_args) as rig:
             sync_tree(site)
+            sync_tree(state)
             cuts = PowerCuts(disk, rig.config, tmp / "agent.log", rig.agent, random.Random(cuts_seed))
             cuts.wait_committing()
             cuts.open_reader()
@@ -509,7 +518,7 @@ def test_power_cuts_during_a_config_push_leave_one_whole_config_that_agrees_with
     """Promise: the power cut at a step of a config push (the backup, the trial marker, the new file, the restart
     on it, the confirmation): the config in force is the pushed one or the previous one, whole; the hypervisor's
     answer agrees with it (applied: the pushed one; rolled back: the previous); one answer per request."""
-    count = _cut_count(request, default=1, slow=20)
+    count = _cut_count(request, default=2, slow=20)
     with _agent_on_disk(tmp_path, 99 + count, extra="[upstream.commands]\ntrial_seconds = 3\n") as (cuts, rig):
         commander = Commander(rig.upstream.port, rig.capture)
         disagreements: list[str] = []
@@ -519,11 +528,17 @@ def test_power_cuts_during_a_config_push_leave_one_whole_config_that_agrees_with
                 cuts.wait_committing()
                 previous = cuts.config.read_text()
                 pushed = previous.replace("reconnect_max = ", f"reconnect_max = 1.{index + 1}0\n# was ", 1)
-                cuts.disk.arm("*", "*site.toml*", cuts.rng.randint(1, 21), after=cuts.rng.random() < 0.5)
-                request_id = commander.send("config_push", {"config": pushed})
-                cuts.cut("config-push trial", wait=15)
-                answer = commander.answer(request_id)
-                time.sleep(0.5)
+                if index % 2 == 0:  # just after the hypervisor was told: the answer must hold after the cut
+                    request_id = commander.send("config_push", {"config": pushed})
+                    answer = commander.answer(request_id)
+                    cuts.cut("config push answered")
+                else:  # at a step of the push
+                    cuts.disk.arm("*", "*site.toml*", cuts.rng.randint(1, 21), after=cuts.rng.random() < 0.5)
+                    request_id = commander.send("config_push", {"config": pushed})
+                    cuts.cut("config-push trial", wait=15)
+                    answer = commander.answer(request_id)
+                wait_until(lambda: not cuts.config.with_name("site.toml.trial").exists(), timeout=30,
+                           what="the trial over")
                 in_force = cuts.config.read_text()
                 state = "applied" if answer.get("ok") else str((answer.get("error") or {}).get("code"))
                 outcomes[state] = outcomes.get(state, 0) + 1

@@ -196,6 +196,16 @@ class Disk:
             node.sync()
         self._note("fsync", name)
 
+    def unsynced_names(self) -> list[str]:
+        """Names whose change (created, renamed, removed) a cut would undo."""
+        out = []
+        for node in self.nodes.values():
+            if node.is_dir:
+                for name in sorted(node.entries.keys() | node.durable_entries.keys()):
+                    if node.entries.get(name) != node.durable_entries.get(name):
+                        out.append(f"{node.ino}/{name}")
+        return out
+
     # -- the cut -------------------------------------------------------------------------------
 
     def cut(self) -> Loss:

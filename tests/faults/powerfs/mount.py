@@ -116,7 +116,8 @@ class PowerCutFs(mfusepy.Operations):  # type: ignore[misc]
                 return {"ok": True}
             if cmd == "status":
                 return {"ok": True, "frozen": self.frozen, "armed": self.trigger is not None,
-                        "changes": dict(self.changes), "recent": list(self.disk.recent)}
+                        "changes": dict(self.changes), "recent": list(self.disk.recent),
+                        "unsynced_names": self.disk.unsynced_names()}
             if cmd == "cut":
                 recent = list(self.disk.recent)
                 loss = self.disk.cut()
