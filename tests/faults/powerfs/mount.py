@@ -219,6 +219,13 @@ class PowerCutFs(mfusepy.Operations):  # type: ignore[misc]
             return 0
         return self._change("create", (path,), action)
 
+    def mknod(self, path: str, mode: int, dev: int) -> int:
+        """A unix socket's name (the agent's control socket): a name like any other, nothing to sync in it."""
+        if not stat.S_ISSOCK(mode) and not stat.S_ISFIFO(mode):
+            raise FsError(errno.EPERM)
+        self._change("create", (path,), lambda: self.disk.create(path, mode))
+        return 0
+
     def mkdir(self, path: str, mode: int) -> int:
         self._change("mkdir", (path,), lambda: self.disk.create(path, stat.S_IFDIR | (mode & 0o7777)))
         return 0
