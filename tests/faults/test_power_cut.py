@@ -35,6 +35,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge_agent.config.store import StoreConfig
+from edge_agent.reading import Reading
+from edge_agent.store.store import Store
 from edge_agent.sync.payloads import iso_utc
 from tests.faults import figures
 from tests.faults.powerfs import PowerCutDisk, power_cut_disk
@@ -370,7 +373,8 @@ def test_power_cuts_while_the_size_bound_evicts_lose_only_counted_readings(
         (tmp_path / "broker").mkdir()
         broker = Broker(tmp_path / "broker")  # not started yet: the outbox fills to the bound
         config = write_site(site, broker_port=broker.port, store='max_bytes = "1 MB"',
-                            devices=simulated_devices(8, poll=0.02, points=20))
+                            devices=simulated_devices(4, poll=0.02, points=10))
+        _fill(store_path(config))  # an outbox already at its bound: the agent evicts from its first commits
         sync_tree(site)
         cuts = PowerCuts(disk, config, tmp_path / "agent.log", AgentProcess(config, log=tmp_path / "agent.log"),
                          random.Random(77 + count))
@@ -406,6 +410,18 @@ def test_power_cuts_while_the_size_bound_evicts_lose_only_counted_readings(
             missing_readings_within_the_count=verdict.dropped_allowed)
     _assert(verdict)
     assert dropped > 0
+
+
+def _fill(db: Path, readings: int = 12_000) -> None:
+    """Readings in the outbox of a store of 1 MB at most, through the store itself (it evicts as it fills)."""
+    store = Store.open(StoreConfig(path=db, max_bytes=1_000_000))
+    try:
+        now = time.time() - readings / 100
+        for start in range(0, readings, 1000):
+            batch = range(start, start + 1000)
+            store.append([Reading("backlog", f"p{n % 10}", float(n), now + n / 100) for n in batch])
+    finally:
+        store.close()
 
 
 # -- a corrupt store moved aside ---------------------------------------------------------------------
