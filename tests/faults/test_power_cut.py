@@ -36,6 +36,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.config.store import StoreConfig
+from edge_agent.durable import sync_directory
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from edge_agent.sync.payloads import iso_utc
@@ -54,16 +55,10 @@ def sync_tree(root: Path) -> None:
     before any cut."""
     for directory, _, files in [*os.walk(root), (str(root.parent), [], [])]:
         for name in files:
-            fd = os.open(Path(directory) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            if (Path(directory) / name).is_file():  # not the control socket
+                with open(Path(directory) / name, "rb") as handle:
+                    os.fsync(handle.fileno())
+        sync_directory(Path(directory))
 
 
 def _identity_of_row(ts: float, device: str | None, point: str) -> Identity:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.durable import sync_directory
 from tests.faults import figures
 from tests.faults.powerfs import PowerCutDisk, power_cut_disk
 from tests.faults.powerfs.model import Disk
@@ -43,12 +44,7 @@ def _write(path: Path, data: bytes, *, sync: bool) -> None:
         os.close(fd)
 
 
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_sync_dir = sync_directory
 
 
 def test_a_write_not_synced_is_gone_after_a_cut_and_a_synced_one_survives(disk: PowerCutDisk) -> None:
