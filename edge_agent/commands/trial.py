@@ -3,7 +3,8 @@
 Files beside the config ``site.toml``: ``site.toml.previous`` (the config before the push) and
 ``site.toml.trial`` (the marker, JSON). The marker's ``state`` walks:
 
-- ``pending``: the new file is in place; the process is about to restart on it.
+- ``pending``: the new file is in place; the process is about to restart on it. A start that finds ``pending``
+  but not the pushed file (a power cut undid its rename) forgets the trial: the request runs again when repeated.
 - ``trying``: a process started on it. A start that finds ``trying`` knows the previous attempt died (crash,
   kill, power cut): it restores the previous file at once. The running agent confirms (marker removed, answer
   "ok") once healthy, or restores the previous file and restarts when not healthy within ``deadline_s``.
@@ -12,6 +13,7 @@ Files beside the config ``site.toml``: ``site.toml.previous`` (the config before
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,6 +69,11 @@ class ConfigTrial:
         if marker is None:
             return None
         if marker.state == "pending":
+            if _sha256(self.path) != marker.sha256:  # a power cut undid the new file before the restart
+                log.error("config_trial_abandoned", request=marker.request_id,
+                          reason="the pushed config is not the file in place; a repeat of the request runs it again")
+                remove(self.marker_path)
+                return None
             marker = Marker(**{**asdict(marker), "state": "trying"})
             self._set(marker)
         elif marker.state == "trying":
@@ -92,3 +99,10 @@ class ConfigTrial:
     def trying(self) -> bool:
         marker = self.marker()
         return marker is not None and marker.state == "trying"
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
