@@ -101,6 +101,7 @@ class PowerCuts:
     opened: int = 0  # restarts after which the store opened as it was
     moved: int = 0  # restarts after which it was moved aside
     reader: sqlite3.Connection | None = None
+    full_run: bool = False  # --run-slow: recorded apart from the default suite's handful of cuts
 
     def __post_init__(self) -> None:
         self.db = store_path(self.config)
@@ -251,6 +252,8 @@ def _counter(db: Path, key: str) -> int:
 
 
 def _record(name: str, promise: str, cuts: PowerCuts, verdict: Verdict, **details: Any) -> None:
+    if cuts.full_run:
+        name = name.replace("power cuts:", "power cuts, full run:")
     figures.record(name, promise=promise, faults=cuts.cuts, checked=verdict.checked, lost=len(verdict.lost),
                    duplicated=verdict.duplicated, moments=dict(sorted(cuts.moments.items())),
                    power_went_off_at=dict(sorted(cuts.landed.items(), key=lambda kv: -kv[1])[:8]),
@@ -262,6 +265,10 @@ def _assert(verdict: Verdict) -> None:
     assert not verdict.went_back, "PROMISE BROKEN: a sequence number went back: " + "; ".join(verdict.went_back[:5])
     assert not verdict.lost, (f"PROMISE BROKEN: {len(verdict.lost)} records whose commit returned never reached "
                               f"the hypervisor, e.g. seq {verdict.lost[:10]}")
+
+
+def _full_run(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--run-slow"))
 
 
 def _cut_count(request: pytest.FixtureRequest, default: int, slow: int) -> int:
@@ -300,7 +307,7 @@ def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
 
 
 @contextlib.contextmanager
-def _agent_on_disk(tmp: Path, cuts_seed: int, **rig_args: Any) -> Iterator[tuple[PowerCuts, Any]]:
+def _agent_on_disk(tmp: Path, cuts_seed: int, *, full_run: bool, **rig_args: Any) -> Iterator[tuple[PowerCuts, Any]]:
     with power_cut_disk(tmp / "disk") as disk:
         site, state = disk.mountpoint / "etc", disk.mountpoint / "var"  # as on a gateway: apart
         site.mkdir()
@@ -308,7 +315,8 @@ def _agent_on_disk(tmp: Path, cuts_seed: int, **rig_args: Any) -> Iterator[tuple
         with running_rig(tmp, modbus_devices=2, site=site, state=state, **rig_args) as rig:
             sync_tree(site)
             sync_tree(state)
-            cuts = PowerCuts(disk, rig.config, tmp / "agent.log", rig.agent, random.Random(cuts_seed))
+            cuts = PowerCuts(disk, rig.config, tmp / "agent.log", rig.agent, random.Random(cuts_seed),
+                             full_run=full_run)
             cuts.wait_committing()
             cuts.open_reader()
             try:
@@ -337,7 +345,7 @@ def test_power_cuts_during_commits_acknowledgements_and_checkpoints_lose_no_comm
     agent restarts every time on a store that opens, and every record whose commit returned is delivered, each
     sequence number always with the same record."""
     count = _cut_count(request, default=4, slow=60)
-    with _agent_on_disk(tmp_path, 2020 + count) as (cuts, rig):
+    with _agent_on_disk(tmp_path, 2020 + count, full_run=_full_run(request)) as (cuts, rig):
         _moments(cuts, rig, count)
         cuts.wait_committing(50)
         rig.feeder.stop()
@@ -372,7 +380,7 @@ def test_power_cuts_while_the_size_bound_evicts_lose_only_counted_readings(
         _fill(store_path(config))  # an outbox already at its bound: the agent evicts from its first commits
         sync_tree(site)
         cuts = PowerCuts(disk, config, tmp_path / "agent.log", AgentProcess(config, log=tmp_path / "agent.log"),
-                         random.Random(77 + count))
+                         random.Random(77 + count), full_run=_full_run(request))
         cuts.start()
         capture = None
         try:
@@ -444,7 +452,8 @@ def test_power_cuts_while_a_corrupt_store_is_moved_aside_keep_the_alarm_and_the_
         config = write_site(site, broker_port=broker.port)
         sync_tree(site)
         log = tmp_path / "agent.log"
-        cuts = PowerCuts(disk, config, log, AgentProcess(config, log=log), random.Random(5 + count))
+        cuts = PowerCuts(disk, config, log, AgentProcess(config, log=log), random.Random(5 + count),
+                         full_run=_full_run(request))
         try:
             cuts.start()
             for _ in range(count):
@@ -530,7 +539,8 @@ def test_power_cuts_during_a_config_push_leave_one_whole_config_that_agrees_with
     on it, the confirmation): the config in force is the pushed one or the previous one, whole; the hypervisor's
     answer agrees with it (applied: the pushed one; rolled back: the previous); one answer per request."""
     count = _cut_count(request, default=2, slow=20)
-    with _agent_on_disk(tmp_path, 99 + count, extra="[upstream.commands]\ntrial_seconds = 3\n") as (cuts, rig):
+    commands = "[upstream.commands]\ntrial_seconds = 3\n"
+    with _agent_on_disk(tmp_path, 99 + count, full_run=_full_run(request), extra=commands) as (cuts, rig):
         commander = Commander(rig.upstream.port, rig.capture)
         disagreements: list[str] = []
         outcomes: dict[str, int] = {}
