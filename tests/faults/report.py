@@ -72,6 +72,22 @@ writes for itself (the config a push writes, its trial marker and backup, the se
 spare-room file) goes through one helper, `edge_agent/durable.py` (write a temporary file, sync it, rename it,
 sync the directory), cut at each of its steps in the *atomic file write* row. The *synchronous = normal* teeth
 row shows what the store's `synchronous = "normal"` setting costs: commits that returned are lost at a power cut.
+
+What the power cuts found, and what changed:
+
+- A config push confirmed to the hypervisor could be rolled back by a later cut: the trial marker's removal was
+  not synced in its directory, so the marker came back, still "trying", and the next start restored the previous
+  config. The removal is now synced, and the trial is forgotten before its answer is remembered (the config-push
+  rows cut right after each answer; with the old removal they fail).
+- A cut that undid the rename of the pushed file but kept the "pending" marker made the next start confirm a push
+  whose config was not in force (found by the full run: "answer applied, the config in force is the previous
+  one"). A start now checks the file against the marker and forgets such a trial; the repeated request runs again.
+- The sequence reservation (`store.db.seq`) and the renames of a corrupt store were not synced in their directory,
+  a new database's name neither, and the reservation was written after the commit that needed it: a cut, then a
+  lost or corrupt store, could hand out a sequence number again. The reservation is now written before the commit
+  that takes the numbers, and every such file goes through `edge_agent/durable.py`.
+- A store moved aside lost its `store_corrupt` alarm if the power went between the move and the alarm's commit.
+  Every moved-aside file now gets its alarm until one is committed (the store notes which in the same transaction).
 """
 
 def _cell(value: Any) -> str:
