@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this checkout on a fresh Debian machine with Python 3.11+: the system packages the agent's tests talk
-# to (Mosquitto, socat, shellcheck, tmux, PostgreSQL for the reference ingest, Chromium and chromedriver for the
-# installer's page), then a virtual environment in .venv with the agent and its test tools. Safe to run again: it only installs and starts what is missing.
+# to (Mosquitto, socat, shellcheck, tmux, fuse3, PostgreSQL for the reference ingest, Chromium and chromedriver for
+# the installer's page), then a virtual environment in .venv with the agent and its test tools. Safe to run again:
+# it only installs and starts what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)  # the power-cut filesystem of tests/faults
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 # The installer's page is tested in a real headless browser: Debian's Chromium and its driver.
 [ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -135,8 +135,10 @@ class CommandService:
         else:
             failure = CommandFailure(ErrorCode.ROLLED_BACK, f"the pushed config was rolled back: {marker.reason}")
             answer = response_payload(marker.request_id, "config_push", now(), error=failure.as_json())
-        await self._dispatcher.remember(marker.request_id, answer)
+        # The trial is forgotten (durably) before its answer is remembered: a power cut between the two leaves a
+        # repeat of the request to run again on the config in force, never an answer the files contradict.
         await asyncio.to_thread(trial.finish)
+        await self._dispatcher.remember(marker.request_id, answer)
         if await self._healthy_within(_PUBLISH_WAIT):
             self._publish(answer)
 

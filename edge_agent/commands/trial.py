@@ -3,7 +3,8 @@
 Files beside the config ``site.toml``: ``site.toml.previous`` (the config before the push) and
 ``site.toml.trial`` (the marker, JSON). The marker's ``state`` walks:
 
-- ``pending``: the new file is in place; the process is about to restart on it.
+- ``pending``: the new file is in place; the process is about to restart on it. A start that finds ``pending``
+  but not the pushed file (a power cut undid its rename) forgets the trial: the request runs again when repeated.
 - ``trying``: a process started on it. A start that finds ``trying`` knows the previous attempt died (crash,
   kill, power cut): it restores the previous file at once. The running agent confirms (marker removed, answer
   "ok") once healthy, or restores the previous file and restarts when not healthy within ``deadline_s``. A push
@@ -13,12 +14,14 @@ Files beside the config ``site.toml``: ``site.toml.previous`` (the config before
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import structlog
+
+from edge_agent.durable import remove, write_atomically
 
 log = structlog.get_logger(__name__)
 
@@ -32,22 +35,6 @@ class Marker:
     deadline_s: float
     reason: str = ""
     confirm: bool = False  # the push changed the upstream link: the hypervisor must confirm over the new one
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file, fsync it, rename it over ``path``, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o640)
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class ConfigTrial:
@@ -75,7 +62,7 @@ class ConfigTrial:
         try:
             write_atomically(self.path, new)
         except OSError:
-            self.marker_path.unlink(missing_ok=True)  # the old file is still in force: no trial
+            remove(self.marker_path)  # the old file is still in force: no trial
             raise
         log.warning("config_trial_begin", request=request_id, sha256=sha256)
 
@@ -85,6 +72,11 @@ class ConfigTrial:
         if marker is None:
             return None
         if marker.state == "pending":
+            if _sha256(self.path) != marker.sha256:  # a power cut undid the new file before the restart
+                log.error("config_trial_abandoned", request=marker.request_id,
+                          reason="the pushed config is not the file in place; a repeat of the request runs it again")
+                remove(self.marker_path)
+                return None
             marker = Marker(**{**asdict(marker), "state": "trying"})
             self._set(marker)
         elif marker.state == "trying":
@@ -102,10 +94,18 @@ class ConfigTrial:
         return rolled
 
     def finish(self) -> None:
-        """The answer was given: forget the trial (``.previous`` stays as a backup)."""
-        self.marker_path.unlink(missing_ok=True)
+        """The answer is about to be given: forget the trial, durably (a marker back after a power cut would roll
+        back a config the hypervisor was told is in force). ``.previous`` stays as a backup."""
+        remove(self.marker_path)
 
     @property
     def trying(self) -> bool:
         marker = self.marker()
         return marker is not None and marker.state == "trying"
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""

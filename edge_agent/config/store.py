@@ -18,4 +18,5 @@ class StoreConfig(Model):
     retention_days: float = Field(7.0, ge=0, description="how long sent readings stay for replay")
     commit_interval: float = Field(1.0, gt=0, le=10, description="seconds between group commits")
     commit_max_records: int = Field(2000, ge=1)
-    synchronous: Literal["full", "normal"] = "full"
+    synchronous: Literal["full", "normal"] = Field(
+        "full", description='"normal" writes less but a power cut loses the last commits (docs/reliability.md)')

@@ -57,10 +57,7 @@ class ControlServer:
         try:
             os.chmod(self.path, SOCKET_MODE)
             if self._group is not None:
-                # chown(2) under the hardened unit: its SystemCallFilter= gives @chown back after ~@privileged (see
-                # systemd/edge-agent.service, proved in tests/deploy/test_unit.py); without any capability the
-                # kernel lets the agent give the socket only to a group the service belongs to.
-                os.chown(self.path, -1, _group_id(self._group))
+                _give_to_group(self.path, self._group)
         except (OSError, EdgeAgentError):  # not left listening with the wrong permissions
             await self.stop()
             raise
@@ -173,6 +170,22 @@ def _answers(path: Path) -> bool:
         return False
     finally:
         probe.close()
+
+
+def _give_to_group(path: Path, group: str) -> None:
+    """The socket to ``control.group``. Under the hardened unit the service runs as that group (``Group=``), so the
+    socket is created with it and no chown(2) is made: the unit's SystemCallFilter= refuses chown (``~@privileged``,
+    see systemd/edge-agent.service and tests/deploy/test_unit.py). Another group needs chown, which the unit refuses:
+    said plainly."""
+    gid = _group_id(group)
+    if path.stat().st_gid == gid:
+        return
+    try:
+        os.chown(path, -1, gid)
+    except PermissionError as exc:
+        raise EdgeAgentError(f"control.group '{group}': the control socket cannot be given to that group ({exc}); "
+                             "under the shipped systemd unit it must be the service's own group (Group=, "
+                             "'edge-agent'): set control.group to it, or leave control.group out") from None
 
 
 def _group_id(name: str) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+
+from edge_agent import durable
 
 log = structlog.get_logger(__name__)
 
@@ -47,19 +49,28 @@ SEQ_BLOCK = 100_000
 WAL_AUTOCHECKPOINT = 2000  # pages
 
 
+REPORTED_KEY = "corrupt_reported"  # meta: the moved-aside files whose alarm is committed (a JSON list)
+
+
 @dataclass(frozen=True)
 class OpenResult:
-    """A ready connection, and what had to be done to get it."""
+    """A ready connection, and what had to be done to get it.
+
+    ``unreported`` lists every moved-aside file whose alarm is not committed yet: the one moved now (its reason
+    in ``problem``), and any that an earlier start moved aside and was cut off (power, kill) before its alarm was
+    committed. The store commits one alarm for each."""
 
     conn: sqlite3.Connection
     recovered_from: Path | None
     problem: str | None
+    unreported: list[Path] = field(default_factory=list)
 
 
 def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
     """Open (or create) the store, moving a corrupt file aside and starting a fresh one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    problem = _check_existing(path) if path.exists() else None
+    existed = path.exists()
+    problem = _check_existing(path) if existed else None
     moved: Path | None = None
     if problem is not None:
         moved = _move_aside(path)
@@ -67,7 +78,37 @@ def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
     conn = _connect(path, synchronous)
     _migrate(conn)
     _seed_sequence(conn, path)
-    return OpenResult(conn=conn, recovered_from=moved, problem=problem)
+    if not existed or moved is not None:
+        durable.sync_directory(path.parent)  # a new database file: its name must outlive a power cut
+    return OpenResult(conn=conn, recovered_from=moved, problem=problem, unreported=_unreported(conn, path))
+
+
+def moved_aside(path: Path) -> list[Path]:
+    """The database files moved aside so far (the main files; their -wal and -shm went with them)."""
+    return sorted(p for p in path.parent.glob(f"{path.name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+def reported(conn: sqlite3.Connection) -> list[str] | None:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (REPORTED_KEY,)).fetchone()
+    if row is None:
+        return None
+    try:
+        names = json.loads(row[0])
+    except (TypeError, ValueError):
+        return []
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def _unreported(conn: sqlite3.Connection, path: Path) -> list[Path]:
+    """Moved-aside files with no committed alarm. A store that holds records and has never noted any (it predates
+    this note) notes the files already there as reported, silently: they were reported when they were moved."""
+    files = moved_aside(path)
+    known = reported(conn)
+    if known is None and conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is not None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                     (REPORTED_KEY, json.dumps([p.name for p in files])))
+        return []
+    return [p for p in files if p.name not in set(known or [])]
 
 
 def _check_existing(path: Path) -> str | None:
@@ -86,12 +127,18 @@ def _check_existing(path: Path) -> str | None:
 
 
 def _move_aside(path: Path) -> Path:
+    """Rename the file and its -wal and -shm aside, durably. The -wal goes first: a power cut between two renames
+    must never leave the old WAL beside a new database, which would replay it."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
+    tries = 1
+    while target.exists():  # two in one second (a start cut short, then the next): keep both
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{tries}")
+        tries += 1
+    for suffix in ("-wal", "-shm", ""):
         source = Path(f"{path}{suffix}")
         if source.exists():
-            os.replace(source, Path(f"{target}{suffix}"))
+            durable.replace(source, Path(f"{target}{suffix}"))
     return target
 
 
@@ -139,10 +186,4 @@ def read_reserved(path: Path) -> int:
 
 def reserve_sequence(path: Path, up_to: int) -> None:
     """Durably note that sequence numbers up to ``up_to`` may be in use."""
-    target = seq_file(path)
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(f"{up_to}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    durable.write_atomically(seq_file(path), f"{up_to}\n".encode(), mode=0o640)

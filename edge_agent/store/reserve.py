@@ -12,9 +12,9 @@ from pathlib import Path
 
 import structlog
 
-log = structlog.get_logger(__name__)
+from edge_agent import durable
 
-_CHUNK = 64 * 1024
+log = structlog.get_logger(__name__)
 
 
 class SpaceReserve:
@@ -36,13 +36,7 @@ class SpaceReserve:
             stat = os.statvfs(self.path.parent)
             if stat.f_bavail * stat.f_frsize < 2 * self.size:
                 return False
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "wb") as handle:
-                for _ in range(0, self.size, _CHUNK):
-                    handle.write(b"\0" * _CHUNK)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            durable.write_atomically(self.path, bytes(self.size), mode=0o600)
         except OSError as exc:
             log.warning("store_reserve_not_made", path=str(self.path), error=str(exc))
             return False

@@ -73,15 +73,8 @@ class Store:
         self._spare = SpaceReserve(config.path, min(config.max_bytes // _RESERVE_SHARE, _RESERVE_MAX))
         self._spare.ensure()
         self._bound = config.max_bytes  # lowered to what fits while the disk is full
-        self.startup_events: list[Event] = []
-        if result.problem is not None:
-            self.startup_events.append(
-                Event(
-                    kind="store_corrupt", ts=0.0, priority=Priority.ALARM,
-                    message=f"the store was unreadable and was moved aside to {result.recovered_from}",
-                    data={"reason": result.problem, "moved_to": str(result.recovered_from)},
-                )
-            )
+        self.startup_events = [_corrupt_alarm(moved, result) for moved in result.unreported]
+        self._unreported = {str(moved) for moved in result.unreported}
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
@@ -108,19 +101,28 @@ class Store:
             self.ack(acks)
             return []
         rows = [to_row(record) for record in records]
+        reported = self._reported_by(records)
         with self._lock:
+            self._reserve(self._last_seq() + len(rows))
             try:
-                seqs = self._insert(rows, acks)
+                seqs = self._insert(rows, acks, reported)
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
-                seqs = self._insert_when_full(rows, exc)
+                seqs = self._insert_when_full(rows, exc, reported)
                 self._mark_sent(acks)
             self._keep_bound()
-            self._reserve(seqs[-1])
+            self._unreported -= set(reported)
         return seqs
 
-    def _insert(self, rows: Sequence[Row], acks: Sequence[int] = ()) -> list[int]:
+    def _reported_by(self, records: Sequence[Record]) -> list[str]:
+        """The moved-aside files whose alarm is among ``records``."""
+        if not self._unreported:
+            return []
+        moved = [str(r.data.get("moved_to")) for r in records if isinstance(r, Event) and r.kind == "store_corrupt"]
+        return [path for path in moved if path in self._unreported]
+
+    def _insert(self, rows: Sequence[Row], acks: Sequence[int] = (), reported: Sequence[str] = ()) -> list[int]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -136,6 +138,10 @@ class Store:
                     first = cursor.lastrowid
             last = cursor.lastrowid
             self._mark_sent(acks)
+            if reported:  # the alarm and the note that it was raised commit together
+                names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                             (database.REPORTED_KEY, json.dumps(names)))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite already rolled back on some errors (SQLITE_FULL): keep the cause
@@ -144,14 +150,20 @@ class Store:
         assert first is not None and last is not None
         return list(range(first, last + 1))
 
-    def _reserve(self, last_seq: int) -> None:
-        if last_seq >= self._reserved:
-            try:  # the records are committed already: a failure here must not make the committer insert them twice
-                database.reserve_sequence(self._path, last_seq + database.SEQ_BLOCK)
+    def _last_seq(self) -> int:
+        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _reserve(self, up_to: int) -> None:
+        """Before a commit takes sequence numbers up to ``up_to``: make sure the side file reserves them, so that a
+        fresh database (the old one lost or corrupt) never hands out a number already used."""
+        if up_to >= self._reserved:
+            try:  # a failure must not lose the records: they are committed all the same, and reserved next time
+                database.reserve_sequence(self._path, up_to + database.SEQ_BLOCK)
             except OSError as exc:
                 log.error("store_sequence_reservation_failed", error=str(exc), action="retried at the next commit")
                 return
-            self._reserved = last_seq + database.SEQ_BLOCK
+            self._reserved = up_to + database.SEQ_BLOCK
 
     def ack(self, seqs: Sequence[int]) -> None:
         """The broker acknowledged these records: they leave the outbox, stay in history."""
@@ -219,8 +231,7 @@ class Store:
 
     def last_seq(self) -> int:
         with self._lock:
-            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-        return int(row[0]) if row else 0
+            return self._last_seq()
 
     def stats(self) -> OutboxStats:
         with self._lock:
@@ -292,7 +303,8 @@ class Store:
         if used > self._bound:
             self._free(used - int(self._bound * _LOW_WATER))
 
-    def _insert_when_full(self, rows: Sequence[Row], exc: sqlite3.OperationalError) -> list[int]:
+    def _insert_when_full(self, rows: Sequence[Row], exc: sqlite3.OperationalError,
+                          reported: Sequence[str] = ()) -> list[int]:
         """ENOSPC: give back the spare room, fold the WAL into the file, and retry.
 
         Even a checkpoint or a DELETE needs room, hence the reserve. When the reserve cannot be made again after
@@ -305,7 +317,7 @@ class Store:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if not self._spare.ensure():
                 self._tighten()
-            return self._insert(rows)
+            return self._insert(rows, (), reported)
         except sqlite3.OperationalError as again:
             if not _is_full(again):
                 raise
@@ -368,3 +380,14 @@ def _set_aside_event(seq: int, reason: str, ts: float, synced: bool) -> Event:
 
 def _is_full(exc: sqlite3.OperationalError) -> bool:
     return "full" in str(exc).lower() or getattr(exc, "sqlite_errorcode", None) == 13
+
+
+def _corrupt_alarm(moved: Path, result: database.OpenResult) -> Event:
+    if moved == result.recovered_from:
+        reason = result.problem or "unreadable"
+        message = f"the store was unreadable and was moved aside to {moved}"
+    else:
+        reason = "found moved aside at start: the start that moved it was cut short before raising this alarm"
+        message = f"an unreadable store was moved aside to {moved}"
+    return Event(kind="store_corrupt", ts=0.0, priority=Priority.ALARM, message=message,
+                 data={"reason": reason, "moved_to": str(moved)})

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,13 +197,21 @@ class Rig:
 
     @property
     def db(self) -> Path:
-        return self.config.parent / "store.db"
+        return store_path(self.config)
+
+
+def store_path(config: Path) -> Path:
+    """Where the site config puts the store."""
+    return Path(tomllib.loads(config.read_text())["store"]["path"])
 
 
 @contextlib.contextmanager
 def running_rig(directory: Path, *, modbus_devices: int, feeder_rate: float = 20.0, modbus_poll: float = 0.2,
-                env: dict[str, str] | None = None) -> Iterator[Rig]:
-    """Start everything, agent last; tear everything down in reverse, whatever the test did to it."""
+                env: dict[str, str] | None = None, site: Path | None = None, state: Path | None = None,
+                store: str = "", extra: str = "") -> Iterator[Rig]:
+    """Start everything, agent last; tear everything down in reverse, whatever the test did to it. The config goes
+    in ``site`` (``directory`` when not given; the agent's log stays in ``directory``), the store in ``state``
+    (beside the config when not given); ``store`` adds to the [store] section, ``extra`` to the config's end."""
     (directory / "up").mkdir()
     (directory / "cs").mkdir()
     with contextlib.ExitStack() as stack:
@@ -217,9 +226,14 @@ def running_rig(directory: Path, *, modbus_devices: int, feeder_rate: float = 20
         prepare_lorawan_session(chirpstack.port)
         feeder = ChirpstackFeeder(chirpstack.port, rate=feeder_rate).start()
         stack.callback(feeder.stop)
-        config = crash_site(directory, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet,
-                            modbus_poll=modbus_poll)
-        rig = Rig(upstream, chirpstack, fleet, capture, feeder, config, AgentProcess(config, env=env).start())
+        config = crash_site(site or directory, upstream=upstream.port, chirpstack=chirpstack.port, fleet=fleet,
+                            modbus_poll=modbus_poll, store=store)
+        text = config.read_text() + (f"\n{extra}" if extra else "")
+        if state is not None:
+            text = text.replace(str(config.parent / "store.db"), str(state / "store.db"))
+        config.write_text(text)
+        agent = AgentProcess(config, env=env, log=directory / "agent.log").start()
+        rig = Rig(upstream, chirpstack, fleet, capture, feeder, config, agent)
         stack.callback(lambda: rig.agent.kill() if rig.agent.proc is not None else None)
         yield rig
 

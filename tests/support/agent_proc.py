@@ -12,11 +12,11 @@ from pathlib import Path
 
 
 class AgentProcess:
-    def __init__(self, config: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, *, env: dict[str, str] | None = None, log: Path | None = None) -> None:
         self.config = config
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = config.parent / "agent.log"
+        self.log = log or config.parent / "agent.log"
 
     def start(self) -> AgentProcess:
         handle = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
