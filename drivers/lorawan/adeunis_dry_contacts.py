@@ -13,6 +13,7 @@ register write status, 0x36 alert, 0x37 software versions.
 
 A contact is a point ``contact_<a-d>`` (True = closed); for a cabinet door on an input wired normally closed,
 False means open. Settings other than the two periods are skipped by name.
+Bytes after a frame's fields are skipped and listed, the frame's values kept (as Adeunis' decoder keeps them).
 """
 
 from __future__ import annotations
@@ -86,4 +87,5 @@ def _frame(code: int, body: Reader, out: DecodedBuilder) -> None:
         out.skip(f"0x{code:02x} {_SETTINGS[code][1]}")
     else:
         raise DecodeError(f"frame code 0x{code:02x} is not a DRY CONTACTS 2 frame")
-    body.end()
+    if body.remaining:  # as in Adeunis' decoder, bytes after a frame's fields do not cost its values
+        out.skip(f"{body.remaining} byte(s) after the fields of frame 0x{code:02x}")

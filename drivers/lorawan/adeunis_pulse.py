@@ -13,7 +13,9 @@ generic 0x20 network configuration, 0x2f downlink acknowledgement (frame code + 
 0x37 software versions (application, radio stack).
 
 The earlier samples of 0x5a / 0x5b are past readings and are not reported as current values; the current counter
-is. Settings other than the sending period are skipped by name.
+is. Settings other than the sending period are skipped by name. Bytes after a frame's fields (Adeunis' own test
+frame 46 30 ... 14ABA3E9 carries a timestamp its status byte does not announce) are skipped and listed, the frame's
+values kept, as Adeunis' decoder keeps them.
 """
 
 from __future__ import annotations
@@ -93,4 +95,5 @@ def _frame(code: int, body: Reader, out: DecodedBuilder) -> None:
         out.skip(f"0x{code:02x} {_SETTINGS[code][1]}")
     else:
         raise DecodeError(f"frame code 0x{code:02x} is not a PULSE 4 frame")
-    body.end()
+    if body.remaining:  # as in Adeunis' decoder, bytes after a frame's fields do not cost its values
+        out.skip(f"{body.remaining} byte(s) after the fields of frame 0x{code:02x}")

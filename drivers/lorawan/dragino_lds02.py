@@ -22,6 +22,7 @@ from edge_agent.lorawan.codec_api import (
     DecodeError,
     Downlink,
     EncodeError,
+    Quality,
     Reader,
     check_fport,
     int_in_range,
@@ -55,7 +56,11 @@ def decode(f_port: int, data: bytes, options: CodecOptions) -> Decoded:
         return out.build()
     out.alarm("leak", bool(status & 0x4000))
     mode = reader.u8()
-    out.point("counting_mode", _MODES.get(mode, f"unknown ({mode})"))
+    if mode in _MODES:
+        out.point("counting_mode", _MODES[mode])
+    else:
+        out.point("counting_mode", f"unknown_{mode}", quality=Quality.UNCERTAIN,
+                  note=f"counting_mode: mode {mode} is not documented (1 door, 2 leak, 3 no counting)")
     count, minutes = int.from_bytes(reader.take(3), "big"), int.from_bytes(reader.take(3), "big")
     if mode in (1, 2):
         event = "open" if mode == 1 else "leak"

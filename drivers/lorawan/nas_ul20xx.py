@@ -3,7 +3,9 @@
 Layout (nasys/nas-codecs, UL20xx 1.1.x and 1.0.x payload descriptions and their tests): fPort 23 status, 26 usage
 (firmware 1.0.x: 24 status with profiles, 25 usage without header), 60 replies to commands, 61 notifications
 (digital and light inputs, DALI driver alerts, metering alerts, location), 99 boot and rejected-downlink packets, 50
-configuration packets (sent in reply to a configuration request or change), 49 configuration requests (echoed).
+configuration packets (sent in reply to a configuration request or change; firmware 1.0.x sends its own
+calendar 0x06, profile 0x08, defaults 0x0A / 0x0E, holiday 0x0C and location 0x13 packets, and resets 0xFF 01-06,
+ids 1.1.x does not reuse), 49 configuration requests (echoed).
 Addresses: 0xFE DALI broadcast, 2n DALI short address n, 0x80 | 2n DALI group n, 0x01 analog 0-10 V; 0xFF in a usage
 record is the internal meter. Points of one driver carry its address as a suffix (``dimming_level.dali_broadcast``);
 configuration values are ``config.<name>``. Percentages stay percentages (power factor 86 %, where NAS writes 0.86).
@@ -492,7 +494,10 @@ _REQUESTS = {0x01: "ldr_input", 0x03: "dig_input_legacy", 0x07: "status", 0x09: 
              0x52: "multicast"}
 
 
-_CONFIG_NAMES = {0x05: "open_drain_output", 0x53: "multicast_fcnt", 0xFF: "clear"}
+_CONFIG_NAMES = {0x05: "open_drain_output", 0x53: "multicast_fcnt", 0xFF: "clear",
+                 # firmware 1.0.x packets, whose ids 1.1.x does not reuse
+                 0x06: "calendar_v10", 0x08: "profile_v10", 0x0A: "legacy_defaults", 0x0C: "holiday_v10",
+                 0x0E: "defaults", 0x13: "location_v10"}
 
 
 def _config_request(reader: Reader, out: DecodedBuilder) -> None:
@@ -690,18 +695,88 @@ def _cfg_multicast(reader: Reader, out: DecodedBuilder) -> None:
 
 def _cfg_clear(reader: Reader, out: DecodedBuilder) -> None:
     targets = {0x21: "profile", 0x23: "holiday", 0x28: "dig_input", 0x29: "light_sensor", 0x52: "multicast",
-               0xFF: "factory_reset"}
+               0xFF: "factory_reset",
+               # firmware 1.0.x
+               0x01: "ldr_input", 0x03: "dig_input", 0x04: "profile", 0x06: "holiday"}
     target = reader.u8()
     if target not in targets:
         raise DecodeError(f"configuration reset target 0x{target:02x} is not documented")
     out.point("config.reset", targets[target])
-    if target == 0x21:
+    if target in (0x21, 0x04):
         out.point("config.address", address_name(reader.u8(), "all_profiles"))
+        if target == 0x04 and reader.remaining:
+            out.point("config.profile_id", reader.u8())
     elif target == 0x52:
         device = reader.u8()
         out.point("config.multicast_device", "all" if device == 0xFF else device)
     elif target == 0xFF:
         out.point("serial_number", f"{reader.u32(little=True):08X}")
+
+
+# -- firmware 1.0.x configuration packets (fPort 50) ------------------------------------------------------------
+
+def _cfg_calendar_v10(reader: Reader, out: DecodedBuilder) -> None:
+    sunrise, sunset = reader.i8(), reader.i8()
+    cleared = sunrise == -1 and sunset == -1
+    out.point("config.sunrise_offset", "disabled" if cleared else sunrise, "min")
+    out.point("config.sunset_offset", "disabled" if cleared else sunset, "min")
+    out.point("config.latitude", reader.i16(little=True) / 100, "°")
+    out.point("config.longitude", reader.i16(little=True) / 100, "°")
+
+
+def _cfg_profile_v10(reader: Reader, out: DecodedBuilder) -> None:
+    profile, version = reader.u8(), reader.u8()
+    out.point("config.profile_id", "no_profile" if profile == 0xFF else profile)
+    if version < 240:
+        out.point("config.profile_version", version)
+    else:
+        out.point("config.profile_state", _STATES_V10.get(version, f"unknown_{version}"))
+    out.point("config.address", address_name(reader.u8(), "all_devices"))
+    days = reader.u8()
+    out.point("config.days_active", ",".join(d for i, d in enumerate(_DAYS) if _bit(days, i)))
+    if reader.remaining % 2:
+        raise DecodeError(f"profile steps are two bytes each, {reader.remaining} left")
+    steps = [f"{_time_of_day(reader.u8())} {_level(reader.u8())}" for _ in range(reader.remaining // 2)]
+    out.point("config.dimming_steps", ", ".join(steps))
+
+
+def _cfg_legacy_defaults(reader: Reader, out: DecodedBuilder) -> None:
+    out.point("config.default_dimming_level", reader.u8(), "%")
+    bits = reader.u8()
+    out.point("config.ldr_alert_enabled", _bit(bits, 0))
+    out.point("config.dig_alert_enabled", _bit(bits, 2))
+    out.point("config.dali_alert_enabled", _bit(bits, 3))
+
+
+def _cfg_holiday_v10(reader: Reader, out: DecodedBuilder) -> None:
+    if reader.remaining % 2:
+        raise DecodeError(f"holidays are two bytes each, {reader.remaining} left")
+    days = [f"{reader.u8():02d}/{reader.u8():02d}" for _ in range(reader.remaining // 2)]
+    out.point("config.holidays", ", ".join(days))
+
+
+def _cfg_defaults(reader: Reader, out: DecodedBuilder) -> None:
+    bits = reader.u8()
+    if _bit(bits, 0):
+        out.point("config.default_dimming_level", reader.u8(), "%")
+    if _bit(bits, 1):
+        level = reader.u8()
+        out.point("config.max_dimming_level", "default" if level == 0xFF else level, "%")
+    if _bit(bits, 2):
+        _cfg_fade(reader, out)
+    if _bit(bits, 3):
+        out.point("config.switch_point", "sunset" if _bit(reader.u8(), 0) else "twilight")
+    if _bit(bits, 4):
+        out.point("config.legacy_mode_enabled", _bit(reader.u8(), 0))
+
+
+def _cfg_location_v10(reader: Reader, out: DecodedBuilder) -> None:
+    bits = reader.u8()
+    if _bit(bits, 0):
+        out.point("config.latitude", reader.i32(little=True) / 1e7, "°")
+        out.point("config.longitude", reader.i32(little=True) / 1e7, "°")
+    if _bit(bits, 1):
+        out.point("config.location_address", reader.take(reader.u8()).decode("utf-8", errors="replace"))
 
 
 Parser = Callable[[Reader, DecodedBuilder], None]
@@ -740,6 +815,8 @@ _CONFIG_PARSERS: dict[int, Parser] = {
     0x28: _cfg_dig_input, 0x29: _cfg_light_sensor, 0x2A: _cfg_dim_notify,
     0x2B: _cfg_enum("config.interface_type", {0: "dali", 1: "analog_0_10v", 254: "factory_default"}),
     0x52: _cfg_multicast, 0x53: _cfg_multicast_fcnt, 0xFF: _cfg_clear,
+    0x06: _cfg_calendar_v10, 0x08: _cfg_profile_v10, 0x0A: _cfg_legacy_defaults, 0x0C: _cfg_holiday_v10,
+    0x0E: _cfg_defaults, 0x13: _cfg_location_v10,
 }
 
 

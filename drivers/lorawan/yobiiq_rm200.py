@@ -2,7 +2,7 @@
 
 From YOBIIQ's codec for the RM200 (Yobiiq-BV/codecs Codec_RM200/Codec_RM200.js and Codec_RM200_commands.txt;
 facts only, no code copied). Records are [channel][type][value], the value's length fixed by the type.
-fPort 50, device information (channel FF): 05 hardware version 2, 04 firmware version 2, 03 serial number 4,
+fPort 50, device information (channel FF): 05 hardware version 2, 04 firmware version 2, 03 serial number 4 (decimal),
 01 manufacturer and 02 model (text up to the next FF), 07 battery % 1, 08 battery voltage 1 (x 0.1 V), 11 LoRaWAN
 class 1 (0 A, 1 B, 2 C), 06 mains power event 1 (0 off, 1 on). fPorts 1-5, periodic data (channel DD) and
 fPort 100, parameters read back (channel FF): FE / FD time u32, 12 ADR, 13 spreading factor, 14 watchdog on,
@@ -13,6 +13,8 @@ override allowed, 67 operation mode (0 normal, 1 override), 69 temperature alarm
 fPort 11, alarms (channel AA): FE time, 00 temperature alarm, 01 / 02 relay 1 / 2 state, 03 watchdog alarm,
 97 / 9A counts. A one-byte frame on any of these ports answers a downlink: 0 accepted, 1 refused.
 Downlinks on fPort 50: FF 96 <0|1> relay 1, FF 99 <0|1> relay 2, FF 0A 01 reboot.
+
+This codec is for firmware 2.0 and before; firmware 2.1 changed every register (codec ``yobiiq_rm200_fw21``).
 
 Departures from the vendor codec: it steps over bytes it does not recognise one at a time and reads the switching
 counts as signed; here an unknown record stops the decoding (what came before is kept, the rest is listed in
@@ -127,8 +129,8 @@ def _information(kind: int, reader: Reader, out: DecodedBuilder) -> bool:
     raw = reader.take(length)
     if name in ("hardware_version", "firmware_version"):
         out.point(name, f"V{raw[0]:x}.{raw[1]:x}")
-    elif name == "serial_number":
-        out.point(name, raw.hex().upper())
+    elif name == "serial_number":  # the serial printed on the device: the number in decimal
+        out.point(name, str(int.from_bytes(raw, "big")))
     elif name == "battery":
         out.percent(name, raw[0], battery=True)
     elif name == "battery_voltage":

@@ -9,7 +9,8 @@ The policy every codec follows (drivers/lorawan/README.md): a channel or record 
 meaning is not is skipped with ``DecodedBuilder.skip`` and the rest kept; a point given twice keeps its last
 value, said once in ``Decoded.notes``; a value that cannot be trusted (not finite, flagged by the vendor as an
 error, out of the device's range) becomes a point of bad or uncertain quality with ``DecodedBuilder.bad`` or
-``point(..., quality=Quality.UNCERTAIN, note=...)``: never NaN, never a lost frame.
+``point(..., quality=Quality.UNCERTAIN, note=...)``: never NaN, never a lost frame. A record of past readings
+(a device's history record, dated by its clock) goes through ``DecodedBuilder.past``, never ``point``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from edge_agent.errors import DecodeError, WriteRejected
 from edge_agent.reading import Quality
 
 __all__ = [
-    "DOMAINS", "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError", "Point",
-    "Quality", "Reader", "check_fport", "fill_percent", "int_in_range", "on_off", "sanitized",
+    "DOMAINS", "CodecOptions", "DecodeError", "Decoded", "DecodedBuilder", "Downlink", "EncodeError",
+    "PastReadings", "Point", "Quality", "Reader", "check_fport", "fill_percent", "int_in_range", "on_off",
+    "sanitized",
 ]
 
 PointValue = float | int | bool | str | None
@@ -45,12 +47,26 @@ class Point:
     quality: Quality = Quality.GOOD
 
 
+@dataclass(frozen=True, slots=True)
+class PastReadings:
+    """A record of readings the device stored and sent later (a history record): when, by the device's clock
+    (``ts``, Unix seconds), and what it measured then. Never a current value."""
+
+    ts: int
+    points: tuple[Point, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"time": self.ts,
+                "points": {p.name: {"value": p.value, "unit": p.unit, "quality": p.quality.label} for p in self.points}}
+
+
 @dataclass(frozen=True)
 class Decoded:
     """What one uplink said: its points, its alarm flags (True = raised) and its battery level.
 
     ``skipped`` names the channels or records that were passed over (length known, meaning not); ``notes`` says
-    why a value was distrusted or replaced. Neither costs the frame its other points.
+    why a value was distrusted or replaced. Neither costs the frame its other points. ``history`` holds the past
+    readings the uplink carried (history records), each dated by the device, apart from the current points.
     """
 
     points: tuple[Point, ...]
@@ -58,6 +74,7 @@ class Decoded:
     battery_percent: float | None = None
     skipped: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    history: tuple[PastReadings, ...] = ()
 
     def value(self, name: str) -> PointValue:
         for point in self.points:
@@ -66,13 +83,16 @@ class Decoded:
         raise KeyError(name)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        result: dict[str, object] = {
             "points": {p.name: {"value": p.value, "unit": p.unit, "quality": p.quality.label} for p in self.points},
             "alarms": dict(self.alarms),
             "battery_percent": self.battery_percent,
             "skipped": list(self.skipped),
             "notes": list(self.notes),
         }
+        if self.history:
+            result["history"] = [past.as_dict() for past in self.history]
+        return result
 
 
 class DecodedBuilder:
@@ -84,6 +104,7 @@ class DecodedBuilder:
         self._battery: float | None = None
         self._skipped: list[str] = []
         self._notes: list[str] = []
+        self._history: dict[int, dict[str, Point]] = {}
 
     def point(self, name: str, value: PointValue, unit: str | None = None, *, quality: Quality = Quality.GOOD,
               note: str | None = None) -> None:
@@ -119,6 +140,17 @@ class DecodedBuilder:
         if battery:
             self.battery(value)
 
+    def past(self, ts: int, name: str, value: PointValue, unit: str | None = None, *,
+             quality: Quality = Quality.GOOD) -> None:
+        """One value of a record the device stored earlier, dated ``ts`` (Unix seconds) by its own clock: kept in
+        ``Decoded.history``, never taken for a current value. A float that is not finite becomes a BAD value."""
+        if isinstance(value, float) and not math.isfinite(value):
+            self._note(f"{name} at {ts}: the device stored a value that is not a finite number ({value})")
+            value, quality = None, Quality.BAD
+        if value is None and quality is not Quality.BAD:
+            raise ValueError(f"past value '{name}' without a value must have BAD quality")
+        self._history.setdefault(ts, {})[name] = Point(name, value, unit, quality)
+
     def skip(self, what: str) -> None:
         """A channel or record of known length but unknown meaning, passed over (the rest of the frame is kept)."""
         self._skipped.append(what)
@@ -136,8 +168,8 @@ class DecodedBuilder:
 
     @property
     def empty(self) -> bool:
-        """Nothing decoded yet: no point, no alarm flag, no battery level."""
-        return not self._points and not self._alarms and self._battery is None
+        """Nothing decoded yet: no point, no alarm flag, no battery level, no past reading."""
+        return not self._points and not self._alarms and self._battery is None and not self._history
 
     def note(self, text: str) -> None:
         """Something about this payload a reader of its points should know (said once)."""
@@ -157,8 +189,9 @@ class DecodedBuilder:
         self._battery = max(0.0, min(100.0, float(percent)))
 
     def build(self) -> Decoded:
+        history = tuple(PastReadings(ts, tuple(points.values())) for ts, points in self._history.items())
         return Decoded(tuple(self._points.values()), dict(self._alarms), self._battery, tuple(self._skipped),
-                       tuple(self._notes))
+                       tuple(self._notes), history)
 
 
 @dataclass(frozen=True)
@@ -232,18 +265,25 @@ class Reader:
             raise DecodeError(f"{self.remaining} unexpected trailing byte(s) at offset {self.pos}")
 
 
+def _finite(point: Point) -> bool:
+    return not (isinstance(point.value, float) and not math.isfinite(point.value))
+
+
 def sanitized(decoded: Decoded) -> Decoded:
     """The result with any non-finite float (which a codec built without the builder) turned into a BAD point."""
-    if not any(isinstance(p.value, float) and not math.isfinite(p.value) for p in decoded.points):
+    if all(_finite(p) for p in decoded.points) and all(_finite(p) for past in decoded.history for p in past.points):
         return decoded
-    points, notes = [], list(decoded.notes)
-    for point in decoded.points:
-        if isinstance(point.value, float) and not math.isfinite(point.value):
-            points.append(Point(point.name, None, point.unit, Quality.BAD))
-            notes.append(f"{point.name}: the device sent a value that is not a finite number ({point.value})")
-        else:
-            points.append(point)
-    return Decoded(tuple(points), dict(decoded.alarms), decoded.battery_percent, decoded.skipped, tuple(notes))
+    notes = list(decoded.notes)
+
+    def clean(point: Point) -> Point:
+        if _finite(point):
+            return point
+        notes.append(f"{point.name}: the device sent a value that is not a finite number ({point.value})")
+        return Point(point.name, None, point.unit, Quality.BAD)
+
+    points = tuple(clean(p) for p in decoded.points)
+    history = tuple(PastReadings(past.ts, tuple(clean(p) for p in past.points)) for past in decoded.history)
+    return Decoded(points, dict(decoded.alarms), decoded.battery_percent, decoded.skipped, tuple(notes), history)
 
 
 def check_fport(f_port: int, allowed: set[int] | frozenset[int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Literal
 
@@ -93,6 +94,9 @@ class LorawanDeviceConfig(Model):
         names = catalog.names("lorawan")
         if value not in names:
             where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            close = difflib.get_close_matches(value, names, n=1)
+            if close:
+                raise ValueError(f"no LoRaWAN codec named '{value}'; did you mean '{close[0]}'?")
             raise ValueError(f"no LoRaWAN codec named '{value}'; shipped codecs and site codecs ({where}):"
                              f" {', '.join(names)}, or '{CHIRPSTACK_CODEC}' to use ChirpStack's decoded object")
         return value

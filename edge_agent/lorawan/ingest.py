@@ -180,6 +180,7 @@ class Ingest:
         if decoded.battery_percent is not None:
             state.battery_percent = decoded.battery_percent
         out += records.point_readings(name, decoded, ts, synced)
+        out += records.past_events(name, decoded, ts, synced)
         for alarm, raised in alarm_changes(state, decoded.alarms):
             log.warning("lorawan_alarm", device=name, alarm=alarm, raised=raised)
             out.append(records.alarm_event(name, alarm, raised, ts, synced))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from edge_agent.lorawan.codec_api import Decoded
 from edge_agent.lorawan.events import Topic, Uplink
 from edge_agent.reading import Event, Priority, Reading, Record
@@ -22,6 +24,30 @@ def point_readings(device: str, decoded: Decoded, ts: float, synced: bool) -> li
     for name, raised in decoded.alarms.items():
         out.append(Reading(device, f"alarm.{name}", raised, ts, clock_synced=synced))
     return out
+
+
+def past_events(device: str, decoded: Decoded, ts: float, synced: bool) -> list[Record]:
+    """One event per history record the uplink carried: past readings dated by the device's clock, kept and sent
+    upstream, never taken for current values (no rule, report or alarm reads them as the device's present)."""
+    out: list[Record] = []
+    for past in decoded.history:
+        when = _device_time(past.ts)
+        readings = [{"point": p.name, "value": p.value, "unit": p.unit, "quality": p.quality.label}
+                    for p in past.points]
+        out.append(Event("past_readings", ts, Priority.INFO, device,
+                         f"{device}: {len(readings)} past reading(s) of {when or f'device time {past.ts}'}",
+                         {"device_time": when, "device_ts": past.ts, "readings": readings}, synced))
+    return out
+
+
+def _device_time(ts: int) -> str | None:
+    """The device's time as UTC ISO 8601, or None when it cannot be a date (a clock never set)."""
+    if not _MIN_DEVICE_TS <= ts <= _MAX_DEVICE_TS:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_MIN_DEVICE_TS, _MAX_DEVICE_TS = 946_684_800, 4_102_444_800  # 2000-01-01 and 2100-01-01
 
 
 def radio_readings(device: str, uplink: Uplink, ts: float, synced: bool) -> list[Record]:

@@ -90,8 +90,27 @@ class TableCodec:
             chunk = reader.take(size)
             if channel.skip is not None:
                 out.skip(f"channel {channel_id.hex(' ')} at offset {start} ({len(chunk)} bytes): {channel.skip}")
+            elif channel.history:
+                self._history(channel, chunk, out)
             else:
                 self._block(channel, chunk, out)
+
+    def _history(self, channel: Channel, chunk: bytes, out: DecodedBuilder) -> None:
+        """A history record: its values are past readings dated by its 'time' field, never current points."""
+        record = DecodedBuilder()
+        self._block(channel, chunk, record)
+        read = record.build()
+        time = next(p for p in read.points if p.name == "time")
+        for note in read.notes:
+            out.note(note)
+        if not isinstance(time.value, int) or isinstance(time.value, bool):
+            out.skip(f"history record {chunk.hex()}: its time cannot be read, its values are not kept")
+            return
+        for point in read.points:
+            if point is not time:
+                out.past(time.value, point.name, point.value, point.unit, quality=point.quality)
+        for name, raised in read.alarms.items():
+            out.past(time.value, f"alarm.{name}", raised)
 
     def _block(self, block: Block, chunk: bytes, out: DecodedBuilder) -> None:
         read: list[tuple[FieldSpec, Raw]] = []
@@ -100,6 +119,9 @@ class TableCodec:
                 raise DecodeError(f"payload too short: {spec.name or spec.alarm} needs bytes {start}-"
                                   f"{start + spec.width - 1} of a {len(chunk)}-byte block")
             read.append((spec, _raw(spec, chunk[start:start + spec.width], spec.byte_order or self.spec.byte_order)))
+        raws = {spec.name: raw for spec, raw in read if spec.name}
+        read = [(spec, raw) for spec, raw in read
+                if not spec.when or all(raws.get(other) in values for other, values in spec.when.items())]
         unnamed = [f"{spec.name} {raw}" for spec, raw in read if spec.describes and not _named(spec, raw)]
         doubt = (f"{', '.join(unnamed)}: no name in the codec's table, so the values measured with it are uncertain"
                  if unnamed else None)

@@ -70,6 +70,8 @@ class FieldSpec(Model):
     battery: bool = Field(False, description="this point is the battery level in percent")
     raised_when: list[int] | None = Field(None, description="alarm: raw values that raise it (default: non-zero)")
     released_when: list[int] | None = Field(None, description="alarm: raw values that lower it (others: no flag)")
+    when: dict[str, list[int]] | None = Field(None, description="read only when the named field of the same"
+                                                                " channel or frame has one of these raw values")
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -153,6 +155,12 @@ class Block(Model):
 
     @model_validator(mode="after")
     def _fits(self) -> Block:
+        names = {spec.name for spec in self.fields if spec.name}
+        for spec in self.fields:
+            for other in spec.when or {}:
+                if other not in names or other == spec.name:
+                    raise ValueError(f"field '{spec.name or spec.alarm}': 'when' names '{other}', which is not"
+                                     " another field of this channel or frame")
         if self.length is not None:
             for start, spec in self.layout():
                 if start + spec.width > self.length:
@@ -198,9 +206,15 @@ class Channel(Block):
     fields: list[FieldSpec] = Field(default_factory=list)
     skip: str | None = Field(None, description="pass the channel over (its length given) and say why")
     length_by: LengthBy | None = Field(None, description="skipped: the length by a type byte (default: length)")
+    history: bool = Field(False, description="a record of past readings: its u32 field 'time' (Unix seconds, the"
+                                             " device's clock) dates the others")
 
     @model_validator(mode="after")
     def _fields_or_skip(self) -> Channel:
+        if self.history:
+            time = next((spec for spec in self.fields if spec.name == "time"), None)
+            if time is None or time.type not in ("u32", "i32") or time.scale != 1 or time.add != 0:
+                raise ValueError(f"channel {self.id}: a history record has a field 'time' (type u32: Unix seconds)")
         if self.skip is not None and (self.fields or (self.length is None and self.length_by is None)):
             raise ValueError(f"channel {self.id}: a skipped channel gives its 'length' (or 'length_by') and no"
                              " 'fields'")

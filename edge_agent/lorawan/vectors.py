@@ -4,8 +4,9 @@ The format (drivers/lorawan/README.md): ``codec``; ``uplinks``, each ``f_port``,
 (bin geometry), and either ``error`` (a regular expression the decode error must match) or the expected
 ``points`` (name -> value; null for a BAD point), ``quality`` (name -> good/uncertain/bad; unlisted points must be
 good), ``alarms`` (name -> raised), ``battery_percent``, ``skipped`` (how many channels or records were passed over,
-0 when absent; or a list with one substring per entry) and ``notes`` (when given: one substring per note, no more,
-no fewer); ``downlinks``, each ``command``, ``value`` and ``f_port`` + ``hex`` or
+0 when absent; or a list with one substring per entry), ``notes`` (when given: one substring per note, no more,
+no fewer) and ``history`` (the past readings, each ``time``, ``points``, ``quality``; none when absent);
+``downlinks``, each ``command``, ``value`` and ``f_port`` + ``hex`` or
 ``error``.
 """
 
@@ -103,6 +104,23 @@ def result_problems(decoded: Decoded, case: dict[str, Any]) -> list[str]:
         problems += _listed("skipped", list(decoded.skipped), [str(item) for item in skipped])
     if "notes" in case:
         problems += _listed("notes", list(decoded.notes), [str(item) for item in case["notes"] or []])
+    return problems + _history_problems(decoded, case.get("history") or [])
+
+
+def _history_problems(decoded: Decoded, wanted: Any) -> list[str]:
+    """The past readings, record by record: ``history: [{time, points, quality}]`` (none when absent)."""
+    if not isinstance(wanted, list) or not all(isinstance(item, dict) for item in wanted):
+        return ["history: expected a list of {time, points} records"]
+    if len(decoded.history) != len(wanted):
+        return [f"history: {len(decoded.history)} records {[p.as_dict() for p in decoded.history]}, expected"
+                f" {len(wanted)}"]
+    problems = []
+    for index, (past, want) in enumerate(zip(decoded.history, wanted, strict=True)):
+        if past.ts != want.get("time"):
+            problems.append(f"history[{index}]: time {past.ts}, expected {want.get('time')!r}")
+        record = Decoded(past.points)
+        problems += [f"history[{index}]: {problem}" for problem in result_problems(
+            record, {"points": want.get("points"), "quality": want.get("quality")})]
     return problems
 
 

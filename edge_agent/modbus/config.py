@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -41,6 +42,9 @@ class ModbusDeviceConfig(Model):
         known = catalog.names("modbus")
         if value not in known:
             where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            close = difflib.get_close_matches(value, known, n=1)
+            if close:
+                raise ValueError(f"unknown Modbus profile '{value}'; did you mean '{close[0]}'?")
             raise ValueError(f"unknown Modbus profile '{value}'; available: {', '.join(known)} (bundled, and in the"
                              f" site driver directories: {where}); fix the name or add <name>.toml to a site"
                              " directory's modbus/")

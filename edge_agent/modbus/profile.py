@@ -6,10 +6,11 @@ overlapping registers, write ranges) so that a bad profile fails at start-up, ne
 
 from __future__ import annotations
 
+import difflib
 import functools
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -145,8 +146,41 @@ def read_profile(path: Path) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            problems.append(f"{path}: {key}: {str(error['msg']).removeprefix('Value error, ')}")
-        raise ConfigError(problems) from exc
+        raise ConfigError([f"{path}: {_key(error['loc'], data)}: {_explain(error)}"
+                           for error in exc.errors(include_url=False)]) from exc
+
+
+_SECTIONS: dict[str, type[Model]] = {"device": DeviceInfo, "defaults": Defaults, "points": PointSpec,
+                                     "sim": Simulation}
+
+
+def _key(loc: tuple[int | str, ...], data: object) -> str:
+    """The key of a problem, with the name of the point it is in: ``points.2 (energy).adress``."""
+    parts = []
+    node = data
+    for part in loc:
+        node = node.get(part) if isinstance(node, dict) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+        label = str(part)
+        if isinstance(part, int) and isinstance(node, dict) and isinstance(node.get("name"), str):
+            label += f" ({node['name']})"
+        parts.append(label)
+    return ".".join(parts) or "(top level)"
+
+
+def _explain(error: Any) -> str:
+    """What is wrong and how to fix it, in the words of drivers/modbus/README.md."""
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        section = next((_SECTIONS[str(p)] for p in reversed(loc[:-1]) if str(p) in _SECTIONS), Profile)
+        hint = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1)
+        return (f"unknown key; did you mean '{hint[0]}'?" if hint else
+                f"unknown key; expected one of: {', '.join(section.model_fields)}")
+    if kind == "missing":
+        return "is missing; this key is required (drivers/modbus/README.md, 'The profile file')"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        return f"{error.get('input')!r} is not allowed; expected {error['ctx']['expected']}"
+    if "input" in error and kind not in {"value_error", "assertion_error"}:
+        return f"{message} (got {error['input']!r})"
+    return message

@@ -41,7 +41,7 @@ def test_the_example_site_drivers_pass() -> None:
 def test_every_failure_is_one_line_naming_the_file_the_key_and_the_fix(tmp_path: Path) -> None:
     site = _site_dir(tmp_path)
     codec = site / "lorawan" / "milesight_em300_th.codec.yaml"
-    codec.write_text(codec.read_text().replace("{name: humidity, type: u8", "{name: humidity, tipe: u8"))
+    codec.write_text(codec.read_text().replace("{name: humidity, type: u8", "{name: humidity, tipe: u8", 1))
     broken_py = site / "lorawan" / "acme_meter.py"
     broken_py.write_text("MODEL = 'Acme'\nUPLINK_FPORTS = frozenset({2})\ndef decode(f_port, data options):\n")
     lonely = site / "lorawan" / "acme_probe.py"

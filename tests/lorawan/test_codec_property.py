@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge_agent.lorawan.codec_api import CodecOptions, Decoded, DecodeError, Quality
 from edge_agent.lorawan.codecs import default_registry
+from edge_agent.lorawan.table_spec import Channel, hex_bytes, read_table_codec
 
 REGISTRY = default_registry()
 OPTIONS = CodecOptions(d_empty_mm=2000, d_full_mm=250, sensor_offset_mm=50)
@@ -97,4 +100,111 @@ def test_measurements_survive_any_documented_non_measurement_channel(name: str, 
     kept = {p.name: (p.value, p.quality) for p in combined.points}
     for point in alone.points:
         assert kept.get(point.name) == (point.value, point.quality), point.name
+    assert {k: v for k, v in combined.alarms.items() if k in alone.alarms} == alone.alarms
+
+
+# The Milesight TLV codecs written in Python: their measurement channels and the attribute, reply and history
+# channels the vendor documents beside them (lengths from the codecs' own tables, which follow the vendor's).
+def _replies(ids: dict[int, int], *, channels: tuple[int, ...], extra: int = 0) -> dict[str, int]:
+    return {f"{channel:02x}{kind:02x}": length + (extra if channel == 0xF8 else 0)
+            for channel in channels for kind, length in ids.items()}
+
+
+_VS_ATTRIBUTES = {"ff01": 1, "ff09": 2, "ff0a": 2, "ff1f": 4, "ffff": 2, "ff0f": 1, "fffe": 1, "ff0b": 1}
+TLV_CODECS["milesight_vs121"] = (
+    85, {"04c9": _u(4), "05cc": _u(4), "06cd": _u(1), "07d5": _u(8), "08d5": _u(8), "09da": _u(8), "0ada": _u(8),
+         "0bda": _u(8), "0cda": _u(8), "0dcc": _u(4), "0ee4": _u(5)},
+    {**_VS_ATTRIBUTES, "ff08": 6,
+     **_replies({0x03: 2, 0x04: 1, 0x10: 1, 0x40: 1, 0x43: 1, 0x45: 1, 0x46: 3, 0x50: 1}, channels=(0xFE, 0xFF)),
+     **_replies({0x10: 1, 0x85: 2, 0x8D: 4, 0x90: 6, 0x99: 7}, channels=(0xF8, 0xF9), extra=1)})
+TLV_CODECS["milesight_vs133"] = (
+    85, {"03d2": _u(4), "04d2": _u(4), "05cc": _u(4), "06d2": _u(4), "07d2": _u(4), "08cc": _u(4), "0cd2": _u(4),
+         "0dd2": _u(4), "0ecc": _u(4), "0fe3": _u(4), "10e4": _u(5), "11d2": _u(4), "50fc": _u(3)},
+    {**_VS_ATTRIBUTES, "ff16": 8,
+     **_replies({0x03: 2, 0x04: 1, 0x10: 1, 0x11: 4, 0x27: 1, 0x6A: 3}, channels=(0xFE, 0xFF)),
+     **_replies({0x84: 3, 0x85: 2, 0x88: 2}, channels=(0xF8, 0xF9), extra=1),
+     "20ce": 9})
+
+
+# Every table codec's channel streams: the measurement channels are its channels with fields, the non-measurement
+# ones its skipped channels, the shared blocks it includes and the Milesight attribute and reply channels (fe xx,
+# ff xx), that a device sends beside its measurements.
+@functools.cache
+def _stream(name: str, frame_name: str) -> tuple[int, int, dict[bytes, Channel], dict[bytes, Channel]]:
+    import yaml
+
+    spec = read_table_codec(REGISTRY.path(name))
+    frame = next(f for f in spec.frames if f.name == frame_name)
+    raw = yaml.safe_load(REGISTRY.path(name).read_text())
+    own_channels = next(f for f in raw["frames"] if f["name"] == frame_name).get("channels", [])
+    own = {hex_bytes(item, "id") for ch in own_channels for item in ([ch["id"]] if isinstance(ch["id"], str)
+                                                                      else ch["id"])}
+    by_id = {cid: channel for channel in frame.channels for cid in channel.ids()}
+
+    def other(cid: bytes, channel: Channel) -> bool:
+        return channel.skip is not None or cid not in own or (frame.id_size == 2 and cid[0] in (0xFE, 0xFF))
+
+    measurements = {cid: ch for cid, ch in by_id.items() if not other(cid, ch)}
+    measured = {f.name for ch in measurements.values() for f in ch.fields if f.name}
+    others = {cid: ch for cid, ch in by_id.items()
+              if other(cid, ch) and not {f.name for f in ch.fields if f.name} & measured}
+    return min(frame.fports or spec.uplink_fports), frame.id_size, measurements, others
+
+
+def _channel_body(channel: Channel) -> st.SearchStrategy[bytes]:
+    rule = channel.length_by
+    if rule is None:
+        size = channel.size()
+        return st.binary(min_size=size, max_size=size)
+    if rule.lengths is not None:
+        kind, size = sorted(rule.lengths.items())[0]
+        return st.binary(min_size=size, max_size=size).map(
+            lambda body: body[:rule.byte] + bytes([kind]) + body[rule.byte + 1:])
+    add = rule.add
+    assert add is not None
+    return st.integers(0, 6).flatmap(lambda n: st.binary(min_size=n + add, max_size=n + add).map(
+        lambda body: body[:rule.byte] + bytes([n]) + body[rule.byte + 1:]))
+
+
+def _table_streams() -> list[tuple[str, str]]:
+    streams = []
+    for name in REGISTRY.names():
+        path = REGISTRY.path(name)
+        if path.name.endswith(".codec.yaml"):
+            streams += [(name, f.name) for f in read_table_codec(path).frames if f.layout == "channels"]
+    return streams
+
+
+TABLE_STREAMS = _table_streams()
+
+
+def test_every_table_codec_with_a_channel_stream_is_covered() -> None:
+    tables = {name for name in REGISTRY.names() if REGISTRY.path(name).name.endswith(".codec.yaml")}
+    streamed = {name for name, _ in TABLE_STREAMS}
+    fixed_only = {"elvexys_lem302"}  # fixed frames only: no channel can stand beside its measurements
+    assert streamed == tables - fixed_only
+    for name, frame_name in TABLE_STREAMS:
+        _, _, measurements, others = _stream(name, frame_name)
+        assert measurements and others, (name, frame_name)
+    assert {"milesight_vs121", "milesight_vs133", "milesight_ws558", "parametric_pcr2"} <= set(TLV_CODECS)
+
+
+@pytest.mark.parametrize(("name", "frame_name"), TABLE_STREAMS)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_table_measurements_survive_any_documented_non_measurement_channel(name: str, frame_name: str,
+                                                                          data: st.DataObject) -> None:
+    f_port, id_size, measurements, others = _stream(name, frame_name)
+    codec = REGISTRY.get(name)
+    chosen = data.draw(st.lists(st.sampled_from(sorted(measurements)), min_size=1, max_size=4, unique=True))
+    frame_bytes = b"".join(cid + data.draw(_channel_body(measurements[cid])) for cid in chosen)
+    alone = codec.decode(f_port, frame_bytes, OPTIONS)
+    extra_ids = data.draw(st.lists(st.sampled_from(sorted(others)), min_size=1, max_size=3))
+    extra = b"".join(cid + data.draw(_channel_body(others[cid])) for cid in extra_ids)
+    tail = data.draw(st.sampled_from([b"", bytes([0x99] * id_size) + data.draw(st.binary(max_size=6))]))
+    payload = frame_bytes + extra + tail
+    combined = codec.decode(f_port, payload, OPTIONS)
+    kept = {p.name: (p.value, p.quality) for p in combined.points}
+    for point in alone.points:
+        assert kept.get(point.name) == (point.value, point.quality), (point.name, payload.hex())
     assert {k: v for k, v in combined.alarms.items() if k in alone.alarms} == alone.alarms

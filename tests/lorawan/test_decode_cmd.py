@@ -186,3 +186,28 @@ def test_an_undecodable_capture_prints_what_is_kept_and_exits_1(tmp_path: Path) 
     (message,) = json.loads(result.stdout)["messages"]
     assert [e["kind"] for e in message["events"]] == ["uplink_undecodable"]
     assert {r["point"]: r["value"] for r in message["readings"]}["lorawan.payload"] == "9999"
+
+
+def test_a_history_record_is_kept_as_a_past_readings_event_not_as_current_readings(tmp_path: Path) -> None:
+    """Milesight's EM300-ZLD README example: a record of 2022-10-12 with a leak, sent later."""
+    config = _site(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + """
+[[devices]]
+driver = "lorawan"
+name = "fuite-cave"
+dev_eui = "24e124136b502218"
+codec = "milesight_em300_zld"
+""", encoding="utf-8")
+    event = uplink_event("24e124136b502218", "0175640367ee0005000020ce9e74466310015d01", f_cnt=4, f_port=85)
+    capture = tmp_path / "up.json"
+    capture.write_text(json.dumps(event), encoding="utf-8")
+    result = runner.invoke(app, ["decode", "--config", str(config), "--device", "fuite-cave", "--event", str(capture)])
+    assert result.exit_code == 0, result.output
+    (message,) = json.loads(result.stdout)["messages"]
+    readings = {r["point"]: r["value"] for r in message["readings"] if not r["point"].startswith("lorawan.")}
+    assert readings == {"battery": 100, "temperature": 23.8, "alarm.leak": False}
+    (past,) = [e for e in message["events"] if e["kind"] == "past_readings"]
+    assert past["data"]["device_time"] == "2022-10-12T08:02:38.000Z"
+    assert {r["point"]: r["value"] for r in past["data"]["readings"]} == {
+        "temperature": 27.2, "humidity": 46.5, "alarm.leak": True}
+    assert not [e for e in message["events"] if e["kind"] == "device_alarm"]  # a past leak raises nothing now

@@ -109,8 +109,12 @@ MAPPINGS: dict[str, tuple[str, dict[str, Getter]]] = {
     "milesight_em300-di.yaml": ("milesight_em300_di", {
         "battery": point("battery"), "temperature": point("temperature"), "humidity": point("humidity"),
         "gpio": point("digital_input", {"high": True, "low": False}.__getitem__),
-        # history records carry their own timestamps: skipped, never reported as current values
-        "history": lambda d, v: (len(d.skipped), len(v)),
+        # history records carry their own timestamps: past readings, never reported as current values
+        "history": lambda d, v: (
+            repr([(past.ts, sorted((p.name, p.value) for p in past.points)) for past in d.history]),
+            repr([(r["timestamp"], sorted({"temperature": r["temperature"], "humidity": r["humidity"],
+                                           "input_mode": "pulse_counter", "pulse_count": r["pulse"]}.items()))
+                  for r in v])),
     }),
     "milesight_vs121.yaml": ("milesight_vs121", {
         "people_count_all": point("people_count"), "people_count_max": point("people_count_max"),

@@ -269,3 +269,59 @@ def test_the_examples_of_the_format_description_load_and_decode(tmp_path: Path) 
     decoded = codec.decode(11, bytes.fromhex("050001" "ff0a0114" "3e00020102"))
     assert {p.name: p.value for p in decoded.points} == {"input": True, "firmware_version": "v1.14"}
     assert len(decoded.skipped) == 1
+
+
+HISTORY = """
+table_codec: 1
+model: Example Leak Sensor
+domain: water
+byte_order: little
+uplink_fports: [85]
+frames:
+  - name: channels
+    layout: channels
+    channels:
+      - id: "03 67"
+        fields: [{name: temperature, type: i16, scale: 0.1, round: 1, unit: "°C"}]
+      - id: "05 00"
+        fields: [{alarm: leak, type: u8, raised_when: [1]}]
+      - id: "20 ce"
+        history: true
+        fields:
+          - {name: time, type: u32}
+          - {name: temperature, type: i16, scale: 0.1, round: 1, unit: "°C"}
+          - {name: mode, type: u8, enum: {1: level, 2: counter}}
+          - {name: level, type: u8, as_bool: true, when: {mode: [1]}}
+          - {name: count, type: u16, when: {mode: [2]}}
+          - {alarm: leak, type: u8}
+"""
+
+
+def test_a_history_record_gives_past_readings_dated_by_the_device_never_current_points(tmp_path: Path) -> None:
+    codec = load_codec("leak", _write(tmp_path, HISTORY, "leak"))
+    now = "0367" + struct.pack("<h", 215).hex() + "050000"
+    record = "20ce" + struct.pack("<I", 1665561758).hex() + struct.pack("<h", -12).hex() + "02" + "00" + "0700" + "01"
+    decoded = codec.decode(85, bytes.fromhex(now + record))
+    assert [(p.name, p.value) for p in decoded.points] == [("temperature", 21.5)]
+    assert decoded.alarms == {"leak": False}  # the leak of the past record raises nothing now
+    (past,) = decoded.history
+    assert past.ts == 1665561758
+    assert [(p.name, p.value, p.unit) for p in past.points] == [
+        ("temperature", -1.2, "°C"), ("mode", "counter", None), ("count", 7, None), ("alarm.leak", True, None)]
+    level = codec.decode(85, bytes.fromhex(record.replace("ff02000700", "ff01010700")))
+    assert [(p.name, p.value) for p in level.history[0].points][1:3] == [("mode", "level"), ("level", True)]
+    assert codec.decode(85, bytes.fromhex(record)).as_dict()["history"][0]["time"] == 1665561758
+    assert "history" not in codec.decode(85, bytes.fromhex(now)).as_dict()
+
+
+@pytest.mark.parametrize(("change", "fix"), [
+    ("- {name: time, type: u32}", "a history record has a field 'time'"),
+    ("when: {mode: [2]}", "'when' names 'moed'"),
+])
+def test_a_bad_history_record_or_condition_is_refused_with_its_key(tmp_path: Path, change: str, fix: str) -> None:
+    text = HISTORY.replace(change, "- {name: stamp, type: u32}" if "time" in change else "when: {moed: [2]}")
+    path = _write(tmp_path, text, "leak")
+    with pytest.raises(ConfigError) as caught:
+        load_codec("leak", path)
+    assert any(line.startswith(f"{path}: frames.0.channels.2") and fix in line for line in caught.value.problems), \
+        caught.value.problems
