@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 WIDTH, HEIGHT = 520, 250
-LEFT, RIGHT, TOP, BOTTOM = 58, 10, 16, 30
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 18, 32
 
 Bucket = Sequence[float]  # ts (bucket start), mean, low, high, count
 
@@ -58,7 +58,7 @@ def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}"'
              f' height="{HEIGHT}" role="img" aria-label="{escape(title, {chr(34): "&quot;"})}"'
-             ' font-family="sans-serif" font-size="15">',
+             ' font-family="sans-serif" font-size="17">',
              f"<title>{escape(title)}</title>",
              f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>']
     if not buckets:
