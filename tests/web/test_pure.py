@@ -131,6 +131,9 @@ def test_axis_ticks_are_round_numbers() -> None:
     assert chart.nice_ticks(229.3, 233.8) == [228.0, 230.0, 232.0, 234.0]
     assert chart.nice_ticks(0, 100) == [0.0, 50.0, 100.0]
     assert chart.nice_ticks(3.29, 3.31) == [3.29, 3.3, 3.31]
+    assert chart.tick_labels([3.26, 3.28, 3.3, 3.32], decimal_comma=True) == ["3,26", "3,28", "3,30", "3,32"]
+    assert chart.tick_labels([0.0, 50.0, 100.0], decimal_comma=False) == ["0", "50", "100"]
+    assert chart.tick_labels([0.0, 0.5, 1.0], decimal_comma=False) == ["0.0", "0.5", "1.0"]
 
 
 def test_events_are_sentences_of_the_pages_language() -> None:
