@@ -24,6 +24,7 @@ from edge_agent.cli.output import fail, output_file
 from edge_agent.config.site import SiteConfig
 from edge_agent.reports import encode, energy, mobility, period, waste
 from edge_agent.reports.inputs import Inputs, read
+from edge_agent.reports.wording import Wording
 from edge_agent.rules.sun import SunError
 from edge_agent.store.history import HistoryReader, Selection
 from edge_agent.store.series import StoreUnreadable
@@ -35,6 +36,11 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+class Lang(StrEnum):
+    fr = "fr"
+    en = "en"
 
 
 class By(StrEnum):
@@ -82,7 +88,11 @@ def _emit(data: dict[str, Any], fmt: Format, output: Path | None, table: Callabl
             out.write(report_text.lines_text(table()) + "\n")
 
 
-def _chart(kind: str, data: dict[str, Any], path: Path | None) -> None:
+def _words(site: SiteConfig, lang: Lang | None) -> Wording:
+    return Wording(lang.value if lang is not None else site.site.language)
+
+
+def _chart(kind: str, data: dict[str, Any], path: Path | None, words: Wording) -> None:
     if path is None:
         return
     if path.suffix.lower() not in {".png", ".svg"}:
@@ -92,7 +102,7 @@ def _chart(kind: str, data: dict[str, Any], path: Path | None) -> None:
     except ImportError:
         fail("charts need matplotlib, which this installation lacks: pip install 'edge-agent[reports]'")
     try:
-        charts.draw(kind, data, path)
+        charts.draw(kind, data, path, words)
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror}")
     typer.echo(f"chart written to {path}", err=True)
@@ -109,6 +119,8 @@ TO = typer.Option(..., "--to", help="last day, included (YYYY-MM-DD)")
 FORMAT = typer.Option(Format.table, "--format", "-f", help="table, csv or json")
 OUTPUT = typer.Option(None, "--output", "-o", help="write to this file (default: the screen)")
 CHART = typer.Option(None, "--chart", help="also draw a chart to this .png or .svg file")
+LANG = typer.Option(None, "--lang", help="language of the table and the chart: fr or en (default: site.language,"
+                    " fr); csv and json keep their English names")
 
 
 @app.command("energy")
@@ -116,7 +128,8 @@ def energy_cmd(
     *, first: str = FROM, last: str = TO,
     group: list[str] = typer.Option([], "--group", "-g", help="only this lighting group (repeatable)"),
     by: By = typer.Option(By.night, "--by", help="table rows: each night, each month or the year"),
-    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, config: Path = config_option(),
+    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, lang: Lang | None = LANG,
+    config: Path = config_option(),
 ) -> None:
     """Lighting energy per group and night (noon to noon): metered, at full power, saved, and how the lights ran."""
     site = load_site(config).config
@@ -128,17 +141,18 @@ def energy_cmd(
                                group or None)
     except SunError as exc:
         fail(str(exc))
-    data = encode.energy_json(result)
-    _emit(data, fmt, output, lambda: report_text.energy_table(data, by.value),
+    data, words = encode.energy_json(result), _words(site, lang)
+    _emit(data, fmt, output, lambda: report_text.energy_table(data, by.value, words),
           lambda out: report_text.energy_csv(data, out))
-    _chart("energy", data, chart)
+    _chart("energy", data, chart, words)
 
 
 @app.command("waste")
 def waste_cmd(
     *, first: str = FROM, last: str = TO,
     device: list[str] = typer.Option([], "--device", "-d", help="only this bin (repeatable)"),
-    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, config: Path = config_option(),
+    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, lang: Lang | None = LANG,
+    config: Path = config_option(),
 ) -> None:
     """Bins: fill level, fill rate, collections, hours full, predicted full date, the bins to collect next."""
     site = load_site(config).config
@@ -150,16 +164,18 @@ def waste_cmd(
     inputs = _inputs(site, begin, finish, waste.selection())
     _unknown(device, waste.bins(site, inputs), "bin")
     result = waste.report(site, inputs, since, until, as_of=as_of, devices=device or None)
-    data = encode.waste_json(result)
-    _emit(data, fmt, output, lambda: report_text.waste_table(data), lambda out: report_text.waste_csv(data, out))
-    _chart("waste", data, chart)
+    data, words = encode.waste_json(result), _words(site, lang)
+    _emit(data, fmt, output, lambda: report_text.waste_table(data, words),
+          lambda out: report_text.waste_csv(data, out))
+    _chart("waste", data, chart, words)
 
 
 @app.command("mobility")
 def mobility_cmd(
     *, first: str = FROM, last: str = TO,
     device: list[str] = typer.Option([], "--device", "-d", help="only this counter (repeatable)"),
-    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, config: Path = config_option(),
+    fmt: Format = FORMAT, output: Path | None = OUTPUT, chart: Path | None = CHART, lang: Lang | None = LANG,
+    config: Path = config_option(),
 ) -> None:
     """Counters: passages per hour and day, peak hours; parking spaces: the occupancy rate."""
     site = load_site(config).config
@@ -170,10 +186,10 @@ def mobility_cmd(
     _unknown(device, [c.device for c in result.counters], "counter")
     if device:
         result = replace(result, counters=[c for c in result.counters if c.device in device])
-    data = encode.mobility_json(result)
-    _emit(data, fmt, output, lambda: report_text.mobility_table(data),
+    data, words = encode.mobility_json(result), _words(site, lang)
+    _emit(data, fmt, output, lambda: report_text.mobility_table(data, words),
           lambda out: report_text.mobility_csv(data, out))
-    _chart("mobility", data, chart)
+    _chart("mobility", data, chart, words)
 
 
 def register(main: typer.Typer) -> None:

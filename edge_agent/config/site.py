@@ -28,6 +28,8 @@ class SiteInfo(Model):
     longitude: float = Field(ge=-180, le=180)
     timezone: str = "Europe/Paris"
     insee: str | None = Field(None, pattern=r"^[0-9AB]{5}$")
+    language: Literal["fr", "en"] = Field("fr", description="the language of what the commune's people read: the"
+                                          " installer's page (until they switch) and the reports' tables and charts")
 
     @field_validator("timezone")
     @classmethod

@@ -9,7 +9,8 @@ device whose config gives a ``bin``. With the thresholds of ``[reports.waste]``:
 - a reading's level holds until the next reading, for at most three of the device's reporting intervals
   (after that the level is unknown); **hours full** are the hours at or above ``collect_at``, **hours
   overflowing** at or above ``overflow_at``;
-- the **fill rate** is the rise between collections divided by the time it took, in points a day;
+- the **fill rate** is the rise between collections divided by the time it took, in points a day; a bin at 100 %
+  can rise no further, so the time it then stands full until its collection is not counted;
 - the **predicted date** the bin reaches ``collect_at``: its last level carried on at that rate;
 - the bins **to collect** on a day are those already at ``collect_at``, or predicted to reach it before the day ends.
 """
@@ -33,6 +34,7 @@ POINT = "fill_level"
 DAY = 86_400.0
 LOOKBACK_S = 3 * DAY  # readings before the period: the level at its start, and the current fill segment
 HOLD_INTERVALS = 3.0
+FULL_SCALE = 100.0  # the highest level a bin's sensor reports
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,12 @@ def _segments(samples: Sequence[tuple[float, float]], drop: float) -> list[list[
 
 
 def _rate(samples: Sequence[tuple[float, float]], start: float, drop: float) -> float | None:
-    """Points a day: the rise of each fill segment (from the period's start on) over the time it took."""
+    """Points a day: the rise of each fill segment (from the period's start on) over the time it took, each
+    segment ending where it first reached full scale (the days a bin then stands full say nothing of its rate)."""
     rise = seconds = 0.0
-    for segment in _segments([s for s in samples if s[0] >= start], drop):
+    for whole in _segments([s for s in samples if s[0] >= start], drop):
+        top = next((index for index, (_, value) in enumerate(whole) if value >= FULL_SCALE), len(whole) - 1)
+        segment = whole[:top + 1]
         if len(segment) >= 2:
             rise += max(0.0, segment[-1][1] - segment[0][1])
             seconds += segment[-1][0] - segment[0][0]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,9 +26,9 @@ from edge_agent.errors import EdgeAgentError
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.web import chart, page, passwords
 from edge_agent.web.guard import Guard
-from edge_agent.web.i18n import DEFAULT, LANGUAGES, Words
+from edge_agent.web.i18n import LANGUAGES, Words
 from edge_agent.web.sessions import Session, SessionBook, csrf_ok
-from edge_agent.web.source import Snapshot, Source
+from edge_agent.web.source import AgentStopped, Snapshot, Source
 
 SESSION_COOKIE = "edge_session"
 LANG_COOKIE = "edge_lang"
@@ -48,6 +49,7 @@ class WebApp:
         self._clock = clock
         self._templates = Environment(loader=PackageLoader("edge_agent.web", "templates"),
                                       autoescape=select_autoescape(default=True, default_for_string=True))
+        self._templates.filters["breakable"] = breakable
         self.guard: Guard | None = None
 
     def asgi(self) -> Guard:
@@ -72,8 +74,8 @@ class WebApp:
         return self.sessions.start(), True
 
     def _words(self, request: Request) -> Words:
-        lang = request.cookies.get(LANG_COOKIE, DEFAULT)
-        return Words(lang if lang in LANGUAGES else DEFAULT, self.config.site.timezone)
+        lang = request.cookies.get(LANG_COOKIE, self.config.site.language)
+        return Words(lang if lang in LANGUAGES else self.config.site.language, self.config.site.timezone)
 
     def _page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         session, new = self._session(request)
@@ -107,8 +109,9 @@ class WebApp:
             "devices": page.device_cards(status, snap.radio, w, now) if status else [],
             "lorawan": [d for d in (page.device_cards(status, snap.radio, w, now) if status else [])
                         if d["signal"] is not None],
-            "groups": page.group_cards(snap.groups, self.config, w, now),
-            "events": page.event_rows(snap.events, w, now), "spans": HOLD_SPANS_MIN,
+            "groups": page.group_cards(snap.groups, self.config, w, now, running=snap.running),
+            "events": page.event_rows(snap.events, self.config, w, now), "spans": HOLD_SPANS_MIN,
+            "unreachable": snap.unreachable,
             "updated": w.clock(now, seconds=True),
         }
 
@@ -134,8 +137,10 @@ class WebApp:
         history = [{"at": w.moment(u["ts"], now), "f_cnt": u.get("f_cnt"), "summary": page.signal_summary([u], w)}
                    for u in uplinks or []]
         return self._page(request, "device.html", name=name, card=card, running=snap.running,
-                          problems=snap.problems, points=points, chosen=chosen, uplinks=history,
-                          updated=w.clock(now, seconds=True), minute=int(now // 60))
+                          problems=snap.problems, unreachable=snap.unreachable, points=points, chosen=chosen,
+                          uplinks=history,
+                          updated=w.clock(now, seconds=True), minute=int(now // 60), chart_w=chart.WIDTH,
+                          chart_h=chart.HEIGHT)
 
     async def chart(self, request: Request) -> Response:
         device, point = request.query_params.get("device", ""), request.query_params.get("point", "")
@@ -235,6 +240,8 @@ class WebApp:
         w = self._words(request)
         try:
             session.flash = (await run_in_threadpool(act, form, w), "ok")
+        except AgentStopped:
+            session.flash = (w("refused", why=w("not_running_act")), "bad")
         except EdgeAgentError as exc:
             session.flash = (w("refused", why=str(exc)), "bad")
         return RedirectResponse(_local(form.get("next")), status_code=303)
@@ -276,6 +283,11 @@ async def _form(request: Request) -> dict[str, str]:
     except ValueError:  # more fields than any form of the page has
         return {}
     return {key: values[0] for key, values in fields.items()}
+
+
+def breakable(name: str) -> Markup:
+    """An identifier that may wrap after each underscore ("import_active_energy"), never inside a word."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
 
 
 def _whole(form: dict[str, str], key: str) -> int:

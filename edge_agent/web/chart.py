@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 WIDTH, HEIGHT = 520, 250
-LEFT, RIGHT, TOP, BOTTOM = 58, 10, 16, 30
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 18, 32
 
 Bucket = Sequence[float]  # ts (bucket start), mean, low, high, count
 
@@ -46,9 +46,12 @@ def hour_ticks(since: float, until: float, zone: ZoneInfo, every_h: int = 3) -> 
     return out
 
 
-def _fmt(value: float, decimal_comma: bool) -> str:
-    text = f"{value:.6g}"
-    return text.replace(".", ",") if decimal_comma else text
+def tick_labels(ticks: Sequence[float], decimal_comma: bool) -> list[str]:
+    """The axis values with the decimals their spacing needs, the same for all (3,26 3,28 3,30, not 3,3)."""
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
+    digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+    texts = [f"{value:.{digits}f}" for value in ticks]
+    return [text.replace(".", ",") for text in texts] if decimal_comma else texts
 
 
 def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float, timezone: str, unit: str | None,
@@ -58,7 +61,7 @@ def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}"'
              f' height="{HEIGHT}" role="img" aria-label="{escape(title, {chr(34): "&quot;"})}"'
-             ' font-family="sans-serif" font-size="15">',
+             ' font-family="sans-serif" font-size="17">',
              f"<title>{escape(title)}</title>",
              f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>']
     if not buckets:
@@ -78,11 +81,11 @@ def render(buckets: Sequence[Bucket], *, since: float, until: float, step: float
     def y(value: float) -> float:
         return TOP + plot_h - (value - y_low) / (y_high - y_low) * plot_h
 
-    for value in ticks:
+    for value, text in zip(ticks, tick_labels(ticks, decimal_comma), strict=True):
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}"'
                      ' stroke="#e3e3e3"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" fill="#444">'
-                     f"{escape(_fmt(value, decimal_comma))}</text>")
+                     f"{escape(text)}</text>")
     for ts, label in hour_ticks(since, until, zone):
         parts.append(f'<line x1="{x(ts):.1f}" x2="{x(ts):.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#f0f0f0"/>')
         parts.append(f'<text x="{x(ts):.1f}" y="{HEIGHT - 10}" text-anchor="middle" fill="#444">{label}</text>')

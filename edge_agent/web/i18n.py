@@ -24,7 +24,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "version": ("Version", "Version"),
     "agent": ("Agent", "Agent"),
     "running_since": ("en marche depuis {uptime}", "running for {uptime}"),
-    "agent_stopped": ("ARRÊTÉ : chiffres lus dans le stockage", "STOPPED: figures read from the store"),
+    "agent_stopped": ("ARRÊTÉ\u00a0: chiffres lus dans le stockage", "STOPPED: figures read from the store"),
     "clock": ("Horloge", "Clock"),
     "synced": ("synchronisée", "synchronised"),
     "not_synced": ("NON synchronisée (horodatages signalés)", "NOT synchronised (timestamps flagged)"),
@@ -34,8 +34,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "store": ("Stockage", "Store"),
     "store_use": ("{used} sur {max}", "{used} of {max}"),
     "backlog": ("En attente d'envoi", "Waiting to be sent"),
-    "records": ("{n} enregistrements", "{n} records"),
-    "oldest": ("le plus ancien {ago}", "oldest {ago}"),
+    "records": ("{n}\u00a0données", "{n}\u00a0records"),
+    "record_one": ("1\u00a0donnée", "1\u00a0record"),
+    "oldest": ("la plus ancienne {ago}", "oldest {ago}"),
     "dropped": ("{n} lectures abandonnées (stockage plein)", "{n} readings dropped (store full)"),
     "upstream": ("Liaison amont", "Upstream link"),
     "connected_to": ("connectée à {where} depuis {since}", "connected to {where} since {since}"),
@@ -52,7 +53,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "offline": ("HORS LIGNE", "OFFLINE"),
     "silent": ("SILENCIEUX", "SILENT"),
     "not_heard": ("pas encore entendu", "not heard yet"),
-    "errors": ("{n} erreurs", "{n} errors"),
+    "errors": ("{n}\u00a0erreurs", "{n}\u00a0errors"),
+    "error_one": ("1\u00a0erreur", "1\u00a0error"),
     "driver_modbus": ("Modbus", "Modbus"),
     "driver_lorawan": ("LoRaWAN", "LoRaWAN"),
     "driver_simulated": ("simulé", "simulated"),
@@ -63,8 +65,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "weak": ("faible", "weak"),
     "too_weak": ("trop faible", "too weak"),
     "no_uplink": ("aucune trame", "no uplink"),
-    "radio_help": ("Marge au-dessus de ce que la passerelle sait décoder à ce facteur d'étalement : bon à partir de"
-                   " 10 dB, faible de 2,5 à 10 dB, trop faible en dessous (déplacer l'appareil ou son antenne).",
+    "radio_help": ("Marge au-dessus de ce que la passerelle sait décoder à ce facteur d'étalement\u00a0: bon à partir"
+                   " de 10 dB, faible de 2,5 à 10 dB, trop faible en dessous (déplacer l'appareil ou son antenne).",
                    "Margin above what the gateway can decode at this spreading factor: good from 10 dB, weak from"
                    " 2.5 to 10 dB, too weak below (move the device or its antenna)."),
     "radio_gateway": ("Passerelle", "Gateway"),
@@ -93,17 +95,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "login_title": ("Connexion", "Log in"),
     "login_help": ("Les actions (maintenir un groupe, lire un appareil) demandent le mot de passe de la page.",
                    "Actions (holding a group, reading a device) need the page's password."),
-    "no_password": ("Aucun mot de passe n'est défini : lancez « sudo edge-agent web passwd » sur la passerelle.",
+    "no_password": ("Aucun mot de passe n'est défini\u00a0: lancez « sudo edge-agent web passwd » sur la passerelle.",
                     "No password is set: run 'sudo edge-agent web passwd' on the gateway."),
     "wrong_password": ("Mot de passe incorrect.", "Wrong password."),
-    "too_many": ("Trop d'essais : réessayez dans {s} s.", "Too many attempts: try again in {s} s."),
+    "too_many": ("Trop d'essais\u00a0: réessayez dans {s} s.", "Too many attempts: try again in {s} s."),
     "logged_out": ("Vous êtes déconnecté.", "You are logged out."),
     "held": ("Groupe {group} maintenu à {level} %.", "Group {group} held at {level} %."),
     "resumed": ("Groupe {group} rendu à son programme.", "Group {group} given back to its program."),
-    "read_done": ("{device} lu : {values}", "{device} read: {values}"),
-    "read_heard": ("{device} : dernières valeurs entendues ({values})", "{device}: last values heard ({values})"),
-    "refused": ("Refusé : {why}", "Refused: {why}"),
-    "csrf": ("Formulaire périmé ou étranger : rechargez la page et recommencez.",
+    "read_done": ("{device} lu\u00a0: {values}", "{device} read: {values}"),
+    "read_heard": ("{device}\u00a0: dernières valeurs entendues ({values})", "{device}: last values heard ({values})"),
+    "refused": ("Refusé\u00a0: {why}", "Refused: {why}"),
+    "csrf": ("Formulaire périmé ou étranger\u00a0: rechargez la page et recommencez.",
              "Stale or foreign form: reload the page and try again."),
     "must_login": ("Connectez-vous d'abord.", "Log in first."),
     "time": ("Heure", "Time"),
@@ -120,11 +122,41 @@ WORDS: dict[str, tuple[str, str]] = {
     "model": ("Modèle", "Model"),
     "not_found": ("Introuvable.", "Not found."),
     "lang_switch": ("English", "Français"),
-    "minutes": ("{n} min", "{n} min"),
-    "hours": ("{n} h", "{n} h"),
+    "minutes": ("{n}\u00a0min", "{n}\u00a0min"),
     "problem": ("Problème", "Problem"),
     "chart_of": ("{point} de {device}", "{point} of {device}"),
-    "min_max": ("zone : min–max sur 5 min ; trait : moyenne", "band: 5-min min–max; line: mean"),
+    "min_max": ("zone\u00a0: min–max sur 5 min\u00a0; trait\u00a0: moyenne", "band: 5-min min–max; line: mean"),
+    "just_now": ("à l'instant", "just now"),
+    "no_period": ("hors des périodes du programme", "outside the program's periods"),
+    "no_calendar_rule": ("aucune règle du calendrier pour cette nuit", "no calendar rule for this night"),
+    "sun_sunset": ("coucher du soleil", "sunset"),
+    "sun_sunrise": ("lever du soleil", "sunrise"),
+    "sun_civil_dusk": ("crépuscule civil", "civil dusk"),
+    "sun_civil_dawn": ("aube civile", "civil dawn"),
+    "held_word": ("maintien", "hold"),
+    "hold_ends": ("{at}\u00a0: fin du maintien, retour à {level} %", "{at}: the hold ends, back to {level} %"),
+    "hold_ends_at": ("{at}\u00a0: fin du maintien", "{at}: the hold ends"),
+    "hold_no_end": ("aucun\u00a0: maintenu sans limite", "none: held with no end"),
+    "planned_level": ("prévu par le programme", "the program's level"),
+    "saved_hold": ("maintien enregistré à {level} % par {who}, repris au redémarrage de l'agent (encore {left})",
+                   "hold at {level} % by {who} kept, resumed when the agent starts again ({left} left)"),
+    "saved_hold_forever": ("maintien enregistré à {level} % par {who}, repris au redémarrage de l'agent",
+                           "hold at {level} % by {who} kept, resumed when the agent starts again"),
+    "no_action_stopped": ("L'agent est arrêté\u00a0: aucune action possible tant qu'il ne tourne pas.",
+                          "The agent is stopped: no action until it runs again."),
+    "not_running_act": ("l'agent est arrêté, il ne peut pas agir\u00a0; démarrez-le avec"
+                        " « sudo systemctl start edge-agent »",
+                        "the agent is not running, so it cannot act; start it with"
+                        " 'sudo systemctl start edge-agent'"),
+    "cannot_ask": ("l'agent ne répond pas\u00a0: {why}", "the agent cannot be asked: {why}"),
+    "stale": ("Page non mise à jour\u00a0: la passerelle ne répond pas, nouvel essai dans quelques secondes.",
+              "Not up to date: the gateway does not answer; trying again in a few seconds."),
+    "category_road": ("voirie", "road"),
+    "category_heritage": ("patrimoine", "heritage"),
+    "category_park": ("parc, jardin", "park"),
+    "category_shop_window": ("vitrines", "shop windows"),
+    "category_activity": ("activité", "activity"),
+    "category_car_park": ("parking", "car park"),
 }
 
 SOURCES = {"technician": ("technicien", "technician"), "hypervisor": ("hyperviseur", "hypervisor"),
@@ -144,6 +176,24 @@ class Words:
     def __call__(self, key: str, **values: object) -> str:
         text = WORDS[key][self._index]
         return text.format(**values) if values else text
+
+    @property
+    def colon(self) -> str:
+        """What goes before a colon: a no-break space in French, nothing in English."""
+        return "\u00a0:" if self.lang == "fr" else ":"
+
+    def category(self, name: str) -> str:
+        key = f"category_{name}"
+        return self(key) if key in WORDS else name
+
+    def day(self, iso: str) -> str:
+        """A date (YYYY-MM-DD) as each language writes it."""
+        year, month, day = iso[:10].split("-")
+        return f"{day}/{month}/{year}" if self.lang == "fr" else f"{year}-{month}-{day}"
+
+    def count(self, key: str, n: int) -> str:
+        """'{n} records' with its singular ("record_one") for one."""
+        return self(f"{key.rstrip('s')}_one") if n == 1 else self(key, n=n)
 
     def source(self, name: str) -> str:
         return SOURCES.get(name, (name, name))[self._index]
@@ -181,18 +231,20 @@ class Words:
             return "-"
         seconds = max(0.0, seconds)
         if seconds < 90:
-            return f"{seconds:.0f} s"
+            return f"{seconds:.0f}\u00a0s"
         if seconds < 5400:
             return self("minutes", n=round(seconds / 60))
         if seconds < 2 * 86_400:
             hours, minutes = divmod(round(seconds / 60), 60)
-            return f"{hours} h {minutes:02d}"
+            return f"{hours}\u00a0h" if minutes == 0 else f"{hours}\u00a0h\u00a0{minutes:02d}"
         days = seconds / 86_400
-        return f"{days:.0f} {('jours', 'days')[self._index]}"
+        return f"{days:.0f}\u00a0{('jours', 'days')[self._index]}"
 
     def ago(self, ts: float | None, now: float) -> str:
         if ts is None:
             return self("never")
+        if now - ts < 1.5:
+            return self("just_now")
         span = self.span(now - ts)
         return f"il y a {span}" if self.lang == "fr" else f"{span} ago"
 
@@ -203,4 +255,4 @@ class Words:
         value, index = float(count), 0
         while value >= 1000 and index < len(units) - 1:
             value, index = value / 1000, index + 1
-        return f"{self.number(round(value, 1), 3)} {units[index]}"
+        return f"{self.number(round(value, 1), 3)}\u00a0{units[index]}"

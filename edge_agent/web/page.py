@@ -12,8 +12,9 @@ from typing import Any
 from edge_agent.cli.schedule_cmd import plan_json
 from edge_agent.config.site import SiteConfig
 from edge_agent.lorawan.link_margin import Level, Verdict, best, judge
-from edge_agent.rules.programs import Place, night_plan
+from edge_agent.rules.programs import NightPlan, Place, night_plan
 from edge_agent.rules.sun import SunError, night_of
+from edge_agent.web.event_text import cause, describe, reason
 from edge_agent.web.i18n import Words
 
 Row = dict[str, Any]
@@ -38,7 +39,7 @@ def gateway_rows(status: dict[str, Any], config: SiteConfig, w: Words, now: floa
     else:
         rows.append(_row(w("disk"), disk.get("error", "-"), "bad"))
     rows.append(_row(w("store"), w("store_use", used=w.size(box["used_bytes"]), max=w.size(box["max_bytes"]))))
-    backlog = w("records", n=box["backlog"])
+    backlog = w.count("records", box["backlog"])
     if box["oldest_pending_ts"] is not None:
         backlog += ", " + w("oldest", ago=w.ago(box["oldest_pending_ts"], now))
     if box["dropped"]:
@@ -91,7 +92,7 @@ def signal_summary(uplinks: list[dict[str, Any]], w: Words) -> Row:
 def _verdict_text(verdict: Verdict, w: Words) -> str:
     if verdict.level is Level.UNKNOWN:
         return w("unknown")
-    return f"{w(verdict.level.value)} ({w.number(verdict.margin_db, 3)} dB)"
+    return f"{w(verdict.level.value)} ({w.number(verdict.margin_db, 3)}\u00a0dB)"
 
 
 def device_cards(status: dict[str, Any], radio: dict[str, list[dict[str, Any]]], w: Words, now: float) -> list[Row]:
@@ -134,30 +135,62 @@ def _value(point: str, value: dict[str, Any], w: Words) -> Row:
 
 # -- lighting ----------------------------------------------------------------------------------------
 
-def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now: float) -> list[Row]:
+def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now: float, *,
+                running: bool = True) -> list[Row]:
+    """Each group: its level and why, what comes next, the night's plan. With the agent stopped, the level is
+    the program's and a hold is one kept for when the agent starts again."""
     site = config.site
     place = Place(site.latitude, site.longitude, site.timezone)
     cards = []
     for group in groups:
+        plan = None
         steps: list[Row] = []
         with contextlib.suppress(SunError, KeyError):
             plan = night_plan(config.lighting, group["group"], night_of(now, site.timezone), place)
             steps = [{"at": datetime.fromisoformat(s["local"]).strftime("%H:%M"), "level": s["level"],
-                      "cause": s["cause"], "now": False}
+                      "cause": cause(s["cause"], w), "now": False}
                      for s in plan_json(plan, group["category"], site.timezone)["steps"]]
             current = [i for i, s in enumerate(plan.steps) if s.ts <= now]
             if current:
                 steps[current[-1]]["now"] = True
-        upcoming = group.get("next_change")
+        override = group.get("override")
+        held = running and override is not None
         cards.append({
-            "name": group["group"], "category": group["category"],
-            "level": "-" if group["level"] is None else f"{group['level']} %",
-            "why": _why(group, w), "held": group.get("override") is not None,
-            "next": "-" if upcoming is None else
-            f"{w.clock(datetime.fromisoformat(upcoming['at']).timestamp())} → {upcoming['level']} %",
+            "name": group["group"], "category": w.category(group["category"]),
+            "level": "-" if group["level"] is None else f"{group['level']}\u00a0%",
+            "level_note": "" if running else w("planned_level"),
+            "why": _why(group, w) if running else _kept(override, w), "held": held,
+            "next": _next(group if running else {"next_change": group.get("next_change")}, plan, w, now),
             "steps": steps,
         })
     return cards
+
+
+def _next(group: dict[str, Any], plan: NightPlan | None, w: Words, now: float) -> str:
+    """The next change: the hold's end when held (and the program's level then), else the program's next step."""
+    override = group.get("override")
+    if override is not None:
+        left = override.get("remaining_s")
+        if left is None:
+            return str(w("hold_no_end"))
+        ends = now + float(left)
+        if plan is not None and plan.start <= ends < plan.end:
+            return str(w("hold_ends", at=w.clock(ends), level=plan.level_at(ends)))
+        return str(w("hold_ends_at", at=w.clock(ends)))
+    upcoming = group.get("next_change")
+    if upcoming is None:
+        return "-"
+    return f"{w.clock(datetime.fromisoformat(upcoming['at']).timestamp())} → {upcoming['level']}\u00a0%"
+
+
+def _kept(override: dict[str, Any] | None, w: Words) -> str:
+    """A hold the stopped agent saved and takes up again when it starts; else the program's."""
+    if override is None:
+        return w("by_program")
+    who = w.source(str(override.get("source") or "?"))
+    if override.get("remaining_s") is None:
+        return w("saved_hold_forever", level=override["level"], who=who)
+    return w("saved_hold", level=override["level"], who=who, left=w.span(override["remaining_s"]))
 
 
 def _why(group: dict[str, Any], w: Words) -> str:
@@ -168,17 +201,14 @@ def _why(group: dict[str, Any], w: Words) -> str:
             return w("by_override_forever", who=who)
         return w("by_override", who=who, left=w.span(override["remaining_s"]))
     source = str(group.get("source") or "-")
-    if source == "safe":
-        return w("by_safe")
-    if source.startswith("program"):
-        return w("by_program") + source[len("program"):]  # "program all-night" names the program
-    return source
+    return reason(source, w) if source != "-" else source
 
 
 # -- events ------------------------------------------------------------------------------------------
 
-def event_rows(events: list[dict[str, Any]], w: Words, now: float) -> list[Row]:
+def event_rows(events: list[dict[str, Any]], config: SiteConfig, w: Words, now: float) -> list[Row]:
     tone = {"alarm": "bad", "critical": "bad", "warning": "warn"}
+    rule_kinds = {rule.name: rule.kind for rule in config.alarms}
     return [{"at": w.moment(e["ts"], now), "device": e.get("device") or "-", "kind": e["kind"],
-             "priority": w.priority(e["priority"]), "message": e.get("message") or "",
+             "priority": w.priority(e["priority"]), "message": describe(e, w, rule_kinds),
              "tone": tone.get(e["priority"], "")} for e in events]

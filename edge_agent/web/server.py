@@ -53,7 +53,12 @@ def listen(address: str, port: int) -> socket.socket:
 
 def check_address(address: str, loaded: LoadedConfig) -> str:
     """The address the page listens on; refused unless the site config opts in to a non-loopback one."""
-    if ipaddress.ip_address(address).is_loopback:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise EdgeAgentError(f"--bind '{address[:60]}' is not an IP address: give 127.0.0.1 (the default), ::1,"
+                             " or one of the gateway's own addresses") from None
+    if ip.is_loopback:
         return address
     web = loaded.config.web
     if not web.lan:
@@ -91,7 +96,8 @@ def serve(loaded: LoadedConfig, *, bind: str | None = None, port: int | None = N
     ))
     idle = web.idle_exit_s if idle_exit_s is None else idle_exit_s
     scheme = "https" if web.tls else "http"
-    log.info("web_listening", url=f"{scheme}://{address}:{sock.getsockname()[1]}/", systemd=inherited is not None,
+    host = f"[{address}]" if ":" in address else address
+    log.info("web_listening", url=f"{scheme}://{host}:{sock.getsockname()[1]}/", systemd=inherited is not None,
              idle_exit_s=idle or None)
 
     async def main() -> None:

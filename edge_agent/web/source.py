@@ -34,6 +34,11 @@ class Snapshot:
     radio: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unreachable: str | None = None  # why a running agent could not be asked (the figures are then the store's)
+
+
+class AgentStopped(EdgeAgentError):
+    """An action asked while the agent is not running."""
 
 
 class Source:
@@ -55,7 +60,9 @@ class Source:
         except AgentNotRunning:
             pass  # it stopped between the two calls
         except EdgeAgentError as exc:  # no permission on the socket, no answer
-            return self._stopped([f"the agent cannot be asked: {exc}"])
+            snap = self._stopped([])
+            snap.unreachable = str(exc)
+            return snap
         return self._stopped([])
 
     def _live(self, client: ControlClient, radio_last: int) -> Snapshot:
@@ -105,11 +112,12 @@ class Source:
             conn.close()
 
     def act(self, op: str, **args: Any) -> dict[str, Any]:
-        """An action through the running agent (hold, resume, read); EdgeAgentError in plain words otherwise."""
+        """An action through the running agent (hold, resume, read); AgentStopped when it is not running,
+        EdgeAgentError in plain words when it refuses."""
         client = self.agent()
         if client is None:
-            raise EdgeAgentError("the agent is not running, so it cannot act; start it with"
-                                 " 'sudo systemctl start edge-agent'")
+            raise AgentStopped("the agent is not running, so it cannot act; start it with"
+                               " 'sudo systemctl start edge-agent'")
         return client.call(op, **args)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from edge_agent.cli.main import app
+from edge_agent.reports.wording import Wording
 from tests.reports.support import commit, meter, write_site
 
 
@@ -56,3 +58,18 @@ def test_a_chart_without_matplotlib_installed_says_how_to_get_it(site: Path) -> 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "pip install 'edge-agent[reports]'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_reports_write_numbers_and_dates_as_each_language_does() -> None:
+    fr, en = Wording("fr"), Wording("en")
+    assert (fr.num(2169.25), en.num(2169.25), fr.num(None), fr.num(3, unit=" %")) == ("2 169,2", "2 169.2", "-",
+                                                                                      "3 %")
+    assert (fr.pct(0.8145), en.pct(0.8145, 1), fr.factor(0.069)) == ("81 %", "81.5 %", "0,069")
+    assert (fr.span("2026-10-01", "2026-10-31"), en.span("2026-10-01", "2026-10-31")) == (
+        "du 01/10/2026 au 31/10/2026", "2026-10-01 to 2026-10-31")
+    assert (fr.month("2026-10"), en.month("2026-02"), fr.short_day(date(2026, 8, 1))) == (
+        "octobre 2026", "February 2026", "01 août")
+    assert (fr.nights(1), fr.nights(31), fr.issue("reset"), fr.issue("new_kind"), fr.flow("in")) == (
+        "1 nuit", "31 nuits", "remis à zéro", "new_kind", "entrées")
+    with pytest.raises(ValueError, match="not a language of the reports"):
+        Wording("de")

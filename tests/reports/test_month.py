@@ -73,9 +73,15 @@ def test_energy_month_and_its_chart(month: Month) -> None:
     assert width > 1000 and height > 700 and chart.stat().st_size > 30_000
 
 
-def test_energy_table_by_month(month: Month) -> None:
-    text = report(month, "energy", "--by", "month").stdout
-    assert "2026-10" in text and "31 nights" in text and "meter reset" in text and "override 100 %" in text
+def test_energy_table_by_month_in_the_communes_language_or_english(month: Month) -> None:
+    text = report(month, "energy", "--by", "month").stdout  # the site says no language: French
+    assert text.startswith("Éclairage public, Esternay, nuits du 01/10/2026 au 31/10/2026")
+    assert "kWh évités" in text and "octobre 2026" in text and "31 nuits" in text and "0,25 €/kWh" in text
+    assert "compteur remis à zéro 02:10 (48 506,372 -> 0,000)" in text and "maintien à 100 % 23:00-01:00" in text
+    english = report(month, "energy", "--by", "month", "--lang", "en").stdout
+    assert english.startswith("Lighting energy, Esternay, nights of 2026-10-01 to 2026-10-31")
+    assert "October 2026" in english and "31 nights" in english and "meter reset" in english
+    assert "override 100 % 23:00-01:00 by hypervisor" in english
 
 
 def test_waste_month_and_its_charts(month: Month) -> None:
@@ -112,6 +118,7 @@ def test_mobility_month_and_its_chart(month: Month) -> None:
     assert all(counters[name]["occupancy"]["known_h"] > 700 for name in PARKING)
     drawing = chart.read_text()
     assert drawing.startswith("<?xml") and "<svg" in drawing
-    assert "Counts, Esternay" in drawing and "Parking spaces occupied" in drawing and "peak 08h" in drawing
+    assert "Comptages, Esternay, du 01/10/2026 au 31/10/2026" in drawing and "pointe 08h" in drawing
+    assert "Places de stationnement occupées" in drawing and "passages par heure" in drawing
     csv_rows = report(month, "mobility", "--format", "csv").stdout.splitlines()
     assert csv_rows[0].startswith("counter,what,date,h00") and len(csv_rows) == 1 + 31 * 5

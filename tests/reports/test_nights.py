@@ -121,8 +121,11 @@ def test_the_reset_night_in_json_csv_and_table(tmp_path: Path) -> None:
         "time": "2026-11-11T02:00+01:00", "before": 1005.8, "after": 0.0, "counted_kwh": 0.0}]
     rows = runner.invoke(app, [*base, "--format", "csv"]).stdout.splitlines()
     assert rows[0].startswith("group,night,program,energy_kwh") and rows[1].startswith("rue,2026-11-10,coupure,8.6,")
-    table = runner.invoke(app, base).stdout
+    table = runner.invoke(app, [*base, "--lang", "en"]).stdout
     assert "meter reset 02:00 (1 005.800 -> 0.000)" in table and "24.0 h of level taken from the program" in table
+    table = runner.invoke(app, base).stdout  # the site's language, French by default
+    assert "compteur remis à zéro 02:00 (1 005,800 -> 0,000)" in table
+    assert "10/11/2026" in table and "24,0 h de niveau pris dans le programme" in table
 
 
 # -- a night with an override -------------------------------------------------------------------------------------

@@ -178,3 +178,18 @@ def test_in_and_out_points_are_told_apart_by_their_readings(tmp_path: Path) -> N
     assert flows[("vs133", "line_1_in")] == ("line_1_period_in", {(DAY, 8): 4, (DAY, 9): 3})
     assert flows[("modbus-counter", "people_in")] == ("people_in", {(DAY, 8): 10, (DAY, 9): 10})
     assert len(flows) == 3 and all(c.occupancy is None for c in report.counters)
+
+
+def test_the_days_a_bin_stands_full_are_no_part_of_its_fill_rate(tmp_path: Path) -> None:
+    """It rose 20 -> 100 in 40 h, stood full 48 h (the sensor shows no more), was emptied, then rose 10 -> 30 in
+    10 h: it fills 100 points in 50 h, 48 a day, not 100 points in 98 h."""
+    config = write_site(tmp_path, DEVICES)
+    start = at(DAY, 0)
+    hours = [(0, 20.0), (20, 60.0), (40, 100.0), (64, 100.0), (88, 100.0), (89, 10.0), (94, 20.0), (99, 30.0)]
+    commit(config, [Reading("bac-mairie", "fill_level", value, start + h * 3600.0, "%") for h, value in hours])
+    with HistoryReader(config.store.path) as reader:
+        inputs = read(reader, *waste.read_span(start, start + 100 * 3600.0), waste.selection())
+    bin_ = waste.report(config, inputs, start, start + 100 * 3600.0).bins[0]
+    assert [(c.before, c.after) for c in bin_.collections] == [(100.0, 10.0)]
+    assert bin_.fill_rate_per_day == pytest.approx(100 / 50 * 24)
+    assert bin_.predicted_full == pytest.approx(start + 99 * 3600.0 + (80 - 30) / 48 * 86_400)

@@ -35,7 +35,8 @@ def screenshot(driver: webdriver.Chrome, size: tuple[int, int], path: Path, copy
     width, height = size
     driver.set_window_size(width, height)
     full = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, max(height, min(full, 6000)))
+    frame = height - int(driver.execute_script("return window.innerHeight"))  # the window's own bars
+    driver.set_window_size(width, max(height, min(full, 6000) + frame))
     driver.execute_script("window.scrollTo(0, 0)")
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))

@@ -68,6 +68,8 @@ def test_the_network_is_opt_in_in_the_site_config(tmp_path: Path) -> None:
     refused = edge_agent("web", "--config", str(local), "--bind", "0.0.0.0", "--port", str(free_port()))
     assert refused.returncode == 1 and "decided in the site config" in refused.stderr
     assert "Traceback" not in refused.stderr
+    named = edge_agent("web", "--config", str(local), "--bind", "localhost", "--port", str(free_port()))
+    assert named.returncode == 1 and "--bind 'localhost' is not an IP address: give 127.0.0.1" in named.stderr
     lan = tmp_path / "lan"
     lan.mkdir()
     opened = site(lan, 'bind = "0.0.0.0"')

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
+from starlette.types import Message
 
+from edge_agent.config.load import load_config
 from edge_agent.config.web import WebConfig
 from edge_agent.web import chart, passwords
+from edge_agent.web.app import WebApp
+from edge_agent.web.event_text import cause, describe
 from edge_agent.web.i18n import Words
+from edge_agent.web.page import group_cards
 from edge_agent.web.sessions import FAILURES_BEFORE_PAUSE, MAX_SESSIONS, PAUSE_S, SessionBook, csrf_ok
+from tests.cli.helpers import LIGHTING
+from tests.support.site import write_site
 
 
 class Clock:
@@ -93,8 +103,12 @@ def test_words_numbers_and_times_in_both_languages() -> None:
     fr, en = Words("fr", "Europe/Paris"), Words("en", "Europe/Paris")
     assert (fr("devices"), en("devices")) == ("Appareils", "Devices")
     assert (fr.number(230.41), en.number(230.41), fr.number(True), en.number(None)) == ("230,4", "230.4", "oui", "-")
-    assert fr.ago(100.0, 160.0) == "il y a 60 s" and en.ago(0.0, 7200.0) == "2 h 00 ago"
-    assert fr.size(80_200_000_000) == "80,2 Go" and en.size(999) == "999 B"
+    assert fr.ago(100.0, 160.0) == "il y a 60\u00a0s" and en.ago(0.0, 7200.0) == "2\u00a0h ago"
+    assert fr.ago(0.0, 5400.0) == "il y a 1\u00a0h\u00a030" and fr.ago(100.0, 100.4) == "à l'instant"
+    assert fr.size(80_200_000_000) == "80,2\u00a0Go" and en.size(999) == "999\u00a0B"
+    assert (fr.count("records", 1), fr.count("records", 3)) == ("1\u00a0donnée", "3\u00a0données")
+    assert (fr.colon, en.colon, fr.category("heritage"), en.category("car_park")) == ("\u00a0:", ":", "patrimoine",
+                                                                                      "car park")
     assert Words("de", "Europe/Paris").lang == "fr", "French unless English is asked for"
 
 
@@ -117,3 +131,80 @@ def test_axis_ticks_are_round_numbers() -> None:
     assert chart.nice_ticks(229.3, 233.8) == [228.0, 230.0, 232.0, 234.0]
     assert chart.nice_ticks(0, 100) == [0.0, 50.0, 100.0]
     assert chart.nice_ticks(3.29, 3.31) == [3.29, 3.3, 3.31]
+    assert chart.tick_labels([3.26, 3.28, 3.3, 3.32], decimal_comma=True) == ["3,26", "3,28", "3,30", "3,32"]
+    assert chart.tick_labels([0.0, 50.0, 100.0], decimal_comma=False) == ["0", "50", "100"]
+    assert chart.tick_labels([0.0, 0.5, 1.0], decimal_comma=False) == ["0.0", "0.5", "1.0"]
+
+
+def test_events_are_sentences_of_the_pages_language() -> None:
+    fr, en = Words("fr", "Europe/Paris"), Words("en", "Europe/Paris")
+    kinds = {"bin-full": "threshold", "armoire-panne": "lamp_failure"}
+    raised = {"kind": "alarm.raised", "message": "bin-1.fill_level = 100.0: alarm 'bin-full' raised",
+              "data": {"rule": "bin-full", "point": "fill_level", "value": 100.0}}
+    assert describe(raised, fr, kinds) == "fill_level = 100\u00a0: alarme « bin-full » déclenchée"
+    assert describe(raised, en, kinds) == raised["message"], "English is the agent's own sentence"
+    lamp = {"kind": "alarm.cleared", "message": "x", "data": {"rule": "armoire-panne", "point": None, "value": 2.1}}
+    assert describe(lamp, fr, kinds) == "le courant est revenu"
+    held = {"kind": "lighting.override", "message": "group centre: held",
+            "data": {"group": "centre", "level": 15, "duration_s": 3600, "source": "technician"}}
+    assert describe(held, fr, kinds) == "groupe centre maintenu à 15 % pendant 60\u00a0min (technicien)"
+    written = {"kind": "lighting.set_level", "message": "m", "data": {
+        "group": "centre", "point": "circuit1_level", "level": 60, "reason": "program all-night", "ok": False,
+        "read_back": 0, "error": None}}
+    assert describe(written, fr, kinds) == ("groupe centre\u00a0: circuit1_level à 60 % (programme all-night)\u00a0:"
+                                            " ÉCHEC (relu 0 %)")
+    assert describe({"kind": "agent_started", "message": "m", "data": {"version": "1.2"}}, fr, kinds) == \
+        "edge-agent 1.2 démarré"
+    assert describe({"kind": "someday_new", "message": "as the agent says"}, fr, kinds) == "as the agent says"
+    assert describe({"kind": "agent_started", "message": "no version"}, fr, kinds) == "no version"
+
+
+def test_a_plans_steps_say_why_in_words() -> None:
+    fr, en = Words("fr", "Europe/Paris"), Words("en", "Europe/Paris")
+    assert cause("sunset+15-23:00", fr) == "coucher du soleil + 15 min – 23:00"
+    assert cause("05:00-sunrise", en) == "05:00 – sunrise"
+    assert cause("civil_dusk-30-civil_dawn", fr) == "crépuscule civil − 30 min – aube civile"
+    assert (cause("no period", fr), cause("no period", en)) == ("hors des périodes du programme",
+                                                               "outside the program's periods")
+
+
+def test_a_held_group_says_when_its_hold_ends(tmp_path: Path) -> None:
+    config = load_config(write_site(tmp_path, broker_port=1, extra=LIGHTING)).config
+    fr = Words("fr", "Europe/Paris")
+    now = datetime(2026, 11, 10, 21, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
+    program = {"group": "centre", "category": "road", "level": 60, "source": "program all-night", "override": None,
+               "next_change": {"at": "2026-11-11T10:59:00+00:00", "level": 0}}
+    held = {**program, "level": 15, "source": "override",
+            "override": {"level": 15, "source": "technician", "remaining_s": 3600}}
+    [card] = group_cards([program], config, fr, now)
+    assert (card["category"], card["why"], card["next"]) == ("voirie", "programme all-night", "11:59 → 0\u00a0%")
+    [card] = group_cards([held], config, fr, now)
+    assert card["next"] == "22:00\u00a0: fin du maintien, retour à 60 %" and card["held"]
+    assert card["why"] == "maintenu par technicien, encore 60\u00a0min"
+    [stopped] = group_cards([{**program, "override": held["override"]}], config, fr, now, running=False)
+    assert stopped["level_note"] == "prévu par le programme" and not stopped["held"]
+    assert stopped["why"].startswith("maintien enregistré à 15 % par technicien, repris au redémarrage")
+
+
+def test_the_page_speaks_the_sites_language_until_the_visitor_switches(tmp_path: Path) -> None:
+    site = write_site(tmp_path, broker_port=1)
+    site.write_text(site.read_text().replace('commune = "Esternay"', 'commune = "Esternay"\nlanguage = "en"'))
+    guard = WebApp(load_config(site)).asgi()
+
+    def page(cookie: str = "") -> str:
+        scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
+                 "headers": [(b"host", b"127.0.0.1"), (b"cookie", cookie.encode())], "scheme": "http",
+                 "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 5000), "root_path": ""}
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        asyncio.run(guard(scope, receive, send))
+        return b"".join(m.get("body", b"") for m in sent).decode()
+
+    assert '<html lang="en">' in page() and "Devices" in page()
+    assert '<html lang="fr">' in page("edge_lang=fr") and "Appareils" in page("edge_lang=fr")

@@ -22,7 +22,8 @@
     var fresh = new DOMParser().parseFromString(html, "text/html");
     document.querySelectorAll("[data-live]").forEach(function (old) {
       var next = old.id ? fresh.getElementById(old.id) : null;
-      if (!next || focusedIn(old)) { return; }
+      // Unchanged sections stay as they are: no image fetched again, no jump under the installer's thumb.
+      if (!next || focusedIn(old) || old.isEqualNode(next)) { return; }
       var open = openIn(old);
       var copy = document.importNode(next, true);
       open.forEach(function (group) {
