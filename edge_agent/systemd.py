@@ -26,10 +26,11 @@ class Notifier:
         if not self._address:
             return False
         message = "\n".join(lines).encode()
-        try:
+        try:  # never blocks: a notify socket nobody reads must not stall the event loop
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.setblocking(False)
                 sock.connect(self._address)
-                sock.sendall(message)
+                sock.send(message)
         except OSError:
             return False
         return True

@@ -10,6 +10,7 @@ import itertools
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,37 +26,55 @@ HANG_AFTER = 4.0
 
 
 class NotifySocket:
-    """What systemd's notify socket receives, with the monotonic time each datagram arrived."""
+    """What systemd's notify socket receives, with the monotonic time each datagram arrived.
+
+    Like systemd, it reads every datagram as it comes (a thread), so the agent never meets a full socket queue.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
         self.messages: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+        self._open = True
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def collect(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
+    def _read(self) -> None:
+        while self._open:
             try:
                 data = self.sock.recv(4096)
             except TimeoutError:
+                continue
+            except OSError:
                 return
-            self.messages.append((time.monotonic(), data.decode()))
+            with self._lock:
+                self.messages.append((time.monotonic(), data.decode()))
+
+    def collect(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def wait_for(self, line: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for at, message in self.messages:
+            with self._lock:
+                seen = list(self.messages)
+            for at, message in seen:
                 if line in message.splitlines():
                     return at
-            self.collect(0.1)
+            time.sleep(0.1)
         raise AssertionError(f"no {line} within {timeout} s; got {self.messages}")
 
     def times_of(self, line: str, after: float = 0.0) -> list[float]:
-        return [at for at, message in self.messages if at >= after and line in message.splitlines()]
+        with self._lock:
+            seen = list(self.messages)
+        return [at for at, message in seen if at >= after and line in message.splitlines()]
 
     def close(self) -> None:
+        self._open = False
+        self._reader.join(timeout=2)
         self.sock.close()
 
 
@@ -127,3 +146,18 @@ def test_health_fails_without_an_agent_or_a_store(tmp_path: Path) -> None:
     result = health(config)
     assert result.returncode == 1
     assert "does not answer" in result.stderr and "cannot be read" in result.stderr
+
+
+def test_a_notify_socket_nobody_reads_never_stalls_the_agent(tmp_path: Path) -> None:
+    """A full datagram queue drops the notification instead of blocking the agent's event loop."""
+    from edge_agent.systemd import Notifier
+
+    unread = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    unread.bind(str(tmp_path / "unread.sock"))
+    try:
+        notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "unread.sock")})
+        sent = [notifier.send("WATCHDOG=1") for _ in range(200)]  # far more than a unix socket queues
+        assert sent[0] and not all(sent), "every send claimed delivered to a socket that queues a few"
+        assert unread.recv(64) == b"WATCHDOG=1"
+    finally:
+        unread.close()
