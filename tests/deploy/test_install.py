@@ -125,6 +125,7 @@ def running_version(state: Path) -> str:
     return started_versions(state)[-1]
 
 
+@pytest.mark.timeout(900)  # five installs, each a virtual environment made from the wheelhouse
 def test_upgrade_switches_back_by_itself_then_rollback_then_uninstall(
     tmp_path: Path, wheelhouse: Wheelhouse, broker: Broker, standins: dict[str, str]
 ) -> None:
