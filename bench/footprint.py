@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import site
-from bench.commune import COMMUNE, TINY
 from bench.common import Mosquitto
+from bench.commune import COMMUNE, TINY
 from bench.lora_feed import devices as lora_devices
 from bench.pipeline import Pipeline
 from bench.procs import REPO, run_folder, sample

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 from typer.main import get_group
@@ -50,8 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_command(name: str) -> click.Command:
-    """The click command ``name``, built from its module (imported now): ``register(app)``, or a group's ``app``."""
+def load_command(name: str) -> Any:
+    """The (click) command ``name``, built from its module (imported now): ``register(app)``, or a group's ``app``."""
     module = importlib.import_module(f"edge_agent.cli.{COMMANDS[name][0]}")
     holder = typer.Typer(rich_markup_mode=None)
     register = getattr(module, "register", None)
@@ -63,15 +63,18 @@ def load_command(name: str) -> click.Command:
 
 
 class LazyCommands(TyperGroup):
-    """The root group: lists the table's commands and loads one when it is invoked."""
+    """The root group: lists the table's commands and loads one when it is invoked.
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    (Typed loosely: typer carries its own copy of click's classes, which differ from one typer version to another.)
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return load_command(cmd_name) if cmd_name in COMMANDS else None
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, text) for name, (_module, text) in COMMANDS.items()])
 
