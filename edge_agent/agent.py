@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from edge_agent import __version__, simulated
+from edge_agent import __version__
 from edge_agent.actuators import DriverActions
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.commands import restart as command_restart
@@ -178,7 +178,7 @@ class Agent:
         if self.rules is not None:
             rules = self.rules
             self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
-        built: list[Service | None] = [simulated.build_service(context), self.modbus, self.lorawan, self.rules,
+        built: list[Service | None] = [_simulated_service(context), self.modbus, self.lorawan, self.rules,
                                        reports_service.build_service(context)]
         return [service for service in built if service is not None]
 
@@ -260,6 +260,15 @@ class Agent:
             fields.update({"backlog": stats.backlog, "dropped": stats.dropped, "set_aside": stats.set_aside,
                            "last_seq": stats.last_seq, "store_bytes": stats.used_bytes})
         return fields
+
+
+def _simulated_service(context: ServiceContext) -> Service | None:
+    """The simulated devices' service; its module is loaded only by a site that has some (the demo, tests)."""
+    if not any(device.driver == "simulated" for device in context.config.devices):
+        return None
+    from edge_agent import simulated
+
+    return simulated.build_service(context)
 
 
 def _test_hang_at(now: float) -> float | None:

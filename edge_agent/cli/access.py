@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from edge_agent.cli.output import fail
-from edge_agent.config.load import LoadedConfig, load_config
-from edge_agent.control.client import ControlClient, running_agent
 from edge_agent.errors import ConfigError, EdgeAgentError
+
+if TYPE_CHECKING:  # loaded when a command runs, not for its --help
+    from edge_agent.config.load import LoadedConfig
+    from edge_agent.control.client import ControlClient
 
 DEFAULT_CONFIG = Path("/etc/edge-agent/site.toml")
 
@@ -28,6 +30,8 @@ def json_option() -> Any:
 
 def load_site(path: Path) -> LoadedConfig:
     """The validated config, or a plain error listing its problems."""
+    from edge_agent.config.load import load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -36,6 +40,8 @@ def load_site(path: Path) -> LoadedConfig:
 
 def agent_client(loaded: LoadedConfig) -> ControlClient | None:
     """A client of the running agent, or None when it does not run."""
+    from edge_agent.control.client import running_agent
+
     try:
         return running_agent(loaded.config.control.socket)
     except EdgeAgentError as exc:  # e.g. no permission on the socket

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from edge_agent.config.load import load_config
-from edge_agent.config.warnings import config_warnings
 from edge_agent.errors import ConfigError
 
 app = typer.Typer(help="Check and inspect site configs.", no_args_is_help=True)
@@ -16,6 +14,9 @@ app = typer.Typer(help="Check and inspect site configs.", no_args_is_help=True)
 @app.command("check")
 def check(path: Path = typer.Argument(..., help="the site config (TOML)")) -> None:
     """Exit 0 if the config is valid; otherwise print one line per problem and exit 1."""
+    from edge_agent.config.load import load_config
+    from edge_agent.config.warnings import config_warnings
+
     try:
         loaded = load_config(path)
     except ConfigError as exc:

@@ -10,11 +10,12 @@ import typer
 from edge_agent.cli import render
 from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site
 from edge_agent.cli.output import fail, print_json
-from edge_agent.control import inventory
 
 
 def devices(config: Path = config_option(), as_json: bool = json_option()) -> None:
     """Every configured device: driver, model, address, and its state when the agent runs."""
+    from edge_agent.control import inventory
+
     loaded = load_site(config)
     client = agent_client(loaded)
     rows = call(client, "devices")["devices"] if client is not None else inventory.devices(loaded.config)
@@ -40,6 +41,8 @@ def points(
     as_json: bool = json_option(),
 ) -> None:
     """Every point of every device (or of one): unit, register or source, writable, last value."""
+    from edge_agent.control import inventory
+
     loaded = load_site(config)
     client = agent_client(loaded)
     if client is not None:

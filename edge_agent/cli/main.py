@@ -1,72 +1,33 @@
-"""The ``edge-agent`` command line."""
+"""The ``edge-agent`` entry point: the daemon straight away, any other command through the typer app."""
 
 from __future__ import annotations
 
 import sys
-
-import typer
-
-from edge_agent import __version__
-from edge_agent.cli import (
-    config_cmd,
-    decode_cmd,
-    drivers_cmd,
-    health_cmd,
-    ingest_cmd,
-    lighting_cmd,
-    modbus_cmd,
-    report_cmd,
-    run_cmd,
-    schedule_cmd,
-    web_cmd,
-)
-from edge_agent.cli.technician import register_commands as register_technician_commands
-
-app = typer.Typer(
-    help="edge-agent: the commune gateway's agent (Modbus, LoRaWAN, local rules, upstream sync).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(modbus_cmd.app, name="modbus")
-app.add_typer(schedule_cmd.app, name="schedule")
-app.add_typer(lighting_cmd.app, name="lighting")
-app.add_typer(ingest_cmd.app, name="ingest")
-app.add_typer(web_cmd.app, name="web")
-app.add_typer(drivers_cmd.app, name="drivers")
-report_cmd.register(app)
-run_cmd.register(app)
-decode_cmd.register(app)
-health_cmd.register(app)
-register_technician_commands(app)  # status, devices, points, tail, read, write, queue, sync, export, doctor
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"edge-agent {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
-    debug: bool = typer.Option(False, "--debug", help="show Python tracebacks on errors"),
-) -> None:
-    from edge_agent.cli import state
-
-    state.DEBUG = debug
+from typing import Any
 
 
 def main() -> None:
-    from edge_agent.cli import state
+    from edge_agent.cli import daemon, state
 
     try:
+        if daemon.wants_daemon(sys.argv[1:]):  # the daemon: no CLI framework resident for months
+            sys.exit(daemon.main(sys.argv[2:]))
+        from edge_agent.cli.app import app
+
         app()
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         if state.DEBUG:
             raise
-        typer.echo(f"error: {exc} (run with --debug for details)", err=True)
+        print(f"error: {exc} (run with --debug for details)", file=sys.stderr)
         sys.exit(1)
+
+
+def __getattr__(name: str) -> Any:
+    """``edge_agent.cli.main.app``: the typer app, loaded when asked for (the daemon never asks)."""
+    if name == "app":
+        from edge_agent.cli.app import app
+
+        return app
+    raise AttributeError(name)

@@ -48,9 +48,9 @@ def last_values(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """Per device: last seen and the last value of each point, from the most recent rows."""
     last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
     floor = (int(last[0]) if last else 0) - RECENT_ROWS
-    rows = conn.execute(
+    rows = conn.execute(  # read row by row: tens of thousands of rows are never all held at once
         f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND kind=? ORDER BY seq", (floor, KIND_READING)
-    ).fetchall()
+    )
     devices: dict[str, dict[str, Any]] = {}
     for row in rows:
         item = record_json(from_row(row).record)

@@ -6,30 +6,22 @@ from pathlib import Path
 
 import typer
 
-from edge_agent.cli.output import fail
-from edge_agent.config.load import load_config
-from edge_agent.errors import ConfigError
-
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("demo")(demo)
 
 
+# ``edge-agent run`` itself is read by edge_agent.cli.daemon, without typer; this command gives its --help (keep the
+# two alike) and serves the app inside a test.
 def run(
     config: Path = typer.Option(..., "--config", "-c", help="the site config (TOML)"),
     log_format: str = typer.Option("auto", "--log-format", help="auto, json or console"),
 ) -> None:
     """Run the agent as a daemon until SIGTERM or SIGINT."""
-    from edge_agent.agent import run_forever
-    from edge_agent.logs import setup_logging
+    from edge_agent.cli.daemon import run_daemon
 
-    setup_logging(log_format)
-    try:
-        loaded = load_config(config)
-    except ConfigError as exc:
-        fail("the config is not valid:\n" + "\n".join(exc.problems))
-    raise typer.Exit(run_forever(loaded))
+    raise typer.Exit(run_daemon(config, log_format))
 
 
 def demo(

@@ -5,23 +5,23 @@ from __future__ import annotations
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from edge_agent.cli import offline, render
+from edge_agent.cli import render
 from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site
 from edge_agent.cli.output import fail, print_json
-from edge_agent.clock import kernel_clock_synced
-from edge_agent.config.load import LoadedConfig
-from edge_agent.config.site import SiteConfig
-from edge_agent.control import inventory
-from edge_agent.control.facts import disk_json, merge_device
-from edge_agent.store.series import StoreUnreadable, open_reader
+
+if TYPE_CHECKING:  # loaded when the command runs, not for its --help
+    from edge_agent.config.load import LoadedConfig
+    from edge_agent.config.site import SiteConfig
 
 
 def gather(loaded: LoadedConfig) -> dict[str, Any]:
     """The status from the running agent, or from the store when it does not run."""
+    from edge_agent.store.series import StoreUnreadable
+
     client = agent_client(loaded)
     if client is not None:
         return call(client, "status")
@@ -33,6 +33,12 @@ def gather(loaded: LoadedConfig) -> dict[str, Any]:
 
 def stopped_status(config: SiteConfig) -> dict[str, Any]:
     """The ``status`` reply's shape, read from the store (StoreUnreadable if it cannot be)."""
+    from edge_agent.cli import offline
+    from edge_agent.clock import kernel_clock_synced
+    from edge_agent.control import inventory
+    from edge_agent.control.facts import disk_json, merge_device
+    from edge_agent.store.series import open_reader
+
     conn = open_reader(config.store.path)
     try:
         box = offline.outbox(conn, config.store.max_bytes)

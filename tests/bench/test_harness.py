@@ -87,3 +87,19 @@ def test_standalone_benchmarks_run_on_a_tiny_workload(module: str, args: list[st
                           text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert figure in done.stdout, done.stdout[-3000:]
+
+
+@pytest.mark.skipif(shutil.which("socat") is None or not _MOSQUITTO, reason="needs socat and mosquitto")
+def test_tiny_footprint_run_produces_figures(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--only", "footprint", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    figures = json.loads(out.read_text())["scenarios"][0]["figures"]
+    assert figures["daemon RSS MB at commune load (end)"] > 0
+    assert math.isfinite(figures["daemon RSS slope MB/h"])
+    for command in ("--help", "status --help", "status", "queue", "points", "config check", "decode"):
+        assert figures[f"CLI {command}: wall ms median"] > 0
+        assert figures[f"CLI {command}: peak RSS MB"] > 0
+    assert figures["run -> READY s median"] > 0

@@ -1,0 +1,179 @@
+"""What each command loads: the daemon and the technician's commands import only what the site and the command use.
+
+Each command runs as a real process (``python -m edge_agent ...``) under a small wrapper that writes the names in
+``sys.modules`` to a file when the process exits. The assertions are about which modules are there, never about
+time or memory (those are measured in bench/footprint.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge_agent.config.store import StoreConfig
+from edge_agent.reading import Reading
+from edge_agent.store.store import Store
+from tests.cli.helpers import lorawan_device
+from tests.support.broker import Broker
+from tests.support.ports import free_port
+from tests.support.site import simulated_devices, write_site
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Runs edge_agent's entry point as ``python -m edge_agent`` does; at exit, the loaded modules go to argv[1].
+_WRAPPER = """
+import atexit, json, runpy, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["edge-agent", *sys.argv[2:]]
+runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
+"""
+
+# Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC.
+NEVER = ("rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
+         "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web")
+# A technician's command that talks to no device loads no field-bus or MQTT client either.
+NO_DEVICE = (*NEVER, "pymodbus", "serial", "paho", "edge_agent.modbus.adapter", "edge_agent.lorawan.adapter")
+
+
+def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` (packages or modules) are among ``modules``."""
+    return [name for name in names if any(m == name or m.startswith(name + ".") for m in modules)]
+
+
+def modules_of(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+               until_ready: bool = False) -> list[str]:
+    """The modules a command had loaded when it exited (asserting it exited 0)."""
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    command = [sys.executable, "-c", _WRAPPER, str(out), *args]
+    full_env = {**os.environ, **(env or {})}
+    if not until_ready:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=full_env, cwd=REPO,
+                              check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    else:
+        _run_until_ready(command, full_env, tmp_path)
+    loaded = json.loads(out.read_text())
+    assert isinstance(loaded, list)
+    return loaded
+
+
+def _run_until_ready(command: list[str], env: dict[str, str], folder: Path) -> None:
+    """Start the daemon, wait for READY=1 on $NOTIFY_SOCKET (as systemd does), then stop it with SIGTERM."""
+    address = str(folder / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(address)
+        notify.settimeout(60)
+        with open(folder / "agent.log", "ab") as log:
+            proc = subprocess.Popen(command, stdout=log, stderr=log, env={**env, "NOTIFY_SOCKET": address},
+                                    cwd=REPO)
+        try:
+            while b"READY=1" not in notify.recv(4096):
+                pass
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(30)
+    os.unlink(address)
+    assert code == 0, (folder / "agent.log").read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    directory = tmp_path_factory.mktemp("imports-broker")
+    running = Broker(directory).start()
+    yield running
+    running.stop()
+
+
+def _field_site(directory: Path, broker_port: int) -> Path:
+    """A site of field devices only: a Modbus TCP meter (nothing answers on its port: these tests are about code
+    loaded, not readings), a LoRaWAN node through ChirpStack's JSON events; no gRPC downlinks, no protobuf, no
+    simulated device. Its store holds a reading, as a stopped agent leaves it."""
+    devices = f"""
+[[devices]]
+driver = "modbus"
+name = "meter"
+profile = "eastron_sdm120"
+host = "127.0.0.1"
+port = {free_port()}
+unit = 1
+poll_interval = 5
+""" + lorawan_device()
+    path = write_site(directory, broker_port=broker_port, devices=devices,
+                      extra=f"\n[chirpstack]\nport = {broker_port}\n")
+    store = Store.open(StoreConfig(path=directory / "store.db"))
+    try:
+        store.append([Reading("meter", "voltage", 231.5, 1_800_000_000.0, "V")])
+    finally:
+        store.close()
+    return path
+
+
+def test_help_loads_no_command_and_no_config_code(tmp_path: Path) -> None:
+    loaded = modules_of(tmp_path, "--help")
+    assert _loaded(loaded, NO_DEVICE) == []
+    assert _loaded(loaded, ("pydantic", "yaml", "structlog", "sqlite3", "edge_agent.config", "edge_agent.store")) == []
+    assert [m for m in loaded if m.endswith("_cmd")] == []
+
+
+@pytest.mark.parametrize("command", ["status", "queue", "points", "config", "decode"])
+def test_a_command_help_loads_that_command_alone(tmp_path: Path, command: str) -> None:
+    loaded = modules_of(tmp_path, command, "--help")
+    assert _loaded(loaded, NO_DEVICE) == []
+    commands = sorted(m for m in loaded if m.endswith("_cmd"))
+    assert len(commands) == 1 and commands[0].startswith("edge_agent.cli."), commands
+    assert _loaded(loaded, ("edge_agent.store.store", "edge_agent.control.client", "yaml")) == []
+
+
+@pytest.mark.parametrize("args", [("status",), ("queue",), ("points",), ("devices",)], ids=lambda a: a[0])
+def test_offline_commands_read_the_store_without_device_or_agent_code(tmp_path: Path, broker: Broker,
+                                                                      args: tuple[str, ...]) -> None:
+    config = _field_site(tmp_path, broker.port)
+    loaded = modules_of(tmp_path, *args, "--config", str(config))
+    assert _loaded(loaded, NO_DEVICE) == []
+    assert _loaded(loaded, ("edge_agent.agent", "edge_agent.sync", "edge_agent.rules.engine",
+                            "edge_agent.reports.service")) == []
+
+
+def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Broker) -> None:
+    config = _field_site(tmp_path, broker.port)
+    for args in (("config", "check", str(config)),
+                 ("decode", "--driver", "dragino_ldds75", "--fport", "2", "--hex", "0d0a07e900000001")):
+        loaded = modules_of(tmp_path, *args)
+        assert _loaded(loaded, NO_DEVICE) == [], args
+        assert _loaded(loaded, ("edge_agent.store", "edge_agent.agent")) == [], args
+
+
+def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Path, broker: Broker) -> None:
+    config = _field_site(tmp_path, broker.port)
+    loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
+    assert _loaded(loaded, NEVER) == []
+    assert _loaded(loaded, ("typer", "click", "edge_agent.cli.app", "edge_agent.lorawan.events_protobuf")) == []
+    assert _loaded(loaded, ("pymodbus", "paho", "edge_agent.lorawan.service")) == ["pymodbus", "paho",
+                                                                                      "edge_agent.lorawan.service"]
+
+
+def test_a_site_with_simulated_devices_loads_the_simulator(tmp_path: Path, broker: Broker) -> None:
+    """The other side of the daemon's test: the probe sees a module the site does use."""
+    config = write_site(tmp_path, broker_port=broker.port, devices=simulated_devices(count=1))
+    loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
+    assert "edge_agent.simulated" in loaded
+    assert _loaded(loaded, ("edge_agent.demo", "rich", "grpc", "typer")) == []
+
+
+def test_the_help_table_matches_the_commands() -> None:
+    """``edge-agent --help`` lists each command from a table, without loading it: the table says what it does."""
+    from edge_agent.cli.app import COMMANDS, load_command
+
+    for name, (_module, text) in COMMANDS.items():
+        command = load_command(name)
+        assert command.name == name
+        assert command.get_short_help_str(300) == text, name
