@@ -30,7 +30,8 @@ from edge_agent.reading import Event, Priority, Record
 from edge_agent.reports import service as reports_service
 from edge_agent.rules import engine as rules_engine
 from edge_agent.services import Service, ServiceContext
-from edge_agent.store.store import OutboxStats, Store
+from edge_agent.store.outbox import OutboxStats
+from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.uplink import Uplink
 from edge_agent.systemd import Notifier

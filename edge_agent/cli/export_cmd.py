@@ -68,16 +68,16 @@ def export(
         fail("--to must be after --from")
     if events and fmt is Format.csv:
         fail("events have no place in CSV; use --format jsonl with --events")
-    conn = offline.connect(loaded.config.store.path)
+    view = offline.connect(loaded.config.store.path)
     try:
-        total = offline.count_range(conn, start, end, device, not events)
-        records = offline.iter_range(conn, start, end, device, not events)
+        total = offline.count_range(view, start, end, device, not events)
+        records = offline.iter_range(view, start, end, device, not events)
         with output_file(output) as out, typer.progressbar(
             records, length=total, label=f"exporting {total} records", file=_bar_file(output),
         ) as bar:
             written = _write(bar, fmt, out)
     finally:
-        conn.close()
+        view.close()
     if output is not None:
         typer.echo(f"{written} records written to {output}", err=True)
 

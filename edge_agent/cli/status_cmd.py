@@ -17,7 +17,8 @@ from edge_agent.config.load import LoadedConfig
 from edge_agent.config.site import SiteConfig
 from edge_agent.control import inventory
 from edge_agent.control.facts import disk_json, merge_device
-from edge_agent.store.series import StoreUnreadable, open_reader
+from edge_agent.store.series import StoreUnreadable
+from edge_agent.store.view import StoreView
 
 
 def gather(loaded: LoadedConfig) -> dict[str, Any]:
@@ -33,12 +34,9 @@ def gather(loaded: LoadedConfig) -> dict[str, Any]:
 
 def stopped_status(config: SiteConfig) -> dict[str, Any]:
     """The ``status`` reply's shape, read from the store (StoreUnreadable if it cannot be)."""
-    conn = open_reader(config.store.path)
-    try:
-        box = offline.outbox(conn, config.store.max_bytes)
-        heard = offline.last_values(conn)
-    finally:
-        conn.close()
+    with StoreView.open(config.store.path) as view:
+        box = offline.outbox(view, config.store.max_bytes)
+        heard = offline.last_values(view)
     devices = []
     for device in config.devices:
         seen = heard.get(device.name, {"last_seen": None, "values": {}})

@@ -27,9 +27,9 @@ from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
 from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token, token_problem
 from edge_agent.lorawan.ingest import Ingest
 from edge_agent.lorawan.records import malformed
-from edge_agent.lorawan.resume import last_frame_counters
 from edge_agent.reading import Record
 from edge_agent.services import ServiceContext
+from edge_agent.store.view import last_frame_counters
 
 log = structlog.get_logger(__name__)
 
