@@ -26,6 +26,10 @@ SQL_ALLOWED = {
 }
 
 
+PAHO = re.compile(r"^\s*(import paho|from paho)")
+MQTT_ADAPTER = "mqtt_client.py"
+
+
 def _lines(path: Path) -> list[tuple[int, str]]:
     return list(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
 
@@ -64,3 +68,10 @@ def test_the_allowed_sql_is_still_there() -> None:
     stale = [name for name in SQL_ALLOWED
              if not (PACKAGE / name).exists() or not any(SQL.search(line) for _, line in _lines(PACKAGE / name))]
     assert stale == []
+
+
+def test_only_the_mqtt_adapter_imports_paho() -> None:
+    found = [f"edge_agent/{name}:{number}: {line.strip()}" for name, path in _sources() if name != MQTT_ADAPTER
+             for number, line in _lines(path) if PAHO.search(line)]
+    assert not found, f"paho imported outside edge_agent/{MQTT_ADAPTER} (use its MqttClient):\n" + "\n".join(found)
+    assert any(PAHO.search(line) for _, line in _lines(PACKAGE / MQTT_ADAPTER))

@@ -12,7 +12,7 @@ import structlog
 
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.errors import DeviceError, WriteRejected
-from edge_agent.lorawan.adapter import ChirpstackMqtt, Incoming
+from edge_agent.lorawan.adapter import ChirpstackMqtt
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
 from edge_agent.lorawan.decoders import ObjectDecoder, PayloadDecoder
 from edge_agent.lorawan.downlinks import (
@@ -27,6 +27,7 @@ from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
 from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token, token_problem
 from edge_agent.lorawan.ingest import Ingest
 from edge_agent.lorawan.records import malformed
+from edge_agent.mqtt_client import Message
 from edge_agent.reading import Record
 from edge_agent.services import ServiceContext
 from edge_agent.store.view import last_frame_counters
@@ -120,7 +121,7 @@ class LorawanService:
             for message in batch:
                 self._mqtt.ack(message)
 
-    def _handle(self, message: Incoming) -> list[Record]:
+    def _handle(self, message: Message) -> list[Record]:
         try:
             outcome = self._ingest.handle(message.topic, message.payload)
             return outcome.records + self._track(outcome.event)
