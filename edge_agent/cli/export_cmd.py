@@ -16,7 +16,7 @@ import typer
 from edge_agent.cli import offline
 from edge_agent.cli.access import config_option, load_site
 from edge_agent.cli.output import fail, output_file
-from edge_agent.control.protocol import record_json
+from edge_agent.control.protocol import reply_record_json
 
 CSV_COLUMNS = ["seq", "time", "device", "point", "value", "unit", "quality"]
 
@@ -93,7 +93,7 @@ def _write(records: Any, fmt: Format, out: IO[str]) -> int:
     if writer is not None:
         writer.writeheader()
     for stored in records:
-        item = row(record_json(stored.record, stored.seq))
+        item = row(reply_record_json(stored.record, stored.seq))
         if writer is not None:
             writer.writerow(item)
         else:

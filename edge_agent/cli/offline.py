@@ -8,7 +8,7 @@ from typing import Any
 
 from edge_agent.cli.output import fail
 from edge_agent.control.facts import outbox_json
-from edge_agent.control.protocol import record_json
+from edge_agent.control.protocol import reply_record_json
 from edge_agent.store import history
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.series import StoreUnreadable
@@ -34,7 +34,7 @@ def last_values(view: StoreView) -> dict[str, dict[str, Any]]:
     """Per device: last seen and the last value of each point, from the most recent rows."""
     devices: dict[str, dict[str, Any]] = {}
     for stored in view.recent_readings(RECENT_ROWS):
-        item = record_json(stored.record)
+        item = reply_record_json(stored.record)
         entry = devices.setdefault(item["device"], {"last_seen": None, "values": {}})
         entry["last_seen"] = max(entry["last_seen"] or 0.0, item["ts"])
         entry["values"][item["point"]] = {k: item[k] for k in ("value", "unit", "quality", "ts")}
@@ -43,7 +43,7 @@ def last_values(view: StoreView) -> dict[str, dict[str, Any]]:
 
 def after(view: StoreView, seq: int, device: str | None, limit: int = 1000) -> list[dict[str, Any]]:
     """Records committed after ``seq`` (for ``tail`` without the agent's socket)."""
-    return [record_json(stored.record, stored.seq) for stored in view.after(seq, device, limit)]
+    return [reply_record_json(stored.record, stored.seq) for stored in view.after(seq, device, limit)]
 
 
 def _selection(device: str | None, readings_only: bool) -> history.Selection:

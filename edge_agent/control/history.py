@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from edge_agent.control.protocol import RequestFailed, ok, record_json
+from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
 from edge_agent.store import series
 from edge_agent.store.view import StoreView
 
@@ -89,7 +89,7 @@ def history_reply(view: StoreView, query: HistoryQuery) -> Reply:
 
 
 def events_reply(view: StoreView, query: EventsQuery) -> Reply:
-    return ok(events=[record_json(event, seq)
+    return ok(events=[reply_record_json(event, seq)
                       for seq, event in view.recent_events(query.since, query.limit, query.device)])
 
 

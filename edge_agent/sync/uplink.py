@@ -56,7 +56,7 @@ MessageHandler = Callable[[str, bytes], None]
 BatchEncoder = Callable[[Batch, list[Any]], bytes]
 
 
-class Uplink:
+class UplinkSync:
     """Upstream sync. ``notify_committed`` wakes it; a PUBACK is the only thing that removes a record."""
 
     name = "uplink"
