@@ -1,6 +1,6 @@
 """Scenario 3, backlog drain: a week offline, then back online while live data keeps coming.
 
-Reuses drain_bench's backlog filler. The real Committer and Uplink (lane planner, QoS 1 batches, PUBACK acks)
+Reuses drain_bench's backlog filler. The real Committer and UplinkSync (lane planner, QoS 1 batches, PUBACK acks)
 drain a real SQLite outbox to Mosquitto while a live source submits fresh readings through the committer; the
 subscriber times the live readings (arrival minus timestamp) during the drain.
 """
@@ -18,14 +18,14 @@ from bench.hypervisor import Hypervisor, percentile
 from bench.scenario import Result
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
-from edge_agent.ingest.committer import Committer
 from edge_agent.reading import Reading
+from edge_agent.store.group_commit import Committer
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.lanes import Lane
 from edge_agent.sync.payloads import build_batch
-from edge_agent.sync.uplink import Uplink
+from edge_agent.sync.uplink import UplinkSync
 
 LIVE_RATE = 200  # live readings/s during the drain, in groups of 20 every 0.1 s
 
@@ -53,7 +53,7 @@ async def _live(committer: Committer, stop: asyncio.Event) -> int:
 async def _drain(config: SiteConfig, store: Store, backlog: int, hypervisor: Hypervisor) -> dict[str, float]:
     worker = StoreWorker(store)
     committer = Committer(worker, interval=config.store.commit_interval, max_records=config.store.commit_max_records)
-    uplink = Uplink(config, worker, SystemClock(assume_synced=True), lambda: {})
+    uplink = UplinkSync(config, worker, SystemClock(assume_synced=True), lambda: {})
     committer.add_listener(lambda records, seqs: uplink.notify_committed(seqs[-1]) if seqs else None)
     await committer.start()
     stop = asyncio.Event()

@@ -1,6 +1,6 @@
 """Backlog drain: a gateway back online with N readings waiting; readings/s delivered to Mosquitto with QoS 1.
 
-The real Uplink (lane planner, batches, PUBACK-driven acks in the real store) drains a real SQLite outbox to a real
+The real UplinkSync (lane planner, batches, PUBACK-driven acks in the real store) drains a real SQLite outbox to a real
 Mosquitto on loopback. A subscriber is attached, as the hypervisor would be. The drain rate limit only applies
 while live data flows, so this measures the raw drain. Reference: the store commits ~200,000 readings/s (see
 store_bench), so the drain is bounded by encoding and the broker, not the disk.
@@ -26,7 +26,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
-from edge_agent.sync.uplink import Uplink
+from edge_agent.sync.uplink import UplinkSync
 
 
 def fill(store: Store, readings: int) -> None:
@@ -66,7 +66,7 @@ class Counter:
 
 async def drain(config: SiteConfig, store: Store, readings: int) -> dict[str, float]:
     worker = StoreWorker(store)
-    uplink = Uplink(config, worker, SystemClock(assume_synced=True), lambda: {})
+    uplink = UplinkSync(config, worker, SystemClock(assume_synced=True), lambda: {})
     cpu0 = cpu_seconds()
     began = time.perf_counter()
     await uplink.start()

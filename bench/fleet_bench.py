@@ -3,8 +3,8 @@ writing to a real PostgreSQL. The broker restarts mid-run; the figures are the r
 second after the restart), the peak connection rate, end-to-end latency, and exactly-once landing, each with
 and without jitter in the reconnect backoff.
 
-Each gateway is the real ``Uplink`` (lanes, batches, QoS 1, PUBACK acks, retained status, Last Will) over the real
-``MqttLink`` with its own client id and its own SQLite store in a temp directory. The replay requests of the
+Each gateway is the real ``UplinkSync`` (lanes, batches, QoS 1, PUBACK acks, retained status, Last Will) over the real
+``MqttClient`` with its own client id and its own SQLite store in a temp directory. The replay requests of the
 ingest are answered by a stand-in (``SimGateway._on_command``) that serves ``Store.history`` with the original
 seqs, until the agent's own command handler answers them.
 
@@ -37,19 +37,19 @@ import psycopg
 import structlog
 
 from bench.common import cpu_seconds, env_summary, free_port, report, rss_mb
+from edge_agent.backoff import FULL_JITTER, Backoff
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
+from edge_agent.errors import LinkDown
 from edge_agent.hypervisor.gaps import ReplayPolicy
 from edge_agent.hypervisor.worker import IngestSettings, IngestWorker
 from edge_agent.reading import Reading
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
-from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.lanes import Lane
-from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import build_batch, build_replay, response_payload
-from edge_agent.sync.uplink import Uplink
+from edge_agent.sync.uplink import UplinkSync
 
 PREFIX = "fute"
 ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:5432/test"
@@ -64,17 +64,17 @@ class FleetOptions:
     deflate_every: int = 0  # every n-th gateway compresses its batches (0: none)
 
 
-class SimUplink(Uplink):
-    """The real Uplink; only its backoff can be built without jitter, for the comparison."""
+class SimUplink(UplinkSync):
+    """The real UplinkSync; only its backoff can be built without jitter, for the comparison."""
 
     jitter = True
 
     def _backoff(self) -> Backoff:
-        return Backoff(self._sync.reconnect_min, self._sync.reconnect_max, jitter=self.jitter)
+        return Backoff(self._sync.reconnect_min, self._sync.reconnect_max, spread=FULL_JITTER if self.jitter else 0.0)
 
 
 class SimGateway:
-    """One gateway: its store, its store thread, its Uplink; readings are appended by ``produce``."""
+    """One gateway: its store, its store thread, its UplinkSync; readings are appended by ``produce``."""
 
     def __init__(self, index: int, root: Path, port: int, options: FleetOptions) -> None:
         self.gateway = f"gw-{index:04d}"

@@ -34,7 +34,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.logs import setup_logging
 from edge_agent.lorawan.codecs import default_registry
-from edge_agent.lorawan.service import LorawanService, build_service
+from edge_agent.lorawan.lorawan_service import LorawanService, build_service
 from edge_agent.reading import Reading, Record
 from edge_agent.services import ServiceContext
 from edge_agent.store.store import Store

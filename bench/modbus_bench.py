@@ -22,8 +22,8 @@ from bench.procs import free_block, wait_port
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.logs import setup_logging
+from edge_agent.modbus.modbus_service import ModbusService, modbus_devices
 from edge_agent.modbus.profile import available_profiles
-from edge_agent.modbus.service import ModbusService, modbus_devices
 from edge_agent.reading import Reading, Record
 from edge_agent.services import ServiceContext
 

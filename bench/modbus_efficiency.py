@@ -19,9 +19,9 @@ from bench.scenario import Result
 from bench.sim import transaction_seconds
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
+from edge_agent.modbus.modbus_service import ModbusService, modbus_devices
 from edge_agent.modbus.plan import build_plan
 from edge_agent.modbus.profile import BIT_TABLES, available_profiles, load_profile
-from edge_agent.modbus.service import ModbusService, modbus_devices
 from edge_agent.services import ServiceContext
 
 RTU_PROFILE = "eastron_sdm120"

@@ -7,9 +7,9 @@ import asyncio
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.errors import EdgeAgentError
 from edge_agent.lorawan.config import LorawanDeviceConfig
-from edge_agent.lorawan.service import LorawanService
+from edge_agent.lorawan.lorawan_service import LorawanService
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.service import ModbusService
+from edge_agent.modbus.modbus_service import ModbusService
 from edge_agent.rules.actions import ActionOutcome
 
 _WRITE_TIMEOUT = 20.0

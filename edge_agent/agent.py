@@ -1,4 +1,4 @@
-"""The supervisor: store, then ingest, then upstream, then drivers and rules; torn down in reverse."""
+"""The supervisor: store, then the group commit, then upstream, then drivers and rules; torn down in reverse."""
 
 from __future__ import annotations
 
@@ -23,16 +23,17 @@ from edge_agent.contract.inventory import InventoryPublisher
 from edge_agent.contract.ngsi_ld import NgsiLdEncoder
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
-from edge_agent.ingest.committer import Committer
-from edge_agent.lorawan import service as lorawan_service
-from edge_agent.modbus import service as modbus_service
+from edge_agent.lorawan import lorawan_service
+from edge_agent.modbus import modbus_service
 from edge_agent.reading import Event, Priority, Record
-from edge_agent.reports import service as reports_service
+from edge_agent.reports import report_service
 from edge_agent.rules import engine as rules_engine
 from edge_agent.services import Service, ServiceContext
-from edge_agent.store.store import OutboxStats, Store
+from edge_agent.store.group_commit import Committer
+from edge_agent.store.outbox import OutboxStats
+from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
-from edge_agent.sync.uplink import Uplink
+from edge_agent.sync.uplink import UplinkSync
 from edge_agent.systemd import Notifier
 
 log = structlog.get_logger(__name__)
@@ -62,7 +63,7 @@ class Agent:
         self.heartbeats = 0
         self._worker: StoreWorker | None = None
         self._committer: Committer | None = None
-        self._uplink: Uplink | None = None
+        self._uplink: UplinkSync | None = None
         self._clock_was_synced: bool | None = None
         self.modbus: modbus_service.ModbusService | None = None
         self.lorawan: lorawan_service.LorawanService | None = None
@@ -80,7 +81,7 @@ class Agent:
         return self._committer
 
     @property
-    def uplink(self) -> Uplink:
+    def uplink(self) -> UplinkSync:
         assert self._uplink is not None
         return self._uplink
 
@@ -115,7 +116,7 @@ class Agent:
                                     max_records=store_cfg.commit_max_records)
         await self._committer.start()
         self.stats = await self._worker.call(store.stats)
-        self._uplink = Uplink(self.config, self._worker, self.clock, self.status_fields)
+        self._uplink = UplinkSync(self.config, self._worker, self.clock, self.status_fields)
         self._uplink.ack_sink = self._committer.ack  # acknowledgements ride in the next commit: fewer SD writes
         self._committer.add_listener(self._on_committed)
         now = self.clock.now()
@@ -179,7 +180,7 @@ class Agent:
             rules = self.rules
             self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
         built: list[Service | None] = [_simulated_service(context), self.modbus, self.lorawan, self.rules,
-                                       reports_service.build_service(context)]
+                                       report_service.build_service(context)]
         return [service for service in built if service is not None]
 
     async def _stop(self) -> None:

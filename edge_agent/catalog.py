@@ -18,7 +18,7 @@ from typing import Literal
 
 from edge_agent import resources
 from edge_agent.errors import ConfigError
-from edge_agent.lorawan.codecs import Codec, codec_name, default_registry, load_codec
+from edge_agent.lorawan.codecs import PayloadCodec, codec_name, default_registry, load_codec
 from edge_agent.modbus.profile import Profile, read_profile
 
 DEFAULT_SITE_DIR = Path("/etc/edge-agent/drivers")
@@ -78,7 +78,7 @@ class Catalog:
         self._winners: dict[tuple[str, str], DriverFile] = {}
         for item in self.files:
             self._winners.setdefault((item.kind, item.name), item)
-        self._codecs: dict[str, Codec | ConfigError] = {}
+        self._codecs: dict[str, PayloadCodec | ConfigError] = {}
         self._profiles: dict[str, Profile | ConfigError] = {}
 
     def find(self, kind: Kind, name: str) -> DriverFile | None:
@@ -91,7 +91,7 @@ class Catalog:
     def in_use(self, item: DriverFile) -> bool:
         return self._winners.get((item.kind, item.name)) is item
 
-    def codec(self, name: str) -> Codec:
+    def codec(self, name: str) -> PayloadCodec:
         """The codec of that name, loaded once; ConfigError (cached too) if its file or its vectors fail."""
         found = self.find("lorawan", name)
         if found is None:
@@ -137,7 +137,7 @@ def unsafe_code(path: Path) -> str | None:
     return None
 
 
-def load_driver_codec(item: DriverFile) -> Codec:
+def load_driver_codec(item: DriverFile) -> PayloadCodec:
     """Load a codec file; a site file must also pass its vectors."""
     from edge_agent.lorawan.vectors import check_vectors
 

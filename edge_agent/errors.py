@@ -31,3 +31,7 @@ class DeviceError(EdgeAgentError):
 
 class WriteRejected(EdgeAgentError):
     """A write that the device profile forbids (not writable, out of range)."""
+
+
+class LinkDown(EdgeAgentError):
+    """An MQTT broker is not connected: nothing can be published to it now."""

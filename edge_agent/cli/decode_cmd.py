@@ -128,7 +128,7 @@ def _decode_payload(catalog: Catalog, name: str | None, target: LorawanDeviceCon
     from edge_agent.errors import ConfigError
     from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
     from edge_agent.lorawan.config import CHIRPSTACK_CODEC
-    from edge_agent.lorawan.ingest import codec_options
+    from edge_agent.lorawan.intake import codec_options
 
     fport, hex_payload = uplink
     if name is None:

@@ -29,11 +29,11 @@ def parse_value(text: str) -> bool | int | float | str:
 
 
 def _stored(loaded: LoadedConfig, device: str) -> dict[str, Any]:
-    conn = offline.connect(loaded.config.store.path)
+    view = offline.connect(loaded.config.store.path)
     try:
-        seen = offline.last_values(conn).get(device, {"values": {}})
+        seen = offline.last_values(view).get(device, {"values": {}})
     finally:
-        conn.close()
+        view.close()
     readings = [{"type": "reading", "device": device, "point": point, **v} for point, v in seen["values"].items()]
     return {"ok": True, "device": device, "live": False,
             "note": "the agent is not running: last values from the store", "readings": readings}

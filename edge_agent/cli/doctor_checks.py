@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import ssl
 import time
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from edge_agent.config.upstream import TlsConfig
 from edge_agent.errors import ConfigError, DeviceError
 from edge_agent.lorawan.doctor import DEFAULT_CHIRPSTACK_TOML, check_chirpstack_text
 from edge_agent.lorawan.grpc_client import read_token, token_problem
+from edge_agent.store.series import StoreUnreadable
+from edge_agent.store.view import integrity
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 
 TIMEOUT = 3.0
@@ -215,13 +216,9 @@ def database(config: SiteConfig) -> Check:
     if not db.exists():
         return ok("database", f"no store yet at {db} (the agent creates it when it starts)")
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return failed("database", f"cannot read {db}: {exc}",
+        result = integrity(db)
+    except StoreUnreadable as exc:
+        return failed("database", str(exc),
                       "check its permissions; if it is corrupt, restart the agent: it moves a broken store aside")
     if result != "ok":
         return failed("database", f"{db} is damaged: {result}",

@@ -16,7 +16,7 @@ import typer
 from edge_agent.cli import offline
 from edge_agent.cli.access import config_option, load_site
 from edge_agent.cli.output import fail, output_file
-from edge_agent.control.protocol import record_json
+from edge_agent.control.protocol import reply_record_json
 
 CSV_COLUMNS = ["seq", "time", "device", "point", "value", "unit", "quality"]
 
@@ -68,16 +68,16 @@ def export(
         fail("--to must be after --from")
     if events and fmt is Format.csv:
         fail("events have no place in CSV; use --format jsonl with --events")
-    conn = offline.connect(loaded.config.store.path)
+    view = offline.connect(loaded.config.store.path)
     try:
-        total = offline.count_range(conn, start, end, device, not events)
-        records = offline.iter_range(conn, start, end, device, not events)
+        total = offline.count_range(view, start, end, device, not events)
+        records = offline.iter_range(view, start, end, device, not events)
         with output_file(output) as out, typer.progressbar(
             records, length=total, label=f"exporting {total} records", file=_bar_file(output),
         ) as bar:
             written = _write(bar, fmt, out)
     finally:
-        conn.close()
+        view.close()
     if output is not None:
         typer.echo(f"{written} records written to {output}", err=True)
 
@@ -93,7 +93,7 @@ def _write(records: Any, fmt: Format, out: IO[str]) -> int:
     if writer is not None:
         writer.writeheader()
     for stored in records:
-        item = row(record_json(stored.record, stored.seq))
+        item = row(reply_record_json(stored.record, stored.seq))
         if writer is not None:
             writer.writerow(item)
         else:

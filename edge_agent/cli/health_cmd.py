@@ -9,7 +9,6 @@ previous run does not count.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,10 @@ from edge_agent.cli.output import fail
 from edge_agent.config.load import load_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError, EdgeAgentError
-from edge_agent.store.rows import KIND_EVENT
+from edge_agent.store.series import StoreUnreadable
+from edge_agent.store.view import agent_activity
+
+START_EVENT = "agent_started"  # the event the agent commits as it starts
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,9 @@ def ask_agent(socket_path: Path, timeout: float) -> AgentFacts | None:
 
 
 def read_store(db: Path) -> AgentFacts:
-    """Read the store as a separate read-only connection; raise OSError/sqlite3.Error if it cannot."""
-    if not db.exists():
-        raise FileNotFoundError(f"{db} does not exist")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        started = conn.execute(
-            "SELECT max(ts) FROM records WHERE kind = ? AND point = 'agent_started'", (KIND_EVENT,)
-        ).fetchone()[0]
-        last = conn.execute("SELECT ts FROM records ORDER BY seq DESC LIMIT 1").fetchone()
-    finally:
-        conn.close()
-    return AgentFacts(started_at=started, last_commit=last[0] if last else None)
+    """Read the store as a separate read-only view; StoreUnreadable if it cannot be."""
+    started, last = agent_activity(db, START_EVENT)
+    return AgentFacts(started_at=started, last_commit=last)
 
 
 def gather(config: SiteConfig, timeout: float) -> AgentFacts:
@@ -80,7 +73,7 @@ def gather(config: SiteConfig, timeout: float) -> AgentFacts:
         return facts
     try:
         return read_store(config.store.path)
-    except (OSError, sqlite3.Error) as exc:
+    except StoreUnreadable as exc:
         fail(f"unhealthy: the agent does not answer on {config.control.socket} and the store cannot be read: {exc}")
 
 

@@ -14,7 +14,7 @@ from edge_agent.config.load import load_config
 from edge_agent.control.client import modbus_read_via_agent, running_agent
 from edge_agent.control.protocol import RequestFailed
 from edge_agent.errors import ConfigError, DeviceError
-from edge_agent.modbus.datatypes import Codec
+from edge_agent.modbus.datatypes import RegisterCodec
 from edge_agent.modbus.tools import Endpoint, ScanHit, read_configured, read_raw, scan, serial_settings
 
 app = typer.Typer(help="Modbus field tools: scan a line, read a device.", no_args_is_help=True)
@@ -168,6 +168,6 @@ async def _read(name: str | None, config: Path | None, *, serial: str | None, ho
     if word_order not in ("big", "little"):
         fail("--word-order takes big or little")
     kind = "bool" if table in ("coil", "discrete") else type_
-    codec = Codec(kind, word_order=word_order)  # type: ignore[arg-type]
+    codec = RegisterCodec(kind, word_order=word_order)  # type: ignore[arg-type]
     decoded = await read_raw(endpoint, unit, table, address, codec, timeout=timeout, count=count)  # type: ignore[arg-type]
     return [{"point": d.point.name, "value": d.value, "unit": None, "quality": d.quality.label} for d in decoded]

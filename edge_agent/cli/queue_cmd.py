@@ -23,11 +23,11 @@ def queue(config: Path = config_option(), as_json: bool = json_option()) -> None
     if client is not None:
         result = call(client, "queue")
     else:
-        conn = offline.connect(loaded.config.store.path)
+        view = offline.connect(loaded.config.store.path)
         try:
-            result = {"ok": True, "outbox": offline.outbox(conn, loaded.config.store.max_bytes), "upstream": None}
+            result = {"ok": True, "outbox": offline.outbox(view, loaded.config.store.max_bytes), "upstream": None}
         finally:
-            conn.close()
+            view.close()
     if as_json:
         print_json(result)
         return

@@ -37,14 +37,11 @@ def stopped_status(config: SiteConfig) -> dict[str, Any]:
     from edge_agent.clock import kernel_clock_synced
     from edge_agent.control import inventory
     from edge_agent.control.facts import disk_json, merge_device
-    from edge_agent.store.series import open_reader
+    from edge_agent.store.view import StoreView
 
-    conn = open_reader(config.store.path)
-    try:
-        box = offline.outbox(conn, config.store.max_bytes)
-        heard = offline.last_values(conn)
-    finally:
-        conn.close()
+    with StoreView.open(config.store.path) as view:
+        box = offline.outbox(view, config.store.max_bytes)
+        heard = offline.last_values(view)
     devices = []
     for device in config.devices:
         seen = heard.get(device.name, {"last_seen": None, "values": {}})

@@ -47,11 +47,11 @@ def _from_agent(client: ControlClient, device: str | None, count: int | None, as
 
 def _from_store(loaded: LoadedConfig, device: str | None, count: int | None, as_json: bool) -> None:
     typer.echo("(the agent is not running: following the store; new records appear if it starts)", err=True)
-    conn = offline.connect(loaded.config.store.path)
-    seq, shown = offline.last_seq(conn), 0
+    view = offline.connect(loaded.config.store.path)
+    seq, shown = view.last_seq(), 0
     try:
         while count is None or shown < count:
-            items = offline.after(conn, seq, device)
+            items = offline.after(view, seq, device)
             for item in items[: None if count is None else count - shown]:
                 _show(item, as_json)
                 shown += 1
@@ -59,7 +59,7 @@ def _from_store(loaded: LoadedConfig, device: str | None, count: int | None, as_
             if not items:
                 time.sleep(POLL)
     finally:
-        conn.close()
+        view.close()
 
 
 def tail(

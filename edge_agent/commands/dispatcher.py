@@ -15,8 +15,8 @@ from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import MAX_PAYLOAD, Known, Request, RequestRefused, parse_request, readable_id
 from edge_agent.commands.trial import Marker
+from edge_agent.errors import LinkDown
 from edge_agent.store.command_log import CommandLog
-from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import build_replay, iso_utc, response_payload
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import readable_id
 from edge_agent.commands.trial import ConfigTrial, Marker
+from edge_agent.errors import LinkDown
 from edge_agent.store.command_log import CommandLog
-from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import response_payload
 
 if TYPE_CHECKING:

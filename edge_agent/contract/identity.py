@@ -25,7 +25,7 @@ from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
 
 if TYPE_CHECKING:
-    from edge_agent.lorawan.codecs import Codec
+    from edge_agent.lorawan.codecs import PayloadCodec
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,7 @@ def _readable_facts(device: object, drivers: Sequence[Path]) -> Facts:
         return Facts()
 
 
-def _vector_points(codec: Codec, path: Path) -> frozenset[str]:
+def _vector_points(codec: PayloadCodec, path: Path) -> frozenset[str]:
     """The points the codec decodes from the uplinks of its vectors (real frames of the device)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

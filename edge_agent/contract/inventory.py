@@ -15,7 +15,7 @@ import structlog
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
-from edge_agent.sync.link import LinkDown
+from edge_agent.errors import LinkDown
 from edge_agent.sync.payloads import inventory_payload, iso_utc
 
 if TYPE_CHECKING:

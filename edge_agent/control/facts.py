@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from edge_agent.store.store import OutboxStats
+from edge_agent.store.outbox import OutboxStats
 
 
 def outbox_json(stats: OutboxStats) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from edge_agent.control import history, inventory, lighting
 from edge_agent.control.book import DeviceBook
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
-from edge_agent.control.protocol import RequestFailed, ok, record_json
+from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
 from edge_agent.control.tail import TailHub
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.uplinks import RECENT_UPLINKS
@@ -138,7 +138,7 @@ async def read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     device = _device(ctx, name)
     if isinstance(device, ModbusDeviceConfig) and ctx.agent.modbus is not None:
         readings = await ctx.agent.modbus.read_device(name)
-        return ok(device=name, live=True, readings=[record_json(r) for r in readings])
+        return ok(device=name, live=True, readings=[reply_record_json(r) for r in readings])
     seen = ctx.book.get(name)
     values = [{"type": "reading", "ts": v["ts"], "device": name, "point": point, "value": v["value"],
                  "unit": v["unit"], "quality": v["quality"]} for point, v in seen.values.items()]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from edge_agent.control.protocol import RequestFailed, ok, record_json
+from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
 from edge_agent.store import series
+from edge_agent.store.view import StoreView
 
 if TYPE_CHECKING:
     from edge_agent.control.handlers import ControlContext, Reply
@@ -81,25 +81,21 @@ class EventsQuery:
         return cls(_number(args, "since", now - DAY_S), limit, device)
 
 
-def history_reply(conn: sqlite3.Connection, query: HistoryQuery) -> Reply:
-    buckets = series.point_series(conn, query.device, query.point, query.since, query.until,
-                                  buckets=query.buckets)
+def history_reply(view: StoreView, query: HistoryQuery) -> Reply:
+    buckets = view.point_series(query.device, query.point, query.since, query.until, buckets=query.buckets)
     return ok(device=query.device, point=query.point, since=query.since, until=query.until,
               step=(query.until - query.since) / query.buckets,
               buckets=[[b.ts, round(b.mean, 6), b.low, b.high, b.count] for b in buckets])
 
 
-def events_reply(conn: sqlite3.Connection, query: EventsQuery) -> Reply:
-    return ok(events=[record_json(event, seq)
-                      for seq, event in series.recent_events(conn, query.since, query.limit, query.device)])
+def events_reply(view: StoreView, query: EventsQuery) -> Reply:
+    return ok(events=[reply_record_json(event, seq)
+                      for seq, event in view.recent_events(query.since, query.limit, query.device)])
 
 
-def _read(path: Path, question: Callable[[sqlite3.Connection], T]) -> T:
-    conn = series.open_reader(path)
-    try:
-        return question(conn)
-    finally:
-        conn.close()
+def _read(path: Path, question: Callable[[StoreView], T]) -> T:
+    with StoreView.open(path) as view:
+        return question(view)
 
 
 async def history(ctx: ControlContext, args: dict[str, Any]) -> Reply:
@@ -107,9 +103,9 @@ async def history(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     names = [d.name for d in ctx.agent.config.devices]
     if query.device not in names:
         raise RequestFailed(f"no device named '{query.device}'; devices: {', '.join(names) or '(none)'}")
-    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda conn: history_reply(conn, query))
+    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda view: history_reply(view, query))
 
 
 async def events(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     query = EventsQuery.parse(args, time.time())
-    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda conn: events_reply(conn, query))
+    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda view: events_reply(view, query))

@@ -93,7 +93,7 @@ def error(message: str) -> dict[str, Any]:
     return {"ok": False, "error": message}
 
 
-def record_json(record: Record, seq: int | None = None) -> dict[str, Any]:
+def reply_record_json(record: Record, seq: int | None = None) -> dict[str, Any]:
     """A committed reading or event as the CLI shows it (the same shape live and from the store)."""
     if isinstance(record, Reading):
         return {"type": "reading", "seq": seq, "ts": record.ts, "device": record.device, "point": record.point,

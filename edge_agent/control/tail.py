@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from edge_agent.control.protocol import record_json
+from edge_agent.control.protocol import reply_record_json
 from edge_agent.reading import Record
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ class TailHub:
         """Called by the committer for every committed group; never blocks."""
         for subscriber in list(self._subscribers):
             for record, seq in zip(records, seqs, strict=False):
-                if subscriber.wants(record) and not self._offer(subscriber, record_json(record, seq)):
+                if subscriber.wants(record) and not self._offer(subscriber, reply_record_json(record, seq)):
                     break
 
     def _offer(self, subscriber: Subscriber, item: dict[str, Any]) -> bool:

@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
+from edge_agent.backoff import Backoff
 from edge_agent.config.site import SiteConfig
 from edge_agent.lorawan.codecs import default_registry
 from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.mqtt_client import MqttCallbacks, MqttClient, MqttSettings
 
 DEMO_APPLICATION = "0b8a4c1e-2f4d-4b8e-9a51-6c3d2e1f0a97"
 
@@ -92,9 +92,10 @@ class ChirpstackSimulator:
             due[device.name] += device.uplink_interval
 
     def _run(self) -> None:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-chirpstack")
-        client.connect_async(self._host, self._port)
-        client.loop_start()
+        settings = MqttSettings(host=self._host, port=self._port, client_id="demo-chirpstack", name="demo_chirpstack",
+                                clean_session=True, max_queued=1000)  # uplinks made before it connects wait
+        client = MqttClient(settings, MqttCallbacks(), Backoff(0.5, 5.0))
+        client.start("demo-chirpstack-mqtt")
         rng = random.Random(11)
         counters: dict[str, int] = {}
         try:
@@ -104,8 +105,7 @@ class ChirpstackSimulator:
                 counters[device.name] = counters.get(device.name, 0) + 1
                 event = uplink_event(device, counters[device.name], f_port, frame, rng)
                 topic = f"application/{event['deviceInfo']['applicationId']}/device/{device.dev_eui}/event/up"
-                client.publish(topic, json.dumps(event), qos=1)
+                client.publish(topic, json.dumps(event).encode(), qos=1)
                 self.published += 1
         finally:
-            client.loop_stop()
-            client.disconnect()
+            client.stop()

@@ -6,8 +6,8 @@ import json
 import threading
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from edge_agent.backoff import Backoff
+from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings
 
 
 def summarise(topic: str, payload: bytes, width: int = 80) -> str:
@@ -48,17 +48,15 @@ class Watcher:
     def __init__(self, host: str, port: int, root: str) -> None:
         self.received = 0
         self._lock = threading.Lock()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        self._client.on_connect = lambda c, u, f, r, p: c.subscribe(f"{root}/#", qos=1)
-        self._client.on_message = self._on_message
-        self._client.connect_async(host, port)
-        self._client.loop_start()
+        settings = MqttSettings(host=host, port=port, client_id="demo-watch", name="demo_watch", clean_session=True)
+        self._client = MqttClient(settings, MqttCallbacks(on_message=self._on_message), Backoff(0.5, 5.0))
+        self._client.subscribe(f"{root}/#", qos=1)
+        self._client.start("demo-watch")
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: Message) -> None:
         with self._lock:
             self.received += 1
-        print(summarise(msg.topic, bytes(msg.payload)), flush=True)
+        print(summarise(message.topic, message.payload), flush=True)
 
     def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
+        self._client.stop()

@@ -13,15 +13,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from edge_agent.backoff import Backoff
+from edge_agent.errors import LinkDown
 from edge_agent.hypervisor import db
 from edge_agent.hypervisor.gaps import Gap, ReplayPolicy, decide
 from edge_agent.hypervisor.migrate import apply_migrations
@@ -35,6 +34,8 @@ from edge_agent.hypervisor.wire import (
     replay_request,
     topic_gateway,
 )
+from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, TlsFiles
+from edge_agent.sync.credentials import Credentials
 
 log = structlog.get_logger(__name__)
 
@@ -71,12 +72,9 @@ class IngestCounters:
     gaps_abandoned: int = 0
 
 
-@dataclass(frozen=True)
-class _Message:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 30.0
+MAX_QUEUED = 1000  # replay requests held while the broker is away (each expires anyway)
 
 
 class IngestWorker:
@@ -85,33 +83,31 @@ class IngestWorker:
     def __init__(self, settings: IngestSettings) -> None:
         self.settings = settings
         self.counters = IngestCounters()
-        self._queue: queue.Queue[_Message] = queue.Queue(maxsize=settings.queue_max)
+        self._queue: queue.Queue[Message] = queue.Queue(maxsize=settings.queue_max)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._client = self._make_client()
 
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
-                             protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
-        client.reconnect_delay_set(1, 30)
+    def _make_client(self) -> MqttClient:
         s = self.settings
-        if s.username:
-            client.username_pw_set(s.username, s.password)
-        if s.ca_file:
-            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
+        p, g = s.prefix, s.group
+        options = MqttSettings(
+            host=s.host, port=s.port, client_id=s.client_id, name="ingest", keepalive=30, mqtt5=True,
+            clean_session=False, session_expiry=s.session_expiry, manual_ack=True, max_queued=MAX_QUEUED,
+            credentials=Credentials(s.username, s.password or "") if s.username else None,
+            tls=TlsFiles(Path(s.ca_file), _path(s.cert_file), _path(s.key_file), verify=True) if s.ca_file else None,
+        )
+        client = MqttClient(options, MqttCallbacks(on_message=self._on_message),
+                            Backoff(RECONNECT_MIN_S, RECONNECT_MAX_S))
+        for kind in ("readings", "events", "reports", "replay", "responses"):
+            client.subscribe(f"$share/{g}/{p}/+/{kind}", 1)
+        client.subscribe(f"{p}/+/status", 1)  # status unshared: retained, and every worker may see it
         return client
 
     def start(self) -> None:
         with psycopg.connect(self.settings.dsn, autocommit=True) as conn:
             apply_migrations(conn)
-        props = _properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.session_expiry
-        self._client.connect_async(self.settings.host, self.settings.port, keepalive=30, clean_start=False,
-                                   properties=props)
-        self._client.loop_start()
+        self._client.start(f"ingest-mqtt-{self.settings.client_id}")
         for target, name in ((self._write_loop, "ingest-writer"), (self._scan_loop, "ingest-scanner")):
             thread = threading.Thread(target=target, name=f"{name}-{self.settings.client_id}", daemon=True)
             thread.start()
@@ -121,37 +117,21 @@ class IngestWorker:
         self._stopping.set()
         for thread in self._threads:
             thread.join(5.0)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.stop(5.0)
 
-    # -- MQTT (paho's thread) ------------------------------------------------------------------
+    # -- MQTT (the client's network thread) ----------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.warning("ingest_refused", reason=str(reason), client_id=self.settings.client_id)
-            return
-        p, g = self.settings.prefix, self.settings.group
-        shared = [(f"$share/{g}/{p}/+/{kind}", 1) for kind in ("readings", "events", "reports", "replay", "responses")]
-        client.subscribe([*shared, (f"{p}/+/status", 1)])  # status unshared: retained, and every worker may see it
-        log.info("ingest_connected", client_id=self.settings.client_id,
-                 session_present=bool(getattr(flags, "session_present", False)))
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if not self._stopping.is_set():
-            log.warning("ingest_disconnected", reason=str(reason), client_id=self.settings.client_id)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        item = _Message(message.topic, bytes(message.payload), message.mid, message.qos)
+    def _on_message(self, message: Message) -> None:
         while not self._stopping.is_set():
             try:
-                self._queue.put(item, timeout=0.5)
+                self._queue.put(message, timeout=0.5)
                 return
             except queue.Full:
                 continue
 
     # -- the writer ----------------------------------------------------------------------------
 
-    def _take(self) -> list[_Message]:
+    def _take(self) -> list[Message]:
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
@@ -166,7 +146,7 @@ class IngestWorker:
 
     def _write_loop(self) -> None:
         conn: psycopg.Connection[Any] | None = None
-        pending: list[_Message] = []
+        pending: list[Message] = []
         while not self._stopping.is_set() or pending:
             pending = pending or self._take()
             if not pending:
@@ -183,13 +163,12 @@ class IngestWorker:
                     return
                 continue
             for message in pending:
-                if message.qos > 0:
-                    self._client.ack(message.mid, message.qos)
+                self._client.ack(message)
             pending = []
         if conn is not None:
             conn.close()
 
-    def _commit(self, conn: psycopg.Connection[Any], messages: list[_Message]) -> None:
+    def _commit(self, conn: psycopg.Connection[Any], messages: list[Message]) -> None:
         batches: list[IncomingBatch] = []
         for message in messages:
             try:
@@ -267,11 +246,14 @@ class IngestWorker:
     def _request_replay(self, gateway: str, first: int, last: int, attempts: int, now: float) -> None:
         topic, payload = replay_request(self.settings.prefix, gateway, first, last,
                                         request_id=uuid.uuid4().hex, now=now)
-        props = _properties(PacketTypes.PUBLISH)
-        props.MessageExpiryInterval = self.settings.replay_expiry  # a request nobody took in time is dropped
-        self._client.publish(topic, payload, qos=1, properties=props)
+        try:  # a request nobody took in time is dropped by the broker
+            self._client.publish(topic, payload, qos=1, expiry=self.settings.replay_expiry)
+        except LinkDown as exc:  # asked again at a later scan
+            log.warning("ingest_replay_not_sent", gateway=gateway, first=first, last=last, error=str(exc))
+            return
         log.info("ingest_replay_requested", gateway=gateway, first=first, last=last, attempt=attempts + 1)
 
 
-def _properties(packet_type: int) -> Properties:
-    return Properties(packet_type)  # type: ignore[no-untyped-call]
+
+def _path(name: str | None) -> Path | None:
+    return Path(name) if name else None

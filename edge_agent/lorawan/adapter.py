@@ -1,33 +1,24 @@
-"""The one module that speaks MQTT to ChirpStack's local broker (paho-mqtt 2.x).
+"""The ChirpStack client: the agent's MQTT client (``edge_agent.mqtt_client``) on ChirpStack's local broker.
 
 Fixed client id and a persistent session, so the broker keeps QoS 1 events while the agent is away; manual
 acknowledgement, so a message is acknowledged only after its records were committed. At most ``max_pending``
-messages are between paho and the service: paho's thread waits for room (backpressure, counted), it never drops.
+messages are between the network thread and the service: that thread waits for room (backpressure, counted), it
+never drops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
-from typing import Any
 
-import paho.mqtt.client as mqtt
-import structlog
-from paho.mqtt.enums import CallbackAPIVersion
-
+from edge_agent.backoff import Backoff
 from edge_agent.lorawan.config import ChirpstackConfig
 from edge_agent.lorawan.events import EVENT_TYPES
+from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings
 
-log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
+RECONNECT_MIN_S = 1.0  # the local broker: retried soon, at most every 30 s
+RECONNECT_MAX_S = 30.0
+MAX_QUEUED = 1000  # downlink commands held while the local broker is away
 
 
 def subscriptions(config: ChirpstackConfig) -> list[str]:
@@ -36,101 +27,82 @@ def subscriptions(config: ChirpstackConfig) -> list[str]:
 
 
 class ChirpstackMqtt:
-    """A paho client on its own thread, handing messages to asyncio through a bounded hand-over."""
+    """The client on its own thread, handing messages to asyncio through a bounded hand-over."""
 
     def __init__(self, config: ChirpstackConfig, *, max_pending: int = 256) -> None:
         self._config = config
         self._slots = threading.BoundedSemaphore(max_pending)
-        self._queue: asyncio.Queue[Incoming] = asyncio.Queue()
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: mqtt.Client | None = None
+        self._client: MqttClient | None = None
         self._stopping = threading.Event()
-        self.connected = False
         self.subscribed = False
         self.stats = {"received": 0, "acked": 0, "backpressure_waits": 0, "dropped_at_stop": 0,
                       "connects": 0, "published": 0}
 
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self._config.client_id, clean_session=False,
-                             manual_ack=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        client.reconnect_delay_set(1, 30)
-        client.max_queued_messages_set(1000)
+        settings = MqttSettings(host=self._config.host, port=self._config.port, client_id=self._config.client_id,
+                                name="chirpstack_mqtt", keepalive=self._config.keepalive, clean_session=False,
+                                manual_ack=True, max_queued=MAX_QUEUED)
+        callbacks = MqttCallbacks(on_connected=self._on_connected, on_disconnected=self._on_disconnected,
+                                  on_message=self._on_message, on_subscribed=self._on_subscribed)
+        client = MqttClient(settings, callbacks, Backoff(RECONNECT_MIN_S, RECONNECT_MAX_S))
+        for topic in subscriptions(self._config):
+            client.subscribe(topic, qos=1)
         self._client = client
-        client.connect_async(self._config.host, self._config.port, keepalive=self._config.keepalive)
-        client.loop_start()
+        client.start("mqtt-chirpstack")
 
     async def stop(self) -> None:
         self._stopping.set()
         client = self._client
         if client is None:
             return
-        await asyncio.to_thread(self._shutdown, client)
+        await asyncio.to_thread(client.stop, 1.0)
         self._client = None
 
-    @staticmethod
-    def _shutdown(client: mqtt.Client) -> None:
-        client.disconnect()
-        client.loop_stop()
-
-    async def get(self) -> Incoming:
+    async def get(self) -> Message:
         return await self._queue.get()
 
-    def get_nowait(self) -> Incoming | None:
+    def get_nowait(self) -> Message | None:
         try:
             return self._queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
 
-    def ack(self, message: Incoming) -> None:
+    def ack(self, message: Message) -> None:
         """The message's records are committed: let the broker forget it."""
-        if self._client is not None and message.qos > 0:
-            self._client.ack(message.mid, message.qos)
+        if self._client is not None:
+            self._client.ack(message)
         self.stats["acked"] += 1
         self._slots.release()
 
-    def release(self, message: Incoming) -> None:
+    def release(self, message: Message) -> None:
         """Give the message's slot back without acknowledging it (the broker will send it again)."""
         self._slots.release()
 
     def publish(self, topic: str, payload: bytes) -> None:
         if self._client is None:
             raise RuntimeError("the ChirpStack MQTT client is not started")
-        info = self._client.publish(topic, payload, qos=1)
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            raise RuntimeError(f"publish to {topic} refused: {mqtt.error_string(info.rc)}")
+        self._client.publish(topic, payload, qos=1)
         self.stats["published"] += 1
 
-    # -- paho's thread ---------------------------------------------------------------------------
+    # -- the network thread ----------------------------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.warning("chirpstack_mqtt_refused", reason=str(reason))
-            return
+    def _on_connected(self, session_present: bool) -> None:
         self.stats["connects"] += 1
-        if not self.connected:
-            log.info("chirpstack_mqtt_connected", host=self._config.host, port=self._config.port,
-                     session_present=bool(flags.session_present))
-        self.connected = True
-        client.subscribe([(topic, 1) for topic in subscriptions(self._config)])
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
-        failed = [str(r) for r in reasons if r.is_failure]
-        if failed:
-            log.error("chirpstack_mqtt_subscribe_refused", reasons=failed)
-        self.subscribed = not failed
+    def _on_subscribed(self, refused: list[str]) -> None:
+        self.subscribed = not refused
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if self.connected and not self._stopping.is_set():
-            log.warning("chirpstack_mqtt_disconnected", reason=str(reason))
-        self.connected = False
+    def _on_disconnected(self, reason: str) -> None:
         self.subscribed = False
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: Message) -> None:
         if not self._slots.acquire(blocking=False):
             self.stats["backpressure_waits"] += 1
             while not self._slots.acquire(timeout=0.5):
@@ -138,6 +110,5 @@ class ChirpstackMqtt:
                     self.stats["dropped_at_stop"] += 1  # not acknowledged: the broker keeps it for next time
                     return
         self.stats["received"] += 1
-        incoming = Incoming(msg.topic, bytes(msg.payload), int(msg.mid), int(msg.qos))
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, incoming)
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, message)

@@ -2,7 +2,7 @@
 
 The capture is one or more messages: JSON, one per line or one pretty-printed document, each optionally preceded
 by its topic (``mosquitto_sub -v``); or one protobuf message, raw or as hex (``mosquitto_sub -F %x``). Each goes
-through the agent's own ``Ingest`` for the device (codec, ChirpStack object mapping, counters, events).
+through the agent's own ``EventIntake`` for the device (codec, ChirpStack object mapping, counters, events).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
 from edge_agent.lorawan.events import Encoding
-from edge_agent.lorawan.ingest import Ingest
+from edge_agent.lorawan.intake import EventIntake
 from edge_agent.reading import Event, Reading, Record
 
 _HEX = re.compile(rb"^(?:[0-9a-fA-F]{2})+$")
@@ -53,19 +53,19 @@ def split_capture(raw: bytes, encoding: Encoding) -> list[tuple[str | None, byte
 def decode_capture(config: SiteConfig, device: LorawanDeviceConfig, raw: bytes) -> list[dict[str, Any]]:
     """What the agent would store for each captured message of this device."""
     chirpstack = config.chirpstack or ChirpstackConfig()
-    ingest = Ingest([device], catalog_for(tuple(config.drivers.paths)), SystemClock(), chirpstack.encoding,
+    intake = EventIntake([device], catalog_for(tuple(config.drivers.paths)), SystemClock(), chirpstack.encoding,
                     max_payload=chirpstack.max_payload_bytes)
     results: list[dict[str, Any]] = []
     for topic, payload in split_capture(raw, chirpstack.encoding):
         used = topic or f"application/{device.application_id or _NO_APPLICATION}/device/{device.dev_eui}/event/up"
-        outcome = ingest.handle(used, payload)
+        outcome = intake.handle(used, payload)
         if (topic is None and chirpstack.encoding == "protobuf" and payload.endswith(b"\n")
                 and any(isinstance(r, Event) and r.kind == "uplink_malformed" for r in outcome.records)):
-            ingest = Ingest([device], catalog_for(tuple(config.drivers.paths)), SystemClock(), chirpstack.encoding)
-            outcome = ingest.handle(used, payload[:-1])  # mosquitto_sub ends each message with a newline
+            intake = EventIntake([device], catalog_for(tuple(config.drivers.paths)), SystemClock(), chirpstack.encoding)
+            outcome = intake.handle(used, payload[:-1])  # mosquitto_sub ends each message with a newline
         results.append({"topic": used, "readings": [_reading(r) for r in outcome.records if isinstance(r, Reading)],
                         "events": [_event(r) for r in outcome.records if isinstance(r, Event)]})
-    state = ingest.table.by_name(device.name)
+    state = intake.table.by_name(device.name)
     if results and state is not None:
         results[-1]["device_status"] = state.status()
     return results

@@ -36,7 +36,7 @@ PYTHON_SUFFIX = ".py"
 
 
 @dataclass(frozen=True)
-class Codec:
+class PayloadCodec:
     """One device model's codec, checked when it was loaded."""
 
     name: str
@@ -88,21 +88,21 @@ def vectors_path(path: Path) -> Path:
     return path.with_name(f"{codec_name(path) or path.stem}.vectors.yaml")
 
 
-def load_codec(name: str, path: Path) -> Codec:
+def load_codec(name: str, path: Path) -> PayloadCodec:
     """Load one codec file and check that it has what a codec needs; ConfigError naming file, key and fix."""
     if path.name.endswith(TABLE_SUFFIX):
         return _load_table(name, path)
     return _load_python(name, path)
 
 
-def _load_table(name: str, path: Path) -> Codec:
+def _load_table(name: str, path: Path) -> PayloadCodec:
     from edge_agent.lorawan.table_codec import TableCodec
     from edge_agent.lorawan.table_spec import read_table_codec
 
     spec = read_table_codec(path)
     table = TableCodec(spec)
     commands = {command: item.description for command, item in spec.commands.items()}
-    return Codec(name, spec.model, path, table.uplink_fports, commands, table.decode,
+    return PayloadCodec(name, spec.model, path, table.uplink_fports, commands, table.decode,
                  table.encode if commands else None, spec.domain, "table")
 
 
@@ -123,7 +123,7 @@ def _load_module(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _load_python(name: str, path: Path) -> Codec:
+def _load_python(name: str, path: Path) -> PayloadCodec:
     module = _load_module(name, path)
     decode = getattr(module, "decode", None)
     fports = getattr(module, "UPLINK_FPORTS", None)
@@ -148,7 +148,7 @@ def _load_python(name: str, path: Path) -> Codec:
     if problems:
         raise ConfigError(problems)
     assert isinstance(model, str) and fports is not None
-    return Codec(name, model, path, frozenset(fports), dict(commands), cast(DecodeFn, decode),
+    return PayloadCodec(name, model, path, frozenset(fports), dict(commands), cast(DecodeFn, decode),
                  cast(EncodeFn | None, encode), domain)
 
 
@@ -159,7 +159,7 @@ class CodecRegistry:
         self.folder = folder
         registry = yaml.safe_load((folder / "registry.yaml").read_text(encoding="utf-8"))
         self._files: dict[str, str] = dict(registry["codecs"])
-        self._loaded: dict[str, Codec] = {}
+        self._loaded: dict[str, PayloadCodec] = {}
 
     def names(self) -> list[str]:
         return sorted(self._files)
@@ -167,7 +167,7 @@ class CodecRegistry:
     def path(self, name: str) -> Path:
         return self.folder / self._files[name]
 
-    def get(self, name: str) -> Codec:
+    def get(self, name: str) -> PayloadCodec:
         if name not in self._files:
             raise KeyError(f"no codec named '{name}' (known: {', '.join(self.names())})")
         if name not in self._loaded:

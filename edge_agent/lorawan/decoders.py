@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from edge_agent.catalog import Catalog
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import CodecOptions, Decoded, DecodeError
-from edge_agent.lorawan.codecs import Codec
+from edge_agent.lorawan.codecs import PayloadCodec
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig, ObjectField
-from edge_agent.lorawan.events import Uplink
+from edge_agent.lorawan.events import UplinkFrame
 from edge_agent.lorawan.object_codec import decode_object
 
 
@@ -21,9 +21,9 @@ from edge_agent.lorawan.object_codec import decode_object
 class PayloadDecoder:
     """The device's own codec decodes the payload bytes."""
 
-    codec: Codec
+    codec: PayloadCodec
 
-    def decode(self, uplink: Uplink, options: CodecOptions) -> tuple[Decoded, int]:
+    def decode(self, uplink: UplinkFrame, options: CodecOptions) -> tuple[Decoded, int]:
         return self.codec.decode(uplink.f_port, uplink.data, options), 0
 
 
@@ -33,7 +33,7 @@ class ObjectDecoder:
 
     fields: tuple[ObjectField, ...]
 
-    def decode(self, uplink: Uplink, options: CodecOptions) -> tuple[Decoded, int]:
+    def decode(self, uplink: UplinkFrame, options: CodecOptions) -> tuple[Decoded, int]:
         result = decode_object(uplink.object, self.fields)
         return result.decoded, result.missing
 
@@ -44,7 +44,7 @@ class UnusableDecoder:
 
     problem: str
 
-    def decode(self, uplink: Uplink, options: CodecOptions) -> tuple[Decoded, int]:
+    def decode(self, uplink: UplinkFrame, options: CodecOptions) -> tuple[Decoded, int]:
         raise DecodeError(f"the device's codec cannot be used: {self.problem}")
 
 

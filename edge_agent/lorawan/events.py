@@ -64,7 +64,7 @@ class Radio:
 
 
 @dataclass(frozen=True)
-class Uplink:
+class UplinkFrame:
     dev_eui: str
     application_id: str
     deduplication_id: str
@@ -118,7 +118,7 @@ class Join:
     dev_addr: str
 
 
-ChirpstackEvent = Uplink | TxAck | Ack | Log | Status | Join
+ChirpstackEvent = UplinkFrame | TxAck | Ack | Log | Status | Join
 
 def snr_db(value: float) -> float | None:
     """A signal-to-noise ratio in dB; NaN or infinite (a float field can carry them) is no measurement."""

@@ -28,7 +28,7 @@ from edge_agent.lorawan.events import (
     Status,
     Topic,
     TxAck,
-    Uplink,
+    UplinkFrame,
     check_identity,
     snr_db,
 )
@@ -114,7 +114,7 @@ class _Fields:
 
     def time(self, name: str) -> float | None:
         """Unix seconds; infinity for a time written well but beyond what the calendar holds (year 9999 at -01:00):
-        the ingest replaces any time outside 2000-2100 by the receive time, and says so."""
+        the intake replaces any time outside 2000-2100 by the receive time, and says so."""
         value = self.text(name)
         if not value:
             return None
@@ -226,8 +226,8 @@ def _reception(rx: _Fields) -> Reception:
     return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), snr_db(rx.number("snr")))
 
 
-def _uplink(topic: Topic, event: _Fields) -> Uplink:
-    return Uplink(
+def _uplink(topic: Topic, event: _Fields) -> UplinkFrame:
+    return UplinkFrame(
         dev_eui=topic.dev_eui, application_id=topic.application_id, deduplication_id=event.text("deduplicationId"),
         time=event.time("time"), f_cnt=event.integer("fCnt"), f_port=event.integer("fPort"), data=event.data("data"),
         confirmed=event.flag("confirmed"), radio=_radio(event),

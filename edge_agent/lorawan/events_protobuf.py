@@ -25,7 +25,7 @@ from edge_agent.lorawan.events import (
     Status,
     Topic,
     TxAck,
-    Uplink,
+    UplinkFrame,
     check_identity,
     snr_db,
 )
@@ -91,8 +91,8 @@ def _radio(message: Any) -> Radio:
     )
 
 
-def _uplink(topic: Topic, m: Any) -> Uplink:
-    return Uplink(
+def _uplink(topic: Topic, m: Any) -> UplinkFrame:
+    return UplinkFrame(
         dev_eui=topic.dev_eui, application_id=topic.application_id, deduplication_id=m.deduplication_id,
         time=_seconds(m.time) if m.HasField("time") else None, f_cnt=int(m.f_cnt), f_port=int(m.f_port),
         data=bytes(m.data), confirmed=bool(m.confirmed), radio=_radio(m), device_name=m.device_info.device_name,

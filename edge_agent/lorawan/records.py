@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from edge_agent.lorawan.codec_api import Decoded
-from edge_agent.lorawan.events import Topic, Uplink
+from edge_agent.lorawan.events import Topic, UplinkFrame
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.safe_text import safe_text
 
@@ -50,7 +50,7 @@ def _device_time(ts: int) -> str | None:
 _MIN_DEVICE_TS, _MAX_DEVICE_TS = 946_684_800, 4_102_444_800  # 2000-01-01 and 2100-01-01
 
 
-def radio_readings(device: str, uplink: Uplink, ts: float, synced: bool) -> list[Record]:
+def radio_readings(device: str, uplink: UplinkFrame, ts: float, synced: bool) -> list[Record]:
     radio = uplink.radio
     values: list[tuple[str, float | int | str | None, str | None]] = [
         ("lorawan.f_cnt", uplink.f_cnt, None),
@@ -65,7 +65,7 @@ def radio_readings(device: str, uplink: Uplink, ts: float, synced: bool) -> list
             for name, value, unit in values if value is not None]
 
 
-def undecodable(device: str, uplink: Uplink, reason: str, ts: float, synced: bool) -> Event:
+def undecodable(device: str, uplink: UplinkFrame, reason: str, ts: float, synced: bool) -> Event:
     reason = safe_text(reason)
     return Event(
         kind="uplink_undecodable", ts=ts, priority=Priority.WARNING, device=device,
@@ -76,7 +76,7 @@ def undecodable(device: str, uplink: Uplink, reason: str, ts: float, synced: boo
     )
 
 
-def unknown_device(uplink: Uplink, ts: float, synced: bool) -> Event:
+def unknown_device(uplink: UplinkFrame, ts: float, synced: bool) -> Event:
     return Event(
         kind="uplink_unknown_device", ts=ts, priority=Priority.WARNING,
         message=f"uplink from devEui {uplink.dev_eui}, which is not in the site config",
@@ -98,7 +98,7 @@ def malformed(topic: str, payload: bytes, reason: str, ts: float, synced: bool) 
     )
 
 
-def fcnt_events(device: str, uplink: Uplink, *, previous: int | None, lost: int, reset: bool, ts: float,
+def fcnt_events(device: str, uplink: UplinkFrame, *, previous: int | None, lost: int, reset: bool, ts: float,
                 synced: bool) -> list[Record]:
     out: list[Record] = []
     if lost:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from edge_agent.lorawan.codec_api import CodecOptions, Decoded, DecodeError, EncodeError
-from edge_agent.lorawan.codecs import Codec
+from edge_agent.lorawan.codecs import PayloadCodec
 
 
 def read_vectors(path: Path) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def read_vectors(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_vectors(codec: Codec, path: Path) -> list[str]:
+def check_vectors(codec: PayloadCodec, path: Path) -> list[str]:
     """Every vector of the file against the codec."""
     try:
         data = read_vectors(path)
@@ -55,7 +55,7 @@ def check_vectors(codec: Codec, path: Path) -> list[str]:
     return failures
 
 
-def uplink_problems(codec: Codec, case: Any) -> list[str]:
+def uplink_problems(codec: PayloadCodec, case: Any) -> list[str]:
     if not isinstance(case, dict) or "hex" not in case or "f_port" not in case:
         return ["needs f_port and hex"]
     try:
@@ -146,7 +146,7 @@ def same(got: object, want: object) -> bool:
     return got == want
 
 
-def downlink_problems(codec: Codec, case: Any) -> list[str]:
+def downlink_problems(codec: PayloadCodec, case: Any) -> list[str]:
     if not isinstance(case, dict) or "command" not in case:
         return ["needs command"]
     try:

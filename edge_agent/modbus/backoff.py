@@ -1,7 +1,8 @@
 """Per-device health: failure counters by kind, backoff, online/offline state. Pure; times are passed in.
 
 After a failed poll the device is skipped for ``initial`` seconds, doubling per further failure up to
-``maximum`` (with up to 10 % jitter so that devices do not fall into step). After ``offline_after``
+``maximum`` (the agent's one retry policy, ``edge_agent.backoff``, each wait shortened by at most 10 % so that
+devices do not fall into step). After ``offline_after``
 consecutive failures it is reported offline, once; its first answer reports it online again, once.
 """
 
@@ -13,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edge_agent.backoff import Backoff
+
 FailureKind = Literal["timeout", "exception", "bad_frame", "connect", "decode", "internal"]
 Transition = Literal["offline", "online"]
+SPREAD = 0.1  # each wait is 90 to 100 % of its ceiling
 
 
 @dataclass
@@ -32,6 +36,10 @@ class DeviceHealth:
     last_error: str = ""
     errors: Counter[str] = field(default_factory=Counter)
     polls: int = 0
+    _backoff: Backoff = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._backoff = Backoff(self.initial, self.maximum, spread=SPREAD, rand=self.jitter)
 
     def due(self, monotonic: float) -> bool:
         """False while the device is being skipped after failures."""
@@ -40,6 +48,7 @@ class DeviceHealth:
     def succeeded(self, monotonic: float, wall: float) -> Transition | None:
         self.polls += 1
         self.consecutive = 0
+        self._backoff.reset()
         self.skip_until = 0.0
         self.last_seen = wall
         was_online, self.online = self.online, True
@@ -50,8 +59,7 @@ class DeviceHealth:
         self.consecutive += 1
         self.errors[kind] += 1
         self.last_error = reason
-        delay = min(self.initial * 2 ** (self.consecutive - 1), self.maximum)
-        self.skip_until = monotonic + delay * (1 + 0.1 * self.jitter())
+        self.skip_until = monotonic + self._backoff.next_delay()
         if self.consecutive >= self.offline_after and self.online is not False:
             self.online = False
             return "offline"

@@ -25,7 +25,7 @@ INTEGER = frozenset({"u16", "s16", "u32", "s32", "u64", "s64"})
 
 
 @dataclass(frozen=True, slots=True)
-class Codec:
+class RegisterCodec:
     """How one point's registers turn into a value. ``length`` is in registers (strings only)."""
 
     type: DataType
@@ -50,19 +50,19 @@ class Codec:
         return self.scale != 1.0 or self.offset != 0.0
 
 
-def _to_bytes(words: Sequence[int], codec: Codec) -> bytes:
+def _to_bytes(words: Sequence[int], codec: RegisterCodec) -> bytes:
     ordered = list(words) if codec.word_order == "big" else list(reversed(words))
     fmt = ">" if codec.byte_order == "big" else "<"
     return b"".join(struct.pack(f"{fmt}H", word) for word in ordered)
 
 
-def _from_bytes(data: bytes, codec: Codec) -> list[int]:
+def _from_bytes(data: bytes, codec: RegisterCodec) -> list[int]:
     fmt = ">" if codec.byte_order == "big" else "<"
     words = [struct.unpack(f"{fmt}H", data[i : i + 2])[0] for i in range(0, len(data), 2)]
     return words if codec.word_order == "big" else list(reversed(words))
 
 
-def decode(words: Sequence[int] | Sequence[bool], codec: Codec) -> float | int | bool | str:
+def decode(words: Sequence[int] | Sequence[bool], codec: RegisterCodec) -> float | int | bool | str:
     """Decode the registers (or the single bit) of one point. Raises DecodeError on a wrong length."""
     if len(words) != codec.width:
         raise DecodeError(f"{codec.type} needs {codec.width} registers, got {len(words)}")
@@ -79,7 +79,7 @@ def decode(words: Sequence[int] | Sequence[bool], codec: Codec) -> float | int |
     return apply_scale(raw, codec)
 
 
-def apply_scale(raw: int | float, codec: Codec) -> int | float:
+def apply_scale(raw: int | float, codec: RegisterCodec) -> int | float:
     if not codec.scaled:
         return raw
     value = raw * codec.scale + codec.offset
@@ -89,7 +89,7 @@ def apply_scale(raw: int | float, codec: Codec) -> int | float:
     return round(value, max(0, math.ceil(-math.log10(abs(codec.scale)))) + 1)
 
 
-def encode(value: float | int | bool | str, codec: Codec) -> list[int]:
+def encode(value: float | int | bool | str, codec: RegisterCodec) -> list[int]:
     """The registers (or single bit as 0/1) that hold ``value``. Raises WriteRejected if it does not fit."""
     if codec.type in {"bool", "bit"}:
         if not isinstance(value, bool | int) or int(value) not in (0, 1):
@@ -110,7 +110,7 @@ def encode(value: float | int | bool | str, codec: Codec) -> list[int]:
     return _from_bytes(data, codec)
 
 
-def unscale(value: float | int, codec: Codec) -> int | float:
+def unscale(value: float | int, codec: RegisterCodec) -> int | float:
     if isinstance(value, int) and not codec.scaled:
         return value if codec.type in INTEGER else float(value)  # exact: a float has only 53 bits
     raw = (value - codec.offset) / codec.scale

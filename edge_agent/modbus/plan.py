@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edge_agent.errors import DecodeError
-from edge_agent.modbus.datatypes import Codec, decode
+from edge_agent.modbus.datatypes import RegisterCodec, decode
 from edge_agent.modbus.profile import BIT_TABLES, PointSpec, Profile, Table
 from edge_agent.reading import Quality
 
@@ -23,7 +23,7 @@ TABLE_ORDER: tuple[Table, ...] = ("coil", "discrete", "holding", "input")
 @dataclass(frozen=True, slots=True)
 class PlannedPoint:
     spec: PointSpec
-    codec: Codec
+    codec: RegisterCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class ReadBlock:
 
 
 @dataclass(frozen=True, slots=True)
-class Decoded:
+class DecodedPoint:
     point: PointSpec
     value: float | int | bool | str | None
     quality: Quality
@@ -76,7 +76,7 @@ def _merge(table: Table, planned: list[PlannedPoint], max_gap: int) -> list[Read
     return blocks
 
 
-def decode_block(block: ReadBlock, values: Sequence[int] | Sequence[bool]) -> list[Decoded]:
+def decode_block(block: ReadBlock, values: Sequence[int] | Sequence[bool]) -> list[DecodedPoint]:
     """Every point of ``block`` from the registers (or bits) the device returned."""
     decoded = []
     for item in block.points:
@@ -86,17 +86,17 @@ def decode_block(block: ReadBlock, values: Sequence[int] | Sequence[bool]) -> li
     return decoded
 
 
-def decode_point(spec: PointSpec, codec: Codec, chunk: Sequence[int] | Sequence[bool]) -> Decoded:
+def decode_point(spec: PointSpec, codec: RegisterCodec, chunk: Sequence[int] | Sequence[bool]) -> DecodedPoint:
     """One point's value with its quality: BAD when undecodable or not finite, UNCERTAIN out of range."""
     try:
         value = decode(chunk, codec)
     except DecodeError:
-        return Decoded(spec, None, Quality.BAD)
+        return DecodedPoint(spec, None, Quality.BAD)
     if isinstance(value, float) and not math.isfinite(value):
-        return Decoded(spec, None, Quality.BAD)
+        return DecodedPoint(spec, None, Quality.BAD)
     if isinstance(value, int | float) and not isinstance(value, bool) and _out_of_range(spec, value):
-        return Decoded(spec, value, Quality.UNCERTAIN)
-    return Decoded(spec, value, Quality.GOOD)
+        return DecodedPoint(spec, value, Quality.UNCERTAIN)
+    return DecodedPoint(spec, value, Quality.GOOD)
 
 
 def _out_of_range(spec: PointSpec, value: float) -> bool:

@@ -13,7 +13,7 @@ from edge_agent.modbus.adapter import ModbusFailure
 from edge_agent.modbus.backoff import DeviceHealth, Transition
 from edge_agent.modbus.bus import Line
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.plan import Decoded, ReadBlock, decode_block
+from edge_agent.modbus.plan import DecodedPoint, ReadBlock, decode_block
 from edge_agent.modbus.profile import Profile
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.services import RecordSink
@@ -65,7 +65,7 @@ class DevicePoller:
             failure = None
         return readings, failure
 
-    def _readings(self, decoded: list[Decoded]) -> list[Reading]:
+    def _readings(self, decoded: list[DecodedPoint]) -> list[Reading]:
         ts, synced = self.clock.now(), self.clock.synced()
         out = []
         for item in decoded:

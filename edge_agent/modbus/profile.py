@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 from edge_agent.config.base import Model
 from edge_agent.domains import Domain
 from edge_agent.errors import ConfigError
-from edge_agent.modbus.datatypes import Codec, DataType, Order
+from edge_agent.modbus.datatypes import DataType, Order, RegisterCodec
 from edge_agent.resources import drivers_dir
 
 Table = Literal["coil", "discrete", "holding", "input"]
@@ -70,9 +70,9 @@ class PointSpec(Model):
             raise ValueError(f"point '{self.name}': min is above max")
         return self
 
-    def codec(self, word_order: Order, byte_order: Order) -> Codec:
+    def codec(self, word_order: Order, byte_order: Order) -> RegisterCodec:
         kind: DataType = self.type or ("bool" if self.table in BIT_TABLES else "u16")
-        return Codec(
+        return RegisterCodec(
             type=kind,
             word_order=self.word_order or word_order,
             byte_order=self.byte_order or byte_order,
@@ -118,7 +118,7 @@ class Profile(Model):
                 return point
         raise KeyError(name)
 
-    def codec(self, point: PointSpec) -> Codec:
+    def codec(self, point: PointSpec) -> RegisterCodec:
         return point.codec(self.defaults.word_order, self.defaults.byte_order)
 
 

@@ -10,8 +10,8 @@ from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.modbus.adapter import ModbusFailure, ModbusLink, SerialParams
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.datatypes import Codec
-from edge_agent.modbus.plan import Decoded, decode_point
+from edge_agent.modbus.datatypes import RegisterCodec
+from edge_agent.modbus.plan import DecodedPoint, decode_point
 from edge_agent.modbus.profile import BIT_TABLES, PointSpec, Table
 from edge_agent.reading import Reading
 from edge_agent.services import ServiceContext
@@ -88,8 +88,8 @@ def serial_settings(endpoint: Endpoint, auto: bool) -> list[Endpoint]:
             for baud in USUAL_BAUDS for parity in USUAL_PARITIES]
 
 
-async def read_raw(endpoint: Endpoint, unit: int, table: Table, address: int, codec: Codec, *,
-                   timeout: float = 1.0, count: int = 1) -> list[Decoded]:
+async def read_raw(endpoint: Endpoint, unit: int, table: Table, address: int, codec: RegisterCodec, *,
+                   timeout: float = 1.0, count: int = 1) -> list[DecodedPoint]:
     """``count`` consecutive values of one type from ``address`` on, decoded."""
     link = endpoint.link()
     width = codec.width
@@ -107,7 +107,7 @@ async def read_raw(endpoint: Endpoint, unit: int, table: Table, address: int, co
 
 async def read_configured(config: SiteConfig, name: str) -> list[Reading]:
     """Read a device of the site config once, with its profile and the site's bus settings."""
-    from edge_agent.modbus.service import build_pollers
+    from edge_agent.modbus.modbus_service import build_pollers
 
     try:
         device = config.device(name)

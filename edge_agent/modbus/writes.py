@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from edge_agent.errors import WriteRejected
 from edge_agent.modbus.adapter import ModbusFailure
-from edge_agent.modbus.datatypes import Codec, encode
+from edge_agent.modbus.datatypes import RegisterCodec, encode
 from edge_agent.modbus.plan import decode_point
 from edge_agent.modbus.poller import DevicePoller
 from edge_agent.modbus.profile import PointSpec, Profile
@@ -29,7 +29,7 @@ class WriteResult:
 @dataclass(frozen=True, slots=True)
 class PreparedWrite:
     spec: PointSpec
-    codec: Codec
+    codec: RegisterCodec
     registers: list[int]
 
 

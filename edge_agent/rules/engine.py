@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -28,7 +27,7 @@ from edge_agent.rules.scheduler import MemberState, RetryPolicy, Target, after, 
 from edge_agent.rules.sun import is_dark, night_of
 from edge_agent.rules.thresholds import AlarmChange, Alarms
 from edge_agent.services import ServiceContext
-from edge_agent.store.override_book import OverrideBook, SavedOverride
+from edge_agent.store.override_book import OverrideBook, OverrideBookError, SavedOverride
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +116,7 @@ class RulesEngine:
                 self._book = await asyncio.to_thread(OverrideBook, self._overrides_path)
             if self._book is not None:
                 self._saved = await asyncio.to_thread(self._book.load)
-        except sqlite3.Error as exc:  # the lights matter more than remembering overrides: run without
+        except OverrideBookError as exc:  # the lights matter more than remembering overrides: run without
             log.error("lighting_overrides_unavailable", path=str(self._overrides_path), error=str(exc))
             self._book = None
 
@@ -126,7 +125,7 @@ class RulesEngine:
             return
         try:
             await asyncio.to_thread(self._book.save, saved)
-        except sqlite3.Error as exc:  # in force all the same; only a restart would lose it
+        except OverrideBookError as exc:  # in force all the same; only a restart would lose it
             log.error("lighting_override_not_saved", group=saved.group, error=str(exc))
 
     async def _unsave(self, group: str) -> None:
@@ -134,7 +133,7 @@ class RulesEngine:
             return
         try:
             await asyncio.to_thread(self._book.delete, group)
-        except sqlite3.Error as exc:
+        except OverrideBookError as exc:
             log.error("lighting_override_not_removed", group=group, error=str(exc))
 
     async def _place_overrides(self, now: float, mono: float) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from edge_agent.errors import EdgeAgentError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lighting_overrides (
@@ -24,6 +27,18 @@ CREATE TABLE IF NOT EXISTS lighting_overrides (
 """
 
 
+class OverrideBookError(EdgeAgentError):
+    """The book cannot be opened, read or written (SQLite's reason in the message)."""
+
+
+@contextlib.contextmanager
+def _plain_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise OverrideBookError(str(exc)) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class SavedOverride:
     group: str
@@ -35,20 +50,21 @@ class SavedOverride:
 
 
 class OverrideBook:
-    """Group -> the override saved for it; one row per group at most."""
+    """Group -> the override saved for it; one row per group at most. Raises OverrideBookError."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        with _plain_errors():
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
     def load(self) -> list[SavedOverride]:
-        with self._lock:
+        with self._lock, _plain_errors():
             return _saved(self._conn)
 
     def save(self, override: SavedOverride) -> None:
-        with self._lock:
+        with self._lock, _plain_errors():
             self._conn.execute(
                 "INSERT OR REPLACE INTO lighting_overrides(grp, level, duration_s, ends_at, set_at, source)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -56,7 +72,7 @@ class OverrideBook:
                  override.source))
 
     def delete(self, group: str) -> None:
-        with self._lock:
+        with self._lock, _plain_errors():
             self._conn.execute("DELETE FROM lighting_overrides WHERE grp = ?", (group,))
 
     def close(self) -> None:

@@ -7,7 +7,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,9 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.safe_text import safe_text
-from edge_agent.store import database
+from edge_agent.store import database, outbox
 from edge_agent.store.history import Selection, iterate, page, seq_floor
+from edge_agent.store.outbox import OutboxStats
 from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
     INSERT_SQL,
@@ -40,24 +40,6 @@ _RESERVE_SHARE = 50  # the spare-room file is max_bytes / 50, at most 4 MB
 _RESERVE_MAX = 4 * 1024 * 1024
 _TIGHT_WAL_PAGES = 64  # on a full disk the WAL is checkpointed this often, so it never eats the room left
 SET_ASIDE_EVENT = "record_set_aside"
-
-
-@dataclass(frozen=True)
-class OutboxStats:
-    """What the store holds and what it had to give up."""
-
-    pending_readings: int
-    pending_events: int
-    oldest_pending_ts: float | None
-    last_seq: int
-    dropped: int
-    set_aside: int
-    used_bytes: int
-    max_bytes: int
-
-    @property
-    def backlog(self) -> int:
-        return self.pending_readings + self.pending_events
 
 
 class Store:
@@ -151,8 +133,7 @@ class Store:
         return list(range(first, last + 1))
 
     def _last_seq(self) -> int:
-        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-        return int(row[0]) if row else 0
+        return outbox.last_seq(self._conn)
 
     def _reserve(self, up_to: int) -> None:
         """Before a commit takes sequence numbers up to ``up_to``: make sure the side file reserves them, so that a
@@ -237,27 +218,7 @@ class Store:
         with self._lock:
             if self._spare.ensure():  # space came back: hold the reserve again
                 self._relax()
-            conn = self._conn
-            counts = dict(
-                conn.execute(
-                    "SELECT kind, count(*) FROM records INDEXED BY records_outbox WHERE sent=0 GROUP BY kind"
-                ).fetchall()
-            )
-            oldest = conn.execute(
-                "SELECT min(ts) FROM (SELECT ts FROM records INDEXED BY records_outbox"
-                " WHERE sent=0 AND kind=0 ORDER BY seq LIMIT 1)"
-            ).fetchone()[0]
-            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-            return OutboxStats(
-                pending_readings=int(counts.get(KIND_READING, 0)),
-                pending_events=int(counts.get(KIND_EVENT, 0)),
-                oldest_pending_ts=oldest,
-                last_seq=int(row[0]) if row else 0,
-                dropped=self._counter("dropped"),
-                set_aside=self._counter("set_aside"),
-                used_bytes=self._used_bytes(),
-                max_bytes=self._config.max_bytes,
-            )
+            return outbox.read_stats(self._conn, self._config.max_bytes, self._page_size)
 
     # -- history -------------------------------------------------------------------------------
 
@@ -294,9 +255,7 @@ class Store:
     # -- the size bound ------------------------------------------------------------------------
 
     def _used_bytes(self) -> int:
-        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
-        free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
-        return int((pages - free) * self._page_size)
+        return outbox.used_bytes(self._conn, self._page_size)
 
     def _keep_bound(self) -> None:
         used = self._used_bytes()
@@ -359,10 +318,6 @@ class Store:
         if dropped:
             self._bump("dropped", dropped)
             log.warning("store_dropped_oldest", dropped=dropped, reason="store at its size bound")
-
-    def _counter(self, key: str) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return int(row[0]) if row else 0
 
     def _bump(self, key: str, amount: int) -> None:
         self._conn.execute(

@@ -31,7 +31,7 @@ def iso_utc(ts: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def record_json(stored: StoredRecord) -> dict[str, Any]:
+def wire_record_json(stored: StoredRecord) -> dict[str, Any]:
     """One record as the hypervisor sees it."""
     record = stored.record
     out: dict[str, Any] = {"seq": stored.seq, "ts": iso_utc(record.ts)}
@@ -117,7 +117,7 @@ class _Packed:
 def encode_record(stored: StoredRecord) -> bytes:
     """One record's JSON; any failure (text that is not UTF-8, a time that cannot be written...) is a ValueError."""
     try:
-        return _dumps(record_json(stored))
+        return _dumps(wire_record_json(stored))
     except Exception as exc:
         raise ValueError(f"{type(exc).__name__}: {safe_text(str(exc))[:200]}") from exc
 

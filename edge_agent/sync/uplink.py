@@ -12,16 +12,16 @@ from typing import Any
 
 import structlog
 
+from edge_agent.backoff import Backoff
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import parse_endpoint
-from edge_agent.errors import ConfigError
+from edge_agent.errors import ConfigError, LinkDown
+from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, TlsFiles
 from edge_agent.store.worker import StoreWorker
-from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.compression import compress
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
-from edge_agent.sync.link import LinkCallbacks, LinkDown, LinkSettings, MqttLink, TlsFiles
 from edge_agent.sync.payloads import Batch, build_batch, iso_utc, split_reports, status_payload
 from edge_agent.sync.topics import Topics
 
@@ -56,7 +56,7 @@ MessageHandler = Callable[[str, bytes], None]
 BatchEncoder = Callable[[Batch, list[Any]], bytes]
 
 
-class Uplink:
+class UplinkSync:
     """Upstream sync. ``notify_committed`` wakes it; a PUBACK is the only thing that removes a record."""
 
     name = "uplink"
@@ -85,7 +85,7 @@ class Uplink:
         self.ack_sink: Callable[[list[int]], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._link: MqttLink | None = None
+        self._link: MqttClient | None = None
         self.problem: str | None = None  # why the link cannot even be set up (credentials or TLS files)
         self.message_handler: MessageHandler | None = None
         self.batch_encoder: BatchEncoder | None = None  # set by the contract wiring (upstream.output)
@@ -107,7 +107,7 @@ class Uplink:
     def _open_link(self) -> bool:
         try:
             check_tls_files(self._config)
-            link = MqttLink(self._link_settings(), self._callbacks(), self._backoff())
+            link = MqttClient(self._link_settings(), self._callbacks(), self._backoff())
         except (ConfigError, OSError, ssl.SSLError) as exc:
             problem = unusable_files(exc)
             if problem != self.problem:
@@ -118,7 +118,7 @@ class Uplink:
             log.info("upstream_usable_again", was=self.problem)
         self.problem = None
         link.subscribe(f"{self.topics.commands}/#", qos=1)
-        link.start()
+        link.start("mqtt-upstream")
         self._link = link
         return True
 
@@ -193,11 +193,11 @@ class Uplink:
 
     # -- building the link ---------------------------------------------------------------------
 
-    def _link_settings(self) -> LinkSettings:
+    def _link_settings(self) -> MqttSettings:
         upstream = self._config.upstream
         tls = upstream.tls
-        return LinkSettings(
-            host=upstream.host, port=upstream.port, client_id=self._config.client_id,
+        return MqttSettings(
+            host=upstream.host, port=upstream.port, client_id=self._config.client_id, name="upstream",
             keepalive=self._sync.keepalive, clean_session=False, mqtt5=upstream.protocol == "5",
             tls=TlsFiles(tls.ca_file, tls.cert_file, tls.key_file, tls.verify) if tls else None,
             credentials=read_credentials(upstream.credentials_file) if upstream.credentials_file else None,
@@ -212,7 +212,7 @@ class Uplink:
     def _backoff(self) -> Backoff:
         return Backoff(self._sync.reconnect_min, self._sync.reconnect_max)
 
-    def _callbacks(self) -> LinkCallbacks:
+    def _callbacks(self) -> MqttCallbacks:
         def threadsafe(fn: Callable[..., None]) -> Callable[..., None]:
             def call(*args: Any) -> None:
                 loop = self._loop
@@ -220,7 +220,7 @@ class Uplink:
                     loop.call_soon_threadsafe(fn, *args)
             return call
 
-        return LinkCallbacks(
+        return MqttCallbacks(
             on_connected=threadsafe(self._on_connected),
             on_disconnected=threadsafe(self._on_disconnected),
             on_ack=threadsafe(self._on_ack),
@@ -229,7 +229,7 @@ class Uplink:
 
     # -- events from the link (event loop thread) ----------------------------------------------
 
-    def _on_connected(self) -> None:
+    def _on_connected(self, session_present: bool) -> None:
         self.counters.connected_since = self._clock.now()
         self._publish_status()
         self._wake.set()
@@ -263,11 +263,11 @@ class Uplink:
         task.add_done_callback(_log_failure)
         return task
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, message: Message) -> None:
         if self.message_handler is not None:
-            self.message_handler(topic, payload)
+            self.message_handler(message.topic, message.payload)
         else:
-            self._early.append((topic, payload))
+            self._early.append((message.topic, message.payload))
 
     def take_early_messages(self) -> list[tuple[str, bytes]]:
         """Messages received before ``message_handler`` was set (at most ``_EARLY_MESSAGES``, the newest)."""

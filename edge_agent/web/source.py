@@ -17,7 +17,7 @@ from edge_agent.control.client import AgentNotRunning, ControlClient, running_ag
 from edge_agent.control.history import EventsQuery, HistoryQuery, events_reply, history_reply
 from edge_agent.errors import EdgeAgentError
 from edge_agent.lorawan.config import LorawanDeviceConfig
-from edge_agent.store.series import open_reader
+from edge_agent.store.view import StoreView
 
 EVENTS_SHOWN = 30
 CALL_TIMEOUT_S = 5.0
@@ -79,11 +79,8 @@ class Source:
         try:
             snap.status = stopped_status(self.config)
             snap.groups = stopped_groups(self.loaded, time.time()) if self.config.lighting.groups else []
-            conn = open_reader(self.config.store.path)
-            try:
-                snap.events = events_reply(conn, EventsQuery.parse({"limit": EVENTS_SHOWN}, time.time()))["events"]
-            finally:
-                conn.close()
+            with StoreView.open(self.config.store.path) as view:
+                snap.events = events_reply(view, EventsQuery.parse({"limit": EVENTS_SHOWN}, time.time()))["events"]
         except EdgeAgentError as exc:
             snap.problems.append(str(exc))
             return snap
@@ -105,11 +102,8 @@ class Source:
         client = self.agent()
         if client is not None:
             return client.call("history", device=device, point=point)
-        conn = open_reader(self.config.store.path)
-        try:
-            return history_reply(conn, HistoryQuery.parse({"device": device, "point": point}, time.time()))
-        finally:
-            conn.close()
+        with StoreView.open(self.config.store.path) as view:
+            return history_reply(view, HistoryQuery.parse({"device": device, "point": point}, time.time()))
 
     def act(self, op: str, **args: Any) -> dict[str, Any]:
         """An action through the running agent (hold, resume, read); AgentStopped when it is not running,

@@ -15,7 +15,7 @@ from edge_agent.catalog import Catalog
 from edge_agent.cli.main import app
 from edge_agent.clock import SystemClock
 from edge_agent.lorawan.config import LorawanDeviceConfig
-from edge_agent.lorawan.ingest import Ingest
+from edge_agent.lorawan.intake import EventIntake
 from edge_agent.reading import Event
 from tests.lorawan.support import event_topic, uplink_event
 
@@ -98,7 +98,7 @@ def test_a_device_whose_site_codec_is_broken_is_unusable_and_its_uplinks_kept(tm
                                                   context={"catalog": catalog})
                for name, eui, codec in (("th-1", "24e124136b502218", "milesight_em300_th"),
                                         ("bac-1", "24e124136b502217", "milesight_em310_udl"))]
-    ingest = Ingest(devices, catalog, SystemClock(assume_synced=True), "json")
+    ingest = EventIntake(devices, catalog, SystemClock(assume_synced=True), "json")
     (event,) = ingest.unusable_events()
     assert isinstance(event, Event) and event.kind == "device_unusable" and event.device == "th-1"
     assert "rounded: unknown key" in event.message

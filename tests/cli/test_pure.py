@@ -49,10 +49,10 @@ def test_a_slow_tail_client_is_dropped_and_the_others_keep_their_records() -> No
 def test_tables_and_tail_lines_fit_80_columns() -> None:
     rows = [["a-very-long-device-name", "modbus", "x" * 200]]
     assert all(len(text) <= 80 for text in render.table(["DEVICE", "TYPE", "VALUES"], rows))
-    event = protocol.record_json(Event(kind="device_offline", ts=0.0, priority=Priority.WARNING, device="meter",
+    event = protocol.reply_record_json(Event(kind="device_offline", ts=0.0, priority=Priority.WARNING, device="meter",
                                        message="meter is offline: " + "no answer " * 20))
     assert len(line(event)) <= 80 and "!" in line(event)[:9]
-    reading = protocol.record_json(Reading(device="meter", point="voltage", value=231.25, ts=0.0, unit="V"))
+    reading = protocol.reply_record_json(Reading(device="meter", point="voltage", value=231.25, ts=0.0, unit="V"))
     assert line(reading).endswith("voltage          231.25 V")
 
 

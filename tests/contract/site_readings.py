@@ -11,7 +11,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.codecs import default_registry
 from edge_agent.lorawan.config import LorawanDeviceConfig
-from edge_agent.lorawan.events import Radio, Uplink
+from edge_agent.lorawan.events import Radio, UplinkFrame
 from edge_agent.lorawan.records import point_readings, radio_readings
 from edge_agent.modbus.config import ModbusDeviceConfig
 from edge_agent.modbus.profile import load_profile
@@ -48,8 +48,8 @@ def lorawan_readings(device: LorawanDeviceConfig, ts: float, step: int) -> list[
         data = bytes.fromhex(vector["hex"])
         decoded = codec.decode(int(vector["f_port"]), data, CodecOptions(**vector.get("options", {})))
         at = ts + n
-        uplink = Uplink(device.dev_eui, "app", f"{device.name}-{step}-{n}", at, 100 * step + n, int(vector["f_port"]),
-                        data, False, Radio("0016c001ff10a235", -97 + n, 7.5, 7))
+        uplink = UplinkFrame(device.dev_eui, "app", f"{device.name}-{step}-{n}", at, 100 * step + n,
+                             int(vector["f_port"]), data, False, Radio("0016c001ff10a235", -97 + n, 7.5, 7))
         out += point_readings(device.name, decoded, at, True) + radio_readings(device.name, uplink, at, True)
     return out
 

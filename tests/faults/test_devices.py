@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from pymodbus.server import ModbusTcpServer
 
-from edge_agent.modbus.service import build_service
+from edge_agent.modbus.modbus_service import build_service
 from edge_agent.modbus.simulator import SimContext, make_units, start_rtu, start_tcp
 from edge_agent.reading import Reading
 from tests.faults import figures

@@ -1,4 +1,4 @@
-"""Fifty gateways (the real Uplink and MqttLink, each with its own SQLite store and client id) and two ingest
+"""Fifty gateways (the real UplinkSync and MqttClient, each with its own SQLite store and client id) and two ingest
 workers against a real Mosquitto and a real PostgreSQL: a broker restart loses nothing and duplicates nothing,
 and a range that never reached the broker is found as a gap and repaired by replay. Half the gateways deflate
 their batches; the ingest reads both encodings."""

@@ -1,4 +1,4 @@
-"""The agent's MQTT link as a fleet citizen, against a real Mosquitto: failover between endpoints, an MQTT 5
+"""The agent's MQTT client as a fleet citizen, against a real Mosquitto: failover between endpoints, an MQTT 5
 session that outlives a disconnection, reason codes in plain words."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_agent.sync.backoff import Backoff
-from edge_agent.sync.link import LinkCallbacks, LinkSettings, MqttLink, plain_reason
+from edge_agent.backoff import Backoff
+from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, plain_reason
 from tests.support.broker import Broker
 from tests.support.mqtt import publish
 from tests.support.ports import free_port
@@ -20,9 +20,9 @@ def _wait(event: threading.Event, what: str, timeout: float = 15.0) -> None:
 def test_fails_over_to_the_next_endpoint_when_the_first_is_dead(broker: Broker) -> None:
     up = threading.Event()
     dead = free_port()
-    settings = LinkSettings(host="127.0.0.1", port=dead, client_id="gw-failover",
+    settings = MqttSettings(host="127.0.0.1", port=dead, client_id="gw-failover",
                             endpoints=(("127.0.0.1", dead), ("127.0.0.1", broker.port)))
-    link = MqttLink(settings, LinkCallbacks(on_connected=up.set), Backoff(0.05, 0.2))
+    link = MqttClient(settings, MqttCallbacks(on_connected=lambda _: up.set()), Backoff(0.05, 0.2))
     link.start()
     try:
         _wait(up, "a connection through the second endpoint")
@@ -37,14 +37,15 @@ def test_mqtt5_session_keeps_queued_commands_while_the_gateway_is_away(broker: B
     got = threading.Event()
     up = threading.Event()
 
-    def on_message(topic: str, payload: bytes) -> None:
-        received.append(payload)
+    def on_message(message: Message) -> None:
+        received.append(message.payload)
         got.set()
 
-    def make() -> MqttLink:
-        settings = LinkSettings(host="127.0.0.1", port=broker.port, client_id="gw-mqtt5", mqtt5=True,
+    def make() -> MqttClient:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="gw-mqtt5", mqtt5=True,
                                 session_expiry=600)
-        link = MqttLink(settings, LinkCallbacks(on_connected=up.set, on_message=on_message), Backoff(0.05, 0.2))
+        callbacks = MqttCallbacks(on_connected=lambda _: up.set(), on_message=on_message)
+        link = MqttClient(settings, callbacks, Backoff(0.05, 0.2))
         link.subscribe("fute/gw-mqtt5/commands/#", qos=1)
         return link
 
@@ -64,6 +65,46 @@ def test_mqtt5_session_keeps_queued_commands_while_the_gateway_is_away(broker: B
         link.stop()
 
 
+def test_with_manual_ack_a_message_not_acknowledged_comes_again(broker: Broker) -> None:
+    """The ChirpStack client and the ingest acknowledge a message only once it is committed: one taken but not
+    acknowledged before a stop is delivered again at the next connection; one acknowledged is not."""
+    arrived: list[tuple[MqttClient, Message]] = []
+    got = threading.Event()
+    up = threading.Event()
+
+    def make() -> MqttClient:
+        settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="ingest-ack", manual_ack=True)
+        link = MqttClient(settings, MqttCallbacks(on_connected=lambda _: up.set(),
+                                                  on_message=lambda m: (arrived.append((link, m)), got.set())),
+                          Backoff(0.05, 0.2))
+        link.subscribe("fute/+/readings", qos=1)
+        return link
+
+    link = make()
+    link.start()
+    _wait(up, "first connection")
+    publish(broker.port, "fute/gw/readings", b"one", qos=1)
+    _wait(got, "the first delivery")
+    link.stop()
+    assert [m.payload for _, m in arrived] == [b"one"]
+    for again in range(2):
+        got.clear()
+        up.clear()
+        link = make()
+        link.start()
+        try:
+            if again == 0:
+                _wait(got, "the unacknowledged message again")
+                assert [m.payload for _, m in arrived] == [b"one", b"one"]
+                link.ack(arrived[-1][1])
+                time.sleep(0.5)  # the PUBACK goes out through the network thread
+            else:
+                _wait(up, "the third connection")
+                assert not got.wait(1.0), "an acknowledged message came back"
+        finally:
+            link.stop()
+
+
 def test_reason_codes_in_plain_words() -> None:
     assert "same client id" in plain_reason("Session taken over")
     assert "credentials" in plain_reason("Not authorized")
@@ -71,5 +112,5 @@ def test_reason_codes_in_plain_words() -> None:
 
 
 def test_endpoints_listed_once_host_first() -> None:
-    settings = LinkSettings(host="a", port=1, client_id="x", endpoints=(("a", 1), ("b", 2)))
+    settings = MqttSettings(host="a", port=1, client_id="x", endpoints=(("a", 1), ("b", 2)))
     assert settings.brokers() == [("a", 1), ("b", 2)]

@@ -20,7 +20,7 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.lorawan.codecs import default_registry
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, BinGeometry, LorawanDeviceConfig, ObjectField
 from edge_agent.lorawan.events import EVENT_TYPES, Encoding
-from edge_agent.lorawan.ingest import Ingest
+from edge_agent.lorawan.intake import EventIntake
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from edge_agent.sync.lanes import Lane
@@ -79,7 +79,7 @@ class _Bench:
         self.euis = [device.dev_eui for device in self.devices]
         self.clock = FakeClock(1_796_000_000.0)
         catalog = Catalog(())  # the bundled drivers only
-        self.ingests = {encoding: Ingest(self.devices, catalog, self.clock, encoding)
+        self.ingests = {encoding: EventIntake(self.devices, catalog, self.clock, encoding)
                         for encoding in ("json", "protobuf")}
         self.directory = Path(tempfile.mkdtemp(prefix="edge-agent-fuzz-cs-", dir=_shm()))
         self.messages = 0

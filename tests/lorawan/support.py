@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.store import StoreConfig
-from edge_agent.lorawan.service import LorawanService, build_service
+from edge_agent.lorawan.lorawan_service import LorawanService, build_service
 from edge_agent.reading import Event, Reading, Record
 from edge_agent.services import ServiceContext
 from edge_agent.store.store import Store

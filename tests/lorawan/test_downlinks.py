@@ -14,7 +14,7 @@ from chirpstack_api import integration
 from edge_agent.clock import FakeClock
 from edge_agent.errors import WriteRejected
 from edge_agent.lorawan.downlinks import DownlinkStatus
-from edge_agent.lorawan.service import LorawanService
+from edge_agent.lorawan.lorawan_service import LorawanService
 from edge_agent.reading import Priority
 from tests.lorawan.support import (
     APP,

@@ -82,7 +82,7 @@ def test_other_events_and_bad_fields_as_protobuf_reads_them(event: str, document
 def test_a_json_site_never_loads_protobuf() -> None:
     code = (
         "import sys, json\n"
-        "from edge_agent.lorawan.service import LorawanService\n"
+        "from edge_agent.lorawan.lorawan_service import LorawanService\n"
         "from edge_agent.lorawan.events import parse_event, parse_topic\n"
         f"topic = parse_topic('application/{APP}/device/{EUI}/event/up')\n"
         "event = parse_event(topic, json.dumps({'deduplicationId': 'd-1', 'deviceInfo': {'devEui': topic.dev_eui},"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.lorawan.downlinks import DownlinkStatus, DownlinkTicket, DownlinkTracker
-from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, Uplink, parse_event, parse_topic
+from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, UplinkFrame, parse_event, parse_topic
 from edge_agent.lorawan.uplinks import Dedup, check_fcnt
 from tests.lorawan.support import APP, encode, event_topic, uplink_event
 
@@ -19,7 +19,7 @@ EUI = "a84041000181c5e1"
 def test_uplink_event_parses_the_same_in_both_encodings(encoding: str) -> None:
     event = uplink_event(EUI, "01755c", f_cnt=42, f_port=85, rssi=-100, snr=-3.5, sf=12)
     parsed = parse_event(parse_topic(event_topic(EUI, "up")), encode(event, "up", encoding), encoding)  # type: ignore[arg-type]
-    assert isinstance(parsed, Uplink)
+    assert isinstance(parsed, UplinkFrame)
     assert (parsed.f_cnt, parsed.f_port, parsed.data, parsed.application_id) == (42, 85, b"\x01\x75\x5c", APP)
     assert (parsed.radio.rssi, parsed.radio.snr, parsed.radio.spreading_factor) == (-100, -3.5, 12)
     assert parsed.radio.gateways == 2 and parsed.radio.frequency == 868300000
@@ -29,7 +29,7 @@ def test_fport_zero_uplink_with_empty_data_and_no_time() -> None:
     event = uplink_event(EUI, "", f_cnt=1, f_port=0)
     del event["time"]
     parsed = parse_event(parse_topic(event_topic(EUI, "up")), json.dumps(event).encode(), "json")
-    assert isinstance(parsed, Uplink) and parsed.data == b"" and parsed.time is None
+    assert isinstance(parsed, UplinkFrame) and parsed.data == b"" and parsed.time is None
 
 
 @pytest.mark.parametrize("payload", [b"", b"null", b"{\"fCnt\": -1}", b"{\"fCnt\": 1.5}", b"{\"rxInfo\": 3}",

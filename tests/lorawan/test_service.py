@@ -303,11 +303,11 @@ def test_the_agent_reconnects_after_a_broker_restart_and_stores_status_and_join(
 
 def test_an_internal_error_costs_one_message_not_the_service(broker: Broker, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """A codec-independent bug (simulated by breaking the radio-readings builder once) must not stop ingest."""
-    from edge_agent.lorawan import ingest
+    """A codec-independent bug (simulated by breaking the radio-readings builder once) must not stop the intake."""
+    from edge_agent.lorawan import intake
 
     sink = StoreSink(tmp_path / "store.db")
-    original = ingest.records.radio_readings
+    original = intake.records.radio_readings
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -316,7 +316,7 @@ def test_an_internal_error_costs_one_message_not_the_service(broker: Broker, tmp
             raise RuntimeError("boom")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ingest.records, "radio_readings", flaky)
+    monkeypatch.setattr(intake.records, "radio_readings", flaky)
 
     async def scenario() -> dict[str, Any]:
         service = make_service(site(broker.port, DEVICES), sink)

@@ -39,7 +39,16 @@ def test_device_never_seen_goes_offline_after_the_threshold() -> None:
     assert results == [None, None, "offline"]
 
 
-def test_jitter_stretches_the_wait_by_at_most_ten_percent() -> None:
+def test_jitter_shortens_the_wait_by_at_most_ten_percent() -> None:
     health = DeviceHealth(initial=10, maximum=10, offline_after=1, jitter=lambda: 1.0)
     health.failed(0, "timeout", "x")
-    assert health.skip_until == 11.0
+    assert health.skip_until == 9.0
+
+
+def test_an_answer_starts_the_wait_again_from_the_first() -> None:
+    health = _health()
+    for t in range(3):
+        health.failed(t, "timeout", "x")
+    health.succeeded(10, 110.0)
+    health.failed(20, "timeout", "x")
+    assert health.skip_until == 25

@@ -7,8 +7,8 @@ from pydantic import ValidationError
 
 from edge_agent.config.load import load_config
 from edge_agent.errors import ConfigError
+from edge_agent.modbus.modbus_service import build_service
 from edge_agent.modbus.profile import read_profile
-from edge_agent.modbus.service import build_service
 from tests.modbus.helpers import ListSink, context, device, site
 
 SITE = """

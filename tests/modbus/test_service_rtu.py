@@ -13,7 +13,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from edge_agent.modbus.service import build_service
+from edge_agent.modbus.modbus_service import build_service
 from edge_agent.modbus.simulator import make_units, start_rtu
 from tests.modbus.helpers import ListSink, context, device, run_async, site, socat_pair
 

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Sequence
 
 from edge_agent.errors import StoreError
-from edge_agent.modbus.service import ModbusService, build_service
+from edge_agent.modbus.modbus_service import ModbusService, build_service
 from edge_agent.modbus.simulator import SimUnit, make_units, start_tcp
 from edge_agent.reading import Priority, Quality, Record
 from tests.modbus.helpers import ListSink, context, device, run_async, site

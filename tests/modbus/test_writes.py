@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from edge_agent.errors import WriteRejected
+from edge_agent.modbus.modbus_service import build_service
 from edge_agent.modbus.profile import load_profile
-from edge_agent.modbus.service import build_service
 from edge_agent.modbus.simulator import make_units, start_tcp
 from edge_agent.modbus.writes import prepare_write
 from tests.modbus.helpers import ListSink, context, device, run_async, site

@@ -45,7 +45,8 @@ def test_no_store_yet_is_a_plain_sentence(tmp_path: Path) -> None:
 
 
 def test_neither_the_daemon_nor_the_other_commands_import_matplotlib() -> None:
-    code = ("import sys, edge_agent.agent, edge_agent.cli.main, edge_agent.cli.report_cmd, edge_agent.reports.service;"
+    code = ("import sys, edge_agent.agent, edge_agent.cli.main, edge_agent.cli.report_cmd,"
+            " edge_agent.reports.report_service;"
             " print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.reports import daily
-from edge_agent.reports.service import DailyReports
+from edge_agent.reports.report_service import DailyReports
 from edge_agent.services import ServiceContext
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.store import Store

@@ -15,7 +15,7 @@ from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.payloads import Batch
-from edge_agent.sync.uplink import Uplink
+from edge_agent.sync.uplink import UplinkSync
 from tests.support.broker import Broker
 from tests.support.mqtt import Capture
 from tests.support.site import write_site
@@ -39,7 +39,7 @@ def test_a_record_the_batch_encoder_fails_on_is_set_aside_and_the_rest_goes_up(t
         seqs = await worker.call(worker.store.append, [Reading("m", point, 1.0, now) for point in
                                                        ("a", "b", "poison", "c", "d")])
         clock = SystemClock(assume_synced=True)
-        uplink = Uplink(config, worker, clock, dict)
+        uplink = UplinkSync(config, worker, clock, dict)
         uplink.batch_encoder = encoder
         await uplink.start()
         try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from edge_agent.backoff import Backoff
 from edge_agent.reading import Event, Priority, Reading
 from edge_agent.store.rows import StoredRecord
-from edge_agent.sync.backoff import Backoff
 from edge_agent.sync.lanes import Lane
 from edge_agent.sync.payloads import build_batch, iso_utc
 
@@ -75,7 +75,7 @@ def test_non_finite_values_become_null() -> None:
 
 
 def test_backoff_grows_exponentially_to_the_cap_with_full_jitter() -> None:
-    fixed = Backoff(1.0, 30.0, jitter=False)
+    fixed = Backoff(1.0, 30.0, spread=0.0)
     assert [fixed.next_delay() for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
     jittered = Backoff(1.0, 30.0, rand=lambda: 0.5)
     assert [jittered.next_delay() for _ in range(3)] == [0.5, 1.0, 2.0]

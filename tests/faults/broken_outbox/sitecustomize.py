@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the checkout, be
 
 from edge_agent.sync import uplink
 
-_original = uplink.Uplink._publish_batch
+_original = uplink.UplinkSync._publish_batch
 
 
 async def _ack_at_publish(self: Any, pick: Any, records: Any, now: float) -> bool:
@@ -27,4 +27,4 @@ async def _ack_at_publish(self: Any, pick: Any, records: Any, now: float) -> boo
     return sent
 
 
-uplink.Uplink._publish_batch = _ack_at_publish  # type: ignore[method-assign]
+uplink.UplinkSync._publish_batch = _ack_at_publish  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ from edge_agent.lorawan.events import (
     EventError,
     Join,
     Status,
-    Uplink,
+    UplinkFrame,
     parse_event,
     parse_topic,
 )
@@ -49,7 +49,7 @@ _OUTCOMES = ("messages", "uplinks", "duplicates", "unknown_device", "undecodable
              "object_fields_missing")
 
 
-class Ingest:
+class EventIntake:
     """Parses, deduplicates, decodes and bookkeeps; ``counters`` says what happened to every message."""
 
     def __init__(self, devices: list[LorawanDeviceConfig], catalog: Catalog, clock: Clock,
@@ -88,7 +88,7 @@ class Ingest:
         if event is None:
             self.counters["ignored"] += 1
             return Outcome()
-        if isinstance(event, Uplink):
+        if isinstance(event, UplinkFrame):
             return Outcome(self._uplink(event, now, synced), event)
         self.counters[f"event_{type(event).__name__.lower()}"] += 1
         state = self.table.by_eui(event.dev_eui)
@@ -113,7 +113,7 @@ class Ingest:
         value = percent if math.isfinite(percent) else None
         return Reading(state.config.name, "battery", value, now, "%", Quality.BAD, synced)
 
-    def _uplink(self, uplink: Uplink, now: float, synced: bool) -> list[Record]:
+    def _uplink(self, uplink: UplinkFrame, now: float, synced: bool) -> list[Record]:
         if self._dedup.seen(uplink.deduplication_id):
             self.counters["duplicates"] += 1
             state = self.table.by_eui(uplink.dev_eui)
@@ -138,7 +138,7 @@ class Ingest:
             out.append(self._time_replaced(state.config.name, uplink, now, synced))
         return out
 
-    def _time_replaced(self, device: str, uplink: Uplink, now: float, synced: bool) -> Event:
+    def _time_replaced(self, device: str, uplink: UplinkFrame, now: float, synced: bool) -> Event:
         """The uplink's time is not one this gateway can have seen: its records carry the receive time instead."""
         self.counters["time_replaced"] += 1
         given = f"{uplink.time!r}"[:40]
@@ -148,7 +148,7 @@ class Ingest:
                      f"uplink of {device} (fCnt {uplink.f_cnt}) is dated outside 2000-2100: stamped with the"
                      " receive time", {"device_time": given, "f_cnt": uplink.f_cnt}, synced)
 
-    def _known_uplink(self, state: DeviceState, uplink: Uplink, ts: float, synced: bool) -> list[Record]:
+    def _known_uplink(self, state: DeviceState, uplink: UplinkFrame, ts: float, synced: bool) -> list[Record]:
         name = state.config.name
         previous = state.f_cnt
         was_silent = state.silent

@@ -12,7 +12,7 @@ import structlog
 
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.errors import DeviceError, WriteRejected
-from edge_agent.lorawan.adapter import ChirpstackMqtt, Incoming
+from edge_agent.lorawan.adapter import ChirpstackMqtt
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
 from edge_agent.lorawan.decoders import ObjectDecoder, PayloadDecoder
 from edge_agent.lorawan.downlinks import (
@@ -25,11 +25,12 @@ from edge_agent.lorawan.downlinks import (
 )
 from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
 from edge_agent.lorawan.grpc_client import GrpcEnqueuer, read_token, token_problem
-from edge_agent.lorawan.ingest import Ingest
+from edge_agent.lorawan.intake import EventIntake
 from edge_agent.lorawan.records import malformed
-from edge_agent.lorawan.resume import last_frame_counters
+from edge_agent.mqtt_client import Message
 from edge_agent.reading import Record
 from edge_agent.services import ServiceContext
+from edge_agent.store.view import last_frame_counters
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ class LorawanService:
                  *, catalog: Catalog | None = None, tick: float = 1.0) -> None:
         self._context = context
         self._config = config
-        self._ingest = Ingest(devices, catalog or catalog_for(tuple(context.config.drivers.paths)), context.clock,
+        self._intake = EventIntake(devices, catalog or catalog_for(tuple(context.config.drivers.paths)), context.clock,
                               config.encoding, max_payload=config.max_payload_bytes)
         self._mqtt = ChirpstackMqtt(config)
         self._downlinks = DownlinkTracker()
@@ -60,7 +61,7 @@ class LorawanService:
     async def start(self) -> None:
         stored = await asyncio.to_thread(last_frame_counters, self._context.config.store.path)
         for name, f_cnt in stored.items():
-            state = self._ingest.table.by_name(name)
+            state = self._intake.table.by_name(name)
             if state is not None and state.f_cnt is None:
                 state.f_cnt = f_cnt
         if self._config.api_token_file is not None and self._config.grpc_address is not None:
@@ -72,7 +73,7 @@ class LorawanService:
                 log.error("chirpstack_token_unusable", problem=self.problem)
             else:
                 self._grpc = GrpcEnqueuer(self._config.grpc_address, token)
-        await self._commit(self._ingest.unusable_events())
+        await self._commit(self._intake.unusable_events())
         await self._mqtt.start()
         self._tasks = [asyncio.create_task(self._consume(), name="lorawan-consume"),
                        asyncio.create_task(self._housekeep(), name="lorawan-housekeep")]
@@ -91,16 +92,16 @@ class LorawanService:
     def health(self) -> dict[str, object]:
         return {"connected": self._mqtt.connected, "subscribed": self._mqtt.subscribed, "problem": self.problem,
                 "mqtt": dict(self._mqtt.stats),
-                "counters": dict(self._ingest.counters), "sink_failures": self._sink_failures,
+                "counters": dict(self._intake.counters), "sink_failures": self._sink_failures,
                 "internal_errors": self._internal_errors,
                 "downlinks_open": sum(not t.status.final for t in self._downlinks.all())}
 
     def devices_status(self) -> list[dict[str, object]]:
-        return [state.status() for state in self._ingest.table.all()]
+        return [state.status() for state in self._intake.table.all()]
 
     def signal(self, device: str | None = None, last: int = 10) -> dict[str, list[dict[str, object]]]:
         """Per LoRaWAN device (or the one named): its last uplinks' radio metadata per gateway, newest first."""
-        return {state.config.name: state.signal(last) for state in self._ingest.table.all()
+        return {state.config.name: state.signal(last) for state in self._intake.table.all()
                 if device is None or state.config.name == device}
 
     def downlink(self, ticket_id: str) -> DownlinkTicket | None:
@@ -120,9 +121,9 @@ class LorawanService:
             for message in batch:
                 self._mqtt.ack(message)
 
-    def _handle(self, message: Incoming) -> list[Record]:
+    def _handle(self, message: Message) -> list[Record]:
         try:
-            outcome = self._ingest.handle(message.topic, message.payload)
+            outcome = self._intake.handle(message.topic, message.payload)
             return outcome.records + self._track(outcome.event)
         except Exception as exc:  # a bug of ours must cost one message, never the service
             self._internal_errors += 1
@@ -158,7 +159,7 @@ class LorawanService:
         while True:
             await asyncio.sleep(self._tick)
             clock = self._context.clock
-            records = self._ingest.silence()
+            records = self._intake.silence()
             for ticket in self._downlinks.expire(clock.now()):
                 log.warning("lorawan_downlink_expired", device=ticket.device, id=ticket.id)
                 records.append(ticket_event(ticket, clock.now(), clock.synced()))
@@ -168,10 +169,10 @@ class LorawanService:
 
     async def send_downlink(self, device: str, command: str, value: object | None = None) -> DownlinkTicket:
         """Encode a command with the device's codec and enqueue it; the ticket's status follows its fate."""
-        state = self._ingest.table.by_name(device)
+        state = self._intake.table.by_name(device)
         if state is None:
             raise WriteRejected(f"'{device}' is not a LoRaWAN device of this site")
-        decoder = self._ingest.decoders[device]
+        decoder = self._intake.decoders[device]
         if isinstance(decoder, ObjectDecoder):
             raise WriteRejected(f"'{device}' is decoded by ChirpStack (codec = \"chirpstack\"): edge-agent has no"
                                 " command encoder for it; send downlinks from ChirpStack")

@@ -1,9 +1,12 @@
-"""The MQTT link to the upstream broker: the only module of the sync that imports paho-mqtt.
+"""The agent's one MQTT client (paho-mqtt 2.x): the only module that imports paho.
 
-A thread of its own runs the network loop and reconnects with exponential backoff and full jitter, moving to the
-next broker endpoint after each failed attempt (a cluster's nodes, or a primary and a backup). MQTT 5 when asked
-(a session expiry so the broker keeps the session across an outage), 3.1.1 otherwise. Callbacks (connected,
-disconnected, acknowledged, message) are called from that thread: the caller hands them to its event loop.
+Used by the uplink to the regional broker, by the ChirpStack client and by the reference hypervisor ingest.
+A thread of its own runs the network loop and reconnects after the agent's one retry policy (``edge_agent.backoff``,
+full jitter), moving to the next broker endpoint after each failed attempt (a cluster's nodes, or a primary and a
+backup). TLS and credentials when given; a persistent session (MQTT 5 with a session expiry, so the broker keeps it
+across an outage, or 3.1.1 without a clean session); the subscriptions made again at every connection; QoS 1
+publishes whose PUBACK is reported by message id; with ``manual_ack``, a message received is acknowledged only when
+the caller says so (after committing it). Callbacks are called from the network thread: the caller hands them on.
 """
 
 from __future__ import annotations
@@ -22,15 +25,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge_agent.errors import EdgeAgentError
-from edge_agent.sync.backoff import Backoff
+from edge_agent.backoff import Backoff
+from edge_agent.errors import LinkDown
 from edge_agent.sync.credentials import Credentials
 
 log = structlog.get_logger(__name__)
-
-
-class LinkDown(EdgeAgentError):
-    """The broker is not connected: nothing can be published now."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,11 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
-class LinkSettings:
+class MqttSettings:
     host: str
     port: int
     client_id: str
+    name: str = "mqtt"  # the prefix of its log events: ``<name>_up``, ``<name>_down``
     keepalive: int = 60
     clean_session: bool = False
     mqtt5: bool = False
@@ -54,6 +54,8 @@ class LinkSettings:
     will_topic: str | None = None
     will_payload: bytes = b""
     max_inflight: int = 20
+    max_queued: int = 0  # publishes paho holds while the broker is away; 0: a publish then raises LinkDown
+    manual_ack: bool = False  # messages received are acknowledged by ``ack``, not on arrival
     endpoints: tuple[tuple[str, int], ...] = ()  # tried in turn after (host, port); empty: (host, port) alone
     session_expiry: int = 7 * 86_400  # MQTT 5: seconds the broker keeps the session (queued QoS 1) while away
     start_jitter: float = 0.0  # wait uniformly in [0, start_jitter] s before the very first attempt
@@ -90,18 +92,29 @@ def plain_reason(reason: object) -> str:
     return _PLAIN.get(text, text)
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message received; ``mid`` and ``qos`` are what ``ack`` needs."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
 @dataclass
-class LinkCallbacks:
-    on_connected: Callable[[], None] = lambda: None
+class MqttCallbacks:
+    on_connected: Callable[[bool], None] = lambda session_present: None
     on_disconnected: Callable[[str], None] = lambda reason: None
     on_ack: Callable[[int], None] = lambda mid: None
-    on_message: Callable[[str, bytes], None] = lambda topic, payload: None
+    on_message: Callable[[Message], None] = lambda message: None
+    on_subscribed: Callable[[list[str]], None] = lambda refused: None  # the reasons of refused topics, or []
 
 
-class MqttLink:
-    """One client, one network thread."""
+class MqttClient:
+    """One client, one network thread. Constructing it does no I/O; ``start`` begins connecting."""
 
-    def __init__(self, settings: LinkSettings, callbacks: LinkCallbacks, backoff: Backoff) -> None:
+    def __init__(self, settings: MqttSettings, callbacks: MqttCallbacks, backoff: Backoff) -> None:
         self.settings = settings
         self._callbacks = callbacks
         self._backoff = backoff
@@ -119,11 +132,11 @@ class MqttLink:
         s = self.settings
         protocol = MQTTProtocolVersion.MQTTv5 if s.mqtt5 else MQTTProtocolVersion.MQTTv311
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id,
-            clean_session=None if s.mqtt5 else s.clean_session, protocol=protocol, reconnect_on_failure=False,
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, clean_session=None if s.mqtt5 else s.clean_session,
+            protocol=protocol, reconnect_on_failure=False, manual_ack=s.manual_ack,
         )
         client.max_inflight_messages_set(s.max_inflight)
-        client.max_queued_messages_set(0)
+        client.max_queued_messages_set(s.max_queued)
         if s.will_topic:
             client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
         if s.credentials:
@@ -140,6 +153,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         # Our own thread runs the network loop, so paho would write a publish straight to the socket from the
         # caller's thread while the loop reads it: two threads on one TLS socket corrupt the session ("bad
         # record mac"). With this hook set, paho only queues the packet and wakes the loop, which writes it.
@@ -149,13 +163,13 @@ class MqttLink:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
-        """Subscribe now and after every reconnect."""
+        """Subscribe now and at every connection."""
         self._subscriptions.append((topic, qos))
         if self._connected.is_set():
             self._client.subscribe(topic, qos)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mqtt-upstream", daemon=True)
+    def start(self, thread_name: str = "mqtt") -> None:
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -169,13 +183,25 @@ class MqttLink:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
-        if not self._connected.is_set():
-            raise LinkDown("the upstream broker is not connected")
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
+                expiry: int | None = None) -> int:
+        """Publish; the message id is the one ``on_ack`` reports at PUBACK. ``expiry`` (MQTT 5): seconds after
+        which the broker drops the message if nobody took it."""
+        if not self._connected.is_set() and self.settings.max_queued == 0:
+            raise LinkDown(f"the broker {self.broker} is not connected")
+        properties = None
+        if expiry is not None and self.settings.mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = expiry
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise LinkDown(f"publish refused by the MQTT client: {mqtt.error_string(info.rc)}")
         return int(info.mid)
+
+    def ack(self, message: Message) -> None:
+        """With ``manual_ack``: the message is safe (committed), the broker may forget it."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
 
     # -- the network thread --------------------------------------------------------------------
 
@@ -231,7 +257,8 @@ class MqttLink:
         was_up = self._connected.is_set()
         self._connected.clear()
         if was_up or self._down_reason is None or (self._down_reason != reason and reason.startswith("cannot")):
-            log.warning("upstream_down", reason=reason, broker=self.broker)
+            log.warning(f"{self.settings.name}_down", reason=reason, broker=self.broker,
+                        client_id=self.settings.client_id)
             self._callbacks.on_disconnected(reason)
         self._down_reason = reason
 
@@ -247,12 +274,13 @@ class MqttLink:
         # MQTT 5 brokers announce the largest packet they take; a 3.1.1 broker cannot say, and Mosquitto then
         # acknowledges an oversized publish and drops it: batch_max_bytes must stay under its message_size_limit.
         self.max_packet_size = getattr(props, "MaximumPacketSize", None) if props is not None else None
-        for topic, qos in self._subscriptions:
-            client.subscribe(topic, qos)
+        if self._subscriptions:
+            client.subscribe(list(self._subscriptions))
         self._connected.set()
-        log.info("upstream_up", broker=self.broker, protocol="5" if self.settings.mqtt5 else "3.1.1",
-                 session_present=bool(getattr(flags, "session_present", False)))
-        self._callbacks.on_connected()
+        session_present = bool(getattr(flags, "session_present", False))
+        log.info(f"{self.settings.name}_up", broker=self.broker, protocol="5" if self.settings.mqtt5 else "3.1.1",
+                 session_present=session_present, client_id=self.settings.client_id)
+        self._callbacks.on_connected(session_present)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not self._stopping.is_set():
@@ -260,11 +288,17 @@ class MqttLink:
         else:
             self._connected.clear()
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        refused = [plain_reason(r) for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            log.error(f"{self.settings.name}_subscribe_refused", reasons=refused, client_id=self.settings.client_id)
+        self._callbacks.on_subscribed(refused)
+
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         if getattr(reason, "is_failure", False):
-            log.error("upstream_publish_refused", mid=mid, reason=plain_reason(reason))
+            log.error(f"{self.settings.name}_publish_refused", mid=mid, reason=plain_reason(reason))
             return
         self._callbacks.on_ack(mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._callbacks.on_message(message.topic, bytes(message.payload))
+        self._callbacks.on_message(Message(message.topic, bytes(message.payload), int(message.mid), int(message.qos)))

@@ -1,0 +1,45 @@
+"""Retry delays after a failure, the one policy of the agent: exponential growth to a cap, with jitter.
+
+Attempt *n* has the ceiling ``min(cap, base * 2**n)``; the delay is that ceiling shortened by a random share of at
+most ``spread``, so it is uniform in [(1 - spread) x ceiling, ceiling]. ``spread=1`` is "full jitter", for the MQTT
+clients: a fleet that lost its broker at the same instant does not come back in step. A small spread, for a failing
+Modbus device, keeps its wait close to the ceiling while devices still drift apart. Pure: the random source is
+injected.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+FULL_JITTER = 1.0
+
+
+class Backoff:
+    """The delays of successive attempts; ``reset`` after a success starts again at ``base``."""
+
+    def __init__(self, base: float, cap: float, *, spread: float = FULL_JITTER,
+                 rand: Callable[[], float] = random.random) -> None:
+        if not 0.0 <= spread <= 1.0:
+            raise ValueError(f"spread is a share from 0 to 1, not {spread}")
+        self._base = base
+        self._cap = cap
+        self._spread = spread
+        self._rand = rand
+        self._attempt = 0
+
+    def ceiling(self) -> float:
+        """The longest delay the next attempt may wait."""
+        return float(min(self._cap, self._base * (2 ** min(self._attempt, 30))))
+
+    def next_delay(self) -> float:
+        ceiling = self.ceiling()
+        self._attempt += 1
+        return ceiling * (1.0 - self._spread * self._rand())
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+    @property
+    def attempts(self) -> int:
+        return self._attempt

@@ -1,1 +1,0 @@
-"""Ingest: records from drivers and rules are group-committed to the store, then passed on."""

@@ -1,0 +1,68 @@
+"""The outbox figures: what the store holds unsent and what it had to give up, read from one connection.
+
+The running store (under its lock) and a read-only view of the file (the CLI with the agent stopped) read them the
+same way, so both say the same thing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from edge_agent.store.rows import KIND_EVENT, KIND_READING
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """What the store holds and what it had to give up."""
+
+    pending_readings: int
+    pending_events: int
+    oldest_pending_ts: float | None
+    last_seq: int
+    dropped: int
+    set_aside: int
+    used_bytes: int
+    max_bytes: int
+
+    @property
+    def backlog(self) -> int:
+        return self.pending_readings + self.pending_events
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The last sequence number handed out (0 for a fresh store)."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def counter(conn: sqlite3.Connection, key: str) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def used_bytes(conn: sqlite3.Connection, page_size: int | None = None) -> int:
+    """Bytes the database's pages hold (its free pages left out)."""
+    size = page_size if page_size is not None else int(conn.execute("PRAGMA page_size").fetchone()[0])
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return int((pages - free) * size)
+
+
+def read_stats(conn: sqlite3.Connection, max_bytes: int, page_size: int | None = None) -> OutboxStats:
+    counts = dict(conn.execute(
+        "SELECT kind, count(*) FROM records INDEXED BY records_outbox WHERE sent=0 GROUP BY kind").fetchall())
+    oldest = conn.execute(
+        "SELECT min(ts) FROM (SELECT ts FROM records INDEXED BY records_outbox"
+        f" WHERE sent=0 AND kind={KIND_READING} ORDER BY seq LIMIT 1)"
+    ).fetchone()[0]
+    return OutboxStats(
+        pending_readings=int(counts.get(KIND_READING, 0)),
+        pending_events=int(counts.get(KIND_EVENT, 0)),
+        oldest_pending_ts=oldest,
+        last_seq=last_seq(conn),
+        dropped=counter(conn, "dropped"),
+        set_aside=counter(conn, "set_aside"),
+        used_bytes=used_bytes(conn, page_size),
+        max_bytes=max_bytes,
+    )
