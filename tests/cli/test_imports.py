@@ -140,7 +140,7 @@ def test_offline_commands_read_the_store_without_device_or_agent_code(tmp_path: 
     loaded = modules_of(tmp_path, *args, "--config", str(config))
     assert _loaded(loaded, NO_DEVICE) == []
     assert _loaded(loaded, ("edge_agent.agent", "edge_agent.sync", "edge_agent.rules.engine",
-                            "edge_agent.reports.service")) == []
+                            "edge_agent.reports.report_service")) == []
 
 
 def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Broker) -> None:
@@ -157,8 +157,8 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
     assert _loaded(loaded, NEVER) == []
     assert _loaded(loaded, ("typer", "click", "edge_agent.cli.app", "edge_agent.lorawan.events_protobuf")) == []
-    assert _loaded(loaded, ("pymodbus", "paho", "edge_agent.lorawan.service")) == ["pymodbus", "paho",
-                                                                                      "edge_agent.lorawan.service"]
+    used = ("pymodbus", "paho", "edge_agent.lorawan.lorawan_service")
+    assert _loaded(loaded, used) == list(used)
 
 
 def test_a_site_with_simulated_devices_loads_the_simulator(tmp_path: Path, broker: Broker) -> None:
