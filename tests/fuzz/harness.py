@@ -90,7 +90,8 @@ def main(argv: list[str]) -> None:
         function(data)
 
     run: Callable[[bytes], None] = one
-    atheris.Setup([argv[0], *argv[3:]], run)
+    # libFuzzer's merge starts this harness again by the first argument: the runner passes a script that can.
+    atheris.Setup([os.environ.get("EDGE_AGENT_FUZZ_SELF", argv[0]), *argv[3:]], run)
     atheris.Fuzz()
 
 
