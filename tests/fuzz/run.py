@@ -94,7 +94,7 @@ class TargetRun:
 
     def __init__(self, name: str, budget: int, args: argparse.Namespace) -> None:
         self.name, self.budget, self.args = name, budget, args
-        self.work = WORK / name
+        self.work = args.work / name
         self.corpus = self.work / "corpus"
         self.crashes = self.work / "crashes"
         self.log = self.work / "fuzz.log"
@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", dest="save", action="store_false", help="leave tests/fuzz/corpus/ as it is")
     parser.add_argument("--jobs", type=int, default=1, help="targets run at once")
     parser.add_argument("--replay", type=Path, help="run this reproducer through --target and stop")
+    parser.add_argument("--work", type=Path, default=WORK, help="where the runs' corpora, reproducers, logs go")
+    parser.add_argument("--figures", type=Path, default=FIGURES, help="where the figures go (JSON)")
     args = parser.parse_args(argv)
     if args.replay:
         if not args.target or len(args.target) != 1:
@@ -221,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)), "command": command.strip(),
                "seconds": round(seconds), "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
                "cores": os.cpu_count(), "timeout_s": args.timeout, "targets": [asdict(o) for o in outcomes]}
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"figures written to {FIGURES}")
+    args.figures.parent.mkdir(parents=True, exist_ok=True)
+    args.figures.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {args.figures}")
     return 1 if any(outcome.crashes or outcome.hangs for outcome in outcomes) else 0
 
 
