@@ -40,11 +40,15 @@ and has a test of its own):
 
 def render(figures: dict[str, Any], codecs: int) -> str:
     rows = figures["targets"]
-    load = figures["load_average"]
-    lines = [TITLE, INTRO.format(codecs=codecs, timeout=figures["timeout_s"])]
-    lines.append(f"Last run {figures['at']}: `{figures['command']}`, {figures['seconds']} s on {figures['cores']} "
-                 f"cores shared with other work (load average {load[0]} at the start, {load[1]} at the end; the "
-                 "harness ran at the lowest priority, so the seconds say more about the machine than the agent).\n")
+    runs = figures["runs"]
+    lines = [TITLE, INTRO.format(codecs=codecs, timeout=max(run["timeout_s"] for run in runs))]
+    lines.append(f"The runs behind the figures, on {runs[-1]['cores']} cores shared with other work, the harness at "
+                 "the lowest priority (the seconds say more about the machine's load than about the agent):\n")
+    for run in runs:
+        load = run["load_average"]
+        lines.append(f"- {run['at']}: `{run['command']}` ({', '.join(run['targets'])}): {run['seconds']} s, load "
+                     f"average {load[0]} at the start, {load[1]} at the end")
+    lines.append("")
     lines.append("| target | inputs | coverage (edges) | features | crashes | hangs | RSS start (MiB) | "
                  "RSS end (MiB) | RSS slope (KiB per 100k inputs) | seconds |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -55,7 +59,7 @@ def render(figures: dict[str, Any], codecs: int) -> str:
                      f"{row['seconds']:.0f} |")
     lines.append(f"| **all** | **{sum(row['inputs'] for row in rows)}** | | | "
                  f"**{sum(len(row['crashes']) for row in rows)}** | **{sum(len(row['hangs']) for row in rows)}** | "
-                 f"| | | **{figures['seconds']}** |")
+                 f"| | | **{sum(run['seconds'] for run in runs)}** |")
     lines.append(FOUND)
     return "\n".join(lines)
 

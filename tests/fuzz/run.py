@@ -27,6 +27,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -170,6 +171,15 @@ class TargetRun:
         return len(set(os.listdir(committed)) - before)
 
 
+def merge_figures(previous: dict[str, Any] | None, run: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures with this run's rows in place of the same targets' earlier ones; the other targets' rows kept
+    with the runs that made them (a target run again after a fix replaces its own row only)."""
+    kept = [row for row in (previous or {}).get("targets", []) if row["target"] not in run["targets"]]
+    runs = [earlier for earlier in (previous or {}).get("runs", [])
+            if set(earlier["targets"]) & {row["target"] for row in kept}]
+    return {"runs": [*runs, run], "targets": sorted([*kept, *rows], key=lambda row: str(row["target"]))}
+
+
 def replay(path: Path, name: str) -> int:
     """Run one reproducer through its target, uninstrumented, and show what escapes."""
     from tests.fuzz.targets import close, target
@@ -197,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="targets run at once")
     parser.add_argument("--replay", type=Path, help="run this reproducer through --target and stop")
     parser.add_argument("--work", type=Path, default=WORK, help="where the runs' corpora, reproducers, logs go")
-    parser.add_argument("--figures", type=Path, default=FIGURES, help="where the figures go (JSON)")
+    parser.add_argument("--figures", type=Path, default=FIGURES,
+                        help="where the figures go (JSON): this run's targets replace their rows, others are kept")
+    parser.add_argument("--fresh", action="store_true", help="figures of this run alone, earlier rows dropped")
     args = parser.parse_args(argv)
     if args.replay:
         if not args.target or len(args.target) != 1:
@@ -220,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         for path in outcome.crashes + outcome.hangs:
             print(f"reproduce: .venv/bin/python -m tests.fuzz.run --target {outcome.target} --replay {path}")
     command = "nice -n 19 .venv/bin/python -m tests.fuzz.run " + " ".join(sys.argv[1:] if argv is None else argv)
-    figures = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)), "command": command.strip(),
-               "seconds": round(seconds), "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
-               "cores": os.cpu_count(), "timeout_s": args.timeout, "targets": [asdict(o) for o in outcomes]}
+    run = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)), "command": command.strip(),
+           "seconds": round(seconds), "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
+           "cores": os.cpu_count(), "timeout_s": args.timeout, "targets": targets}
+    previous = json.loads(args.figures.read_text()) if args.figures.exists() and not args.fresh else None
     args.figures.parent.mkdir(parents=True, exist_ok=True)
-    args.figures.write_text(json.dumps(figures, indent=2) + "\n")
+    args.figures.write_text(json.dumps(merge_figures(previous, run, [asdict(o) for o in outcomes]), indent=2) + "\n")
     print(f"figures written to {args.figures}")
     return 1 if any(outcome.crashes or outcome.hangs for outcome in outcomes) else 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.run import ROOT, WEIGHTS, slope, split
+from tests.fuzz.run import ROOT, WEIGHTS, merge_figures, slope, split
 from tests.fuzz.targets import MODULES, seeds
 
 
@@ -49,3 +49,15 @@ def test_replay_runs_one_input_through_its_target() -> None:
     done = subprocess.run([sys.executable, "-m", "tests.fuzz.run", "--target", "config", "--replay", str(seed)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and f"{seed}: clean" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_target_run_again_replaces_its_own_row_only() -> None:
+    first = {"command": "first", "targets": ["codecs", "config"]}
+    figures = merge_figures(None, first, [{"target": "codecs", "inputs": 10}, {"target": "config", "inputs": 20}])
+    again = {"command": "again", "targets": ["config"]}
+    figures = merge_figures(figures, again, [{"target": "config", "inputs": 5}])
+    assert figures["targets"] == [{"target": "codecs", "inputs": 10}, {"target": "config", "inputs": 5}]
+    assert [run["command"] for run in figures["runs"]] == ["first", "again"]
+    last = merge_figures(figures, {"command": "all", "targets": ["codecs", "config"]},
+                         [{"target": "codecs", "inputs": 1}, {"target": "config", "inputs": 2}])
+    assert [run["command"] for run in last["runs"]] == ["all"]  # runs whose rows are all replaced are dropped
