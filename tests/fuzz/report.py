@@ -24,7 +24,8 @@ suite replays (`tests/fuzz/`, one module per target, each saying what its promis
 
 A *crash* is anything else: an exception other than the clean error, or a broken promise; a *hang* an input
 that takes more than {timeout} s. Memory is the harness process's resident set, sampled every 500 inputs after
-warm-up (its own corpus, which libFuzzer keeps in memory, is part of it); the slope is a least-squares fit.
+warm-up (its own corpus, which libFuzzer keeps in memory, is part of it); the slopes are least-squares fits over
+the whole run and over its second half.
 """
 
 FOUND = """
@@ -50,16 +51,16 @@ def render(figures: dict[str, Any], codecs: int) -> str:
                      f"average {load[0]} at the start, {load[1]} at the end")
     lines.append("")
     lines.append("| target | inputs | coverage (edges) | features | crashes | hangs | RSS start (MiB) | "
-                 "RSS end (MiB) | RSS slope (KiB per 100k inputs) | seconds |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "RSS end (MiB) | RSS slope (KiB per 100k inputs) | slope, second half | seconds |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         lines.append(f"| {row['target']} | {row['inputs']} | {row['coverage']} | {row['features']} | "
                      f"{len(row['crashes'])} | {len(row['hangs'])} | {row['rss_start_kib'] / 1024:.1f} | "
                      f"{row['rss_end_kib'] / 1024:.1f} | {row['rss_slope_kib_per_100k']:+.0f} | "
-                     f"{row['seconds']:.0f} |")
+                     f"{row.get('rss_slope_second_half_kib_per_100k', 0):+.0f} | {row['seconds']:.0f} |")
     lines.append(f"| **all** | **{sum(row['inputs'] for row in rows)}** | | | "
                  f"**{sum(len(row['crashes']) for row in rows)}** | **{sum(len(row['hangs']) for row in rows)}** | "
-                 f"| | | **{sum(run['seconds'] for run in runs)}** |")
+                 f"| | | | **{sum(run['seconds'] for run in runs)}** |")
     lines.append(FOUND)
     return "\n".join(lines)
 

@@ -56,17 +56,20 @@ class Outcome:
     rss_start_kib: int = 0
     rss_end_kib: int = 0
     rss_slope_kib_per_100k: float = 0.0
+    rss_slope_second_half_kib_per_100k: float = 0.0  # after warm-up and the corpus's early growth
     seconds: float = 0.0
     saved: int = 0
 
     def row(self) -> str:
         return (f"| {self.target} | {self.inputs} | {self.coverage} | {self.features} | {len(self.crashes)} | "
                 f"{len(self.hangs)} | {self.rss_start_kib / 1024:.1f} | {self.rss_end_kib / 1024:.1f} | "
-                f"{self.rss_slope_kib_per_100k:+.0f} | {self.seconds:.0f} |")
+                f"{self.rss_slope_kib_per_100k:+.0f} | {self.rss_slope_second_half_kib_per_100k:+.0f} | "
+                f"{self.seconds:.0f} |")
 
 
 HEADER = ("| target | inputs | coverage (edges) | features | crashes | hangs | RSS start (MiB) | RSS end (MiB) | "
-          "RSS slope (KiB per 100k inputs) | seconds |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "RSS slope (KiB per 100k inputs) | second half | seconds |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def split(total: int, targets: list[str]) -> dict[str, int]:
@@ -144,6 +147,7 @@ class TargetRun:
         if samples:
             outcome.rss_start_kib, outcome.rss_end_kib = samples[0][1], samples[-1][1]
             outcome.rss_slope_kib_per_100k = round(slope(samples[1:]), 1)  # the first sample is the warm-up
+            outcome.rss_slope_second_half_kib_per_100k = round(slope(samples[len(samples) // 2:]), 1)
         if self.args.save:
             outcome.saved = self.save()
         return outcome
