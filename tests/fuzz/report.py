@@ -25,7 +25,8 @@ suite replays (`tests/fuzz/`, one module per target, each saying what its promis
 A *crash* is anything else: an exception other than the clean error, or a broken promise; a *hang* an input
 that takes more than {timeout} s. Memory is the harness process's resident set, sampled every 500 inputs after
 warm-up (its own corpus, which libFuzzer keeps in memory, is part of it); the slopes are least-squares fits over
-the whole run and over its second half.
+the whole run and over its second half. For scale: a leak of 100 bytes an input would show as about 9,800 KiB
+per 100k inputs.
 """
 
 FOUND = """
