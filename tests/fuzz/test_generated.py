@@ -282,7 +282,7 @@ def uplinks(draw: st.DrawFn) -> bytes:
             st.binary(max_size=48))
     data = bytearray(draw(st.sampled_from(VENDOR_EXAMPLES)))
     for _ in range(draw(st.integers(1, 3))):
-        where = draw(st.integers(2, len(data)))
+        where = draw(st.integers(min(2, len(data)), len(data)))
         action = draw(st.sampled_from(["set", "cut", "add"]))
         if action == "set" and where < len(data):
             data[where] = draw(st.integers(0, 255))
