@@ -63,7 +63,7 @@ def _measurement(channel: int, kind: int, reader: Reader, out: DecodedBuilder) -
     elif key == (0x04, 0x80):
         out.point("active_power", reader.u32(little=True), "W")
     elif key == (0x05, 0x81):
-        out.point("power_factor", reader.u8(), "%")
+        out.percent("power_factor", reader.u8())
     elif key == (0x06, 0x83):
         out.point("energy", reader.u32(little=True), "Wh")
     elif key == (0x07, 0xC9):

@@ -213,7 +213,7 @@ def _dimming_source(reader: Reader, out: DecodedBuilder) -> None:
         out.point(f"dimming_reason.{address}", reason)
     level = reader.u8()
     if level != 0xFF:
-        out.point(f"dimming_level.{address}", level, "%")
+        out.percent(f"dimming_level.{address}", level)
     _dali_status(address, reader.u8(), out)
 
 
@@ -262,7 +262,7 @@ def _status_v10(reader: Reader, out: DecodedBuilder) -> None:
         out.point(f"days_active.{address}", ",".join(d for i, d in enumerate(_DAYS) if _bit(days, i)))
         level = reader.u8()
         if level != 0xFF:
-            out.point(f"dimming_level.{address}", level, "%")
+            out.percent(f"dimming_level.{address}", level)
 
 
 def _usage_v10(reader: Reader, out: DecodedBuilder) -> None:
@@ -295,6 +295,9 @@ def _usage_records(reader: Reader, out: DecodedBuilder) -> None:
             if name == "power_factor" and raw == 0xFF:
                 out.bad(f"{name}.{address}", f"{name}.{address}: the meter reports it as unknown (0xFF)", unit)
                 continue
+            if unit == "%":
+                out.percent(f"{name}.{address}", raw)
+                continue
             out.point(f"{name}.{address}", round(raw * scale, 1) if scale != 1.0 else raw, unit)
 
 
@@ -306,8 +309,10 @@ def _response(reader: Reader, out: DecodedBuilder) -> None:
         while reader.remaining:
             address = address_name(reader.u8(), "all_devices")
             level = reader.u8()
-            out.point(f"commanded_level.{address}", "resume" if level == 0xFF else level,
-                      None if level == 0xFF else "%")
+            if level == 0xFF:
+                out.point(f"commanded_level.{address}", "resume")
+            else:
+                out.percent(f"commanded_level.{address}", level)
             if command == 0x09:
                 out.point(f"commanded_minutes.{address}", reader.u8(), "min")
     elif command == 0x03:
@@ -431,7 +436,7 @@ def _metering_alert(conditions: int, reader: Reader, out: DecodedBuilder) -> Non
         out.alarm(f"metering.{name}", _bit(conditions, index))
     out.point("metering.power", reader.u16(little=True), "W")
     out.point("metering.voltage", reader.u16(little=True), "V")
-    out.point("metering.power_factor", reader.u8(), "%")
+    out.percent("metering.power_factor", reader.u8())
 
 
 def _location(status: int, reader: Reader, out: DecodedBuilder) -> None:
@@ -527,6 +532,14 @@ def _level(byte: int, off: str = "inactive") -> int | str:
     return off if byte == 0xFF else byte
 
 
+def _level_percent(out: DecodedBuilder, name: str, byte: int, off: str = "inactive") -> None:
+    """A configured level in %: 0xFF is ``off`` (the word the format gives it), above 100 a BAD point."""
+    if byte == 0xFF:
+        out.point(name, off, "%")
+    else:
+        out.percent(name, byte)
+
+
 def _time_of_day(byte: int) -> str:
     minutes = byte * 10
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -545,7 +558,7 @@ def _cfg_dig_legacy(reader: Reader, out: DecodedBuilder) -> None:
     out.point("config.signal_edge_rising", _bit(bits, 1))
     out.point("config.dig_alert_enabled", _bit(bits, 2))
     out.point("config.address", address_name(reader.u8(), "all_devices"))
-    out.point("config.dimming_level", _level(reader.u8(), "disabled"), "%")
+    _level_percent(out, "config.dimming_level", reader.u8(), "disabled")
 
 
 def _cfg_open_drain(reader: Reader, out: DecodedBuilder) -> None:
@@ -582,7 +595,10 @@ def _cfg_metering_alert(reader: Reader, out: DecodedBuilder) -> None:
         raw = reader.u16(little=True)
         out.point(f"config.{name}", "alert_off" if raw == 0xFFFF else raw, unit)
     factor = reader.u8()
-    out.point("config.min_power_factor", "alert_off" if factor == 0xFF else factor, "%")
+    if factor == 0xFF:
+        out.point("config.min_power_factor", "alert_off", "%")
+    else:
+        out.percent("config.min_power_factor", factor)
 
 
 def _cfg_calendar(reader: Reader, out: DecodedBuilder) -> None:
@@ -653,8 +669,8 @@ def _cfg_dig_input(reader: Reader, out: DecodedBuilder) -> None:
                       (3, "notify_on_inactivation"), (7, "source_d4i_motion_sensor")):
         out.point(f"config.{name}", _bit(bits, bit))
     out.point("config.address", address_name(reader.u8(), "all_devices"))
-    out.point("config.active_dimming_level", _level(reader.u8()), "%")
-    out.point("config.inactive_dimming_level", _level(reader.u8()), "%")
+    _level_percent(out, "config.active_dimming_level", reader.u8())
+    _level_percent(out, "config.inactive_dimming_level", reader.u8())
     out.point("config.on_delay", reader.u16(little=True), "s")
     out.point("config.off_delay", reader.u16(little=True), "s")
 
@@ -741,7 +757,7 @@ def _cfg_profile_v10(reader: Reader, out: DecodedBuilder) -> None:
 
 
 def _cfg_legacy_defaults(reader: Reader, out: DecodedBuilder) -> None:
-    out.point("config.default_dimming_level", reader.u8(), "%")
+    out.percent("config.default_dimming_level", reader.u8())
     bits = reader.u8()
     out.point("config.ldr_alert_enabled", _bit(bits, 0))
     out.point("config.dig_alert_enabled", _bit(bits, 2))
@@ -758,10 +774,10 @@ def _cfg_holiday_v10(reader: Reader, out: DecodedBuilder) -> None:
 def _cfg_defaults(reader: Reader, out: DecodedBuilder) -> None:
     bits = reader.u8()
     if _bit(bits, 0):
-        out.point("config.default_dimming_level", reader.u8(), "%")
+        out.percent("config.default_dimming_level", reader.u8())
     if _bit(bits, 1):
         level = reader.u8()
-        out.point("config.max_dimming_level", "default" if level == 0xFF else level, "%")
+        _level_percent(out, "config.max_dimming_level", level, "default")
     if _bit(bits, 2):
         _cfg_fade(reader, out)
     if _bit(bits, 3):
@@ -785,7 +801,10 @@ Parser = Callable[[Reader, DecodedBuilder], None]
 def _one(name: str, parse: str, unit: str | None = None) -> Parser:
     def parser(reader: Reader, out: DecodedBuilder) -> None:
         raw = reader.u32(little=True) if parse == "u32" else reader.u8()
-        out.point(name, raw, unit)
+        if unit == "%":
+            out.percent(name, raw)
+        else:
+            out.point(name, raw, unit)
     return parser
 
 

@@ -98,8 +98,7 @@ def _extended(reader: Reader, out: DecodedBuilder) -> None:
     out.point("total_right_to_left", reader.u16())
     if version == 3:
         percent = reader.u8()
-        out.point("solar_battery", percent, "%")
-        out.battery(percent)
+        out.percent("solar_battery", percent, battery=True)
     else:
         out.point("solar_battery_voltage", reader.u16() / 1000, "V")
     out.point("solar_panel_power", reader.u16(), "mW")
@@ -132,7 +131,7 @@ def _configuration(data: bytes, reader: Reader, out: DecodedBuilder) -> None:
     if version >= 4:
         _radar(version, reader, out)
     else:
-        out.point("config.radar_sensitivity", reader.u8(), "%")
+        out.percent("config.radar_sensitivity", reader.u8())
 
 
 def _radar(version: int, reader: Reader, out: DecodedBuilder) -> None:
@@ -149,7 +148,7 @@ def _radar(version: int, reader: Reader, out: DecodedBuilder) -> None:
     out.point("config.max_speed", reader.u8(), "km/h")
     if version >= 5:
         out.point("config.radar_autotune", bool(reader.u8()))
-    out.point("config.radar_sensitivity", reader.u8(), "%")
+    out.percent("config.radar_sensitivity", reader.u8())
     if version >= 5:
         out.point("sbx_firmware_version", f"{reader.u8()}.{reader.u8()}.{reader.u8()}")
     if version >= 6:

@@ -1,8 +1,10 @@
-"""Turn the fault suite's figures (``build/reliability.json``) into ``docs/reliability.md``.
+"""Turn the fault suite's figures (``build/reliability.json``) into ``docs/reliability.md``, with the fuzzing
+section when ``python -m tests.fuzz.run`` left its figures (``build/fuzzing.json``).
 
     .venv/bin/python -m pytest tests/faults          # writes build/reliability.json
     .venv/bin/python tests/faults/report.py          # writes docs/reliability.md
     .venv/bin/python tests/faults/report.py build/hour/soak.json ...   # adds the rows of runs recorded apart
+    .venv/bin/python tests/faults/report.py --fuzzing [build/fuzzing.json]   # the fuzzing section alone
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.faults.figures import results_path  # noqa: E402
+from tests.fuzz import report as fuzzing  # noqa: E402
+
+FUZZING_FIGURES = ROOT / "build" / "fuzzing.json"
 
 LONG_SOAK = 1800.0  # a soak this long or longer can tell whether memory levels off
 
@@ -30,6 +35,8 @@ Reproduce with:
 .venv/bin/python -m pytest tests/faults/test_soak.py --soak-seconds 3600        # the hour soak
 .venv/bin/python -m pytest tests/faults/test_outage.py --run-slow --outage-seconds 3600 -k "long and persistent"
 .venv/bin/python tests/faults/report.py [figures.json of runs recorded apart ...]
+nice -n 19 .venv/bin/python -m tests.fuzz.run --inputs 1000000 --jobs 2          # the fuzzing section
+.venv/bin/python tests/faults/report.py --fuzzing
 ```
 
 Every scenario injects real faults into the real agent (its own process, or in-process where noted) with real
@@ -98,7 +105,7 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "/")
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any], fuzz: dict[str, Any] | None = None) -> str:
     scenarios: dict[str, Any] = data.get("scenarios", {})
     when = max((s["at"] for s in scenarios.values()), default="never")
     lines = [HEADER.format(when=when)]
@@ -116,6 +123,8 @@ def render(data: dict[str, Any]) -> str:
                  "against an agent patched to mark a batch sent when it publishes it instead of on PUBACK; SQLite "
                  "with `synchronous=OFF` on the power-cut layer; the agent with `synchronous = \"normal\"` under a "
                  "power cut. The suite fails the first and last, and the layer must lose the second's commits.\n")
+    if fuzz is not None:
+        lines.append(fuzzing_section(fuzz))
     lines.append("## Details per scenario\n")
     for name, s in scenarios.items():
         details = {k: v for k, v in s["details"].items() if k != "samples"}
@@ -155,6 +164,12 @@ def _over_time(name: str, details: dict[str, Any], rows: int = 25) -> list[str]:
     return out
 
 
+def fuzzing_section(fuzz: dict[str, Any]) -> str:
+    from edge_agent.lorawan.codecs import default_registry
+
+    return fuzzing.render(fuzz, len(default_registry().names())) + "\n"
+
+
 def merged(sources: list[Path]) -> dict[str, Any]:
     """The scenarios of several figures files; a scenario recorded in more than one keeps its latest run."""
     scenarios: dict[str, Any] = {}
@@ -166,14 +181,24 @@ def merged(sources: list[Path]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    target = ROOT / "docs" / "reliability.md"
+    if argv[1:2] == ["--fuzzing"]:  # the fuzzing section alone, the fault suite's rows kept as they were
+        source = Path(argv[2]) if len(argv) > 2 else FUZZING_FIGURES
+        if not source.exists():
+            print(f"no figures at {source}: run `python -m tests.fuzz.run` first", file=sys.stderr)
+            return 1
+        section = fuzzing_section(json.loads(source.read_text()))
+        target.write_text(fuzzing.replace_section(target.read_text(), section))
+        print(f"wrote the fuzzing section of {target}")
+        return 0
     sources = [results_path(), *(Path(arg) for arg in argv[1:])]
     missing = [str(source) for source in sources if not source.exists()]
     if missing:
         print(f"no figures at {', '.join(missing)}: run `.venv/bin/python -m pytest tests/faults` first",
               file=sys.stderr)
         return 1
-    target = ROOT / "docs" / "reliability.md"
-    target.write_text(render(merged(sources)))
+    fuzz = json.loads(FUZZING_FIGURES.read_text()) if FUZZING_FIGURES.exists() else None
+    target.write_text(render(merged(sources), fuzz))
     print(f"wrote {target}")
     return 0
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from edge_agent.commands.requests import COMMANDS
 from edge_agent.control.handlers import HANDLERS
 from tests.contract.support import iso
-from tests.fuzz import chirpstack, commands, config, control
+from tests.fuzz import chirpstack, codecs, commands, config, control
 from tests.fuzz.gateway import SITE, FuzzGateway
+from tests.fuzz.targets import seeds
 from tests.lorawan.support import uplink_event
 
 # The running agent of the command and control targets draws from the global random generator in its own threads
@@ -266,3 +267,33 @@ def test_control_frames(gateway: FuzzGateway, data: bytes) -> None:
 def test_the_generators_know_every_command_and_operation() -> None:
     assert set(ARGS_OF) == set(COMMANDS)
     assert set(CONTROL_OPS) == set(HANDLERS)
+
+
+# -- LoRaWAN codecs -------------------------------------------------------------------------------
+
+VENDOR_EXAMPLES = [path.read_bytes() for path in seeds("codecs")]  # the codecs' vectors, as fuzz inputs
+
+
+@st.composite
+def uplinks(draw: st.DrawFn) -> bytes:
+    """A vendor example (its codec and port) with a few bytes changed, cut or added, or any bytes on any port."""
+    if draw(st.booleans()):
+        return bytes([draw(st.integers(0, len(codecs.names()) - 1)), draw(st.integers(0, 255))]) + draw(
+            st.binary(max_size=48))
+    data = bytearray(draw(st.sampled_from(VENDOR_EXAMPLES)))
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.integers(min(2, len(data)), len(data)))
+        action = draw(st.sampled_from(["set", "cut", "add"]))
+        if action == "set" and where < len(data):
+            data[where] = draw(st.integers(0, 255))
+        elif action == "cut":
+            del data[where:]
+        else:
+            data[where:where] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@fast(2000)
+@given(data=uplinks())
+def test_codec_payloads(data: bytes) -> None:
+    codecs.target(data)

@@ -208,3 +208,30 @@ def test_table_measurements_survive_any_documented_non_measurement_channel(name:
     for point in alone.points:
         assert kept.get(point.name) == (point.value, point.quality), (point.name, payload.hex())
     assert {k: v for k, v in combined.alarms.items() if k in alone.alarms} == alone.alarms
+
+
+# Percentages above 100 % that coverage-guided fuzzing found passed on as GOOD points (tests/fuzz/corpus/codecs/
+# keeps the same inputs): each is now a BAD point saying what the device sent, the rest of the frame kept.
+PERCENT_OVER_100 = [
+    ("nas_ul20xx", 26, "00ff80d0ef2f0112ff479403002a00f94a03002700f94a030027005def2f01", "power_factor.dali_single_9"),
+    ("nas_ul20xx", 23, "01f37f2086800032091600001250ccff53513277", "dimming_level.dali_single_9"),
+    ("nas_ul20xx", 60, "0912ce75", "commanded_level.dali_single_9"),
+    ("nas_ul20xx", 50, "28011364ffa200780054", "config.inactive_dimming_level"),
+    ("nas_ul20xx", 50, "fe0710035f3325bf", "config.fallback_dimming_level"),
+    ("nas_ul20xx", 50, "0e2291", "config.max_dimming_level"),
+    ("parametric_pcr2", 190, "be01030303040a00020001000a05a0005e003cc3", "config.radar_sensitivity"),
+    ("parametric_pcr2", 14, "be01030000000000010000e0e4013921", "solar_battery"),
+    ("milesight_ws558", 85, "083100010581e807c902000374b27f068301000000048001000000", "power_factor"),
+]
+
+
+@pytest.mark.parametrize(("name", "f_port", "payload", "point"), PERCENT_OVER_100,
+                         ids=[f"{case[0]}-{case[3]}" for case in PERCENT_OVER_100])
+def test_a_percentage_above_100_is_a_bad_point(name: str, f_port: int, payload: str, point: str) -> None:
+    decoded = REGISTRY.get(name).decode(f_port, bytes.fromhex(payload), OPTIONS)
+    bad = next(p for p in decoded.points if p.name == point)
+    assert bad.value is None and bad.quality is Quality.BAD and bad.unit == "%"
+    assert any(note.startswith(f"{point}: the device sent ") and "above 100 %" in note for note in decoded.notes)
+    assert len(decoded.points) > 1  # the frame's other points are kept
+    if point == "solar_battery":
+        assert decoded.battery_percent is None
