@@ -12,13 +12,13 @@ from __future__ import annotations
 from functools import cache
 
 from edge_agent.lorawan.codec_api import CodecOptions, Decoded, DecodeError, Point, Quality, sanitized
-from edge_agent.lorawan.codecs import Codec, default_registry
+from edge_agent.lorawan.codecs import PayloadCodec, default_registry
 
 OPTIONS = CodecOptions(d_empty_mm=2000, d_full_mm=250, sensor_offset_mm=50)
 
 
 @cache
-def shipped() -> tuple[Codec, ...]:
+def shipped() -> tuple[PayloadCodec, ...]:
     registry = default_registry()
     return tuple(registry.get(name) for name in registry.names())
 
@@ -27,7 +27,7 @@ def names() -> list[str]:
     return [codec.name for codec in shipped()]
 
 
-def pick(head: bytes) -> tuple[Codec, int]:
+def pick(head: bytes) -> tuple[PayloadCodec, int]:
     """The codec and fPort the first two bytes stand for."""
     codecs = shipped()
     codec = codecs[(head[0] if head else 0) % len(codecs)]
