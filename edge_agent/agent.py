@@ -21,7 +21,6 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
 
@@ -37,6 +36,7 @@ from edge_agent.contract.inventory import InventoryPublisher
 from edge_agent.contract.ngsi_ld import NgsiLdEncoder
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
+from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ingest.committer import Committer
 from edge_agent.lorawan import service as lorawan_service
 from edge_agent.modbus import service as modbus_service
@@ -271,10 +271,10 @@ class Agent:
         if seqs and self._uplink is not None:
             self._uplink.notify_committed(seqs[-1])
 
-    def status_fields(self) -> dict[str, Any]:
+    def status_fields(self) -> GatewayStatus:
         """The gateway status fields shared by the retained status message and the CLI."""
         stats = self.stats
-        fields: dict[str, Any] = {
+        fields: GatewayStatus = {
             "version": __version__,
             "config_sha256": self.loaded.sha256,
             "uptime_s": round(time.time() - self.started_at, 1),

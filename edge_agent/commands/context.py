@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from edge_agent.clock import Clock
 from edge_agent.config.load import LoadedConfig
 from edge_agent.config.site import SiteConfig
+from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ports import CommandLink, Drivers, Outbox, Restarter
 
 
@@ -19,7 +19,7 @@ class CommandContext:
     link: CommandLink  # requests in, answers and replays out
     outbox: Outbox  # replays read the records it still holds
     drivers: Drivers  # read_device asks Modbus; override and clear_override the lighting groups
-    status: Callable[[], dict[str, Any]]  # the gateway's status fields (ping)
+    status: Callable[[], GatewayStatus]  # the gateway's status fields (ping)
     restart: Restarter  # a pushed config is tried, or rolled back, by restarting
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -16,6 +16,7 @@ import structlog
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
+from edge_agent.device_state import DeviceState, device_states
 from edge_agent.ports import Drivers, Publisher
 from edge_agent.sync.link import LinkDown
 from edge_agent.sync.payloads import inventory_payload, iso_utc
@@ -25,30 +26,20 @@ log = structlog.get_logger(__name__)
 _EVERY = 1.0  # seconds between checks for a new connection or a changed state
 
 
-def inventory_fields(config: SiteConfig, states: Mapping[str, bool | None],
+def inventory_fields(config: SiteConfig, states: Mapping[str, DeviceState],
                      identities: SiteIdentities | None = None) -> dict[str, Any]:
-    """``states``: device name -> online (True/False) or None when not known yet."""
+    """``states``: device name -> its state (a device without one is not known yet: ``online`` null)."""
     identities = identities or site_identities(config)
     devices = []
     for device in config.devices:
         ident = identities.devices[device.name]
         devices.append({
             "name": device.name, "driver": device.driver, "model": ident.model, "fiware_type": ident.entity_type,
-            "fiware_id": ident.entity_id, "online": states.get(device.name),
+            "fiware_id": ident.entity_id, "online": state.online if (state := states.get(device.name)) else None,
         })
     return {"gateway": config.gateway_id,
             "location": {"type": "Point", "coordinates": [config.site.longitude, config.site.latitude]},
             "devices": devices}
-
-
-def device_states(modbus: Iterable[Mapping[str, Any]], lorawan: Iterable[Mapping[str, Any]]) -> dict[str, bool | None]:
-    states: dict[str, bool | None] = {}
-    for status in modbus:
-        states[str(status["name"])] = bool(status["online"]) if status.get("online") is not None else None
-    for status in lorawan:
-        heard = status.get("last_seen") is not None
-        states[str(status["device"])] = (not bool(status.get("silent"))) if heard else None
-    return states
 
 
 class InventoryPublisher:
@@ -87,7 +78,7 @@ class InventoryPublisher:
         lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
         if self._identities is None:  # read once: the shipped driver files do not change while the agent runs
             self._identities = site_identities(self._config)
-        return inventory_fields(self._config, device_states(modbus, lorawan), self._identities)
+        return inventory_fields(self._config, device_states(self._config.devices, modbus, lorawan), self._identities)
 
     async def _loop(self) -> None:
         while True:

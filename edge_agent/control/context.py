@@ -10,6 +10,7 @@ from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control.book import DeviceBook
 from edge_agent.control.tail import TailHub
+from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ports import Drivers, Outbox, Publisher
 
 Reply = dict[str, Any]
@@ -24,7 +25,7 @@ class ControlContext:
     outbox: Outbox
     link: Publisher
     drivers: Drivers
-    status: Callable[[], dict[str, Any]]  # the gateway's status fields
+    status: Callable[[], GatewayStatus]  # the gateway's status fields
     started_at: float  # the agent's start (Unix time)
     book: DeviceBook  # the last values heard, per device
     hub: TailHub  # the committed records, to the clients that follow them

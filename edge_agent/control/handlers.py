@@ -12,6 +12,7 @@ from edge_agent.control import history, inventory, lighting
 from edge_agent.control.context import ControlContext, Reply
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
 from edge_agent.control.protocol import RequestFailed, ok, record_json
+from edge_agent.device_state import device_states as states_of
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.uplinks import RECENT_UPLINKS
 from edge_agent.modbus.config import ModbusDeviceConfig
@@ -47,36 +48,19 @@ async def status(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 
 
 def device_states(ctx: ControlContext) -> list[Reply]:
-    drivers = ctx.drivers
-    modbus = {d["name"]: d for d in drivers.modbus.devices_status()} if drivers.modbus is not None else {}
-    lorawan: dict[str, dict[str, Any]] = (
-        {str(d["device"]): d for d in drivers.lorawan.devices_status()} if drivers.lorawan is not None else {})
-    now = time.time()
+    drivers, config = ctx.drivers, ctx.config
+    modbus = drivers.modbus.devices_status() if drivers.modbus is not None else []
+    lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
+    heard = {device.name: ctx.book.get(device.name).last_seen for device in config.devices}
+    states = states_of(config.devices, modbus, lorawan, heard=heard, now=time.time())
     raised = _raised_alarms(ctx)
     rows = []
-    for device in ctx.config.devices:
-        seen = ctx.book.get(device.name)
-        online: bool | None
-        errors, last_error, last_seen = 0, None, seen.last_seen
-        alarms = raised.get(device.name, [])
-        if device.name in modbus:
-            state = modbus[device.name]
-            online, errors, last_error = state["online"], sum(state["errors"].values()), state["last_error"]
-        elif device.name in lorawan:
-            state = lorawan[device.name]
-            online = not state["silent"] if state["last_seen"] is not None else None
-            alarms = [*alarms, *(f"{name} (device)" for name in state["alarms"])]
-            errors = int(state["decode_errors"]) + int(state["lost_uplinks"]) + int(state.get("missing_fields", 0))
-            last_seen = max(last_seen or 0.0, state["last_seen"] or 0.0) or None
-            if state.get("problem"):
-                last_error = f"codec unusable: {state['problem']}"
-            elif state.get("missing_fields"):
-                last_error = f"{state['missing_fields']} mapped field(s) missing from ChirpStack's object"
-        else:
-            interval = inventory.device_row(device)["poll_interval"]
-            online = last_seen is not None and now - last_seen < 3 * interval + 2
-        rows.append({**merge_device(inventory.device_row(device), last_seen=last_seen, values=seen.values,
-                                    online=online, errors=errors, last_error=last_error), "alarms": alarms})
+    for device in config.devices:
+        state = states[device.name]
+        alarms = [*raised.get(device.name, []), *(f"{name} (device)" for name in state.device_alarms)]
+        rows.append({**merge_device(inventory.device_row(device), last_seen=state.last_seen,
+                                    values=ctx.book.get(device.name).values, online=state.online,
+                                    errors=state.errors, last_error=state.last_error), "alarms": alarms})
     return rows
 
 

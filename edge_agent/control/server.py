@@ -21,6 +21,7 @@ from edge_agent.control.context import ControlContext
 from edge_agent.control.handlers import HANDLERS, STREAMS
 from edge_agent.control.tail import TailHub
 from edge_agent.errors import EdgeAgentError
+from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ports import Drivers, Outbox, Publisher
 from edge_agent.reading import Record
 
@@ -35,7 +36,7 @@ class ControlServer:
     committed records (``on_committed``): the last values of each device, and the records clients follow."""
 
     def __init__(self, config: SiteConfig, *, clock: Clock, outbox: Outbox, link: Publisher, drivers: Drivers,
-                 status: Callable[[], dict[str, Any]], started_at: float) -> None:
+                 status: Callable[[], GatewayStatus], started_at: float) -> None:
         self.path: Path = config.control.socket
         self._group = config.control.group
         self._idle_timeout = config.control.idle_timeout

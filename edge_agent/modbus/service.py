@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 
 from edge_agent.catalog import Catalog, catalog_for
+from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.adapter import ModbusLink, SerialParams
 from edge_agent.modbus.backoff import DeviceHealth
@@ -161,12 +161,12 @@ class ModbusService:
     async def write_point(self, device: str, point: str, value: float | int | bool) -> WriteResult:
         return await write_point(self.poller(device), point, value)
 
-    def devices_status(self) -> list[dict[str, Any]]:
+    def devices_status(self) -> list[ModbusDeviceStatus]:
         return [device_status(poller) for poller in self._pollers.values()] + [
             unusable_status(self._configs[name], problem) for name, problem in self.unusable.items()]
 
 
-def unusable_status(device: ModbusDeviceConfig, problem: str) -> dict[str, Any]:
+def unusable_status(device: ModbusDeviceConfig, problem: str) -> ModbusDeviceStatus:
     """A device the service does not poll because its profile cannot be used."""
     line = f"rtu:{device.bus}" if device.bus is not None else f"tcp:{device.host}:{device.port}"
     return {"name": device.name, "profile": device.profile, "line": line, "unit": device.unit, "online": False,
@@ -175,7 +175,7 @@ def unusable_status(device: ModbusDeviceConfig, problem: str) -> dict[str, Any]:
             "problem": problem}
 
 
-def device_status(poller: DevicePoller) -> dict[str, Any]:
+def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
     health = poller.health
     return {
         "name": poller.name,

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -50,7 +50,7 @@ class UplinkCounters:
     last_disconnect_reason: str | None = None
 
 
-StatusSource = Callable[[], dict[str, Any]]
+StatusSource = Callable[[], Mapping[str, object]]  # the gateway's status fields
 MessageHandler = Callable[[str, bytes], None]
 # Contract hook: re-encodes a readings batch (NGSI-LD output); the records are the ones the batch carries.
 BatchEncoder = Callable[[Batch, list[Any]], bytes]
