@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from collections.abc import Sequence
@@ -227,10 +226,7 @@ class Agent:
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = min(1.0, self.notifier.watchdog_interval or 1.0)
         last_stats = last_prune = 0.0
-        hang_at = _test_hang_at(self.clock.monotonic())
         while not stop.is_set():
-            if hang_at is not None and self.clock.monotonic() >= hang_at:
-                time.sleep(3600)  # test hook: wedge the main loop so that the watchdog must fire
             self.heartbeats += 1
             self.notifier.watchdog()
             mono = self.clock.monotonic()
@@ -284,12 +280,6 @@ class Agent:
             fields.update({"backlog": stats.backlog, "dropped": stats.dropped, "set_aside": stats.set_aside,
                            "last_seq": stats.last_seq, "store_bytes": stats.used_bytes})
         return fields
-
-
-def _test_hang_at(now: float) -> float | None:
-    """Hidden test hook: ``EDGE_AGENT_TEST_HANG_AFTER=seconds`` wedges the main loop after that long."""
-    after = os.environ.get("EDGE_AGENT_TEST_HANG_AFTER")
-    return now + float(after) if after else None
 
 
 def run_forever(loaded: LoadedConfig) -> int:
