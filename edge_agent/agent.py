@@ -3,7 +3,8 @@
 It is the one place where the parts meet; each is handed what it uses when it is built. From a Modbus register to
 the hypervisor, in the order of the README's diagram, the constructor arguments read:
 
-- ``ModbusService(context)`` polls the registers and hands each ``Reading`` to ``context.sink``, the committer;
+- ``ModbusService.load(context, ...)`` polls the registers and hands each ``Reading`` to ``context.sink``, the
+  committer;
 - ``Committer(worker)`` commits them to the ``Store`` (the SQLite outbox) through the store's own thread, then
   calls its listeners with the new sequence numbers: ``Uplink.notify_committed``, the rules, the control socket;
 - ``Uplink(config, worker, ...)`` reads the outbox through the same worker and publishes it in batches (QoS 1); a

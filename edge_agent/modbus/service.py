@@ -31,11 +31,11 @@ def site_modbus(context: ServiceContext) -> ModbusConfig:
 
 
 def build_service(context: ServiceContext) -> ModbusService | None:
-    """The service polling the site's Modbus devices; None when there are none. Does no I/O."""
+    """The service polling the site's Modbus devices (their profiles read); None when there are none."""
     devices = modbus_devices(context)
     if not devices:
         return None
-    return ModbusService(context, site_modbus(context), devices)
+    return ModbusService.load(context, site_modbus(context), devices)
 
 
 def site_catalog(context: ServiceContext) -> Catalog:
@@ -95,17 +95,30 @@ def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str,
 
 
 class ModbusService:
-    """Polls every Modbus device in its own task; a slow or dead device only holds its own line."""
+    """Polls every Modbus device in its own task; a slow or dead device only holds its own line.
+
+    Built by ``load`` (which reads the devices' profiles); the constructor takes what was loaded and does no I/O.
+    """
 
     name = "modbus"
 
-    def __init__(self, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> None:
+    def __init__(self, context: ServiceContext, devices: list[ModbusDeviceConfig], lines: dict[str, Line],
+                 pollers: list[DevicePoller], unusable: dict[str, str]) -> None:
+        """``unusable``: the devices left without a poller, with why their profile cannot be used."""
         self._context = context
-        self.unusable: dict[str, str] = {}
-        self._lines, pollers = build_pollers(context, modbus, devices, self.unusable)
+        self.unusable = unusable
+        self._lines = lines
         self._pollers = {poller.name: poller for poller in pollers}
         self._configs = {device.name: device for device in devices}
         self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def load(cls, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> ModbusService:
+        """Read the devices' profiles and plan their polls. Raises ConfigError (a device whose profile cannot be
+        used is not an error: it is kept in ``unusable`` and the others are polled)."""
+        unusable: dict[str, str] = {}
+        lines, pollers = build_pollers(context, modbus, devices, unusable)
+        return cls(context, devices, lines, pollers, unusable)
 
     async def start(self) -> None:
         clock = self._context.clock
