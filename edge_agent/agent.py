@@ -195,7 +195,7 @@ class Agent:
             self._stop_event.set()
 
     def _build_services(self, context: ServiceContext) -> list[Service]:
-        """Drivers first, then the rules that drive them. Constructors do no I/O."""
+        """Drivers first (their driver files read), then the rules that drive them; each starts in ``start``."""
         self.modbus = modbus_service.build_service(context)
         self.lorawan = lorawan_service.build_service(context)
         self.rules = rules_engine.build_service(context, DriverActions(self.config.devices, self.modbus, self.lorawan))
