@@ -10,6 +10,7 @@ import itertools
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,23 +27,33 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class NotifySocket:
-    """What systemd's notify socket receives, with the monotonic time each datagram arrived."""
+    """What systemd's notify socket receives, with the monotonic time each datagram arrived.
+
+    Read all the time, as systemd does: a socket left unread fills (ten datagrams) and the agent's next
+    notification would block its loop, which is not what these tests look at."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
         self.messages: list[tuple[float, str]] = []
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="notify-socket", daemon=True)
+        self._reader.start()
 
-    def collect(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
+    def _read(self) -> None:
+        while not self._closed.is_set():
             try:
                 data = self.sock.recv(4096)
             except TimeoutError:
+                continue
+            except OSError:
                 return
             self.messages.append((time.monotonic(), data.decode()))
+
+    def collect(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def wait_for(self, line: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
@@ -57,6 +68,8 @@ class NotifySocket:
         return [at for at, message in self.messages if at >= after and line in message.splitlines()]
 
     def close(self) -> None:
+        self._closed.set()
+        self._reader.join(1.0)
         self.sock.close()
 
 
