@@ -58,7 +58,7 @@ def _site(base: int, profiles: list[str], interval: float) -> SiteConfig:
 async def _measure(config: SiteConfig, seconds: float) -> dict[str, Any]:
     sink = CountingSink()
     context = ServiceContext(config=config, sink=sink, clock=SystemClock(assume_synced=True))
-    service = ModbusService(context, config.modbus, modbus_devices(context))
+    service = ModbusService.load(context, config.modbus, modbus_devices(context))
     await service.start()
     await asyncio.sleep(2.0)  # connections made, first polls done: measure the steady state
     polls0, readings0, cpu0, t0 = sink.batches, sink.readings, cpu_seconds(), time.monotonic()

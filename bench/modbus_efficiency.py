@@ -54,7 +54,7 @@ async def _poll_rtu(tty: str, baud: int, seconds: float) -> float:
     })
     sink = CountingSink()
     context = ServiceContext(config=config, sink=sink, clock=SystemClock(assume_synced=True))
-    service = ModbusService(context, config.modbus, modbus_devices(context))
+    service = ModbusService.load(context, config.modbus, modbus_devices(context))
     await service.start()
     await asyncio.sleep(2.0)
     polls0, t0 = sink.batches, time.monotonic()

@@ -18,10 +18,11 @@ _WRITE_TIMEOUT = 20.0
 class DriverActions:
     """Routes ``set_level`` to the driver of the device. Idempotent: writing the current level is harmless."""
 
-    def __init__(self, devices: list[DeviceConfig]) -> None:
+    def __init__(self, devices: list[DeviceConfig], modbus: ModbusService | None,
+                 lorawan: LorawanService | None) -> None:
         self._kinds = {device.name: device for device in devices}
-        self.modbus: ModbusService | None = None
-        self.lorawan: LorawanService | None = None
+        self.modbus = modbus
+        self.lorawan = lorawan
 
     async def set_level(self, device: str, point: str | None, level: int) -> ActionOutcome:
         config = self._kinds.get(device)

@@ -1,14 +1,27 @@
-"""The supervisor: store, then the group commit, then upstream, then drivers and rules; torn down in reverse."""
+"""The supervisor: store, then the group commit, then upstream, then drivers and rules; torn down in reverse.
+
+It is the one place where the parts meet; each is handed what it uses when it is built. From a Modbus register to
+the hypervisor, in the order of the README's diagram, the constructor arguments read:
+
+- ``ModbusService.load(context, ...)`` polls the registers and hands each ``Reading`` to ``context.sink``, the
+  committer;
+- ``Committer(worker)`` (``edge_agent/store/group_commit.py``) commits them to the ``Store`` (the SQLite outbox)
+  through the store's own thread, then calls its listeners with the new sequence numbers:
+  ``UplinkSync.notify_committed``, the rules, the control socket;
+- ``UplinkSync(config, worker, ...)`` reads the outbox through the same worker and publishes it in batches (QoS 1); a
+  PUBACK goes back to the committer (``ack_sink``), whose next transaction removes the acknowledged records.
+
+The rules get the drivers' writes (``DriverActions``); the hypervisor's commands, the inventory and the
+technician's control socket get narrow views (``edge_agent.ports``), never the supervisor itself.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
 
@@ -16,6 +29,7 @@ from edge_agent import __version__
 from edge_agent.actuators import DriverActions
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.commands import restart as command_restart
+from edge_agent.commands.context import CommandContext
 from edge_agent.commands.service import CommandService
 from edge_agent.commands.trial import Marker
 from edge_agent.config.load import LoadedConfig
@@ -23,8 +37,10 @@ from edge_agent.contract.inventory import InventoryPublisher
 from edge_agent.contract.ngsi_ld import NgsiLdEncoder
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
+from edge_agent.gateway_status import GatewayStatus
 from edge_agent.lorawan import lorawan_service
 from edge_agent.modbus import modbus_service
+from edge_agent.ports import Drivers, Outbox
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.reports import report_service
 from edge_agent.rules import engine as rules_engine
@@ -49,7 +65,9 @@ _UPLINK_GRACE = 0.4
 class Agent:
     """One running gateway agent."""
 
-    def __init__(self, loaded: LoadedConfig, clock: Clock | None = None, notifier: Notifier | None = None) -> None:
+    def __init__(self, loaded: LoadedConfig, clock: Clock | None = None, notifier: Notifier | None = None,
+                 trial: Marker | None = None) -> None:
+        """``trial``: the pushed config found on trial (or rolled back) at boot, which the commands answer for."""
         config = loaded.config
         self.loaded = loaded
         self.config = config
@@ -69,7 +87,7 @@ class Agent:
         self.lorawan: lorawan_service.LorawanService | None = None
         self.rules: rules_engine.RulesEngine | None = None
         # The hypervisor contract: a config trial found at boot, and a restart asked by a command.
-        self.trial_marker: Marker | None = None
+        self.trial = trial
         self.restart_requested = False
         self.stop_requested = False
         self._stop_event: asyncio.Event | None = None
@@ -116,8 +134,11 @@ class Agent:
                                     max_records=store_cfg.commit_max_records)
         await self._committer.start()
         self.stats = await self._worker.call(store.stats)
-        self._uplink = UplinkSync(self.config, self._worker, self.clock, self.status_fields)
-        self._uplink.ack_sink = self._committer.ack  # acknowledgements ride in the next commit: fewer SD writes
+        # Acknowledgements ride in the committer's next transaction: fewer SD writes. The hypervisor contract's
+        # output encoding (upstream.output) re-encodes the readings batches.
+        encoder = NgsiLdEncoder(self.config) if self.config.upstream.output == "ngsi-ld" else None
+        self._uplink = UplinkSync(self.config, self._worker, self.clock, self.status_fields,
+                                  ack_sink=self._committer.ack, batch_encoder=encoder)
         self._committer.add_listener(self._on_committed)
         now = self.clock.now()
         startup = [Event(kind=e.kind, ts=now, priority=e.priority, message=e.message, data=e.data,
@@ -135,22 +156,27 @@ class Agent:
         for service in self._build_services(ServiceContext(config=self.config, sink=self._committer, clock=self.clock)):
             await service.start()
             self.services.append(service)
-        # The hypervisor contract (after the drivers, stopped before them): inventory, commands, NGSI-LD output.
-        if self.config.upstream.output == "ngsi-ld":
-            self._uplink.batch_encoder = NgsiLdEncoder(self.config)
-        contract: list[Service] = [InventoryPublisher(self)]
+        # The hypervisor contract (after the drivers, stopped before them): inventory and commands.
+        drivers = Drivers(modbus=self.modbus, lorawan=self.lorawan, rules=self.rules)
+        outbox = Outbox(self._worker)
+        contract: list[Service] = [InventoryPublisher(self.config, self.clock, self._uplink, drivers)]
         if self.config.upstream.commands.enabled:
-            contract.append(CommandService(self))
+            commands = CommandContext(loaded=self.loaded, clock=self.clock, link=self._uplink, outbox=outbox,
+                                      drivers=drivers, status=self.status_fields, restart=self.request_restart)
+            contract.append(CommandService(commands, self.trial))
         for service in contract:
             await service.start()
             self.services.append(service)
         # The technician's control socket, last: it serves the running services (see edge_agent/control).
-        self.control = ControlServer(self)
+        control = ControlServer(self.config, clock=self.clock, outbox=outbox, link=self._uplink, drivers=drivers,
+                                status=self.status_fields, started_at=self.started_at)
         try:
-            await self.control.start()
+            await control.start()
         except (OSError, KeyError, EdgeAgentError) as exc:  # the agent runs on without it
             log.error("control_socket_failed", socket=str(self.config.control.socket), error=str(exc))
-            self.control = None
+            return
+        self._committer.add_listener(control.on_committed)
+        self.control = control
 
     def request_stop(self) -> None:
         """SIGTERM or SIGINT: stop, and stay stopped even when a restart was asked for (systemd is stopping us)."""
@@ -171,11 +197,10 @@ class Agent:
             self._stop_event.set()
 
     def _build_services(self, context: ServiceContext) -> list[Service]:
-        """Drivers first, then the rules that drive them. Constructors do no I/O."""
-        actions = DriverActions(self.config.devices)
-        self.modbus = actions.modbus = modbus_service.build_service(context)
-        self.lorawan = actions.lorawan = lorawan_service.build_service(context)
-        self.rules = rules_engine.build_service(context, actions)
+        """Drivers first (their driver files read), then the rules that drive them; each starts in ``start``."""
+        self.modbus = modbus_service.build_service(context)
+        self.lorawan = lorawan_service.build_service(context)
+        self.rules = rules_engine.build_service(context, DriverActions(self.config.devices, self.modbus, self.lorawan))
         if self.rules is not None:
             rules = self.rules
             self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
@@ -204,10 +229,7 @@ class Agent:
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = min(1.0, self.notifier.watchdog_interval or 1.0)
         last_stats = last_prune = 0.0
-        hang_at = _test_hang_at(self.clock.monotonic())
         while not stop.is_set():
-            if hang_at is not None and self.clock.monotonic() >= hang_at:
-                time.sleep(3600)  # test hook: wedge the main loop so that the watchdog must fire
             self.heartbeats += 1
             self.notifier.watchdog()
             mono = self.clock.monotonic()
@@ -248,10 +270,10 @@ class Agent:
         if seqs and self._uplink is not None:
             self._uplink.notify_committed(seqs[-1])
 
-    def status_fields(self) -> dict[str, Any]:
+    def status_fields(self) -> GatewayStatus:
         """The gateway status fields shared by the retained status message and the CLI."""
         stats = self.stats
-        fields: dict[str, Any] = {
+        fields: GatewayStatus = {
             "version": __version__,
             "config_sha256": self.loaded.sha256,
             "uptime_s": round(time.time() - self.started_at, 1),
@@ -272,18 +294,11 @@ def _simulated_service(context: ServiceContext) -> Service | None:
     return simulated.build_service(context)
 
 
-def _test_hang_at(now: float) -> float | None:
-    """Hidden test hook: ``EDGE_AGENT_TEST_HANG_AFTER=seconds`` wedges the main loop after that long."""
-    after = os.environ.get("EDGE_AGENT_TEST_HANG_AFTER")
-    return now + float(after) if after else None
-
-
 def run_forever(loaded: LoadedConfig) -> int:
     """Run until SIGTERM/SIGINT; return the process exit code."""
 
     loaded, marker = command_restart.boot(loaded)  # a pushed config on trial, or one to roll back
-    agent = Agent(loaded)
-    agent.trial_marker = marker
+    agent = Agent(loaded, trial=marker)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
 
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.trial import ConfigTrial
-from edge_agent.config.load import parse_config
+from edge_agent.config.load import LoadedConfig, parse_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
-
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
+from edge_agent.ports import Restarter
 
 log = structlog.get_logger(__name__)
 
@@ -28,9 +26,10 @@ _PROBLEMS_SHOWN = 5
 UPSTREAM_LINK = ("host", "port", "endpoints", "tls", "credentials_file")
 
 
-async def push_config(agent: Agent, request_id: str, text: str) -> dict[str, Any] | None:
+async def push_config(in_force: LoadedConfig, restart: Restarter, request_id: str, text: str) -> dict[str, Any] | None:
     """None: the trial began and the agent restarts (answered after it); a dict: nothing to change."""
-    path = agent.loaded.path
+    path = in_force.path
+    current = in_force.config
     trial = ConfigTrial(path)
     if trial.marker() is not None:
         raise CommandFailure(ErrorCode.IN_PROGRESS, "another pushed config is being tried")
@@ -42,21 +41,21 @@ async def push_config(agent: Agent, request_id: str, text: str) -> dict[str, Any
         shown = "; ".join(problems[:_PROBLEMS_SHOWN])
         raise CommandFailure(ErrorCode.CONFIG_INVALID, f"{len(problems)} problem(s): {shown}", "args.config") \
             from None
-    _same_identity(loaded.config, agent.config)
-    confirm = _upstream_change(loaded.config, agent.config)
-    _paths_inside(loaded.config, agent.config, path.parent)
-    if loaded.sha256 == agent.loaded.sha256:
+    _same_identity(loaded.config, current)
+    confirm = _upstream_change(loaded.config, current)
+    _paths_inside(loaded.config, current, path.parent)
+    if loaded.sha256 == in_force.sha256:
         return {"config_sha256": loaded.sha256, "applied": False, "reason": "the same config is in force"}
-    deadline = agent.config.upstream.commands.trial_seconds  # the config in force sets the trial
+    deadline = current.upstream.commands.trial_seconds  # the config in force sets the trial
     try:
-        await asyncio.to_thread(trial.begin, request_id, raw, loaded.sha256, agent.loaded.sha256, deadline,
+        await asyncio.to_thread(trial.begin, request_id, raw, loaded.sha256, in_force.sha256, deadline,
                                 confirm=confirm is not None)
     except OSError as exc:
         raise CommandFailure(ErrorCode.UNSUPPORTED, f"the site config cannot be replaced on this gateway "
                              f"({exc.strerror}: {exc.filename}); the service needs write access to it") from None
     if confirm is not None:
         log.warning("config_push_moves_upstream", request=request_id, changed=confirm)
-    agent.request_restart(f"config push {request_id}")
+    restart(f"config push {request_id}")
     return None
 
 

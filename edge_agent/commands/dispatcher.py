@@ -5,22 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from edge_agent import __version__
 from edge_agent.commands.config_push import push_config
+from edge_agent.commands.context import CommandContext
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import MAX_PAYLOAD, Known, Request, RequestRefused, parse_request, readable_id
 from edge_agent.commands.trial import Marker
 from edge_agent.errors import LinkDown
+from edge_agent.ports import LightingGroups
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.payloads import build_replay, iso_utc, response_payload
-
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
 
 log = structlog.get_logger(__name__)
 
@@ -31,8 +30,8 @@ Handler = Callable[["Dispatcher", Request], Awaitable[dict[str, Any] | None]]
 class Dispatcher:
     """One request in, at most one answer out (None: the answer comes later, after a config trial)."""
 
-    def __init__(self, agent: Agent, answers: RecentAnswers, command_log: CommandLog) -> None:
-        self.agent = agent
+    def __init__(self, context: CommandContext, answers: RecentAnswers, command_log: CommandLog) -> None:
+        self.context = context
         self.answers = answers
         self.command_log = command_log
         self.counters: dict[str, int] = {}
@@ -41,7 +40,7 @@ class Dispatcher:
         self.confirmed = asyncio.Event()
 
     def known(self) -> Known:
-        config = self.agent.config
+        config = self.context.config
         return Known(devices=frozenset(d.name for d in config.devices),
                      groups=frozenset(g.name for g in config.lighting.groups))
 
@@ -54,14 +53,14 @@ class Dispatcher:
             log.exception("command_crashed", id=request_id)
             self._count(ErrorCode.INTERNAL.value)
             internal = CommandFailure(ErrorCode.INTERNAL, f"{type(exc).__name__} while reading the request")
-            return response_payload(request_id, None, self.agent.clock.now(), error=internal.as_json())
+            return response_payload(request_id, None, self.context.clock.now(), error=internal.as_json())
 
     async def _handle(self, payload: bytes) -> bytes | None:
         repeated = self._repeat(payload)
         if repeated is not None:
             return repeated
-        commands = self.agent.config.upstream.commands
-        clock = self.agent.clock
+        commands = self.context.config.upstream.commands
+        clock = self.context.clock
         try:
             request = parse_request(payload, now=clock.now(), max_age=commands.max_age, clock_synced=clock.synced(),
                                     known=self.known(), replay_max=commands.replay_max_records)
@@ -90,11 +89,11 @@ class Dispatcher:
         if self.answers.running(request_id):
             self._count("repeated")
             failure = CommandFailure(ErrorCode.IN_PROGRESS, "this request is being carried out; its answer follows")
-            return response_payload(request_id, None, self.agent.clock.now(), error=failure.as_json())
+            return response_payload(request_id, None, self.context.clock.now(), error=failure.as_json())
         return None
 
     async def _execute(self, request: Request) -> bytes | None:
-        now = self.agent.clock.now
+        now = self.context.clock.now
         self.answers.start(request.id)
         try:
             result = await _HANDLERS[request.command](self, request)
@@ -122,7 +121,7 @@ class Dispatcher:
     async def remember(self, request_id: str, answer: bytes) -> None:
         self.answers.remember(request_id, answer)
         try:
-            await asyncio.to_thread(self.command_log.put, request_id, self.agent.clock.now(), answer)
+            await asyncio.to_thread(self.command_log.put, request_id, self.context.clock.now(), answer)
         except Exception as exc:
             log.error("command_log_failed", id=request_id, error=str(exc))
 
@@ -132,7 +131,7 @@ class Dispatcher:
     # -- the commands ------------------------------------------------------------------------------
 
     async def ping(self, request: Request) -> dict[str, Any]:
-        fields = self.agent.status_fields()
+        fields = self.context.status()
         return {"pong": True, "version": __version__, "config_sha256": fields["config_sha256"],
                 "clock_synced": fields["clock_synced"], "last_seq": fields.get("last_seq"),
                 "uptime_s": fields["uptime_s"]}
@@ -153,10 +152,11 @@ class Dispatcher:
             raise CommandFailure(ErrorCode.OUT_OF_RANGE, str(exc)) from None
         return self._group_status(request.args["group"])
 
-    def _rules(self) -> Any:
-        if self.agent.rules is None:
+    def _rules(self) -> LightingGroups:
+        rules = self.context.drivers.rules
+        if rules is None:
             raise CommandFailure(ErrorCode.UNSUPPORTED, "this gateway runs no lighting rules")
-        return self.agent.rules
+        return rules
 
     def _group_status(self, group: str) -> dict[str, Any]:
         status = self._rules().group_status(group)
@@ -164,10 +164,11 @@ class Dispatcher:
 
     async def read_device(self, request: Request) -> dict[str, Any]:
         name = request.args["device"]
-        device = self.agent.config.device(name)
-        if device.driver == "modbus" and self.agent.modbus is not None:
+        device = self.context.config.device(name)
+        modbus = self.context.drivers.modbus
+        if device.driver == "modbus" and modbus is not None:
             try:
-                readings = await asyncio.wait_for(self.agent.modbus.read_device(name), _READ_TIMEOUT)
+                readings = await asyncio.wait_for(modbus.read_device(name), _READ_TIMEOUT)
             except Exception as exc:
                 raise CommandFailure(ErrorCode.DEVICE_FAILED, f"{name} did not answer: {exc}") from None
             values = [{"point": r.point, "value": r.value, "unit": r.unit, "quality": r.quality.label,
@@ -181,16 +182,15 @@ class Dispatcher:
 
     async def replay(self, request: Request) -> dict[str, Any]:
         first, last, limit = request.args["first"], request.args["last"], request.args["max_records"]
-        worker = self.agent.worker
-        records = await worker.call(worker.store.history, first, last, limit)
+        records = await self.context.outbox.history(first, last, limit)
         truncated = len(records) == limit and records[-1].seq < last
         covered_last = records[-1].seq if truncated else last
-        uplink = self.agent.uplink
-        messages = build_replay(self.agent.config.gateway_id, request.id, records,
-                                self.agent.config.upstream.sync.batch_max_bytes, self.agent.clock.now())
+        link, config = self.context.link, self.context.config
+        messages = build_replay(config.gateway_id, request.id, records, config.upstream.sync.batch_max_bytes,
+                                self.context.clock.now())
         try:
             for payload, _ in messages:
-                uplink.publish_raw(uplink.topics.replay, payload)
+                link.publish_raw(link.topics.replay, payload)
         except LinkDown as exc:
             raise CommandFailure(ErrorCode.INTERNAL, f"the link went down during the replay: {exc}",
                                  retryable=True) from None
@@ -200,7 +200,7 @@ class Dispatcher:
                 "next": covered_last + 1 if truncated else None}
 
     async def config_push(self, request: Request) -> dict[str, Any] | None:
-        return await push_config(self.agent, request.id, request.args["config"])
+        return await push_config(self.context.loaded, self.context.restart, request.id, request.args["config"])
 
     async def config_confirm(self, request: Request) -> dict[str, Any]:
         awaiting, args = self.awaiting, request.args

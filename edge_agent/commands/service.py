@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
 import structlog
 
+from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.memory import RecentAnswers
@@ -18,22 +18,22 @@ from edge_agent.errors import LinkDown
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.payloads import response_payload
 
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
-
 log = structlog.get_logger(__name__)
 
 _PUBLISH_WAIT = 30.0
 
 
 class CommandService:
-    """Implements the Service protocol. Built by the agent after the uplink, started last, stopped first."""
+    """Implements the Service protocol. Built by the agent after the uplink, started last, stopped first.
+
+    ``trial``: the pushed config found on trial (or rolled back) at boot, to confirm or to answer for."""
 
     name = "commands"
 
-    def __init__(self, agent: Agent) -> None:
-        self._agent = agent
-        self._settings = agent.config.upstream.commands
+    def __init__(self, context: CommandContext, trial: Marker | None = None) -> None:
+        self._context = context
+        self._trial = trial
+        self._settings = context.config.upstream.commands
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self._settings.queue)
         self._tasks: list[asyncio.Task[None]] = []
         self._log: CommandLog | None = None
@@ -41,17 +41,18 @@ class CommandService:
         self.dropped = 0
 
     async def start(self) -> None:
-        store_path = self._agent.config.store.path
+        store_path = self._context.config.store.path
         self._log = await asyncio.to_thread(CommandLog, store_path, self._settings.remembered_ids)
         answers = RecentAnswers(self._settings.remembered_ids)
         for request_id, answer in await asyncio.to_thread(self._log.recent):
             answers.remember(request_id, answer)
-        self._dispatcher = Dispatcher(self._agent, answers, self._log)
-        self._agent.uplink.message_handler = self._on_message
-        for topic, payload in self._agent.uplink.take_early_messages():
+        self._dispatcher = Dispatcher(self._context, answers, self._log)
+        link = self._context.link
+        link.message_handler = self._on_message  # from now on; those that came before are waiting
+        for topic, payload in link.take_early_messages():
             self._on_message(topic, payload)
         self._tasks = [asyncio.create_task(self._work(), name="commands")]
-        marker = self._agent.trial_marker
+        marker = self._trial
         if marker is not None:
             answers.start(marker.request_id)  # a repeat during the trial: "in_progress", not run again
             if marker.state == "trying" and marker.confirm:
@@ -59,7 +60,7 @@ class CommandService:
             self._tasks.append(asyncio.create_task(self._end_trial(marker), name="config-trial"))
 
     async def stop(self) -> None:
-        self._agent.uplink.message_handler = None
+        self._context.link.message_handler = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -75,7 +76,7 @@ class CommandService:
     # -- requests ----------------------------------------------------------------------------------
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        if topic != self._agent.uplink.topics.commands:
+        if topic != self._context.link.topics.commands:
             return  # only the commands topic itself carries requests
         try:
             self._queue.put_nowait(payload)
@@ -89,7 +90,7 @@ class CommandService:
         request_id = readable_id(payload)
         if request_id is not None:
             failure = CommandFailure(ErrorCode.BUSY, "too many requests waiting; send it again later")
-            self._publish(response_payload(request_id, None, self._agent.clock.now(), error=failure.as_json()))
+            self._publish(response_payload(request_id, None, self._context.clock.now(), error=failure.as_json()))
 
     async def _work(self) -> None:
         assert self._dispatcher is not None
@@ -104,9 +105,9 @@ class CommandService:
                 self._publish(answer)
 
     def _publish(self, answer: bytes) -> None:
-        uplink = self._agent.uplink
+        link = self._context.link
         try:
-            uplink.publish_raw(uplink.topics.responses, answer)
+            link.publish_raw(link.topics.responses, answer)
         except LinkDown:
             log.warning("command_answer_not_sent", reason="upstream down; a repeat of the id gets it")
 
@@ -114,8 +115,8 @@ class CommandService:
 
     async def _end_trial(self, marker: Marker) -> None:
         assert self._dispatcher is not None
-        trial = ConfigTrial(self._agent.loaded.path)
-        now = self._agent.clock.now
+        trial = ConfigTrial(self._context.loaded.path)
+        now = self._context.clock.now
         if marker.state == "trying":
             loop = asyncio.get_running_loop()
             deadline = loop.time() + marker.deadline_s
@@ -127,7 +128,7 @@ class CommandService:
                           f"{marker.deadline_s:g} s (config_confirm)")
             if reason is not None:
                 await asyncio.to_thread(trial.roll_back, reason)
-                self._agent.request_restart("config trial failed")
+                self._context.restart("config trial failed")
                 return
             answer = response_payload(marker.request_id, "config_push", now(),
                                       result={"config_sha256": marker.sha256, "applied": True})
@@ -153,7 +154,7 @@ class CommandService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
-            if self._agent.uplink.connected:
+            if self._context.link.connected:
                 return True
             await asyncio.sleep(0.1)
-        return self._agent.uplink.connected
+        return self._context.link.connected

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from edge_agent.catalog import DEFAULT_SITE_DIR, catalog_for
+from edge_agent.config.references import unknown_devices
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
 
@@ -61,6 +62,9 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     except Exception as exc:  # a check that failed on a value it did not foresee: still one line, never a traceback
         raise ConfigError([problem(path, "(top level)", f"cannot be checked ({type(exc).__name__}: {exc}); "
                                    "look for an unusual value")]) from exc
+    unknown = unknown_devices(config)
+    if unknown:
+        raise ConfigError([problem(path, key, message) for key, message in unknown])
     return LoadedConfig(path=path, config=config, sha256=hashlib.sha256(raw_bytes).hexdigest())
 
 

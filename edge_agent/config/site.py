@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config.base import Model
@@ -120,16 +120,6 @@ class SiteConfig(Model):
         if twice:
             raise ValueError(f"alarm rule names must be unique; used more than once: {', '.join(twice)}")
         return alarms
-
-    @model_validator(mode="after")
-    def _meters_are_devices(self) -> SiteConfig:
-        known = {device.name for device in self.devices}
-        for group in self.lighting.groups:
-            for meter in group.meters:
-                if meter.device not in known:
-                    raise ValueError(f"lighting group '{group.name}': meter device '{meter.device}' is not one of"
-                                     " the [[devices]]")
-        return self
 
     def device(self, name: str) -> DeviceConfig:
         for device in self.devices:

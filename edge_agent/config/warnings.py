@@ -7,7 +7,6 @@ from collections.abc import Callable
 import structlog
 
 from edge_agent.catalog import DEFAULT_SITE_DIR
-from edge_agent.config import web
 from edge_agent.config.load import LoadedConfig, one_line
 from edge_agent.contract import contexts
 from edge_agent.rules import decree
@@ -23,8 +22,23 @@ def driver_dirs(loaded: LoadedConfig) -> list[str]:
             for path in loaded.config.drivers.paths if path != DEFAULT_SITE_DIR and not path.is_dir()]
 
 
+def web_exposure(loaded: LoadedConfig) -> list[str]:
+    """The installer's page open to the network without TLS or without a password yet."""
+    web = loaded.config.web
+    if not web.lan:
+        return []
+    lines = []
+    if not web.tls:
+        lines.append(f"web.bind: '{web.bind}' opens the page to the network without TLS: the password and the"
+                     " session cross it in clear; set web.tls_cert and web.tls_key")
+    if web.password_hash is None and not web.password_file.exists():
+        lines.append(f"web.password_file: {web.password_file} does not exist: the page will not start on"
+                     f" '{web.bind}' until a password is set ('sudo edge-agent web passwd')")
+    return lines
+
+
 # Each capability adds its checks here (the lighting rules add the 2018 decree's hours).
-CHECKS: list[WarningCheck] = [decree.check, web.check, driver_dirs, contexts.check]
+CHECKS: list[WarningCheck] = [decree.check, web_exposure, driver_dirs, contexts.check]
 
 
 def config_warnings(loaded: LoadedConfig) -> list[str]:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from edge_agent.config.base import Model
-
-if TYPE_CHECKING:
-    from edge_agent.config.load import LoadedConfig
 
 DEFAULT_PASSWORD_FILE = Path("/etc/edge-agent/web-password")
 _ARGON2_PREFIX = "$argon2id$"
@@ -71,18 +67,3 @@ class WebConfig(Model):
     @property
     def tls(self) -> bool:
         return self.tls_cert is not None
-
-
-def check(loaded: LoadedConfig) -> list[str]:
-    """Warnings for ``config check``: a page open to the network without TLS or without a password yet."""
-    web = loaded.config.web
-    if not web.lan:
-        return []
-    lines = []
-    if not web.tls:
-        lines.append(f"web.bind: '{web.bind}' opens the page to the network without TLS: the password and the"
-                     " session cross it in clear; set web.tls_cert and web.tls_key")
-    if web.password_hash is None and not web.password_file.exists():
-        lines.append(f"web.password_file: {web.password_file} does not exist: the page will not start on"
-                     f" '{web.bind}' until a password is set ('sudo edge-agent web passwd')")
-    return lines

@@ -8,48 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
+from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
+from edge_agent.device_state import DeviceState, device_states
 from edge_agent.errors import LinkDown
+from edge_agent.ports import Drivers, Publisher
 from edge_agent.sync.payloads import inventory_payload, iso_utc
-
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
 
 log = structlog.get_logger(__name__)
 
 _EVERY = 1.0  # seconds between checks for a new connection or a changed state
 
 
-def inventory_fields(config: SiteConfig, states: Mapping[str, bool | None],
+def inventory_fields(config: SiteConfig, states: Mapping[str, DeviceState],
                      identities: SiteIdentities | None = None) -> dict[str, Any]:
-    """``states``: device name -> online (True/False) or None when not known yet."""
+    """``states``: device name -> its state (a device without one is not known yet: ``online`` null)."""
     identities = identities or site_identities(config)
     devices = []
     for device in config.devices:
         ident = identities.devices[device.name]
         devices.append({
             "name": device.name, "driver": device.driver, "model": ident.model, "fiware_type": ident.entity_type,
-            "fiware_id": ident.entity_id, "online": states.get(device.name),
+            "fiware_id": ident.entity_id, "online": state.online if (state := states.get(device.name)) else None,
         })
     return {"gateway": config.gateway_id,
             "location": {"type": "Point", "coordinates": [config.site.longitude, config.site.latitude]},
             "devices": devices}
-
-
-def device_states(modbus: Iterable[Mapping[str, Any]], lorawan: Iterable[Mapping[str, Any]]) -> dict[str, bool | None]:
-    states: dict[str, bool | None] = {}
-    for status in modbus:
-        states[str(status["name"])] = bool(status["online"]) if status.get("online") is not None else None
-    for status in lorawan:
-        heard = status.get("last_seen") is not None
-        states[str(status["device"])] = (not bool(status.get("silent"))) if heard else None
-    return states
 
 
 class InventoryPublisher:
@@ -57,8 +47,11 @@ class InventoryPublisher:
 
     name = "inventory"
 
-    def __init__(self, agent: Agent) -> None:
-        self._agent = agent
+    def __init__(self, config: SiteConfig, clock: Clock, link: Publisher, drivers: Drivers) -> None:
+        self._config = config
+        self._clock = clock
+        self._link = link
+        self._drivers = drivers
         self._task: asyncio.Task[None] | None = None
         self._sent: dict[str, Any] | None = None
         self._connection: float | None = None
@@ -67,7 +60,7 @@ class InventoryPublisher:
 
     async def start(self) -> None:
         # Which entity each device is reads driver files for models the mapping lacks: off the event loop, once.
-        self._identities = await asyncio.to_thread(site_identities, self._agent.config)
+        self._identities = await asyncio.to_thread(site_identities, self._config)
         self._task = asyncio.create_task(self._loop(), name="inventory")
 
     async def stop(self) -> None:
@@ -80,12 +73,12 @@ class InventoryPublisher:
         return {"published": self.published}
 
     def current(self) -> dict[str, Any]:
-        agent = self._agent
-        modbus = agent.modbus.devices_status() if agent.modbus is not None else []
-        lorawan = agent.lorawan.devices_status() if agent.lorawan is not None else []
+        drivers = self._drivers
+        modbus = drivers.modbus.devices_status() if drivers.modbus is not None else []
+        lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
         if self._identities is None:  # read once: the shipped driver files do not change while the agent runs
-            self._identities = site_identities(agent.config)
-        return inventory_fields(agent.config, device_states(modbus, lorawan), self._identities)
+            self._identities = site_identities(self._config)
+        return inventory_fields(self._config, device_states(self._config.devices, modbus, lorawan), self._identities)
 
     async def _loop(self) -> None:
         while True:
@@ -96,16 +89,16 @@ class InventoryPublisher:
             await asyncio.sleep(_EVERY)
 
     def _maybe_publish(self) -> None:
-        uplink = self._agent.uplink
-        since = uplink.counters.connected_since
-        if not uplink.connected or since is None:
+        link = self._link
+        since = link.counters.connected_since
+        if not link.connected or since is None:
             return
         fields = self.current()
         if since == self._connection and fields == self._sent:
             return
-        payload = inventory_payload({**fields, "ts": iso_utc(self._agent.clock.now())})
+        payload = inventory_payload({**fields, "ts": iso_utc(self._clock.now())})
         with contextlib.suppress(LinkDown):
-            uplink.publish_raw(uplink.topics.inventory, payload, retain=True)
+            link.publish_raw(link.topics.inventory, payload, retain=True)
             self._sent, self._connection = fields, since
             self.published += 1
             log.info("inventory_published", devices=len(fields["devices"]))

@@ -6,30 +6,18 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edge_agent.control import history, inventory, lighting
-from edge_agent.control.book import DeviceBook
+from edge_agent.control.context import ControlContext, Reply
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
 from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
-from edge_agent.control.tail import TailHub
+from edge_agent.device_state import device_states as states_of
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.uplinks import RECENT_UPLINKS
 from edge_agent.modbus.config import ModbusDeviceConfig
 
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
-
-Reply = dict[str, Any]
 Send = Callable[[Reply], Awaitable[None]]
-
-
-@dataclass
-class ControlContext:
-    agent: Agent
-    book: DeviceBook
-    hub: TailHub
 
 
 def _text(args: dict[str, Any], key: str) -> str:
@@ -41,63 +29,46 @@ def _text(args: dict[str, Any], key: str) -> str:
 
 def _device(ctx: ControlContext, name: str) -> Any:
     try:
-        return ctx.agent.config.device(name)
+        return ctx.config.device(name)
     except KeyError:
-        known = ", ".join(d.name for d in ctx.agent.config.devices) or "(none)"
+        known = ", ".join(d.name for d in ctx.config.devices) or "(none)"
         raise RequestFailed(f"no device named '{name}'; devices: {known}") from None
 
 
 # -- status, inventory, queue ----------------------------------------------------------------------
 
 async def status(ctx: ControlContext, args: dict[str, Any]) -> Reply:
-    agent = ctx.agent
-    stats = await agent.worker.call(agent.worker.store.stats)
-    upstream = {**agent.uplink.health(), "host": agent.config.upstream.host, "port": agent.config.upstream.port}
-    return ok(agent={**agent.status_fields(), "running": True, "pid": os.getpid(), "started_at": agent.started_at,
-                     "gateway_id": agent.config.gateway_id},
-              upstream=upstream, outbox=outbox_json(stats), disk=disk_json(agent.config.store.path),
+    config = ctx.config
+    stats = await ctx.outbox.stats()
+    upstream = {**ctx.link.health(), "host": config.upstream.host, "port": config.upstream.port}
+    return ok(agent={**ctx.status(), "running": True, "pid": os.getpid(), "started_at": ctx.started_at,
+                     "gateway_id": config.gateway_id},
+              upstream=upstream, outbox=outbox_json(stats), disk=disk_json(config.store.path),
               devices=device_states(ctx))
 
 
 def device_states(ctx: ControlContext) -> list[Reply]:
-    agent = ctx.agent
-    modbus = {d["name"]: d for d in agent.modbus.devices_status()} if agent.modbus is not None else {}
-    lorawan: dict[str, dict[str, Any]] = (
-        {str(d["device"]): d for d in agent.lorawan.devices_status()} if agent.lorawan is not None else {})
-    now = time.time()
+    drivers, config = ctx.drivers, ctx.config
+    modbus = drivers.modbus.devices_status() if drivers.modbus is not None else []
+    lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
+    heard = {device.name: ctx.book.get(device.name).last_seen for device in config.devices}
+    states = states_of(config.devices, modbus, lorawan, heard=heard, now=time.time())
     raised = _raised_alarms(ctx)
     rows = []
-    for device in agent.config.devices:
-        seen = ctx.book.get(device.name)
-        online: bool | None
-        errors, last_error, last_seen = 0, None, seen.last_seen
-        alarms = raised.get(device.name, [])
-        if device.name in modbus:
-            state = modbus[device.name]
-            online, errors, last_error = state["online"], sum(state["errors"].values()), state["last_error"]
-        elif device.name in lorawan:
-            state = lorawan[device.name]
-            online = not state["silent"] if state["last_seen"] is not None else None
-            alarms = [*alarms, *(f"{name} (device)" for name in state["alarms"])]
-            errors = int(state["decode_errors"]) + int(state["lost_uplinks"]) + int(state.get("missing_fields", 0))
-            last_seen = max(last_seen or 0.0, state["last_seen"] or 0.0) or None
-            if state.get("problem"):
-                last_error = f"codec unusable: {state['problem']}"
-            elif state.get("missing_fields"):
-                last_error = f"{state['missing_fields']} mapped field(s) missing from ChirpStack's object"
-        else:
-            interval = inventory.device_row(device)["poll_interval"]
-            online = last_seen is not None and now - last_seen < 3 * interval + 2
-        rows.append({**merge_device(inventory.device_row(device), last_seen=last_seen, values=seen.values,
-                                    online=online, errors=errors, last_error=last_error), "alarms": alarms})
+    for device in config.devices:
+        state = states[device.name]
+        alarms = [*raised.get(device.name, []), *(f"{name} (device)" for name in state.device_alarms)]
+        rows.append({**merge_device(inventory.device_row(device), last_seen=state.last_seen,
+                                    values=ctx.book.get(device.name).values, online=state.online,
+                                    errors=state.errors, last_error=state.last_error), "alarms": alarms})
     return rows
 
 
 def _raised_alarms(ctx: ControlContext) -> dict[str, list[str]]:
     """The site's alarm rules raised now, per device: 'rule' or 'rule: point'."""
     out: dict[str, list[str]] = {}
-    if ctx.agent.rules is not None:
-        for rule, device, point in ctx.agent.rules.active_alarms():
+    if ctx.drivers.rules is not None:
+        for rule, device, point in ctx.drivers.rules.active_alarms():
             out.setdefault(device, []).append(rule if point is None else f"{rule}: {point}")
     return out
 
@@ -109,7 +80,7 @@ async def devices(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 async def points(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     device = args.get("device")
     try:
-        rows = inventory.all_points(ctx.agent.config, device if isinstance(device, str) else None)
+        rows = inventory.all_points(ctx.config, device if isinstance(device, str) else None)
     except KeyError as exc:
         raise RequestFailed(str(exc.args[0])) from None
     for row in rows:
@@ -119,16 +90,14 @@ async def points(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 
 def _heard_points(ctx: ControlContext, only: str | None) -> list[Reply]:
     """LoRaWAN points are whatever the codec decoded: listed from the values heard since the agent started."""
-    lorawan = [d.name for d in ctx.agent.config.devices if isinstance(d, LorawanDeviceConfig)]
+    lorawan = [d.name for d in ctx.config.devices if isinstance(d, LorawanDeviceConfig)]
     return [{"device": name, "point": point, "unit": last["unit"], "where": "uplink",
              "type": type(last["value"]).__name__, "writable": False, "description": "", "last": last}
             for name in lorawan if only in (None, name) for point, last in ctx.book.get(name).values.items()]
 
 
 async def queue(ctx: ControlContext, args: dict[str, Any]) -> Reply:
-    agent = ctx.agent
-    stats = await agent.worker.call(agent.worker.store.stats)
-    return ok(outbox=outbox_json(stats), upstream=agent.uplink.health())
+    return ok(outbox=outbox_json(await ctx.outbox.stats()), upstream=ctx.link.health())
 
 
 # -- read and write ---------------------------------------------------------------------------------
@@ -136,8 +105,9 @@ async def queue(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 async def read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     name = _text(args, "device")
     device = _device(ctx, name)
-    if isinstance(device, ModbusDeviceConfig) and ctx.agent.modbus is not None:
-        readings = await ctx.agent.modbus.read_device(name)
+    modbus = ctx.drivers.modbus
+    if isinstance(device, ModbusDeviceConfig) and modbus is not None:
+        readings = await modbus.read_device(name)
         return ok(device=name, live=True, readings=[reply_record_json(r) for r in readings])
     seen = ctx.book.get(name)
     values = [{"type": "reading", "ts": v["ts"], "device": name, "point": point, "value": v["value"],
@@ -151,15 +121,15 @@ async def write(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     name, point = _text(args, "device"), _text(args, "point")
     value = args.get("value")
     device = _device(ctx, name)
-    agent = ctx.agent
-    if isinstance(device, ModbusDeviceConfig) and agent.modbus is not None:
+    drivers = ctx.drivers
+    if isinstance(device, ModbusDeviceConfig) and drivers.modbus is not None:
         if not isinstance(value, bool | int | float):
             raise RequestFailed(f"a Modbus point takes a number or true/false, not {value!r}")
-        result = await agent.modbus.write_point(name, point, value)
+        result = await drivers.modbus.write_point(name, point, value)
         return {"ok": result.ok, "device": name, "point": point, "value": value, "read_back": result.read_back,
                 **({} if result.ok else {"error": result.reason})}
-    if isinstance(device, LorawanDeviceConfig) and agent.lorawan is not None:
-        ticket = await agent.lorawan.send_downlink(name, point, value)
+    if isinstance(device, LorawanDeviceConfig) and drivers.lorawan is not None:
+        ticket = await drivers.lorawan.send_downlink(name, point, value)
         return ok(device=name, point=point, value=value, downlink=ticket.as_dict())
     raise RequestFailed(f"'{name}' cannot be written to (a {device.driver} device)")
 
@@ -167,10 +137,10 @@ async def write(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 async def modbus_read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     """Raw registers through the agent's own line, so a serial port is never opened twice."""
     name = _text(args, "device")
-    if ctx.agent.modbus is None:
+    if ctx.drivers.modbus is None:
         raise RequestFailed("this site has no Modbus device")
     try:
-        poller = ctx.agent.modbus.poller(name)
+        poller = ctx.drivers.modbus.poller(name)
     except KeyError as exc:
         raise RequestFailed(str(exc.args[0])) from None
     if "address" not in args:
@@ -185,7 +155,7 @@ async def modbus_read(ctx: ControlContext, args: dict[str, Any]) -> Reply:
 
 async def radio(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     """The last uplinks' RSSI, SNR and spreading factor per gateway, of every LoRaWAN device or of one."""
-    lorawan = ctx.agent.lorawan
+    lorawan = ctx.drivers.lorawan
     if lorawan is None:
         raise RequestFailed("this site has no LoRaWAN device")
     device, last = args.get("device"), args.get("last", 10)
@@ -213,21 +183,20 @@ async def tail(ctx: ControlContext, args: dict[str, Any], send: Send, kick: Call
 
 async def sync(ctx: ControlContext, args: dict[str, Any], send: Send, kick: Callable[[], None]) -> None:
     """Wake the uplink and report the backlog every ``interval`` s until it is empty or ``timeout`` passes."""
-    agent = ctx.agent
     interval = min(max(float(args.get("interval", 0.5)), 0.1), 5.0)
     deadline = time.monotonic() + float(args.get("timeout", 600))
-    stats = await agent.worker.call(agent.worker.store.stats)
+    stats = await ctx.outbox.stats()
     start = stats.backlog
-    agent.uplink.notify_committed(stats.last_seq)
+    ctx.link.notify_committed(stats.last_seq)
     while True:
         done = stats.backlog == 0
         end = done or time.monotonic() >= deadline
-        await send(ok(start=start, backlog=stats.backlog, connected=agent.uplink.connected,
-                      acked=agent.uplink.counters.records_acked, done=done, end=end))
+        await send(ok(start=start, backlog=stats.backlog, connected=ctx.link.connected,
+                      acked=ctx.link.counters.records_acked, done=done, end=end))
         if end:
             return
         await asyncio.sleep(interval)
-        stats = await agent.worker.call(agent.worker.store.stats)
+        stats = await ctx.outbox.stats()
 
 
 Handler = Callable[[ControlContext, dict[str, Any]], Awaitable[Reply]]

@@ -19,7 +19,7 @@ from edge_agent.store import series
 from edge_agent.store.view import StoreView
 
 if TYPE_CHECKING:
-    from edge_agent.control.handlers import ControlContext, Reply
+    from edge_agent.control.context import ControlContext, Reply
 
 T = TypeVar("T")
 
@@ -100,12 +100,12 @@ def _read(path: Path, question: Callable[[StoreView], T]) -> T:
 
 async def history(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     query = HistoryQuery.parse(args, time.time())
-    names = [d.name for d in ctx.agent.config.devices]
+    names = [d.name for d in ctx.config.devices]
     if query.device not in names:
         raise RequestFailed(f"no device named '{query.device}'; devices: {', '.join(names) or '(none)'}")
-    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda view: history_reply(view, query))
+    return await asyncio.to_thread(_read, ctx.config.store.path, lambda view: history_reply(view, query))
 
 
 async def events(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     query = EventsQuery.parse(args, time.time())
-    return await asyncio.to_thread(_read, ctx.agent.config.store.path, lambda view: events_reply(view, query))
+    return await asyncio.to_thread(_read, ctx.config.store.path, lambda view: events_reply(view, query))

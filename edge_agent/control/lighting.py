@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from edge_agent.control.protocol import RequestFailed, ok
+from edge_agent.ports import LightingGroups
 from edge_agent.rules.overrides import MAX_OVERRIDE_S
 
 if TYPE_CHECKING:
-    from edge_agent.control.handlers import ControlContext, Reply
-    from edge_agent.rules.engine import RulesEngine
+    from edge_agent.control.context import ControlContext, Reply
 
 
-def _rules(ctx: ControlContext) -> RulesEngine:
-    if ctx.agent.rules is None:
+def _rules(ctx: ControlContext) -> LightingGroups:
+    rules = ctx.drivers.rules
+    if rules is None:
         raise RequestFailed("this site has no lighting groups (no [[lighting.groups]] in its config)")
-    return ctx.agent.rules
+    return rules
 
 
 def _group(args: dict[str, Any]) -> str:
@@ -27,7 +28,7 @@ def _group(args: dict[str, Any]) -> str:
 
 async def lighting(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     rules = _rules(ctx)
-    return ok(clock_synced=ctx.agent.clock.synced(), groups=rules.groups_status())
+    return ok(clock_synced=ctx.clock.synced(), groups=rules.groups_status())
 
 
 async def hold(ctx: ControlContext, args: dict[str, Any]) -> Reply:

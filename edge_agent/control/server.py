@@ -7,22 +7,23 @@ import contextlib
 import grp
 import os
 import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
+from edge_agent.clock import Clock
+from edge_agent.config.site import SiteConfig
 from edge_agent.control import protocol
 from edge_agent.control.book import DeviceBook
-from edge_agent.control.handlers import HANDLERS, STREAMS, ControlContext
+from edge_agent.control.context import ControlContext
+from edge_agent.control.handlers import HANDLERS, STREAMS
 from edge_agent.control.tail import TailHub
 from edge_agent.errors import EdgeAgentError
+from edge_agent.gateway_status import GatewayStatus
+from edge_agent.ports import Drivers, Outbox, Publisher
 from edge_agent.reading import Record
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from edge_agent.agent import Agent
 
 log = structlog.get_logger(__name__)
 
@@ -31,14 +32,17 @@ MAX_CLIENTS = 32
 
 
 class ControlServer:
-    """Listens on ``config.control.socket`` while the agent runs."""
+    """Listens on ``config.control.socket`` while the agent runs. Once started, the supervisor hands it the
+    committed records (``on_committed``): the last values of each device, and the records clients follow."""
 
-    def __init__(self, agent: Agent) -> None:
-        self._agent = agent
-        self.path: Path = agent.config.control.socket
-        self._group = agent.config.control.group
-        self._idle_timeout = agent.config.control.idle_timeout
-        self._context = ControlContext(agent, DeviceBook([d.name for d in agent.config.devices]), TailHub())
+    def __init__(self, config: SiteConfig, *, clock: Clock, outbox: Outbox, link: Publisher, drivers: Drivers,
+                 status: Callable[[], GatewayStatus], started_at: float) -> None:
+        self.path: Path = config.control.socket
+        self._group = config.control.group
+        self._idle_timeout = config.control.idle_timeout
+        self._context = ControlContext(config=config, clock=clock, outbox=outbox, link=link, drivers=drivers,
+                                       status=status, started_at=started_at,
+                                       book=DeviceBook([d.name for d in config.devices]), hub=TailHub())
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
 
@@ -61,7 +65,6 @@ class ControlServer:
         except (OSError, EdgeAgentError):  # not left listening with the wrong permissions
             await self.stop()
             raise
-        self._agent.committer.add_listener(self._on_committed)
         log.info("control_listening", socket=str(self.path), group=self._group)
 
     async def stop(self) -> None:
@@ -77,7 +80,7 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-    def _on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
+    def on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
         if self._server is None:
             return
         self._context.book.on_committed(records, seqs)

@@ -153,13 +153,19 @@ def _load_python(name: str, path: Path) -> PayloadCodec:
 
 
 class CodecRegistry:
-    """The codecs listed in a registry file; loaded once each, on first use."""
+    """The codecs listed in a registry file (``read``); each codec file is loaded once, on first use."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, files: Mapping[str, str]) -> None:
+        """``files``: codec name -> its file, relative to ``folder``."""
         self.folder = folder
-        registry = yaml.safe_load((folder / "registry.yaml").read_text(encoding="utf-8"))
-        self._files: dict[str, str] = dict(registry["codecs"])
+        self._files = dict(files)
         self._loaded: dict[str, PayloadCodec] = {}
+
+    @classmethod
+    def read(cls, folder: Path) -> CodecRegistry:
+        """The registry of ``folder/registry.yaml``."""
+        registry = yaml.safe_load((folder / "registry.yaml").read_text(encoding="utf-8"))
+        return cls(folder, registry["codecs"])
 
     def names(self) -> list[str]:
         return sorted(self._files)
@@ -181,4 +187,4 @@ class CodecRegistry:
 @cache
 def default_registry() -> CodecRegistry:
     """The codecs shipped with the agent (``drivers/lorawan`` of the checkout or the wheel)."""
-    return CodecRegistry(resources.drivers_dir() / "lorawan")
+    return CodecRegistry.read(resources.drivers_dir() / "lorawan")

@@ -1,7 +1,7 @@
 """ChirpStack v4 integration events parsed into our own typed objects. Pure: no I/O.
 
-JSON events are read by ``events_json`` (no protobuf); protobuf's classes are imported, by ``events_protobuf``,
-only when the site's ChirpStack integration is configured for protobuf.
+``event_parsing.parse_event`` reads a message: JSON events by ``events_json`` (no protobuf); protobuf's classes
+are imported, by ``events_protobuf``, only when the site's ChirpStack integration is configured for protobuf.
 """
 
 from __future__ import annotations
@@ -142,16 +142,3 @@ def check_identity(topic: Topic, info_eui: str, deduplication_id: str | None) ->
         raise EventError(f"'{topic.event}' event without deviceInfo.devEui (an empty or truncated message)")
     if deduplication_id is not None and not deduplication_id:
         raise EventError(f"'{topic.event}' event without deduplicationId (an empty or truncated message)")
-
-
-def parse_event(topic: Topic, payload: bytes, encoding: Encoding) -> ChirpstackEvent | None:
-    """Our event for this message; None for event types we do not use (location...)."""
-    if topic.event not in EVENT_TYPES:
-        return None
-    if encoding == "json":
-        from edge_agent.lorawan.events_json import parse_json_event
-
-        return parse_json_event(topic, payload)
-    from edge_agent.lorawan.events_protobuf import parse_protobuf_event
-
-    return parse_protobuf_event(topic, payload)

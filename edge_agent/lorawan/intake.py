@@ -14,6 +14,7 @@ from edge_agent.lorawan import records
 from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.decoders import DeviceDecoder, UnusableDecoder, decoder_for
+from edge_agent.lorawan.event_parsing import parse_event
 from edge_agent.lorawan.events import (
     ChirpstackEvent,
     Encoding,
@@ -21,7 +22,6 @@ from edge_agent.lorawan.events import (
     Join,
     Status,
     UplinkFrame,
-    parse_event,
     parse_topic,
 )
 from edge_agent.lorawan.uplinks import Dedup, DeviceState, DeviceTable, alarm_changes

@@ -11,6 +11,7 @@ from dataclasses import replace
 import structlog
 
 from edge_agent.catalog import Catalog, catalog_for
+from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.errors import DeviceError, WriteRejected
 from edge_agent.lorawan.adapter import ChirpstackMqtt
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
@@ -96,7 +97,7 @@ class LorawanService:
                 "internal_errors": self._internal_errors,
                 "downlinks_open": sum(not t.status.final for t in self._downlinks.all())}
 
-    def devices_status(self) -> list[dict[str, object]]:
+    def devices_status(self) -> list[LorawanDeviceStatus]:
         return [state.status() for state in self._intake.table.all()]
 
     def signal(self, device: str | None = None, last: int = 10) -> dict[str, list[dict[str, object]]]:

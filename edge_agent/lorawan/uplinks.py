@@ -6,6 +6,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.events import Radio
 
@@ -82,7 +83,7 @@ class DeviceState:
     def silent_after_seconds(self) -> float:
         return self.config.uplink_interval * self.config.silent_after
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> LorawanDeviceStatus:
         return {
             "device": self.config.name, "dev_eui": self.config.dev_eui, "codec": self.config.codec,
             "last_seen": self.last_seen, "f_cnt": self.f_cnt, "rssi": self.radio.rssi, "snr": self.radio.snr,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 
 from edge_agent.catalog import Catalog, catalog_for
+from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.adapter import ModbusLink, SerialParams
 from edge_agent.modbus.backoff import DeviceHealth
@@ -31,11 +31,11 @@ def site_modbus(context: ServiceContext) -> ModbusConfig:
 
 
 def build_service(context: ServiceContext) -> ModbusService | None:
-    """The service polling the site's Modbus devices; None when there are none. Does no I/O."""
+    """The service polling the site's Modbus devices (their profiles read); None when there are none."""
     devices = modbus_devices(context)
     if not devices:
         return None
-    return ModbusService(context, site_modbus(context), devices)
+    return ModbusService.load(context, site_modbus(context), devices)
 
 
 def site_catalog(context: ServiceContext) -> Catalog:
@@ -95,17 +95,30 @@ def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str,
 
 
 class ModbusService:
-    """Polls every Modbus device in its own task; a slow or dead device only holds its own line."""
+    """Polls every Modbus device in its own task; a slow or dead device only holds its own line.
+
+    Built by ``load`` (which reads the devices' profiles); the constructor takes what was loaded and does no I/O.
+    """
 
     name = "modbus"
 
-    def __init__(self, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> None:
+    def __init__(self, context: ServiceContext, devices: list[ModbusDeviceConfig], lines: dict[str, Line],
+                 pollers: list[DevicePoller], unusable: dict[str, str]) -> None:
+        """``unusable``: the devices left without a poller, with why their profile cannot be used."""
         self._context = context
-        self.unusable: dict[str, str] = {}
-        self._lines, pollers = build_pollers(context, modbus, devices, self.unusable)
+        self.unusable = unusable
+        self._lines = lines
         self._pollers = {poller.name: poller for poller in pollers}
         self._configs = {device.name: device for device in devices}
         self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def load(cls, context: ServiceContext, modbus: ModbusConfig, devices: list[ModbusDeviceConfig]) -> ModbusService:
+        """Read the devices' profiles and plan their polls. Raises ConfigError (a device whose profile cannot be
+        used is not an error: it is kept in ``unusable`` and the others are polled)."""
+        unusable: dict[str, str] = {}
+        lines, pollers = build_pollers(context, modbus, devices, unusable)
+        return cls(context, devices, lines, pollers, unusable)
 
     async def start(self) -> None:
         clock = self._context.clock
@@ -161,12 +174,12 @@ class ModbusService:
     async def write_point(self, device: str, point: str, value: float | int | bool) -> WriteResult:
         return await write_point(self.poller(device), point, value)
 
-    def devices_status(self) -> list[dict[str, Any]]:
+    def devices_status(self) -> list[ModbusDeviceStatus]:
         return [device_status(poller) for poller in self._pollers.values()] + [
             unusable_status(self._configs[name], problem) for name, problem in self.unusable.items()]
 
 
-def unusable_status(device: ModbusDeviceConfig, problem: str) -> dict[str, Any]:
+def unusable_status(device: ModbusDeviceConfig, problem: str) -> ModbusDeviceStatus:
     """A device the service does not poll because its profile cannot be used."""
     line = f"rtu:{device.bus}" if device.bus is not None else f"tcp:{device.host}:{device.port}"
     return {"name": device.name, "profile": device.profile, "line": line, "unit": device.unit, "online": False,
@@ -175,7 +188,7 @@ def unusable_status(device: ModbusDeviceConfig, problem: str) -> dict[str, Any]:
             "problem": problem}
 
 
-def device_status(poller: DevicePoller) -> dict[str, Any]:
+def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
     health = poller.health
     return {
         "name": poller.name,

@@ -443,9 +443,4 @@ def build_service(context: ServiceContext, actions: ActionPort) -> RulesEngine |
     config = context.config
     if not config.lighting.groups and not config.alarms:
         return None
-    known = {device.name for device in config.devices}
-    for group in config.lighting.groups:
-        for member in group.members:
-            if member.device not in known:
-                log.warning("lighting_member_unknown", group=group.name, device=member.device)
     return RulesEngine(context, actions, overrides_path=config.store.path)

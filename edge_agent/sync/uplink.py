@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -50,7 +50,7 @@ class UplinkCounters:
     last_disconnect_reason: str | None = None
 
 
-StatusSource = Callable[[], dict[str, Any]]
+StatusSource = Callable[[], Mapping[str, object]]  # the gateway's status fields
 MessageHandler = Callable[[str, bytes], None]
 # Contract hook: re-encodes a readings batch (NGSI-LD output); the records are the ones the batch carries.
 BatchEncoder = Callable[[Batch, list[Any]], bytes]
@@ -61,7 +61,9 @@ class UplinkSync:
 
     name = "uplink"
 
-    def __init__(self, config: SiteConfig, worker: StoreWorker, clock: Clock, status_source: StatusSource) -> None:
+    def __init__(self, config: SiteConfig, worker: StoreWorker, clock: Clock, status_source: StatusSource, *,
+                 ack_sink: Callable[[list[int]], None] | None = None,
+                 batch_encoder: BatchEncoder | None = None) -> None:
         self._config = config
         self._sync = config.upstream.sync
         self._worker = worker
@@ -82,13 +84,13 @@ class UplinkSync:
         self._ack_flush: asyncio.TimerHandle | None = None
         # Where acknowledged seqs go: the committer, to be written with its next records in one transaction.
         # Unset (benchmarks, or once the committer has stopped), they are written here, once a second at most.
-        self.ack_sink: Callable[[list[int]], None] | None = None
+        self.ack_sink = ack_sink
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._link: MqttClient | None = None
         self.problem: str | None = None  # why the link cannot even be set up (credentials or TLS files)
         self.message_handler: MessageHandler | None = None
-        self.batch_encoder: BatchEncoder | None = None  # set by the contract wiring (upstream.output)
+        self.batch_encoder = batch_encoder  # the contract's output encoding (upstream.output), None: the native one
         # Commands that arrive (queued QoS 1 for our session) before a handler is set; bounded, oldest dropped.
         self._early: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=_EARLY_MESSAGES)
 

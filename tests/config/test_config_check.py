@@ -175,3 +175,53 @@ def test_hostile_values_are_each_one_problem_line(tmp_path: Path, change: Any, k
     assert lines and all(line.startswith(f"{path}: ") and ": " in line[len(str(path)) + 2:] for line in lines), lines
     assert any(line.startswith(f"{path}: {key}: ") for line in lines), lines
     assert "error:" not in result.stderr and "Traceback" not in result.stderr
+
+
+LIGHTING = """
+[lighting]
+[[lighting.programs]]
+name = "night"
+periods = [{ start = "sunset", end = "sunrise", level = 100 }]
+[[lighting.calendars]]
+name = "cal"
+rules = [{ program = "night" }]
+[[lighting.groups]]
+name = "rue"
+calendar = "cal"
+members = [{ device = "meter-1", point = "voltage" }, { device = "meter1", point = "voltage" }]
+meters = [{ device = "cabinet-9", point = "energy" }]
+"""
+
+
+def test_a_name_that_is_not_a_device_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + LIGHTING + """
+[[alarms]]
+kind = "silent"
+name = "quiet"
+device = "bin-*"
+max_silence_s = 600
+[[alarms]]
+kind = "threshold"
+name = "high"
+device = "pump-7"
+point = "voltage"
+raise_above = 250
+clear_at = 240
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.problems == [  # a glob (bin-*) may match no device yet: not a problem
+        f"{path}: lighting.groups.0.members.1.device: 'meter1' is not one of the [[devices]]; did you mean 'meter-1'?",
+        f"{path}: lighting.groups.0.meters.0.device: 'cabinet-9' is not one of the [[devices]]; fix the name"
+        " (devices: meter-1) or add the device",
+        f"{path}: alarms.1.device: 'pump-7' is not one of the [[devices]]; fix the name (devices: meter-1) or add"
+        " the device",
+    ]
+    result = check(path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "lighting.groups.0.members.1.device: 'meter1' is not one of the [[devices]]" in result.stderr + result.stdout
+
+
+def test_a_group_of_the_sites_devices_loads(tmp_path: Path) -> None:
+    text = VALID + LIGHTING.replace('"meter1"', '"meter-1"').replace('"cabinet-9"', '"meter-1"')
+    assert load_config(write(tmp_path, text)).config.lighting.groups[0].members[1].device == "meter-1"

@@ -13,8 +13,9 @@ from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import Known, RequestRefused, parse_request
 from edge_agent.commands.trial import ConfigTrial
 from edge_agent.config.site import SiteConfig
-from edge_agent.contract.inventory import device_states, inventory_fields
+from edge_agent.contract.inventory import inventory_fields
 from edge_agent.contract.ngsi_ld import NgsiLdEncoder
+from edge_agent.device_state import DeviceState
 from edge_agent.reading import Quality, Reading
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.lanes import Lane
@@ -114,7 +115,7 @@ def test_ngsi_ld_converts_percent_to_ratio_only_at_the_edge() -> None:
 
 
 def test_inventory_names_each_device_fiware_type() -> None:
-    fields = inventory_fields(SITE, device_states([], [{"device": "bin-1", "last_seen": 1.0, "silent": True}]))
+    fields = inventory_fields(SITE, {"bin-1": DeviceState(online=False, last_seen=1.0)})
     assert fields["devices"] == [{"name": "bin-1", "driver": "lorawan", "model": "dingtek_df702",
                                   "fiware_type": "WasteContainer", "fiware_id": "urn:ngsi-ld:WasteContainer:gw:bin-1",
                                   "online": False}]

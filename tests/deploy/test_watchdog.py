@@ -22,7 +22,8 @@ from tests.support.broker import Broker
 from tests.support.site import write_site
 
 WATCHDOG_USEC = 1_000_000  # systemd's WatchdogSec=1: the agent must ping every 0.5 s
-HANG_AFTER = 4.0
+HANG_AFTER = 4.0  # tests/support/hung_agent.py wedges the agent's main loop this long after it starts beating
+REPO = Path(__file__).resolve().parents[2]
 
 
 class NotifySocket:
@@ -85,10 +86,11 @@ def notify(tmp_path: Path) -> Iterator[NotifySocket]:
     sock.close()
 
 
-def start_agent(tmp_path: Path, broker: Broker, notify: NotifySocket, **env: str) -> AgentProcess:
+def start_agent(tmp_path: Path, broker: Broker, notify: NotifySocket, module: str = "edge_agent",
+                **env: str) -> AgentProcess:
     config = write_site(tmp_path, broker_port=broker.port)
-    base = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    return AgentProcess(config, env={**base, **env}).start()
+    base = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(WATCHDOG_USEC), "PYTHONPATH": str(REPO)}
+    return AgentProcess(config, env={**base, **env}, module=module).start()
 
 
 def health(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -101,7 +103,7 @@ def health(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 def test_ready_then_regular_keepalives_and_none_once_the_loop_is_stuck(
     tmp_path: Path, broker: Broker, notify: NotifySocket
 ) -> None:
-    agent = start_agent(tmp_path, broker, notify, EDGE_AGENT_TEST_HANG_AFTER=str(HANG_AFTER))
+    agent = start_agent(tmp_path, broker, notify, "tests.support.hung_agent", HUNG_AGENT_AFTER=str(HANG_AFTER))
     try:
         ready = notify.wait_for("READY=1", timeout=30)
         notify.collect(HANG_AFTER + 4.0)  # the loop wedges about HANG_AFTER s after READY

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edge_agent.agent import Agent
+from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.trial import ConfigTrial
 from edge_agent.config.load import load_config
+from edge_agent.ports import Drivers, Outbox
 from edge_agent.store.command_log import CommandLog
 from tests.support.ports import free_port
 
@@ -103,7 +105,11 @@ class FuzzGateway:
             time.sleep(0.02)
         self.socket = self.agent.config.control.socket
         command_log = CommandLog(self.agent.config.store.path, 1000)
-        self.dispatcher = Dispatcher(self.agent, RecentAnswers(1000), command_log)
+        agent = self.agent
+        context = CommandContext(loaded=agent.loaded, clock=agent.clock, link=agent.uplink, outbox=Outbox(agent.worker),
+                                 drivers=Drivers(modbus=agent.modbus, lorawan=agent.lorawan, rules=agent.rules),
+                                 status=agent.status_fields, restart=self.restarts.append)
+        self.dispatcher = Dispatcher(context, RecentAnswers(1000), command_log)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -162,7 +162,7 @@ def test_a_codec_bug_becomes_a_decode_error(tmp_path: Path) -> None:
     from edge_agent.lorawan.codecs import CodecRegistry
 
     with pytest.raises(DecodeError, match="ZeroDivisionError"):
-        CodecRegistry(tmp_path).get("broken").decode(1, b"\x00")
+        CodecRegistry.read(tmp_path).get("broken").decode(1, b"\x00")
 
 
 def test_a_codec_that_builds_nan_itself_gives_a_bad_point(tmp_path: Path) -> None:
@@ -179,3 +179,13 @@ def test_a_codec_that_builds_nan_itself_gives_a_bad_point(tmp_path: Path) -> Non
 def test_unknown_codec_name_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="dragino_ldds75"):
         REGISTRY.get("no_such_codec")
+
+
+def test_the_registry_reads_its_file_in_read_and_builds_from_what_was_read(tmp_path: Path) -> None:
+    from edge_agent.lorawan.codecs import CodecRegistry
+
+    missing = tmp_path / "nowhere"
+    registry = CodecRegistry(missing, {"broken": "broken.py"})  # no file is touched
+    assert registry.names() == ["broken"] and registry.path("broken") == missing / "broken.py"
+    with pytest.raises(FileNotFoundError):
+        CodecRegistry.read(missing)

@@ -83,7 +83,8 @@ def test_a_json_site_never_loads_protobuf() -> None:
     code = (
         "import sys, json\n"
         "from edge_agent.lorawan.lorawan_service import LorawanService\n"
-        "from edge_agent.lorawan.events import parse_event, parse_topic\n"
+        "from edge_agent.lorawan.event_parsing import parse_event\n"
+        "from edge_agent.lorawan.events import parse_topic\n"
         f"topic = parse_topic('application/{APP}/device/{EUI}/event/up')\n"
         "event = parse_event(topic, json.dumps({'deduplicationId': 'd-1', 'deviceInfo': {'devEui': topic.dev_eui},"
         " 'fCnt': 3, 'fPort': 2, 'data': 'AQI=', 'object': {'a': 1}}).encode(), 'json')\n"

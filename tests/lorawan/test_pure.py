@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.lorawan.downlinks import DownlinkStatus, DownlinkTicket, DownlinkTracker
-from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, UplinkFrame, parse_event, parse_topic
+from edge_agent.lorawan.event_parsing import parse_event
+from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, UplinkFrame, parse_topic
 from edge_agent.lorawan.uplinks import Dedup, check_fcnt
 from tests.lorawan.support import APP, encode, event_topic, uplink_event
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 
 class AgentProcess:
-    def __init__(self, config: Path, *, env: dict[str, str] | None = None, log: Path | None = None) -> None:
+    def __init__(self, config: Path, *, env: dict[str, str] | None = None, log: Path | None = None,
+                 module: str = "edge_agent") -> None:
+        """``module``: what ``python -m`` runs (a test stand-in under tests/support, or the agent itself)."""
         self.config = config
+        self.module = module
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = log or config.parent / "agent.log"
@@ -21,7 +24,7 @@ class AgentProcess:
     def start(self) -> AgentProcess:
         handle = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config), "--log-format", "json"],
+            [sys.executable, "-m", self.module, "run", "--config", str(self.config), "--log-format", "json"],
             stdout=handle, stderr=handle, env=self.env,
         )
         handle.close()

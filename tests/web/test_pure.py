@@ -20,7 +20,7 @@ from edge_agent.web.event_text import cause, describe
 from edge_agent.web.i18n import Words
 from edge_agent.web.page import group_cards
 from edge_agent.web.sessions import FAILURES_BEFORE_PAUSE, MAX_SESSIONS, PAUSE_S, SessionBook, csrf_ok
-from tests.cli.helpers import LIGHTING
+from tests.cli.helpers import LIGHTING, modbus_devices
 from tests.support.site import write_site
 
 
@@ -169,7 +169,7 @@ def test_a_plans_steps_say_why_in_words() -> None:
 
 
 def test_a_held_group_says_when_its_hold_ends(tmp_path: Path) -> None:
-    config = load_config(write_site(tmp_path, broker_port=1, extra=LIGHTING)).config
+    config = load_config(write_site(tmp_path, broker_port=1, devices=modbus_devices(1), extra=LIGHTING)).config
     fr = Words("fr", "Europe/Paris")
     now = datetime(2026, 11, 10, 21, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
     program = {"group": "centre", "category": "road", "level": 60, "source": "program all-night", "override": None,
