@@ -66,6 +66,9 @@ def test_soak_at_ten_times_nominal_load_shows_no_leak_and_no_growing_outbox(
         db, capture = rig.db, rig.capture
         assert rig.agent.proc is not None
         pid = rig.agent.proc.pid
+        # The window opens at the agent's first commit, however long its start took on a loaded machine.
+        wait_until(lambda: db.exists() and store_rows(db, "SELECT seq FROM sqlite_sequence WHERE name='records'"),
+                   timeout=60, what="the agent's first commit")
         began = time.monotonic()
         while time.monotonic() - began < seconds:
             time.sleep(SAMPLE_EVERY)
