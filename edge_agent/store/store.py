@@ -40,6 +40,7 @@ _RESERVE_SHARE = 50  # the spare-room file is max_bytes / 50, at most 4 MB
 _RESERVE_MAX = 4 * 1024 * 1024
 _TIGHT_WAL_PAGES = 64  # on a full disk the WAL is checkpointed this often, so it never eats the room left
 SET_ASIDE_EVENT = "record_set_aside"
+_UNBINDABLE = (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,14 @@ class Store:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            first = None
-            for row in rows:
-                try:
-                    cursor = conn.execute(INSERT_SQL, row)
-                except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError) as exc:
-                    # a value SQLite cannot take: the record is replaced by an event saying so, never the commit lost
-                    log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
-                    cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
-                if first is None:
-                    first = cursor.lastrowid
-            last = cursor.lastrowid
+            try:  # all rows in one statement: AUTOINCREMENT numbers them consecutively after the last one
+                conn.executemany(INSERT_SQL, rows)
+                last = self._last_seq()
+                first = last - len(rows) + 1
+            except _UNBINDABLE:
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                first, last = self._insert_one_by_one(rows)
             self._mark_sent(acks)
             if reported:  # the alarm and the note that it was raised commit together
                 names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
@@ -147,8 +145,24 @@ class Store:
             if conn.in_transaction:  # SQLite already rolled back on some errors (SQLITE_FULL): keep the cause
                 conn.execute("ROLLBACK")
             raise
-        assert first is not None and last is not None
         return list(range(first, last + 1))
+
+    def _insert_one_by_one(self, rows: Sequence[Row]) -> tuple[int, int]:
+        """Insert row by row, each row SQLite cannot take replaced by an event saying so: the commit is never lost
+        for one bad value. Returns the first and last sequence numbers."""
+        conn = self._conn
+        first = last = None
+        for row in rows:
+            try:
+                cursor = conn.execute(INSERT_SQL, row)
+            except _UNBINDABLE as exc:
+                log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
+                cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
+            last = cursor.lastrowid
+            if first is None:
+                first = last
+        assert first is not None and last is not None
+        return first, last
 
     def _last_seq(self) -> int:
         row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
