@@ -110,7 +110,7 @@ class ModbusLink:
         return [Frame(ts, unit, sent, data.hex()) for ts, unit, sent, data in self._frames]
 
     def recent_frames(self, unit: int) -> list[Frame]:
-        return [frame for frame in self.frames if frame.unit == unit]
+        return [Frame(ts, of, sent, data.hex()) for ts, of, sent, data in self._frames if of == unit]
 
     @property
     def connected(self) -> bool:

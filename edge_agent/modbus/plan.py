@@ -124,6 +124,14 @@ def compile_point(spec: PointSpec, codec: Codec) -> FastDecode:
                 return general(chunk)
             return bool(chunk[0]), _GOOD
         return bit
+    if codec.type == "bit":
+        shift = codec.bit
+
+        def flag(chunk: Sequence[int] | Sequence[bool]) -> tuple[Value, Quality]:
+            if len(chunk) != 1 or not 0 <= chunk[0] <= 0xFFFF:
+                return general(chunk)
+            return bool((int(chunk[0]) >> shift) & 1), _GOOD
+        return flag
     unpack = _UNPACKERS.get(codec.type)
     if unpack is None or codec.byte_order != "big" or (codec.word_order != "big" and codec.width > 1):
         return general

@@ -28,7 +28,8 @@ def iso_utc(ts: float) -> str:
     if not _FIRST_TS <= ts < _LAST_TS:
         raise ValueError(f"timestamp {str(ts)[:40]} is outside 1970-9999")
     moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 _LABELS = {quality: quality.label for quality in Quality}
