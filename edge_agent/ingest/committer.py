@@ -1,7 +1,9 @@
 """Group commit: records submitted within a short window are written in one transaction.
 
 A submitter is answered only once its records are committed, so nothing downstream (sync, rules, a broker
-acknowledgement to ChirpStack) ever acts on a record that a crash could still lose. The queue is bounded:
+acknowledgement to ChirpStack) ever acts on a record that a crash could still lose. Readings wait for the next
+commit (``store.commit_interval``); a submission holding an event is committed at once, with whatever is queued
+before it, so that an alarm leaves within moments. The queue is bounded:
 when it is full, submitters wait (back-pressure), they are never silently dropped. When a commit fails (a full
 disk the store could not make room on, an I/O error), the records stay queued in order and the commit is tried
 again every interval; ``failing`` says why meanwhile.
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from edge_agent.errors import StoreError
-from edge_agent.reading import Record
+from edge_agent.reading import Event, Record
 from edge_agent.store.worker import StoreWorker
 
 log = structlog.get_logger(__name__)
@@ -71,8 +73,8 @@ class Committer:
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(records, future))
         self._queued += len(records)
-        if self._queued >= self._max_records:
-            self._flush_now.set()
+        if self._queued >= self._max_records or _has_event(records):
+            self._flush_now.set()  # an event (an alarm, a device gone) is committed at once, not at the interval
         return await future
 
     async def start(self) -> None:
@@ -139,3 +141,8 @@ class Committer:
                 listener(records, seqs)
             except Exception as exc:
                 log.error("commit_listener_failed", listener=getattr(listener, "__qualname__", "?"), error=str(exc))
+
+
+def _has_event(records: Sequence[Record]) -> bool:
+    """Whether a submission holds an event. Pollers put theirs last, so the end is looked at first."""
+    return type(records[-1]) is Event or any(type(record) is Event for record in records)
