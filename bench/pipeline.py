@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import site
+from bench.alarm_latency import AlarmWatch, SwingingMeter
+from bench.alarm_latency import DEVICE as ALARM_DEVICE
+from bench.alarm_latency import RULE as ALARM_RULE
 from bench.common import Mosquitto
 from bench.hypervisor import Hypervisor, percentile
 from bench.lora_feed import LoraFeed, devices
@@ -35,6 +38,7 @@ class Load:
     lora_nodes: int = 500
     lora_rate: float = 500 / 600  # uplinks/s: 500 nodes every 10 minutes
     store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
+    alarm_every: float = 0.0  # > 0: one more meter, polled every second, crossing an alarm threshold this often
     sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
 
     def describe(self) -> str:
@@ -66,6 +70,8 @@ class Pipeline:
         self.broker: Mosquitto | None = None
         self.hypervisor: Hypervisor | None = None
         self.feed: LoraFeed | None = None
+        self.meter: SwingingMeter | None = None
+        self.alarms: AlarmWatch | None = None
         self.agent_pid = 0
 
     def __enter__(self) -> Pipeline:
@@ -79,7 +85,7 @@ class Pipeline:
     def _start(self) -> None:
         load = self.load
         self.broker = broker = Mosquitto.start()
-        tcp_base = free_block(max(load.tcp_devices, 1))
+        tcp_base = free_block(max(load.tcp_devices, 1) + 1)  # the last port for the alarm meter
         if load.tcp_devices:
             self.children.python("tcp-sim", "-m", "edge_agent.modbus.simulator", "--base-port", str(tcp_base),
                                  "--count", str(load.tcp_devices), "--profiles", ",".join(TCP_PROFILES))
@@ -96,6 +102,13 @@ class Pipeline:
         if load.lora_nodes:
             config["chirpstack"] = {"port": broker.port, "client_id": "edge-agent-bench"}
         config["devices"] = _devices(load, tcp_base)
+        if load.alarm_every:
+            alarm_port = tcp_base + max(load.tcp_devices, 1)
+            self.meter = SwingingMeter(alarm_port, load.alarm_every).start()
+            config["devices"].append({"driver": "modbus", "name": ALARM_DEVICE, "profile": "eastron_sdm120",
+                                      "host": "127.0.0.1", "port": alarm_port, "poll_interval": 1.0})
+            config["alarms"] = [ALARM_RULE]
+            self.alarms = AlarmWatch(broker.port, "fute/bench-gw")
         path = site.write(self.folder, config)
         if load.tcp_devices:
             wait_port(tcp_base + load.tcp_devices - 1)
@@ -120,6 +133,8 @@ class Pipeline:
         assert self.hypervisor is not None
         time.sleep(warmup)
         self.hypervisor.reset()
+        if self.alarms is not None:
+            self.alarms.reset()
         log = self.folder / "agent.log"
         before, log_before = sample(self.agent_pid), log.stat().st_size
         others = {name: pid for name, pid in self.children.pids().items() if name != "agent"}
@@ -128,6 +143,8 @@ class Pipeline:
         after, log_after = sample(self.agent_pid), log.stat().st_size
         readings, latencies = self.hypervisor.snapshot()
         out = figures(before, after, log_after - log_before, readings, latencies)
+        if self.alarms is not None:
+            out.update(self.alarms.figures())
         for name, pid in others.items():  # the simulators' own load: a saturated simulator is not the agent's limit
             out[f"{name} CPU % of one core"] = round(100 * sample(pid).cpu_share(others0[name]), 1)
         return out
@@ -136,6 +153,10 @@ class Pipeline:
         if self.feed is not None:
             self.feed.stop()
         self.children.close()  # the agent (SIGTERM: writes its profile), simulators, socat
+        if self.meter is not None:
+            self.meter.stop()
+        if self.alarms is not None:
+            self.alarms.close()
         if self.hypervisor is not None:
             self.hypervisor.close()
         if self.broker is not None:
