@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import site
-from bench.alarm_latency import AlarmWatch, SwingingMeter
 from bench.alarm_latency import DEVICE as ALARM_DEVICE
 from bench.alarm_latency import RULE as ALARM_RULE
+from bench.alarm_latency import AlarmWatch, SwingingMeter
 from bench.common import Mosquitto
 from bench.hypervisor import Hypervisor, percentile
 from bench.lora_feed import LoraFeed, devices

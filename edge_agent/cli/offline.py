@@ -9,7 +9,7 @@ from typing import Any
 
 from edge_agent.cli.output import fail
 from edge_agent.control.protocol import record_json
-from edge_agent.store import history
+from edge_agent.store import acks, history
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
 from edge_agent.store.series import StoreUnreadable, open_reader
 
@@ -31,13 +31,12 @@ def _counter(conn: sqlite3.Connection, key: str) -> int:
 
 def outbox(conn: sqlite3.Connection, max_bytes: int) -> dict[str, Any]:
     """The same figures as the agent's ``queue`` reply."""
-    counts = dict(conn.execute("SELECT kind, count(*) FROM records WHERE sent=0 GROUP BY kind").fetchall())
-    oldest = conn.execute("SELECT min(ts) FROM (SELECT ts FROM records WHERE sent=0 AND kind=? ORDER BY seq LIMIT 1)",
-                          (KIND_READING,)).fetchone()[0]
+    readings, oldest = acks.count_pending_readings(conn, acks.load(conn))
+    events = conn.execute("SELECT count(*) FROM records WHERE sent=0 AND kind=?", (KIND_EVENT,)).fetchone()[0]
     last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
     pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    readings, events = int(counts.get(KIND_READING, 0)), int(counts.get(KIND_EVENT, 0))
+    events = int(events)
     return {"backlog": readings + events, "pending_readings": readings, "pending_events": events,
             "oldest_pending_ts": oldest, "last_seq": int(last[0]) if last else 0,
             "dropped": _counter(conn, "dropped"), "set_aside": _counter(conn, "set_aside"),
