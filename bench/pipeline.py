@@ -8,6 +8,7 @@ agent run as ``python -m edge_agent run`` so that its CPU, memory and bytes writ
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,11 @@ class Pipeline:
         after, log_after = sample(self.agent_pid), log.stat().st_size
         readings, latencies = self.hypervisor.snapshot()
         out = figures(before, after, log_after - log_before, readings, latencies)
+        row = row_bytes(self.folder / "store.db")
+        if row is not None and readings:
+            out["SQLite bytes written per reading"] = round(
+                max(0, after.write_bytes - before.write_bytes - (log_after - log_before)) / readings, 1)
+            out["row size in the store, bytes per reading"] = row
         if self.alarms is not None:
             out.update(self.alarms.figures())
         for name, pid in others.items():  # the simulators' own load: a saturated simulator is not the agent's limit
@@ -179,3 +185,19 @@ def figures(before: ProcSample, after: ProcSample, log_bytes: int, readings: int
         "readings measured": float(readings),
         "seconds measured": round(elapsed, 1),
     }
+
+
+def row_bytes(db: Path) -> float | None:
+    """Bytes a reading's row takes in the store's table (cells of its leaf pages: record, rowid, cell pointer),
+    read with SQLite's dbstat; None where dbstat is missing."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            used, cells = conn.execute(
+                "SELECT sum(pgsize - unused), sum(ncell) FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return round(used / cells, 1) if cells else None
