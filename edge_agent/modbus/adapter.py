@@ -109,8 +109,12 @@ class ModbusLink:
     def frames(self) -> list[Frame]:
         return [Frame(ts, unit, sent, data.hex()) for ts, unit, sent, data in self._frames]
 
-    def recent_frames(self, unit: int) -> list[Frame]:
-        return [Frame(ts, of, sent, data.hex()) for ts, of, sent, data in self._frames if of == unit]
+    def recent_frames(self, unit: int, last: int | None = None) -> list[Frame]:
+        """The frames of ``unit`` still kept, oldest first; only the ``last`` few when given."""
+        mine = [entry for entry in self._frames if entry[1] == unit]
+        if last is not None:
+            mine = mine[-last:] if last > 0 else []
+        return [Frame(ts, of, sent, data.hex()) for ts, of, sent, data in mine]
 
     @property
     def connected(self) -> bool:
