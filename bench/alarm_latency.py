@@ -1,9 +1,10 @@
 """Alarm latency under load: a meter whose voltage swings across a threshold, and a subscriber timing its alarms.
 
-The source is one more Modbus TCP meter (eastron_sdm120, a real pymodbus server in a thread of the harness)
-whose voltage jumps between 215 V and 260 V every ``every`` seconds; the site has a threshold rule on it (raise
-above 250 V, clear below 240 V), so the agent raises and clears an alarm at each swing while the rest of the
-load runs. The watch subscribes (QoS 1) to the gateway's events and readings topics and gives, for each alarm:
+The source is one more Modbus TCP meter (eastron_sdm120, a real pymodbus server in a thread of the harness),
+polled every second. It stays at 215 V while the commune's own figures are measured; then, in a window of its own
+while the rest of the load runs on, its voltage jumps between 215 V and 260 V every ``every`` seconds. The site has
+a threshold rule on it (raise above 250 V, clear below 240 V), so the agent raises and clears an alarm at each
+swing. The watch subscribes (QoS 1) to the gateway's events and readings topics and gives, for each alarm:
 
 - **from the reading**: arrival of the alarm minus its timestamp, which is the triggering reading's (the
   instant the agent decoded the device's answer): the reading's wait for its group commit is in it;
@@ -34,12 +35,14 @@ _LOW, _HIGH = 215.0, 260.0
 
 
 class SwingingMeter:
-    """A Modbus TCP meter in a thread of this process; its voltage crosses the rule's threshold every ``every`` s."""
+    """A Modbus TCP meter in a thread of this process. Steady below the threshold until ``swing()``; from then on its
+    voltage crosses the rule's threshold every ``every`` s."""
 
     def __init__(self, port: int, every: float) -> None:
         self.port = port
         self.every = every
         self.swings = 0
+        self._swinging = threading.Event()
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), name="alarm-meter", daemon=True)
@@ -60,10 +63,15 @@ class SwingingMeter:
         high = False
         while not self._stop.is_set():
             await asyncio.sleep(self.every)
+            if not self._swinging.is_set():
+                continue
             high = not high
             units[1].set(POINT, _HIGH if high else _LOW)
             self.swings += 1
-        await server.shutdown()
+        await server.shutdown()  # type: ignore[no-untyped-call]
+
+    def swing(self) -> None:
+        self._swinging.set()
 
     def stop(self) -> None:
         self._stop.set()

@@ -39,14 +39,16 @@ class Load:
     lora_nodes: int = 500
     lora_rate: float = 500 / 600  # uplinks/s: 500 nodes every 10 minutes
     store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
-    alarm_every: float = 0.0  # > 0: one more meter, polled every second, crossing an alarm threshold this often
+    alarm_every: float = 0.0  # > 0: one more meter, polled every second, for measure_alarms (bench/alarm_latency.py)
     sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
 
     def describe(self) -> str:
         pace = f"{self.rtu_baud} baud paced" if self.rtu_paced else "unpaced"
         return (f"{self.tcp_devices} Modbus TCP devices every {self.tcp_interval:g} s; RTU bus of {self.rtu_units} "
                 f"units ({pace}) every {self.rtu_interval:g} s; {self.lora_nodes} LoRaWAN nodes, "
-                f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto")
+                f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto"
+                + (f"; an alarm meter polled every second (threshold crossed every {self.alarm_every:g} s in "
+                   "the alarm window)" if self.alarm_every else ""))
 
 
 def _devices(load: Load, tcp_base: int) -> list[dict[str, Any]]:
@@ -130,12 +132,20 @@ class Pipeline:
                 raise RuntimeError(f"no reading reached the subscriber in {timeout} s; see {self.folder}")
             time.sleep(0.1)
 
+    def measure_alarms(self, seconds: float) -> dict[str, float]:
+        """A window of its own: the alarm meter swings across its threshold; alarms timed at the subscriber."""
+        if self.meter is None or self.alarms is None:
+            return {}
+        self.meter.swing()
+        time.sleep(self.meter.every)
+        self.alarms.reset()
+        time.sleep(seconds)
+        return self.alarms.figures()
+
     def measure(self, seconds: float, warmup: float = 2.0) -> dict[str, float]:
         assert self.hypervisor is not None
         time.sleep(warmup)
         self.hypervisor.reset()
-        if self.alarms is not None:
-            self.alarms.reset()
         log = self.folder / "agent.log"
         before, log_before = sample(self.agent_pid), log.stat().st_size
         others = {name: pid for name, pid in self.children.pids().items() if name != "agent"}
@@ -149,8 +159,6 @@ class Pipeline:
             out["SQLite bytes written per reading"] = round(
                 max(0, after.write_bytes - before.write_bytes - (log_after - log_before)) / readings, 1)
             out["row size in the store, bytes per reading"] = row
-        if self.alarms is not None:
-            out.update(self.alarms.figures())
         for name, pid in others.items():  # the simulators' own load: a saturated simulator is not the agent's limit
             out[f"{name} CPU % of one core"] = round(100 * sample(pid).cpu_share(others0[name]), 1)
         return out
