@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -301,7 +302,11 @@ class Store:
                 f"SELECT {SELECT_COLUMNS} FROM records WHERE seq BETWEEN ? AND ? AND sent<2 ORDER BY seq LIMIT ?",
                 (first, last, limit),
             ).fetchall()
-        return [from_row(row) for row in rows]
+            ranges = self._acked
+        out = [from_row(row) for row in rows]
+        return [dataclasses.replace(stored, sent=True)
+                if not stored.sent and not stored.is_event and acks.covering(ranges, stored.seq) else stored
+                for stored in out]
 
     def iter_history(self, since: float, until: float,
                      selection: Selection = Selection()) -> Iterator[StoredRecord]:
