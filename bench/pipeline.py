@@ -8,12 +8,16 @@ agent run as ``python -m edge_agent run`` so that its CPU, memory and bytes writ
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import site
+from bench.alarm_latency import DEVICE as ALARM_DEVICE
+from bench.alarm_latency import RULE as ALARM_RULE
+from bench.alarm_latency import AlarmWatch, SwingingMeter
 from bench.common import Mosquitto
 from bench.hypervisor import Hypervisor, percentile
 from bench.lora_feed import LoraFeed, devices
@@ -35,13 +39,16 @@ class Load:
     lora_nodes: int = 500
     lora_rate: float = 500 / 600  # uplinks/s: 500 nodes every 10 minutes
     store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
+    alarm_every: float = 0.0  # > 0: one more meter, polled every second, for measure_alarms (bench/alarm_latency.py)
     sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
 
     def describe(self) -> str:
         pace = f"{self.rtu_baud} baud paced" if self.rtu_paced else "unpaced"
         return (f"{self.tcp_devices} Modbus TCP devices every {self.tcp_interval:g} s; RTU bus of {self.rtu_units} "
                 f"units ({pace}) every {self.rtu_interval:g} s; {self.lora_nodes} LoRaWAN nodes, "
-                f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto")
+                f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto"
+                + (f"; an alarm meter polled every second (threshold crossed every {self.alarm_every:g} s in "
+                   "the alarm window)" if self.alarm_every else ""))
 
 
 def _devices(load: Load, tcp_base: int) -> list[dict[str, Any]]:
@@ -66,6 +73,8 @@ class Pipeline:
         self.broker: Mosquitto | None = None
         self.hypervisor: Hypervisor | None = None
         self.feed: LoraFeed | None = None
+        self.meter: SwingingMeter | None = None
+        self.alarms: AlarmWatch | None = None
         self.agent_pid = 0
 
     def __enter__(self) -> Pipeline:
@@ -79,7 +88,7 @@ class Pipeline:
     def _start(self) -> None:
         load = self.load
         self.broker = broker = Mosquitto.start()
-        tcp_base = free_block(max(load.tcp_devices, 1))
+        tcp_base = free_block(max(load.tcp_devices, 1) + 1)  # the last port for the alarm meter
         if load.tcp_devices:
             self.children.python("tcp-sim", "-m", "edge_agent.modbus.simulator", "--base-port", str(tcp_base),
                                  "--count", str(load.tcp_devices), "--profiles", ",".join(TCP_PROFILES))
@@ -96,6 +105,13 @@ class Pipeline:
         if load.lora_nodes:
             config["chirpstack"] = {"port": broker.port, "client_id": "edge-agent-bench"}
         config["devices"] = _devices(load, tcp_base)
+        if load.alarm_every:
+            alarm_port = tcp_base + max(load.tcp_devices, 1)
+            self.meter = SwingingMeter(alarm_port, load.alarm_every).start()
+            config["devices"].append({"driver": "modbus", "name": ALARM_DEVICE, "profile": "eastron_sdm120",
+                                      "host": "127.0.0.1", "port": alarm_port, "poll_interval": 1.0})
+            config["alarms"] = [ALARM_RULE]
+            self.alarms = AlarmWatch(broker.port, "fute/bench-gw")
         path = site.write(self.folder, config)
         if load.tcp_devices:
             wait_port(tcp_base + load.tcp_devices - 1)
@@ -116,6 +132,16 @@ class Pipeline:
                 raise RuntimeError(f"no reading reached the subscriber in {timeout} s; see {self.folder}")
             time.sleep(0.1)
 
+    def measure_alarms(self, seconds: float) -> dict[str, float]:
+        """A window of its own: the alarm meter swings across its threshold; alarms timed at the subscriber."""
+        if self.meter is None or self.alarms is None:
+            return {}
+        self.meter.swing()
+        time.sleep(self.meter.every)
+        self.alarms.reset()
+        time.sleep(seconds)
+        return self.alarms.figures()
+
     def measure(self, seconds: float, warmup: float = 2.0) -> dict[str, float]:
         assert self.hypervisor is not None
         time.sleep(warmup)
@@ -128,6 +154,11 @@ class Pipeline:
         after, log_after = sample(self.agent_pid), log.stat().st_size
         readings, latencies = self.hypervisor.snapshot()
         out = figures(before, after, log_after - log_before, readings, latencies)
+        row = row_bytes(self.folder / "store.db")
+        if row is not None and readings:
+            out["SQLite bytes written per reading"] = round(
+                max(0, after.write_bytes - before.write_bytes - (log_after - log_before)) / readings, 1)
+            out["row size in the store, bytes per reading"] = row
         for name, pid in others.items():  # the simulators' own load: a saturated simulator is not the agent's limit
             out[f"{name} CPU % of one core"] = round(100 * sample(pid).cpu_share(others0[name]), 1)
         return out
@@ -136,6 +167,10 @@ class Pipeline:
         if self.feed is not None:
             self.feed.stop()
         self.children.close()  # the agent (SIGTERM: writes its profile), simulators, socat
+        if self.meter is not None:
+            self.meter.stop()
+        if self.alarms is not None:
+            self.alarms.close()
         if self.hypervisor is not None:
             self.hypervisor.close()
         if self.broker is not None:
@@ -158,3 +193,19 @@ def figures(before: ProcSample, after: ProcSample, log_bytes: int, readings: int
         "readings measured": float(readings),
         "seconds measured": round(elapsed, 1),
     }
+
+
+def row_bytes(db: Path) -> float | None:
+    """Bytes a reading's row takes in the store's table (cells of its leaf pages: record, rowid, cell pointer),
+    read with SQLite's dbstat; None where dbstat is missing."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            used, cells = conn.execute(
+                "SELECT sum(pgsize - unused), sum(ncell) FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return round(used / cells, 1) if cells else None

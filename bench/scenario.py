@@ -30,7 +30,7 @@ def table(results: list[Result]) -> str:
         if result.skipped:
             lines.append(f"  SKIPPED: {result.skipped}")
         for key, value in result.figures.items():
-            shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
+            shown = (f"{value:,.2f}" if abs(value) < 1 else f"{value:,.1f}") if isinstance(value, float) else str(value)
             lines.append(f"  {key:<{width}}  {shown:>12}")
         lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)

@@ -47,5 +47,5 @@ def test_demo_without_a_broker_buffers_and_says_so(tmp_path: Path) -> None:
     result = run_demo(demo_config(tmp_path, "127.0.0.2", free_port()), state, 4)
     assert result.returncode == 0, result.stderr
     assert "no MQTT broker" in result.stdout and "kept in the store" in result.stdout
-    pending = sqlite3.connect(state / "store.db").execute("SELECT count(*) FROM records WHERE sent=0").fetchone()[0]
+    pending = sqlite3.connect(state / "store.db").execute("SELECT count(*) FROM outbox").fetchone()[0]
     assert pending > 5, "readings must be buffered in the store while no broker is reachable"

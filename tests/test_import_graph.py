@@ -11,7 +11,7 @@ import edge_agent
 PACKAGE = Path(edge_agent.__file__).parent
 SUPERVISOR = "edge_agent.agent"
 # The entry points that run a whole agent: `edge-agent run` and `edge-agent demo`.
-MAY_IMPORT_SUPERVISOR = {"edge_agent.cli.daemon", "edge_agent.cli.run_cmd", "edge_agent.demo.runner"}  # the entry points
+MAY_IMPORT_SUPERVISOR = {"edge_agent.cli.daemon", "edge_agent.cli.run_cmd", "edge_agent.demo.runner"}
 
 
 def _module_name(path: Path) -> str:

@@ -1,25 +1,25 @@
-"""The one module that imports pymodbus (client side): our types in, our types and errors out.
+"""The one module the agent's Modbus client code talks to: our types in, our types and errors out.
 
-pymodbus fails in several shapes (an exception response returned, ModbusIOException on timeouts,
-ConnectionException, OSError from the serial port); ``ModbusLink`` folds them into ``ModbusFailure``
-with a ``kind`` the poller counts. The last raw frames of each link are kept for diagnosis.
+Modbus TCP goes through ``tcp.py``, the project's own lean client (MBAP framing on an asyncio protocol); serial
+lines (RTU) go through pymodbus, imported only when a serial link is made. pymodbus fails in several shapes (an
+exception response returned, ModbusIOException on timeouts, ConnectionException, OSError from the serial port),
+the TCP client in its own; ``ModbusLink`` folds them all into ``ModbusFailure`` with a ``kind`` the poller
+counts. The last raw frames of each link are kept for diagnosis.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import serial
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-
 from edge_agent.errors import DeviceError
 from edge_agent.modbus.backoff import FailureKind
 from edge_agent.modbus.profile import Table
+from edge_agent.modbus.tcp import TcpClient, TcpFailure, check_function
 
 _EXCEPTION_NAMES = {
     1: "illegal function",
@@ -31,6 +31,8 @@ _EXCEPTION_NAMES = {
     10: "gateway path unavailable",
     11: "gateway target failed to respond",
 }
+_READ_FUNCTION: dict[str, int] = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
+_WORDS = [struct.Struct(f">{n}H") for n in range(126)]  # unpackers of 0..125 registers
 
 
 class ModbusFailure(DeviceError):
@@ -66,6 +68,8 @@ def _check_serial(params: SerialParams) -> None:
 
     pymodbus 3.16 reconfigures the port after opening it and leaks the open (and locked) port when that
     second step fails, e.g. a parity a pseudo-terminal or an adapter refuses: check first, cleanly."""
+    import serial
+
     port = serial.Serial()
     port.port, port.baudrate, port.parity = params.port, params.baudrate, params.parity
     port.stopbits, port.bytesize, port.exclusive = params.stopbits, params.bytesize, True
@@ -80,6 +84,11 @@ def _check_serial(params: SerialParams) -> None:
         port.close()
 
 
+def _exception_failure(unit: int, code: int) -> ModbusFailure:
+    name = _EXCEPTION_NAMES.get(code, "unknown exception")
+    return ModbusFailure("exception", f"unit {unit} answered exception {code} ({name})", code=code)
+
+
 class ModbusLink:
     """One connection (a TCP socket or a serial port). One request at a time: callers hold the line's lock."""
 
@@ -88,45 +97,41 @@ class ModbusLink:
         if (host is None) == (serial is None):
             raise ValueError("a link needs either a host or serial parameters")
         self.label = f"{host}:{port}" if serial is None else serial.port
-        self.frames: deque[Frame] = deque(maxlen=keep_frames)
+        self._tcp = TcpClient(host, port, keep_frames=keep_frames) if host is not None else None
+        self._serial = serial
+        self._frames: deque[tuple[float, int, bool, bytes]] = (
+            self._tcp.frames if self._tcp is not None else deque(maxlen=keep_frames))
         self._unit = 0
         self._received = 0
-        self._target = (host, port, serial)
-        self._client: Any = None  # made on first use: pymodbus' async clients need a running event loop
+        self._client: Any = None  # serial only, made on first use: pymodbus' async clients need a running loop
 
-    def _ensure_client(self) -> Any:
-        if self._client is None:
-            self._client = self._make_client(*self._target)
-        return self._client
+    @property
+    def frames(self) -> list[Frame]:
+        return [Frame(ts, unit, sent, data.hex()) for ts, unit, sent, data in self._frames]
 
-    def _make_client(self, host: str | None, port: int, serial: SerialParams | None) -> Any:
-        common: dict[str, Any] = {"retries": 0, "reconnect_delay": 0, "timeout": 1.0, "trace_packet": self._trace}
-        if serial is not None:
-            return AsyncModbusSerialClient(
-                serial.port, baudrate=serial.baudrate, parity=serial.parity, stopbits=serial.stopbits,
-                bytesize=serial.bytesize, **common,
-            )
-        assert host is not None
-        return AsyncModbusTcpClient(host, port=port, **common)
-
-    def _trace(self, sending: bool, data: bytes) -> bytes:
-        if data:
-            if not sending:
-                self._received += len(data)
-            self.frames.append(Frame(time.time(), self._unit, sending, data.hex()))
-        return data
-
-    def recent_frames(self, unit: int) -> list[Frame]:
-        return [frame for frame in self.frames if frame.unit == unit]
+    def recent_frames(self, unit: int, last: int | None = None) -> list[Frame]:
+        """The frames of ``unit`` still kept, oldest first; only the ``last`` few when given."""
+        mine = [entry for entry in self._frames if entry[1] == unit]
+        if last is not None:
+            mine = mine[-last:] if last > 0 else []
+        return [Frame(ts, of, sent, data.hex()) for ts, of, sent, data in mine]
 
     @property
     def connected(self) -> bool:
+        if self._tcp is not None:
+            return self._tcp.connected
         return self._client is not None and bool(self._client.connected)
 
     async def open(self, timeout: float = 3.0) -> None:
-        self._ensure_client().ctx.comm_params.timeout_connect = timeout
-        if self._target[2] is not None:
-            _check_serial(self._target[2])
+        if self._tcp is not None:
+            try:
+                await self._tcp.connect(timeout)
+            except TcpFailure as exc:
+                raise ModbusFailure("connect", str(exc)) from exc
+            return
+        assert self._serial is not None
+        self._ensure_serial().ctx.comm_params.timeout_connect = timeout
+        _check_serial(self._serial)
         try:
             ok = await self._client.connect()
         except Exception as exc:  # pyserial raises OSError, SerialException, termios.error, ValueError
@@ -136,17 +141,98 @@ class ModbusLink:
             raise ModbusFailure("connect", f"cannot connect to {self.label}")
 
     def close(self) -> None:
-        if self._client is not None:
+        if self._tcp is not None:
+            self._tcp.close()
+        elif self._client is not None:
             self._client.close()
 
     async def read(self, unit: int, table: Table, start: int, count: int, timeout: float) -> list[int] | list[bool]:
         """Registers (holding, input) or bits (coil, discrete) of one unit."""
-        self._ensure_client()
+        if self._tcp is None:
+            return await self._serial_read(unit, table, start, count, timeout)
+        function = _READ_FUNCTION[table]
+        data = await self._tcp_call(unit, timeout, self._tcp.read(unit, function, start, count, timeout))
+        if function > 2:
+            return list(_WORDS[count].unpack(data)) if count < len(_WORDS) else list(
+                struct.unpack(f">{count}H", data))
+        return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(count)]
+
+    async def write(self, unit: int, table: Table, address: int, values: Sequence[int], timeout: float) -> None:
+        """Write one coil (FC5), one register (FC6) or several registers (FC16)."""
+        if table == "coil":
+            function, pdu = 5, struct.pack(">BHH", 5, address, 0xFF00 if values[0] else 0)
+        elif table == "holding" and len(values) == 1:
+            function, pdu = 6, struct.pack(">BHH", 6, address, int(values[0]) & 0xFFFF)
+        elif table == "holding":
+            words = [int(v) & 0xFFFF for v in values]
+            function = 16
+            pdu = struct.pack(f">BHHB{len(words)}H", 16, address, len(words), 2 * len(words), *words)
+        else:
+            raise ModbusFailure("exception", f"{table} is read-only", code=1)
+        if self._tcp is None:
+            await self._serial_write(unit, table, address, values, timeout)
+            return
+        answer = await self._tcp_call(unit, timeout, self._tcp.request(unit, pdu, timeout))
+        try:
+            check_function(answer, function, unit)
+        except TcpFailure as exc:
+            raise self._failure(unit, timeout, exc) from exc
+
+    async def _tcp_call(self, unit: int, timeout: float, request: Any) -> Any:
+        assert self._tcp is not None
+        if not self._tcp.connected:
+            try:
+                await self.open(timeout)
+            except ModbusFailure:
+                request.close()
+                raise
+        try:
+            return await request
+        except TcpFailure as exc:
+            raise self._failure(unit, timeout, exc) from exc
+        except TimeoutError as exc:
+            raise self._silence(unit, timeout, self._tcp.received) from exc
+        except OSError as exc:
+            raise ModbusFailure("connect", f"{self.label}: {exc}") from exc
+
+    def _failure(self, unit: int, timeout: float, exc: TcpFailure) -> ModbusFailure:
+        if exc.kind == "exception" and exc.code is not None:
+            return _exception_failure(unit, exc.code)
+        if exc.kind == "connect":
+            assert self._tcp is not None
+            self._tcp.close()  # reconnect on the next request
+            return ModbusFailure("connect", f"{self.label}: {exc}")
+        return ModbusFailure(exc.kind, str(exc))
+
+    # -- serial lines, through pymodbus ---------------------------------------------------------
+
+    def _ensure_serial(self) -> Any:
+        if self._client is None:
+            from pymodbus.client import AsyncModbusSerialClient
+
+            params = self._serial
+            assert params is not None
+            self._client = AsyncModbusSerialClient(
+                params.port, baudrate=params.baudrate, parity=params.parity, stopbits=params.stopbits,
+                bytesize=params.bytesize, retries=0, reconnect_delay=0, timeout=1.0, trace_packet=self._trace,
+            )
+        return self._client
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if data:
+            if not sending:
+                self._received += len(data)
+            self._frames.append((time.time(), self._unit, sending, bytes(data)))
+        return data
+
+    async def _serial_read(self, unit: int, table: Table, start: int, count: int,
+                           timeout: float) -> list[int] | list[bool]:
+        client = self._ensure_serial()
         method = {
-            "coil": self._client.read_coils,
-            "discrete": self._client.read_discrete_inputs,
-            "holding": self._client.read_holding_registers,
-            "input": self._client.read_input_registers,
+            "coil": client.read_coils,
+            "discrete": client.read_discrete_inputs,
+            "holding": client.read_holding_registers,
+            "input": client.read_input_registers,
         }[table]
         response = await self._execute(unit, timeout, method, start, count=count, device_id=unit)
         if table in ("coil", "discrete"):
@@ -156,19 +242,19 @@ class ModbusLink:
             raise ModbusFailure("bad_frame", f"asked {count} registers, got {len(registers)}")
         return registers
 
-    async def write(self, unit: int, table: Table, address: int, values: Sequence[int], timeout: float) -> None:
-        """Write one coil (FC5), one register (FC6) or several registers (FC16)."""
-        self._ensure_client()
+    async def _serial_write(self, unit: int, table: Table, address: int, values: Sequence[int],
+                            timeout: float) -> None:
+        client = self._ensure_serial()
         if table == "coil":
-            await self._execute(unit, timeout, self._client.write_coil, address, bool(values[0]), device_id=unit)
-        elif table == "holding" and len(values) == 1:
-            await self._execute(unit, timeout, self._client.write_register, address, int(values[0]), device_id=unit)
-        elif table == "holding":
-            await self._execute(unit, timeout, self._client.write_registers, address, list(values), device_id=unit)
+            await self._execute(unit, timeout, client.write_coil, address, bool(values[0]), device_id=unit)
+        elif len(values) == 1:
+            await self._execute(unit, timeout, client.write_register, address, int(values[0]), device_id=unit)
         else:
-            raise ModbusFailure("exception", f"{table} is read-only", code=1)
+            await self._execute(unit, timeout, client.write_registers, address, list(values), device_id=unit)
 
     async def _execute(self, unit: int, timeout: float, method: Any, *args: Any, **kwargs: Any) -> Any:
+        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
         if not self.connected:
             await self.open(timeout)
         self._unit = unit
@@ -177,9 +263,9 @@ class ModbusLink:
         try:
             response = await method(*args, **kwargs)
         except ModbusIOException as exc:
-            raise self._silence(unit, timeout) from exc
+            raise self._silence(unit, timeout, self._received) from exc
         except TimeoutError as exc:
-            raise self._silence(unit, timeout) from exc
+            raise self._silence(unit, timeout, self._received) from exc
         except ConnectionException as exc:
             raise ModbusFailure("connect", f"{self.label}: connection lost ({exc})") from exc
         except OSError as exc:
@@ -187,14 +273,13 @@ class ModbusLink:
         except ModbusException as exc:
             raise ModbusFailure("bad_frame", f"{self.label}: {exc}") from exc
         if response is None:
-            raise self._silence(unit, timeout)
+            raise self._silence(unit, timeout, self._received)
         if response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            name = _EXCEPTION_NAMES.get(code, "unknown exception")
-            raise ModbusFailure("exception", f"unit {unit} answered exception {code} ({name})", code=code)
+            raise _exception_failure(unit, int(getattr(response, "exception_code", 0)))
         return response
 
-    def _silence(self, unit: int, timeout: float) -> ModbusFailure:
-        if self._received:
-            return ModbusFailure("bad_frame", f"unit {unit}: {self._received} bytes but no valid frame (CRC?)")
+    @staticmethod
+    def _silence(unit: int, timeout: float, received: int) -> ModbusFailure:
+        if received:
+            return ModbusFailure("bad_frame", f"unit {unit}: {received} bytes but no valid frame (CRC?)")
         return ModbusFailure("timeout", f"unit {unit}: no answer within {timeout:g} s")

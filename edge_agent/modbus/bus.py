@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 from edge_agent.modbus.adapter import ModbusLink
 
@@ -34,17 +33,39 @@ class Line:
         self._lock = asyncio.Lock()
         self._quiet_until = 0.0
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ModbusLink]:
-        async with self._lock:
-            wait = self._quiet_until - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                yield self.link
-            finally:
-                self.transactions += 1
-                self._quiet_until = time.monotonic() + self.silence
+    def transaction(self) -> _Turn:
+        """``async with line.transaction() as link``: the link, alone, for one request."""
+        return _Turn(self)
 
     def close(self) -> None:
         self.link.close()
+
+
+class _Turn:
+    """One transaction's hold on a line (a plain class: it runs for every request, a generator costs more)."""
+
+    __slots__ = ("_line",)
+
+    def __init__(self, line: Line) -> None:
+        self._line = line
+
+    async def __aenter__(self) -> ModbusLink:
+        line = self._line
+        await line._lock.acquire()
+        if line.silence:
+            wait = line._quiet_until - time.monotonic()
+            if wait > 0:
+                try:
+                    await asyncio.sleep(wait)
+                except BaseException:
+                    line._lock.release()
+                    raise
+        return line.link
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        line = self._line
+        line.transactions += 1
+        if line.silence:
+            line._quiet_until = time.monotonic() + line.silence
+        line._lock.release()

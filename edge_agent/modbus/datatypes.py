@@ -85,8 +85,13 @@ def apply_scale(raw: int | float, codec: RegisterCodec) -> int | float:
     value = raw * codec.scale + codec.offset
     if not math.isfinite(value):
         return value
-    # 2312 x 0.1 is 231.20000000000002 in binary floating point: keep one digit more than the scale has.
-    return round(value, max(0, math.ceil(-math.log10(abs(codec.scale)))) + 1)
+    return round(value, scale_digits(codec.scale))
+
+
+def scale_digits(scale: float) -> int:
+    """Decimals kept of a scaled value: 2312 x 0.1 is 231.20000000000002 in binary floating point, so one digit
+    more than the scale has."""
+    return max(0, math.ceil(-math.log10(abs(scale)))) + 1
 
 
 def encode(value: float | int | bool | str, codec: RegisterCodec) -> list[int]:

@@ -205,5 +205,5 @@ def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
         "values": {name: {"value": r.value, "unit": r.unit, "quality": r.quality.label, "ts": r.ts}
                    for name, r in poller.last_values.items()},
         "recent_frames": [f"{'>' if f.sent else '<'} {f.hex}" for f in poller.line.link.recent_frames(
-            poller.config.unit)[-6:]],
+            poller.config.unit, 6)],
     }

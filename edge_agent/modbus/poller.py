@@ -13,7 +13,7 @@ from edge_agent.modbus.adapter import ModbusFailure
 from edge_agent.modbus.backoff import DeviceHealth, Transition
 from edge_agent.modbus.bus import Line
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.modbus.plan import DecodedPoint, ReadBlock, decode_block
+from edge_agent.modbus.plan import ReadBlock, make_block
 from edge_agent.modbus.profile import Profile
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.services import RecordSink
@@ -58,19 +58,21 @@ class DevicePoller:
                     break
                 continue
             answered += 1
-            readings.extend(self._readings(decode_block(block, values)))
+            readings.extend(self._readings(block, values))
         if answered and failure is not None:
             self.health.counted(failure.kind)
             self._log_partial(failure)
             failure = None
         return readings, failure
 
-    def _readings(self, decoded: list[DecodedPoint]) -> list[Reading]:
-        ts, synced = self.clock.now(), self.clock.synced()
+    def _readings(self, block: ReadBlock, values: list[int] | list[bool]) -> list[Reading]:
+        ts, synced, device, last = self.clock.now(), self.clock.synced(), self.name, self.last_values
+        steps = block.steps or make_block(block.table, block.start, block.count, block.points).steps
         out = []
-        for item in decoded:
-            reading = Reading(self.name, item.point.name, item.value, ts, item.point.unit, item.quality, synced)
-            self.last_values[item.point.name] = reading
+        for first, end, decode, name, unit, _ in steps:
+            value, quality = decode(values[first:end])
+            reading = Reading(device, name, value, ts, unit, quality, synced)
+            last[name] = reading
             out.append(reading)
         return out
 

@@ -63,6 +63,9 @@ class RulesEngine:
         self._plan_errors: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._watching = bool(config.alarms)
+        self._judging: asyncio.Handle | None = None
+        self._alarm_tasks: set[asyncio.Task[list[Event]]] = set()
         self.dropped = 0
         self.bad_readings = 0  # readings the alarm rules could not judge (skipped, counted)
         self.group_failures = 0
@@ -73,12 +76,36 @@ class RulesEngine:
     # -- the lead's interface ----------------------------------------------------------------------
 
     def on_committed(self, records: Sequence[Record]) -> None:
-        """Take committed readings for the next tick; never blocks, drops the oldest when the inbox is full."""
+        """Take committed readings; never blocks, drops the oldest when the inbox is full. When alarm rules exist,
+        the readings are judged at once (``judge_now``), not at the next tick: an alarm leaves within moments of
+        the reading's commit."""
+        taken = False
         for record in records:
             if isinstance(record, Reading):
                 if len(self._inbox) == self._inbox.maxlen:
                     self.dropped += 1
                 self._inbox.append(record)
+                taken = True
+        if taken and self._watching and self._judging is None and self._task is not None:
+            self._judging = asyncio.get_running_loop().call_soon(self._judge_soon)
+
+    def _judge_soon(self) -> None:
+        self._judging = None
+        if self._task is not None and not self._task.done():  # the service runs: judge in its own task
+            task = asyncio.get_running_loop().create_task(self.judge_now(), name="rules-alarms")
+            self._alarm_tasks.add(task)
+            task.add_done_callback(self._alarm_tasks.discard)
+
+    async def judge_now(self) -> list[Event]:
+        """Judge the readings waiting in the inbox against the alarm rules and submit the changes; the events."""
+        try:
+            events = [_alarm_event(change, self._clock.synced()) for change in self._judge_inbox(self._clock.synced())]
+            if events:
+                await self._sink.submit(events)
+        except Exception:  # the next tick judges again; a bug here never stops the rules
+            log.exception("rules_alarm_judging_failed")
+            return []
+        return events
 
     async def set_override(self, group: str, level: int | None, duration_s: float | None = None,
                            source: str = "manual") -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 import structlog
 
 from edge_agent import durable
+from edge_agent.store.acks import COVERED_SQL
 
 log = structlog.get_logger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind INTEGER NOT NULL,
@@ -32,8 +33,10 @@ CREATE TABLE IF NOT EXISTS records (
     body TEXT,
     sent INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS records_outbox ON records(kind, seq) WHERE sent = 0;
+CREATE INDEX IF NOT EXISTS records_outbox_events ON records(kind, seq) WHERE sent = 0 AND kind = 1;
 CREATE INDEX IF NOT EXISTS records_events ON records(point, ts) WHERE kind = 1;
+CREATE TABLE IF NOT EXISTS acked (first INTEGER PRIMARY KEY, last INTEGER NOT NULL);
+CREATE VIEW IF NOT EXISTS outbox AS SELECT * FROM records WHERE sent = 0 AND NOT {COVERED_SQL};
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS poisoned (
     seq INTEGER PRIMARY KEY,
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS poisoned (
 # (after a corrupt one was moved aside) never reuses a number the hypervisor has seen.
 SEQ_BLOCK = 100_000
 WAL_AUTOCHECKPOINT = 2000  # pages
+PAGE_SIZE = 4096  # of a new store's file
 
 
 REPORTED_KEY = "corrupt_reported"  # meta: the moved-aside files whose alarm is committed (a JSON list)
@@ -144,6 +148,7 @@ def _move_aside(path: Path) -> Path:
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: it only takes on a file not yet written
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA journal_size_limit=8388608")
@@ -154,13 +159,42 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older one up to date (in one transaction: a cut leaves the old one whole)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise sqlite3.DatabaseError(
             f"store schema version {version} is newer than this agent's ({SCHEMA_VERSION}); upgrade the agent"
         )
-    conn.executescript(_SCHEMA)
-    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    if version == SCHEMA_VERSION:
+        return
+    fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name='records'").fetchone() is None
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not fresh and version < 2:
+            _acks_as_ranges(conn)
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _acks_as_ranges(conn: sqlite3.Connection) -> None:
+    """Version 1 to 2: acknowledged readings were flagged ``sent = 1`` one by one, with an index of the unsent. Every
+    reading below the oldest unsent one is acknowledged (or set aside): that prefix becomes the first range; readings
+    flagged above it keep their flag, which the queries still honour. The index of the unsent gives way to one on
+    unsent events."""
+    oldest = conn.execute("SELECT min(seq) FROM records WHERE sent = 0 AND kind = 0").fetchone()[0]
+    top = conn.execute("SELECT max(seq) FROM records").fetchone()[0]
+    last = (int(oldest) - 1) if oldest is not None else (int(top) if top is not None else 0)
+    conn.execute("CREATE TABLE IF NOT EXISTS acked (first INTEGER PRIMARY KEY, last INTEGER NOT NULL)")
+    if last > 0:
+        conn.execute("INSERT OR REPLACE INTO acked(first, last) VALUES (0, ?)", (last,))
+    conn.execute("DROP INDEX IF EXISTS records_outbox")
 
 
 def seq_file(path: Path) -> Path:

@@ -7,9 +7,11 @@ same way, so both say the same thing.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from edge_agent.store.rows import KIND_EVENT, KIND_READING
+from edge_agent.store import acks
+from edge_agent.store.rows import KIND_EVENT
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,16 @@ def used_bytes(conn: sqlite3.Connection, page_size: int | None = None) -> int:
     return int((pages - free) * size)
 
 
-def read_stats(conn: sqlite3.Connection, max_bytes: int, page_size: int | None = None) -> OutboxStats:
-    counts = dict(conn.execute(
-        "SELECT kind, count(*) FROM records INDEXED BY records_outbox WHERE sent=0 GROUP BY kind").fetchall())
-    oldest = conn.execute(
-        "SELECT min(ts) FROM (SELECT ts FROM records INDEXED BY records_outbox"
-        f" WHERE sent=0 AND kind={KIND_READING} ORDER BY seq LIMIT 1)"
-    ).fetchone()[0]
+def read_stats(conn: sqlite3.Connection, max_bytes: int, page_size: int | None = None,
+               acked: Sequence[acks.Range] | None = None) -> OutboxStats:
+    """The figures; ``acked`` is the acknowledged ranges when the caller holds them (read from the file otherwise).
+    A store of schema version 1, read as it is, counts by its ``sent`` flags alone."""
+    readings, oldest = acks.count_pending_readings(conn, acks.load(conn) if acked is None else acked)
+    events = conn.execute(  # the partial index records_outbox_events answers exactly this
+        f"SELECT count(*) FROM records WHERE sent = 0 AND kind = {KIND_EVENT}").fetchone()[0]
     return OutboxStats(
-        pending_readings=int(counts.get(KIND_READING, 0)),
-        pending_events=int(counts.get(KIND_EVENT, 0)),
+        pending_readings=readings,
+        pending_events=int(events),
         oldest_pending_ts=oldest,
         last_seq=last_seq(conn),
         dropped=counter(conn, "dropped"),

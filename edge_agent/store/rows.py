@@ -19,6 +19,9 @@ INSERT_SQL = (
 SELECT_COLUMNS = "seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent"
 
 Row = tuple[int, float, float, str | None, str, Any, str | None, str | None, int, int, str | None]
+_ROUTINE = int(Priority.ROUTINE)
+_QUALITIES = tuple(Quality)  # Quality(n) is an enum call per row read: a tuple index instead
+_QUALITY_CODES = frozenset(range(len(_QUALITIES)))
 
 
 def to_row(record: Record) -> Row:
@@ -26,7 +29,7 @@ def to_row(record: Record) -> Row:
     if isinstance(record, Reading):
         value, vtype = _encode_value(record.value)
         return (
-            KIND_READING, int(Priority.ROUTINE), record.ts, safe_text(record.device), safe_text(record.point), value,
+            KIND_READING, _ROUTINE, record.ts, safe_text(record.device), safe_text(record.point), value,
             vtype, None if record.unit is None else safe_text(record.unit), int(record.quality),
             int(record.clock_synced), None,
         )
@@ -84,7 +87,7 @@ def from_row(row: tuple[Any, ...]) -> StoredRecord:
     if kind == KIND_READING:
         record = Reading(
             device=device, point=point, value=bool(value) if vtype == "b" else value, ts=ts, unit=unit,
-            quality=Quality(quality), clock_synced=bool(synced),
+            quality=_QUALITIES[quality] if quality in _QUALITY_CODES else Quality(quality), clock_synced=bool(synced),
         )
     else:
         details = json.loads(body) if body else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -16,14 +17,13 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.safe_text import safe_text
-from edge_agent.store import database, outbox
+from edge_agent.store import acks, database, outbox
 from edge_agent.store.history import Selection, iterate, page, seq_floor
 from edge_agent.store.outbox import OutboxStats
 from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
     INSERT_SQL,
     KIND_EVENT,
-    KIND_READING,
     SELECT_COLUMNS,
     Row,
     StoredRecord,
@@ -40,6 +40,7 @@ _RESERVE_SHARE = 50  # the spare-room file is max_bytes / 50, at most 4 MB
 _RESERVE_MAX = 4 * 1024 * 1024
 _TIGHT_WAL_PAGES = 64  # on a full disk the WAL is checkpointed this often, so it never eats the room left
 SET_ASIDE_EVENT = "record_set_aside"
+_UNBINDABLE = (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError)
 
 
 class Store:
@@ -55,6 +56,7 @@ class Store:
         self._spare = SpaceReserve(config.path, min(config.max_bytes // _RESERVE_SHARE, _RESERVE_MAX))
         self._spare.ensure()
         self._bound = config.max_bytes  # lowered to what fits while the disk is full
+        self._acked = acks.load(self._conn)  # acknowledged readings, as ranges of sequence numbers
         self.startup_events = [_corrupt_alarm(moved, result) for moved in result.unreported]
         self._unreported = {str(moved) for moved in result.unreported}
 
@@ -76,23 +78,23 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, records: Sequence[Record], acks: Sequence[int] = ()) -> list[int]:
-        """Commit records in one transaction, with the acknowledgements ``acks`` (records now sent) in the same
+    def append(self, records: Sequence[Record], acked: Sequence[int] = ()) -> list[int]:
+        """Commit records in one transaction, with the acknowledgements ``acked`` (records now sent) in the same
         transaction: one write to the SD card instead of two. Return the records' sequence numbers."""
         if not records:
-            self.ack(acks)
+            self.ack(acked)
             return []
         rows = [to_row(record) for record in records]
         reported = self._reported_by(records)
         with self._lock:
             self._reserve(self._last_seq() + len(rows))
             try:
-                seqs = self._insert(rows, acks, reported)
+                seqs = self._insert(rows, acked, reported)
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
                 seqs = self._insert_when_full(rows, exc, reported)
-                self._mark_sent(acks)
+                self._ack_now(acked)
             self._keep_bound()
             self._unreported -= set(reported)
         return seqs
@@ -104,22 +106,20 @@ class Store:
         moved = [str(r.data.get("moved_to")) for r in records if isinstance(r, Event) and r.kind == "store_corrupt"]
         return [path for path in moved if path in self._unreported]
 
-    def _insert(self, rows: Sequence[Row], acks: Sequence[int] = (), reported: Sequence[str] = ()) -> list[int]:
+    def _insert(self, rows: Sequence[Row], acked: Sequence[int] = (), reported: Sequence[str] = ()) -> list[int]:
         conn = self._conn
+        ranges = self._acked
         conn.execute("BEGIN IMMEDIATE")
         try:
-            first = None
-            for row in rows:
-                try:
-                    cursor = conn.execute(INSERT_SQL, row)
-                except (sqlite3.InterfaceError, sqlite3.ProgrammingError, OverflowError, ValueError) as exc:
-                    # a value SQLite cannot take: the record is replaced by an event saying so, never the commit lost
-                    log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
-                    cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
-                if first is None:
-                    first = cursor.lastrowid
-            last = cursor.lastrowid
-            self._mark_sent(acks)
+            try:  # all rows in one statement: AUTOINCREMENT numbers them consecutively after the last one
+                conn.executemany(INSERT_SQL, rows)
+                last = self._last_seq()
+                first = last - len(rows) + 1
+            except _UNBINDABLE:
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                first, last = self._insert_one_by_one(rows)
+            ranges = self._mark_sent(acked)
             if reported:  # the alarm and the note that it was raised commit together
                 names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
@@ -129,8 +129,25 @@ class Store:
             if conn.in_transaction:  # SQLite already rolled back on some errors (SQLITE_FULL): keep the cause
                 conn.execute("ROLLBACK")
             raise
-        assert first is not None and last is not None
+        self._acked = ranges
         return list(range(first, last + 1))
+
+    def _insert_one_by_one(self, rows: Sequence[Row]) -> tuple[int, int]:
+        """Insert row by row, each row SQLite cannot take replaced by an event saying so: the commit is never lost
+        for one bad value. Returns the first and last sequence numbers."""
+        conn = self._conn
+        first = last = None
+        for row in rows:
+            try:
+                cursor = conn.execute(INSERT_SQL, row)
+            except _UNBINDABLE as exc:
+                log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
+                cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
+            last = cursor.lastrowid
+            if first is None:
+                first = last
+        assert first is not None and last is not None
+        return first, last
 
     def _last_seq(self) -> int:
         return outbox.last_seq(self._conn)
@@ -151,13 +168,34 @@ class Store:
         if not seqs:
             return
         with self._lock:
-            self._mark_sent(seqs)
+            self._ack_now(seqs)
 
-    def _mark_sent(self, seqs: Sequence[int]) -> None:
-        if seqs:
-            self._conn.execute(
-                "UPDATE records SET sent=1 WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps(list(seqs)),)
-            )
+    def _ack_now(self, seqs: Sequence[int]) -> None:
+        """``_mark_sent`` in a transaction of its own."""
+        if not seqs:
+            return
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ranges = self._mark_sent(seqs)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._acked = ranges
+
+    def _mark_sent(self, seqs: Sequence[int]) -> list[acks.Range]:
+        """Inside a transaction: events among ``seqs`` get their flag, readings join the acknowledged ranges.
+        Returns the new ranges, for the caller to keep once the transaction is committed."""
+        if not seqs:
+            return self._acked
+        conn = self._conn
+        conn.execute("UPDATE records SET sent=1 WHERE kind=1 AND sent=0 AND seq IN (SELECT value FROM json_each(?))",
+                     (json.dumps(list(seqs)),))
+        ranges = acks.merge(self._acked, seqs, lambda low, high: not acks.has_pending_reading(conn, low, high))
+        acks.save(conn, self._acked, ranges)
+        return ranges
 
     def set_aside(self, seq: int, reason: str, ts: float | None = None, *, synced: bool = True) -> int | None:
         """Take one poisoned record out of the outbox so it never blocks the ones behind it, and count it. In the
@@ -194,18 +232,20 @@ class Store:
 
     def pending(self, *, events: bool, after: int, limit: int, before: int | None = None) -> list[StoredRecord]:
         """Unsent records of one kind with seq in (after, before), oldest first."""
-        kind = KIND_EVENT if events else KIND_READING
         upper = before if before is not None else 2**62
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {SELECT_COLUMNS} FROM records INDEXED BY records_outbox"
-                " WHERE sent=0 AND kind=? AND seq>? AND seq<? ORDER BY seq LIMIT ?",
-                (kind, after, upper, limit),
-            ).fetchall()
+            if events:
+                rows = self._conn.execute(
+                    f"SELECT {SELECT_COLUMNS} FROM records INDEXED BY records_outbox_events"
+                    " WHERE sent=0 AND kind=1 AND seq>? AND seq<? ORDER BY seq LIMIT ?",
+                    (after, upper, limit),
+                ).fetchall()
+            else:
+                rows = acks.pending_readings(self._conn, self._acked, SELECT_COLUMNS, after, upper, limit=limit)
         out: list[StoredRecord] = []
         for row in rows:
             try:
-                out.append(from_row(row))
+                out.append(from_row(tuple(row)))
             except Exception as exc:  # one bad row must not stop the ones behind it, whatever is wrong with it
                 self.set_aside(int(row[0]), f"undecodable row: {type(exc).__name__}: {str(exc)[:200]}")
         return out
@@ -218,7 +258,7 @@ class Store:
         with self._lock:
             if self._spare.ensure():  # space came back: hold the reserve again
                 self._relax()
-            return outbox.read_stats(self._conn, self._config.max_bytes, self._page_size)
+            return outbox.read_stats(self._conn, self._config.max_bytes, self._page_size, self._acked)
 
     # -- history -------------------------------------------------------------------------------
 
@@ -229,7 +269,11 @@ class Store:
                 f"SELECT {SELECT_COLUMNS} FROM records WHERE seq BETWEEN ? AND ? AND sent<2 ORDER BY seq LIMIT ?",
                 (first, last, limit),
             ).fetchall()
-        return [from_row(row) for row in rows]
+            ranges = self._acked
+        out = [from_row(row) for row in rows]
+        return [dataclasses.replace(stored, sent=True)
+                if not stored.sent and not stored.is_event and acks.covering(ranges, stored.seq) else stored
+                for stored in out]
 
     def iter_history(self, since: float, until: float,
                      selection: Selection = Selection()) -> Iterator[StoredRecord]:
@@ -249,7 +293,8 @@ class Store:
         """Forget sent records older than the retention; return how many went."""
         cutoff = now - self._config.retention_days * _DAY
         with self._lock:
-            cursor = self._conn.execute("DELETE FROM records WHERE sent=1 AND ts<?", (cutoff,))
+            cursor = self._conn.execute(f"DELETE FROM records WHERE ts<? AND (sent=1 OR {acks.COVERED_SQL})",
+                                        (cutoff,))
         return cursor.rowcount
 
     # -- the size bound ------------------------------------------------------------------------
@@ -305,15 +350,15 @@ class Store:
         per_row = max(self._used_bytes() // rows, 16)
         wanted = max(excess // per_row, 1)
         gone = conn.execute(
-            "DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE sent>=1 ORDER BY seq LIMIT ?)",
+            f"DELETE FROM records WHERE seq IN (SELECT seq FROM records WHERE sent>=1 OR {acks.COVERED_SQL}"
+            " ORDER BY seq LIMIT ?)",
             (wanted,),
         ).rowcount
         if gone >= wanted:
             return
+        oldest = acks.pending_readings(conn, self._acked, "seq", -1, 2**62, limit=wanted - gone)
         dropped = conn.execute(
-            "DELETE FROM records WHERE seq IN (SELECT seq FROM records INDEXED BY records_outbox"
-            " WHERE sent=0 AND kind=0 ORDER BY seq LIMIT ?)",
-            (wanted - gone,),
+            "DELETE FROM records WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps([r[0] for r in oldest]),)
         ).rowcount
         if dropped:
             self._bump("dropped", dropped)

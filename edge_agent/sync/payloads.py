@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from edge_agent.reading import Event, Reading
+from edge_agent.reading import Event, Quality, Reading
 from edge_agent.safe_text import safe_data, safe_text
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.lanes import Lane
@@ -28,7 +28,40 @@ def iso_utc(ts: float) -> str:
     if not _FIRST_TS <= ts < _LAST_TS:
         raise ValueError(f"timestamp {str(ts)[:40]} is outside 1970-9999")
     moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
+
+
+_LABELS = {quality: quality.label for quality in Quality}
+
+
+@functools.lru_cache(maxsize=8192)  # device, point and unit names repeat at every poll
+def _json_text(text: str) -> str:
+    return _ENCODER.encode(text)
+
+
+def _reading_json(seq: int, reading: Reading) -> bytes | None:
+    """A reading's JSON written directly, byte for byte what ``_dumps(wire_record_json(...))`` writes; None for a value
+    this shortcut does not handle (text, NaN, ...), which then takes the general path."""
+    value = reading.value
+    kind = type(value)
+    if isinstance(value, float) and kind is float:
+        if not math.isfinite(value):
+            return None
+        text = float.__repr__(value)
+    elif isinstance(value, int) and kind is int:
+        text = int.__repr__(value)
+    elif kind is bool:
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    else:
+        return None
+    synced = "" if reading.clock_synced else ',"clock_synced":false'
+    unit = f',"unit":{_json_text(reading.unit)}' if reading.unit else ""
+    return (f'{{"seq":{seq},"ts":"{iso_utc(reading.ts)}"{synced},"device":{_json_text(reading.device)},'
+            f'"point":{_json_text(reading.point)},"value":{text}{unit},"quality":"{_LABELS[reading.quality]}"}}'
+            ).encode()
 
 
 def wire_record_json(stored: StoredRecord) -> dict[str, Any]:
@@ -43,7 +76,7 @@ def wire_record_json(stored: StoredRecord) -> dict[str, Any]:
         out["value"] = _finite(record.value)
         if record.unit:
             out["unit"] = record.unit
-        out["quality"] = record.quality.label
+        out["quality"] = _LABELS[record.quality]
         return out
     assert isinstance(record, Event)
     out["event"] = record.kind
@@ -117,6 +150,11 @@ class _Packed:
 def encode_record(stored: StoredRecord) -> bytes:
     """One record's JSON; any failure (text that is not UTF-8, a time that cannot be written...) is a ValueError."""
     try:
+        record = stored.record
+        if type(record) is Reading:
+            fast = _reading_json(stored.seq, record)
+            if fast is not None:
+                return fast
         return _dumps(wire_record_json(stored))
     except Exception as exc:
         raise ValueError(f"{type(exc).__name__}: {safe_text(str(exc))[:200]}") from exc

@@ -120,7 +120,7 @@ def test_sync_now_drains_a_backlog_built_during_an_outage(running: Running) -> N
     assert result.returncode == 0, result.stderr
     final = json.loads(result.stdout)
     assert final["done"] is True and final["start"] >= 0
-    assert count(running.db, "SELECT count(*) FROM records WHERE sent=0 AND ts < ?", (time.time() - 3,)) == 0
+    assert count(running.db, "SELECT count(*) FROM outbox WHERE ts < ?", (time.time() - 3,)) == 0
 
 
 def test_export_csv_and_jsonl_of_one_device(running: Running) -> None:

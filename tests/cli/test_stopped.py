@@ -39,7 +39,7 @@ def test_status_reads_the_store_when_the_agent_is_stopped(stopped: Path) -> None
     assert "sim-0" in result.stdout and "p0=" in result.stdout
     status = cli_json(stopped, "status")
     assert status["agent"]["running"] is False and status["upstream"] is None
-    pending = count(stopped.parent / "store.db", "SELECT count(*) FROM records WHERE sent=0")
+    pending = count(stopped.parent / "store.db", "SELECT count(*) FROM outbox")
     assert status["outbox"]["backlog"] == pending > 0
     assert status["devices"][0]["values"]["p0"]["unit"] == "V"
 

@@ -271,6 +271,9 @@ class Audit:
         return problems
 
 
+UNSENT = "seq IN (SELECT seq FROM outbox)"  # records the broker has not acknowledged (the store's ``outbox`` view)
+
+
 def store_seqs(db: Path, where: str = "1") -> set[int]:
     return {int(row[0]) for row in store_rows(db, f"SELECT seq FROM records WHERE {where}")}  # type: ignore[call-overload]
 

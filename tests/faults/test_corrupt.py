@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import figures
-from tests.faults.rig import TimedCapture, store_seqs
+from tests.faults.rig import UNSENT, TimedCapture, store_seqs
 from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
 from tests.support.site import write_site
@@ -97,7 +97,7 @@ def test_poisoned_rows_are_set_aside_counted_and_never_stop_the_rows_behind_them
         capture = TimedCapture(broker.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
         agent = AgentProcess(config).start()
         try:
-            wait_until(lambda: store_seqs(db, "sent=0") <= {int(r["seq"]) for _, r in capture.records()}
+            wait_until(lambda: store_seqs(db, UNSENT) <= {int(r["seq"]) for _, r in capture.records()}
                        and max(store_seqs(db)) > bad_event + 100, timeout=30, what="delivery behind the poison")
             agent.terminate()
             delivered = {int(r["seq"]) for _, r in capture.records()}

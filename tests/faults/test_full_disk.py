@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import figures
-from tests.faults.rig import TimedCapture, store_seqs
+from tests.faults.rig import UNSENT, TimedCapture, store_seqs
 from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
 from tests.support.site import simulated_devices, write_site
@@ -92,7 +92,7 @@ def test_full_disk_keeps_alarms_drops_oldest_routine_readings_counts_them_and_re
             agent.terminate()
             time.sleep(0.5)
             delivered = {int(r["seq"]) for _, r in capture.records()}
-            missing = sorted(set(range(1, max(delivered) + 1)) - delivered - store_seqs(db, "sent=0"))
+            missing = sorted(set(range(1, max(delivered) + 1)) - delivered - store_seqs(db, UNSENT))
             alarms = [r for _, r in capture.records() if r.get("event") == "store_dropping"]
             figures.record("full disk", promise="alarms kept, oldest routine readings dropped and counted, recovery",
                            faults=1, checked=len(delivered), lost=0, duplicated=0, dropped_routine=dropped,

@@ -69,7 +69,7 @@ def run_outage(tmp: Path, *, persistence: bool, outage: float) -> None:
         def drained() -> bool:
             # everything committed is upstream, and live data has gone on long enough to be judged (the store's
             # outbox is asked first: parsing what the hypervisor got takes seconds once the backlog is an hour's)
-            if store_rows(db, "SELECT 1 FROM records WHERE sent=0 AND seq<=? LIMIT 1", (backlog_top + 100,)):
+            if store_rows(db, "SELECT 1 FROM outbox WHERE seq<=? LIMIT 1", (backlog_top + 100,)):
                 return False
             seqs = store_seqs(db)
             return max(seqs) > backlog_top + 100 and seqs <= {int(r["seq"]) for _, r in hypervisor.records()}

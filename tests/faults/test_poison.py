@@ -23,7 +23,7 @@ from chirpstack_api import integration
 from google.protobuf import json_format
 
 from edge_agent.demo.chirpstack_sim import sample_frames
-from tests.faults.rig import TimedCapture, prepare_lorawan_session, store_seqs
+from tests.faults.rig import UNSENT, TimedCapture, prepare_lorawan_session, store_seqs
 from tests.lorawan.support import APP, Publisher, event_topic, uplink_event
 from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
@@ -215,7 +215,7 @@ def test_a_poisoned_row_is_set_aside_counted_and_announced_across_a_restart(tmp_
         capture = TimedCapture(broker.port, "fute/gw-test/#", client_id="hypervisor", clean=False)
         agent = AgentProcess(config).start()
         try:
-            wait_until(lambda: store_seqs(db, "sent=0") <= {int(r["seq"]) for _, r in capture.records()}
+            wait_until(lambda: store_seqs(db, UNSENT) <= {int(r["seq"]) for _, r in capture.records()}
                        and max(store_seqs(db)) > max(poisoned) + 100, timeout=30, what="delivery behind the poison")
             agent.terminate()
             delivered = {int(r["seq"]): r for _, r in capture.records()}

@@ -336,7 +336,7 @@ def _drain(cuts: PowerCuts, capture: TimedCapture, timeout: float = 60.0, *, evi
     every record seen committed."""
     cuts.witness("before the drain")
     top = max(cuts.ledger.seen, default=0)
-    wait_until(lambda: not store_rows(cuts.db, "SELECT 1 FROM records WHERE sent=0 AND seq<=? LIMIT 1", (top,))
+    wait_until(lambda: not store_rows(cuts.db, "SELECT 1 FROM outbox WHERE seq<=? LIMIT 1", (top,))
                and (evicting or set(cuts.ledger.seen) <= {int(r["seq"]) for _, r in capture.records()}),
                timeout=timeout, what="everything seen committed delivered")
 

@@ -72,14 +72,14 @@ def test_soak_at_ten_times_nominal_load_shows_no_leak_and_no_growing_outbox(
         began = time.monotonic()
         while time.monotonic() - began < seconds:
             time.sleep(SAMPLE_EVERY)
-            outbox = store_rows(db, "SELECT count(*) FROM records WHERE sent=0")[0][0]
+            outbox = store_rows(db, "SELECT count(*) FROM outbox")[0][0]
             last = store_rows(db, "SELECT seq FROM sqlite_sequence WHERE name='records'")[0][0]
             samples.append({"t": round(time.monotonic() - began, 1), "rss_kib": _rss_kib(pid), "fds": _fds(pid),
                             "outbox": int(outbox), "committed": int(last),  # type: ignore[call-overload]
                             "store_kib": _store_bytes(db) // 1024})
         rig.feeder.stop()
         top = samples[-1]["committed"]
-        wait_until(lambda: not store_rows(db, "SELECT 1 FROM records WHERE sent=0 AND seq<=? LIMIT 1", (top,)),
+        wait_until(lambda: not store_rows(db, "SELECT 1 FROM outbox WHERE seq<=? LIMIT 1", (top,)),
                    timeout=30, what="everything delivered at the end of the soak")
         rig.agent.terminate()
         time.sleep(0.5)

@@ -275,3 +275,31 @@ def _fails_for(name: str, real: Any) -> Any:
             raise RuntimeError("a bug in one group")
         return real(group, *args)
     return group_actions
+
+
+def test_a_running_engine_judges_committed_readings_at_once_not_at_its_next_tick() -> None:
+    """With the service started (ticks every 300 s), a committed reading over a threshold gives its alarm event
+    without waiting for a tick; the tick that follows judges nothing twice."""
+    alarms = [{"kind": "threshold", "name": "bin-full", "device": "bin-*", "point": "fill",
+               "raise_above": 80, "clear_at": 60}]
+    clock = FakeClock(at(9, 0))
+    config = site(ESTERNAY, {}, alarms)
+    config = config.model_copy(update={"lighting": config.lighting.model_copy(update={"tick_s": 300.0})})
+    rules, sink, _ = engine(config, clock)
+
+    async def scenario() -> bool:
+        await rules.start()
+        await asyncio.sleep(0.05)  # the first tick has run; the next is 300 s away
+        rules.on_committed([Reading("bin-3", "fill", 85.0, clock.now())])
+        for _ in range(200):
+            if sink.events("alarm.raised"):
+                break
+            await asyncio.sleep(0.01)
+        before_tick = bool(sink.events("alarm.raised"))
+        await rules.tick()
+        await rules.stop()
+        return before_tick
+
+    assert asyncio.run(scenario()), "the alarm waited for the next tick"
+    [raised] = sink.events("alarm.raised")
+    assert (raised.device, raised.data["value"]) == ("bin-3", 85.0)

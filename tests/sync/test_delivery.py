@@ -32,7 +32,7 @@ def all_delivered(capture: Capture, db: Path) -> bool:
 
 
 def unsent_seqs(db: Path) -> set[int]:
-    return {int(row[0]) for row in store_rows(db, "SELECT seq FROM records WHERE sent=0")}  # type: ignore[call-overload]
+    return {int(row[0]) for row in store_rows(db, "SELECT seq FROM outbox")}  # type: ignore[call-overload]
 
 
 def assert_ordered_without_gaps(capture: Capture, db: Path) -> None:
@@ -87,7 +87,7 @@ def test_kill_9_with_records_awaiting_puback_loses_nothing(tmp_path: Path, broke
         before = max(committed_seqs(db))
         wait_until(lambda: max(committed_seqs(db)) > before + 200, what="commits while the broker is down")
         agent.kill()
-        unsent = store_rows(db, "SELECT count(*) FROM records WHERE sent=0")[0][0]
+        unsent = store_rows(db, "SELECT count(*) FROM outbox")[0][0]
         assert int(unsent) > 200  # type: ignore[call-overload]
         broker.start()
         agent = AgentProcess(config).start()

@@ -81,3 +81,26 @@ def test_backoff_grows_exponentially_to_the_cap_with_full_jitter() -> None:
     assert [jittered.next_delay() for _ in range(3)] == [0.5, 1.0, 2.0]
     jittered.reset()
     assert jittered.next_delay() == 0.5
+
+
+def test_readings_written_directly_are_the_bytes_of_the_general_encoder() -> None:
+    """The shortcut that writes a reading's JSON itself gives exactly what the JSON encoder gives, for every kind of
+    value, unit, clock state and text (quotes, accents, control characters)."""
+    from edge_agent.reading import Quality
+    from edge_agent.sync.payloads import _dumps, encode_record, wire_record_json
+
+    values: list[object] = [0.1, 231.20000000000002, -0.0, 1e300, 5e-324, 0, -7, 2**63 + 5, True, False, None,
+                            float("nan"), float("inf"), "text \"quoted\" é"]
+    texts = ["meter-1", 'a "b" \\ c', "été", "tab\there", "\u2028"]
+    checked = 0
+    for value in values:
+        for text in texts:
+            for unit in (None, "", "°C", text):
+                for synced in (True, False):
+                    for quality in Quality:
+                        reading = Reading(text, f"p_{text}", value, 1_764_000_000.123, unit, quality, synced)  # type: ignore[arg-type]
+                        stored = StoredRecord(seq=42, record=reading, sent=False)
+                        expected = _dumps(wire_record_json(stored))
+                        assert encode_record(stored) == expected, (value, text, unit)
+                        checked += 1
+    assert checked > 1000

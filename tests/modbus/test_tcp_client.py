@@ -1,0 +1,86 @@
+"""The lean Modbus TCP client: answers matched by transaction id; against a real pymodbus server, exception codes
+and reconnection after the server went away."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+
+from edge_agent.modbus.adapter import ModbusFailure, ModbusLink
+from edge_agent.modbus.simulator import make_units, start_tcp
+from tests.modbus.helpers import run_async
+from tests.support.ports import free_port
+
+
+async def _late_device(port: int, delays: dict[int, float]) -> asyncio.Server:
+    """A device answering read-input-register requests after ``delays[n]`` s for its n-th request (1-based), each
+    with its own transaction id; register i holds 1000 + i. A stand-in written here because pymodbus's server,
+    asked again before it answered, labels its late answer with the newer request's transaction id."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen = 0
+        while True:
+            try:
+                request = await reader.readexactly(12)
+            except asyncio.IncompleteReadError:
+                break
+            seen += 1
+            tid, _, _, unit, function, start, count = struct.unpack(">HHHBBHH", request)
+            words = [1000 + start + i for i in range(count)]
+            answer = struct.pack(f">HHHBBB{count}H", tid, 0, 3 + 2 * count, unit, function, 2 * count, *words)
+            asyncio.get_running_loop().call_later(delays.get(seen, 0.0), writer.write, answer)
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", port)
+
+
+def test_a_late_answer_is_never_taken_for_the_next_request() -> None:
+    async def scenario() -> tuple[str, list[int] | list[bool], list[int] | list[bool]]:
+        port = free_port()
+        server = await _late_device(port, {1: 0.6, 2: 0.8})  # the first answer comes while the second waits
+        link = ModbusLink(host="127.0.0.1", port=port)
+        try:
+            with pytest.raises(ModbusFailure) as late:
+                await link.read(1, "input", 0, 2, timeout=0.2)
+            second = await link.read(1, "input", 70, 2, timeout=1.5)
+            third = await link.read(1, "input", 5, 1, timeout=1.0)
+        finally:
+            link.close()
+            server.close()
+        return late.value.kind, second, third
+
+    kind, second, third = run_async(scenario())
+    assert kind == "timeout"
+    assert second == [1070, 1071], "the answer to the request that timed out was taken for this one"
+    assert third == [1005]
+
+
+def test_exception_answers_and_a_server_that_comes_back() -> None:
+    async def scenario() -> tuple[ModbusFailure, ModbusFailure, list[int] | list[bool]]:
+        port = free_port()
+        units = make_units({1: "traffic_counter"})
+        units[1].mode = "exception"
+        server = await start_tcp(units, port)
+        link = ModbusLink(host="127.0.0.1", port=port)
+        try:
+            with pytest.raises(ModbusFailure) as refused:
+                await link.read(1, "holding", 0, 2, timeout=1.0)
+            await server.shutdown()  # type: ignore[no-untyped-call]
+            with pytest.raises(ModbusFailure) as gone:
+                for _ in range(3):  # the first may still find the socket open
+                    await link.read(1, "holding", 0, 2, timeout=0.5)
+            units[1].mode = "ok"
+            server = await start_tcp(units, port)
+            bits = await link.read(1, "coil", 0, 1, timeout=1.0)
+        finally:
+            link.close()
+            await server.shutdown()  # type: ignore[no-untyped-call]
+        return refused.value, gone.value, bits
+
+    refused, gone, bits = run_async(scenario())
+    assert (refused.kind, refused.code) == ("exception", 4)
+    assert "exception 4 (server device failure)" in str(refused)
+    assert gone.kind == "connect"
+    assert bits in ([False], [True])

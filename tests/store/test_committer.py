@@ -1,0 +1,36 @@
+"""The group commit on a real store: readings wait for the interval, an event is committed at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from edge_agent.ingest.committer import Committer
+
+from edge_agent.config.store import StoreConfig
+from edge_agent.reading import Event, Priority, Reading
+from edge_agent.store.store import Store
+from edge_agent.store.worker import StoreWorker
+
+
+def test_an_event_is_committed_at_once_with_the_readings_queued_before_it(tmp_path: Path) -> None:
+    async def scenario() -> tuple[bool, list[int], list[int], list[int]]:
+        worker = StoreWorker(Store.open(StoreConfig(path=tmp_path / "store.db")))
+        committer = Committer(worker, interval=600.0, max_records=10_000)
+        await committer.start()
+        await asyncio.sleep(0.1)  # the committer waits for its first interval
+        reading = asyncio.ensure_future(committer.submit([Reading("meter", "voltage", 231.0, 1.0e9)]))
+        await asyncio.sleep(0.2)
+        waited = not reading.done()  # a reading waits for the interval (600 s here)
+        alarm = Event("alarm.raised", 1.0e9, Priority.ALARM, "meter", "voltage above 250 V")
+        event_seqs = await asyncio.wait_for(committer.submit([alarm]), 30.0)
+        reading_seqs = await asyncio.wait_for(reading, 1.0)
+        await committer.stop()
+        pending = [s.seq for s in worker.store.pending(events=True, after=0, limit=10)]
+        worker.close()
+        return waited, reading_seqs, event_seqs, pending
+
+    waited, reading_seqs, event_seqs, pending = asyncio.run(scenario())
+    assert waited, "readings are committed at the interval, not one by one"
+    assert reading_seqs[0] < event_seqs[0], "the readings queued before the event are committed with it, first"
+    assert event_seqs[0] in pending
