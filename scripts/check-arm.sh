@@ -97,7 +97,7 @@ binfmt_aarch64() { # qemu-aarch64 registered with the F flag: it runs arm64 bina
 # -- 1. the arm64 wheelhouse ---------------------------------------------------------------------------
 
 wheelhouse() { # TARGET DIR
-  "$HERE/build-wheelhouse.sh" --target "$1" --out "$2" --python "$PYTHON" -- "${PIP_EXTRA[@]}" 2>"$2.log"
+  "$HERE/build-wheelhouse.sh" --target "$1" --out "$2" --python "$PYTHON" -- "${PIP_EXTRA[@]}" >"$2.log" 2>&1
 }
 
 # -- 2. the rootfs -------------------------------------------------------------------------------------
