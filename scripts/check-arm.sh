@@ -185,21 +185,27 @@ inside() {
 
 # -- 5. armv7 --------------------------------------------------------------------------------------------
 
-armv7_missing() { # the arm64 wheelhouse's platform wheels that have no armv7l wheel on the index, any version
-  local tags name file missing=()
+armv7_partial() { # OUT: the arm64 wheelhouse's set again for armv7l, as far as the index has it; prints what it lacks
+  local out=$1 tags file name version missing=()
   mapfile -t tags < <("$HERE/build-wheelhouse.sh" --target pi-armv7 --print-platforms | tail -n +2)
-  local platform_args=()
-  for tag in "${tags[@]}"; do platform_args+=(--platform "$tag"); done
-  local probe
-  probe=$(mktemp -d)
+  local pip=("$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version 3.11)
+  ((${#tags[@]})) || die "build-wheelhouse.sh --target pi-armv7 --print-platforms printed no platform"
+  for tag in "${tags[@]}"; do pip+=(--platform "$tag"); done
+  mkdir -p "$out"
   for file in "$CACHE"/wheelhouse-arm64/*.whl; do
-    [[ $file != *-none-any.whl ]] || continue
+    if [[ $file == *-none-any.whl ]]; then
+      cp -p "$file" "$out/" # pure Python: the same wheel
+      continue
+    fi
     name=$(basename "$file")
+    version=${name#*-}
+    version=${version%%-*}
     name=${name%%-*}
-    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
-      "${platform_args[@]}" --dest "$probe" "${PIP_EXTRA[@]}" "${name//_/-}" >/dev/null 2>&1 || missing+=("${name//_/-}")
+    name=${name//_/-}
+    # the arm64 set's version, else any version with an armv7l wheel
+    "${pip[@]}" --dest "$out" "${PIP_EXTRA[@]}" "$name==$version" >/dev/null 2>&1 \
+      || "${pip[@]}" --dest "$out" "${PIP_EXTRA[@]}" "$name" >/dev/null 2>&1 || missing+=("$name")
   done
-  rm -rf "$probe"
   printf '%s\n' "${missing[@]}"
 }
 
@@ -211,11 +217,13 @@ check_armv7() {
       "every dependency has an armv7l wheel"
     return 0
   fi
-  local missing
-  missing=$(armv7_missing | paste -sd ' ' -)
-  proven "armv7 wheelhouse: incomplete after $(since "$start") s (load $(load)): no armv7l wheel for Python 3.11 on the" \
-    "index for: ${missing:-(see $out.log)}; pip said: $(grep -m1 'No matching distribution' "$out.log" || tail -n 1 "$out.log")"
+  local missing native
+  missing=$(armv7_partial "$out" | paste -sd ' ' -)
+  native=$(find "$out" -name '*armv7l*.whl' -printf '%f\n' | cut -d- -f1 | sort | paste -sd ' ' -)
   printf '%s\n' "$missing" >"$out.missing"
+  proven "armv7 wheelhouse: incomplete after $(since "$start") s (load $(load)): $(find "$out" -name '*.whl' | wc -l)" \
+    "of the $(find "$CACHE/wheelhouse-arm64" -name '*.whl' | wc -l) wheels in $out (armv7l: ${native:-none});" \
+    "no armv7l wheel for Python 3.11 on the index, in any version, for: ${missing:-(see $out.log)}"
 }
 
 main() {
