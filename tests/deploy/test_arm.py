@@ -43,7 +43,7 @@ def test_records_reach_the_broker_inside_an_arm64_rootfs() -> None:
     site = next((rootfs / "opt/edge-agent/current/lib").glob("python3*/site-packages"))
     native = next(site.glob("pydantic_core/_pydantic_core*.so"))
     assert elf_machine(native) == EM_AARCH64, "the installed wheels are arm64 ones"
-    assert elf_machine(rootfs / "usr/bin/mosquitto") == EM_AARCH64
+    assert elf_machine(rootfs / "usr/sbin/mosquitto") == EM_AARCH64
 
     topics = (rootfs / "var/log/check-arm/records.topics").read_text().splitlines()
     assert topics and set(topics) <= RECORD_TOPICS, topics[:5]
