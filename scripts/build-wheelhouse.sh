@@ -4,8 +4,14 @@
 # install.sh and the systemd units, and SHA256SUMS.
 #
 #   scripts/build-wheelhouse.sh                                  Raspberry Pi OS bookworm (arm64, Python 3.11)
+#   scripts/build-wheelhouse.sh --target pi-armv7 --out dist/pi32   Raspberry Pi OS bookworm 32-bit (armv7l)
 #   scripts/build-wheelhouse.sh --arch armv7l --glibc 2.36 --python-version 3.11 --out dist/pi32
 #   scripts/build-wheelhouse.sh --platform manylinux2014_aarch64 --python-version 3.11 --out dist/pi
+#   scripts/build-wheelhouse.sh --target pi-armv7 --print-platforms   the platform tags pip will accept, and stop
+#
+# Targets: pi-arm64 (the default: aarch64, glibc 2.36, Python 3.11) and pi-armv7 (armv7l, glibc 2.36,
+# Python 3.11; it also accepts linux_armv7l wheels, as built for Raspberry Pi OS, e.g. by a piwheels
+# index given to pip after --).
 #
 # Copy the output directory to the gateway (USB stick, scp) and run, there:
 #   sudo ./install.sh --wheelhouse . --site esternay
@@ -22,6 +28,8 @@ PY_VERSION=3.11
 ARCH=aarch64
 GLIBC=2.36
 PLATFORMS=()
+LINUX_TAG=0 # 1: also accept plain linux_$ARCH wheels (built on and for Raspberry Pi OS itself)
+PRINT_ONLY=0
 PIP_EXTRA=()
 FROM_SOURCE=(chirpstack-api)
 
@@ -30,6 +38,14 @@ die() { printf 'build-wheelhouse.sh: error: %s\n' "$*" >&2; exit 1; }
 while (($#)); do
   case "$1" in
     --out) OUT=${2:?--out needs a directory}; shift ;;
+    --target)
+      case "${2:?--target needs pi-arm64 or pi-armv7}" in
+        pi-arm64) ARCH=aarch64 GLIBC=2.36 PY_VERSION=3.11 LINUX_TAG=0 ;;
+        pi-armv7) ARCH=armv7l GLIBC=2.36 PY_VERSION=3.11 LINUX_TAG=1 ;;
+        *) die "unknown --target $2: pi-arm64 (Raspberry Pi OS 64-bit) or pi-armv7 (32-bit)" ;;
+      esac
+      shift ;;
+    --print-platforms) PRINT_ONLY=1 ;;
     --platform) PLATFORMS+=("${2:?--platform needs a tag}"); shift ;;
     --arch) ARCH=${2:?--arch needs a machine name}; shift ;;
     --glibc) GLIBC=${2:?--glibc needs a version}; shift ;;
@@ -50,6 +66,12 @@ if ((${#PLATFORMS[@]} == 0)); then
     PLATFORMS+=("manylinux_2_${minor}_$ARCH")
   done
   PLATFORMS+=("manylinux2014_$ARCH")
+  ((!LINUX_TAG)) || PLATFORMS+=("linux_$ARCH")
+fi
+if ((PRINT_ONLY)); then
+  printf 'python %s\n' "$PY_VERSION"
+  printf '%s\n' "${PLATFORMS[@]}"
+  exit 0
 fi
 
 mkdir -p "$OUT"

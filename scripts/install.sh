@@ -11,7 +11,8 @@
 # Every run is idempotent. --root DIR works on a staging tree instead of the machine: nothing runs as
 # systemctl, useradd, userdel, chown or chgrp; each such command is printed and appended to
 # DIR/install-actions.log instead (a test may set EDGE_AGENT_INSTALL_RUN_SYSTEM=1 to run them anyway,
-# with stand-ins on PATH). See docs/deployment.md.
+# with stand-ins on PATH). --root / inside a chroot (an image being built) installs in place the same way.
+# See docs/deployment.md.
 set -euo pipefail
 
 readonly NAME=edge-agent
@@ -75,6 +76,7 @@ parse_args() {
   if [[ -n $ROOT ]]; then
     mkdir -p "$ROOT"
     ROOT=$(cd "$ROOT" && pwd)
+    ROOT=${ROOT%/} # --root / (inside a chroot): in place, /opt/edge-agent, still without running a command
     [[ ${EDGE_AGENT_INSTALL_RUN_SYSTEM:-0} == 1 ]] || DRY=1
   fi
   [[ -z $WHEELHOUSE ]] || WHEELHOUSE=$(cd "$WHEELHOUSE" && pwd) || die "no wheelhouse directory $WHEELHOUSE"
