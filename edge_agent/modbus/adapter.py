@@ -191,17 +191,23 @@ class ModbusLink:
         except TcpFailure as exc:
             raise self._failure(unit, timeout, exc) from exc
         except TimeoutError as exc:
-            raise self._silence(unit, timeout, self._tcp.received) from exc
+            received = self._tcp.received
+            # A late answer must never be taken for the next request's (a server may even reuse the new
+            # request's transaction id for it): the next request goes out on a fresh connection.
+            self._tcp.close()
+            raise self._silence(unit, timeout, received) from exc
         except OSError as exc:
             raise ModbusFailure("connect", f"{self.label}: {exc}") from exc
 
     def _failure(self, unit: int, timeout: float, exc: TcpFailure) -> ModbusFailure:
         if exc.kind == "exception" and exc.code is not None:
             return _exception_failure(unit, exc.code)
+        assert self._tcp is not None
         if exc.kind == "connect":
-            assert self._tcp is not None
             self._tcp.close()  # reconnect on the next request
             return ModbusFailure("connect", f"{self.label}: {exc}")
+        if exc.kind == "bad_frame":
+            self._tcp.close()  # the stream may be out of step with the requests: start again on a fresh one
         return ModbusFailure(exc.kind, str(exc))
 
     # -- serial lines, through pymodbus ---------------------------------------------------------

@@ -157,8 +157,9 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
     assert _loaded(loaded, NEVER) == []
     assert _loaded(loaded, ("typer", "click", "edge_agent.cli.app", "edge_agent.lorawan.events_protobuf")) == []
-    used = ("pymodbus", "paho", "edge_agent.lorawan.lorawan_service")
+    used = ("edge_agent.modbus.tcp", "paho", "edge_agent.lorawan.lorawan_service")
     assert _loaded(loaded, used) == list(used)
+    assert _loaded(loaded, ("pymodbus",)) == [], "pymodbus serves serial lines only: a TCP-only site leaves it out"
 
 
 def test_a_site_with_simulated_devices_loads_the_simulator(tmp_path: Path, broker: Broker) -> None:

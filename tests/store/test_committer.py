@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from edge_agent.ingest.committer import Committer
-
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Reading
+from edge_agent.store.group_commit import Committer
 from edge_agent.store.store import Store
 from edge_agent.store.worker import StoreWorker
 
