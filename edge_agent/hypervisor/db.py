@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from edge_agent.hypervisor.gaps import Gap, holes_between, tail_hole
-from edge_agent.hypervisor.wire import StatusMessage, IncomingBatch
+from edge_agent.hypervisor.wire import IncomingBatch, StatusMessage
 
 Conn = psycopg.Connection[Any]
 

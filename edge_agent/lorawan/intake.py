@@ -24,7 +24,7 @@ from edge_agent.lorawan.events import (
     UplinkFrame,
     parse_topic,
 )
-from edge_agent.lorawan.uplinks import Dedup, RadioTrack, DeviceTable, alarm_changes
+from edge_agent.lorawan.uplinks import Dedup, DeviceTable, RadioTrack, alarm_changes
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
 from edge_agent.safe_text import safe_text
 
