@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from edge_agent.hypervisor.gaps import Gap, holes_between, tail_hole
-from edge_agent.hypervisor.wire import GatewayStatus, IncomingBatch
+from edge_agent.hypervisor.wire import IncomingBatch, StatusMessage
 
 Conn = psycopg.Connection[Any]
 
@@ -49,7 +49,7 @@ def write_batches(conn: Conn, batches: Sequence[IncomingBatch]) -> int:
         return max(cursor.rowcount, 0)
 
 
-def write_status(conn: Conn, status: GatewayStatus) -> None:
+def write_status(conn: Conn, status: StatusMessage) -> None:
     with conn.transaction():
         conn.execute(
             "INSERT INTO gateways (gateway, online, status, status_at, reported_last_seq, reported_backlog)"

@@ -49,7 +49,9 @@ class IncomingBatch:
 
 
 @dataclass(frozen=True)
-class GatewayStatus:
+class StatusMessage:
+    """A gateway's retained status message as the ingest reads it."""
+
     gateway: str
     online: bool
     last_seq: int | None
@@ -119,11 +121,11 @@ def decode_batch(topic_gw: str, payload: bytes) -> IncomingBatch:
     return IncomingBatch(topic_gw, str(data.get("lane", "")), sent_at, [_record(item) for item in records])
 
 
-def decode_status(topic_gw: str, payload: bytes) -> GatewayStatus:
+def decode_status(topic_gw: str, payload: bytes) -> StatusMessage:
     data = _json(payload)
     last_seq = data.get("last_seq")
     backlog = data.get("backlog")
-    return GatewayStatus(
+    return StatusMessage(
         gateway=topic_gw, online=bool(data.get("online")),
         last_seq=last_seq if isinstance(last_seq, int) else None,
         backlog=backlog if isinstance(backlog, int) else None, fields=data,

@@ -24,7 +24,7 @@ from edge_agent.lorawan.events import (
     UplinkFrame,
     parse_topic,
 )
-from edge_agent.lorawan.uplinks import Dedup, DeviceState, DeviceTable, alarm_changes
+from edge_agent.lorawan.uplinks import Dedup, DeviceTable, RadioTrack, alarm_changes
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
 from edge_agent.safe_text import safe_text
 
@@ -103,7 +103,7 @@ class EventIntake:
                                   synced)], event)
         return Outcome([], event)
 
-    def _battery(self, state: DeviceState, percent: float, now: float, synced: bool) -> Reading:
+    def _battery(self, state: RadioTrack, percent: float, now: float, synced: bool) -> Reading:
         """A status event's battery level; one outside 0-100 % is kept as a BAD reading, never as the level."""
         if 0.0 <= percent <= 100.0:
             state.battery_percent = percent
@@ -148,7 +148,7 @@ class EventIntake:
                      f"uplink of {device} (fCnt {uplink.f_cnt}) is dated outside 2000-2100: stamped with the"
                      " receive time", {"device_time": given, "f_cnt": uplink.f_cnt}, synced)
 
-    def _known_uplink(self, state: DeviceState, uplink: UplinkFrame, ts: float, synced: bool) -> list[Record]:
+    def _known_uplink(self, state: RadioTrack, uplink: UplinkFrame, ts: float, synced: bool) -> list[Record]:
         name = state.config.name
         previous = state.f_cnt
         was_silent = state.silent

@@ -58,8 +58,9 @@ def check_fcnt(previous: int | None, current: int) -> FcntCheck:
 
 
 @dataclass
-class DeviceState:
-    """What we know about one device; ``status`` is what ``devices_status`` reports."""
+class RadioTrack:
+    """What the LoRaWAN intake tracks of one device (frame counter, radio, battery, alarms); ``status`` is what
+    ``devices_status`` reports, from which edge_agent.device_state works out the device's DeviceState."""
 
     config: LorawanDeviceConfig
     heard_mono: float
@@ -108,19 +109,19 @@ class DeviceTable:
     """The site's LoRaWAN devices by devEui, with their state."""
 
     def __init__(self, devices: list[LorawanDeviceConfig], now_mono: float) -> None:
-        self._by_eui = {d.dev_eui: DeviceState(d, heard_mono=now_mono) for d in devices}
+        self._by_eui = {d.dev_eui: RadioTrack(d, heard_mono=now_mono) for d in devices}
         self._by_name = {state.config.name: state for state in self._by_eui.values()}
 
-    def by_eui(self, dev_eui: str) -> DeviceState | None:
+    def by_eui(self, dev_eui: str) -> RadioTrack | None:
         return self._by_eui.get(dev_eui.lower())
 
-    def by_name(self, name: str) -> DeviceState | None:
+    def by_name(self, name: str) -> RadioTrack | None:
         return self._by_name.get(name)
 
-    def all(self) -> list[DeviceState]:
+    def all(self) -> list[RadioTrack]:
         return list(self._by_eui.values())
 
-    def heard(self, state: DeviceState, *, f_cnt: int, radio: Radio, wall: float, mono: float) -> FcntCheck:
+    def heard(self, state: RadioTrack, *, f_cnt: int, radio: Radio, wall: float, mono: float) -> FcntCheck:
         """Record an uplink; returns what its frame counter says."""
         check = check_fcnt(state.f_cnt, f_cnt)
         state.f_cnt = f_cnt
@@ -133,7 +134,7 @@ class DeviceTable:
         state.counter_resets += int(check.reset)
         return check
 
-    def silence_changes(self, now_mono: float) -> list[DeviceState]:
+    def silence_changes(self, now_mono: float) -> list[RadioTrack]:
         """Devices whose silent flag flips now (heard again, or quiet for too long)."""
         changed = []
         for state in self._by_eui.values():
@@ -144,7 +145,7 @@ class DeviceTable:
         return changed
 
 
-def alarm_changes(state: DeviceState, alarms: dict[str, bool]) -> list[tuple[str, bool]]:
+def alarm_changes(state: RadioTrack, alarms: dict[str, bool]) -> list[tuple[str, bool]]:
     """Alarm flags that differ from the last uplink's (a first 'not raised' is no change)."""
     changes = []
     for name, raised in alarms.items():
