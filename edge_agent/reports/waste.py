@@ -107,7 +107,9 @@ def report(config: SiteConfig, inputs: Inputs, start: float, end: float, *, as_o
     for name in bins(config, inputs):
         if devices is not None and name not in devices:
             continue
-        samples = [(ts, value) for ts, value in inputs.numbers((name, POINT)) if ts <= as_of]
+        # A fill level outside 0-100 % is none: the codecs make such values BAD points, and a source that does
+        # not (a simulated or ChirpStack-decoded device) must not put it in a report.
+        samples = [(ts, value) for ts, value in inputs.numbers((name, POINT)) if ts <= as_of and 0.0 <= value <= 100.0]
         out.append(_bin(config, name, samples, start, end, deadline=deadline))
     return WasteReport(config.site.commune, config.site.timezone, start, end, collect_on, settings.collect_at,
                        settings.overflow_at, out, inputs.not_good, inputs.clock_unsynced)

@@ -97,6 +97,16 @@ def test_a_bin_still_full_is_to_collect_since_it_filled(tmp_path: Path) -> None:
     assert bin_.hours_overflowing == 3.0 and bin_.collections == []  # 97 % held 3 h; a 6-point dip is no collection
 
 
+def test_a_fill_level_outside_0_to_100_is_no_fill_level(tmp_path: Path) -> None:
+    config = write_site(tmp_path, DEVICES)
+    commit(config, [fill(0, 60.0), fill(6, -1.0), fill(12, 150.0), fill(18, 70.0)])
+    day = period.day(DAY, PARIS)
+    with HistoryReader(config.store.path) as reader:
+        inputs = read(reader, *waste.read_span(day.start, day.end), waste.selection())
+    bin_ = waste.report(config, inputs, day.start, day.end).bins[0]
+    assert (bin_.readings, bin_.last_fill, bin_.collections) == (2, 70.0, [])
+
+
 def count(point: str, hh: int, mm: int, value: int, device: str = "compteur-place") -> Reading:
     return Reading(device, point, value, at(DAY, hh, mm))
 
