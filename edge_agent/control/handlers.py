@@ -12,7 +12,7 @@ from edge_agent.control import history, inventory, lighting
 from edge_agent.control.context import ControlContext, Reply
 from edge_agent.control.facts import disk_json, merge_device, outbox_json
 from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
-from edge_agent.device_state import device_states as states_of
+from edge_agent.device_state import device_states
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.uplinks import RECENT_UPLINKS
 from edge_agent.modbus.config import ModbusDeviceConfig
@@ -44,15 +44,16 @@ async def status(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     return ok(agent={**ctx.status(), "running": True, "pid": os.getpid(), "started_at": ctx.started_at,
                      "gateway_id": config.gateway_id},
               upstream=upstream, outbox=outbox_json(stats), disk=disk_json(config.store.path),
-              devices=device_states(ctx))
+              devices=device_rows(ctx))
 
 
-def device_states(ctx: ControlContext) -> list[Reply]:
+def device_rows(ctx: ControlContext) -> list[Reply]:
+    """Each device's row of the ``status`` and ``devices`` replies: its state, last values and alarms."""
     drivers, config = ctx.drivers, ctx.config
     modbus = drivers.modbus.devices_status() if drivers.modbus is not None else []
     lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
     heard = {device.name: ctx.book.get(device.name).last_seen for device in config.devices}
-    states = states_of(config.devices, modbus, lorawan, heard=heard, now=time.time())
+    states = device_states(config.devices, modbus, lorawan, heard=heard, now=time.time())
     raised = _raised_alarms(ctx)
     rows = []
     for device in config.devices:
@@ -74,7 +75,7 @@ def _raised_alarms(ctx: ControlContext) -> dict[str, list[str]]:
 
 
 async def devices(ctx: ControlContext, args: dict[str, Any]) -> Reply:
-    return ok(devices=device_states(ctx))
+    return ok(devices=device_rows(ctx))
 
 
 async def points(ctx: ControlContext, args: dict[str, Any]) -> Reply:

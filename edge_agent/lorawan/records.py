@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from edge_agent.lorawan.codec_api import Decoded
-from edge_agent.lorawan.events import Topic, UplinkFrame
+from edge_agent.lorawan.events import UplinkFrame
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.safe_text import safe_text
 
@@ -126,6 +126,3 @@ def silence_event(device: str, silent: bool, quiet_for: float, ts: float, synced
                      f"{device} not heard for {quiet_for:.0f} s", {"quiet_seconds": round(quiet_for, 1)}, synced)
     return Event("device_heard_again", ts, Priority.INFO, device, f"{device} heard again", {}, synced)
 
-
-def topic_label(topic: Topic) -> str:
-    return f"{topic.application_id}/{topic.dev_eui}/{topic.event}"
