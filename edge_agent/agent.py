@@ -158,7 +158,7 @@ class Agent:
             self.services.append(service)
         # The hypervisor contract (after the drivers, stopped before them): inventory and commands.
         drivers = Drivers(modbus=self.modbus, lorawan=self.lorawan, rules=self.rules)
-        outbox = Outbox(self._worker)
+        outbox = Outbox(self._worker, self._committer.write_acks)
         contract: list[Service] = [InventoryPublisher(self.config, self.clock, self._uplink, drivers)]
         if self.config.upstream.commands.enabled:
             commands = CommandContext(loaded=self.loaded, clock=self.clock, link=self._uplink, outbox=outbox,

@@ -4,7 +4,7 @@ commands) and to the technician's control socket. Each names only what its users
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,10 +25,13 @@ Restarter = Callable[[str], None]
 class Outbox:
     """The outbox as read by the contract and the control socket, through the store's own thread."""
 
-    def __init__(self, worker: StoreWorker) -> None:
+    def __init__(self, worker: StoreWorker, write_acks: Callable[[], Awaitable[None]]) -> None:
         self._worker = worker
+        self._write_acks = write_acks
 
     async def stats(self) -> OutboxStats:
+        """The counts as of now: the acknowledgements the group commit still holds are written first."""
+        await self._write_acks()
         return await self._worker.call(self._worker.store.stats)
 
     async def history(self, first: int, last: int, limit: int) -> list[StoredRecord]:

@@ -111,6 +111,19 @@ class Committer:
         (sooner when many wait, or at stop). A crash before that only means they are sent again."""
         self._acks.extend(seqs)
 
+    async def write_acks(self) -> None:
+        """Mark at once what the broker acknowledged, for a reader of the outbox (a technician's ``queue`` or
+        ``sync``) whose counts must be current. A failed write keeps them for the next commit."""
+        if not self._acks or self.failing is not None:
+            return
+        acks, self._acks = self._acks, []
+        self._acks_written = asyncio.get_running_loop().time()
+        try:
+            await asyncio.shield(self._worker.call(self._worker.store.append, [], acks))
+        except Exception as exc:
+            self._acks = acks + self._acks
+            log.warning("store_acks_not_written", error=str(exc), action="kept for the next commit")
+
     def _acks_due(self) -> bool:
         if not self._acks:
             return False

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.store.group_commit import ACK_EVERY
 from tests.faults import figures
 from tests.faults.rig import audit, running_rig
 from tests.support.agent_proc import store_rows, wait_until
@@ -107,7 +108,9 @@ def test_soak_at_ten_times_nominal_load_shows_no_leak_and_no_growing_outbox(
     assert rate > 200, f"the load is not ten times nominal: {rate:.0f} records/s"
     assert rss_growth_kib < 16 * 1024, f"PROMISE BROKEN: memory grew {rss_growth_kib} KiB after warm-up"
     assert fd_spread <= 4, f"PROMISE BROKEN: file descriptors vary by {fd_spread}: {[s['fds'] for s in steady]}"
-    assert max(s["outbox"] for s in steady[-third:]) < 5 * rate, "PROMISE BROKEN: the outbox keeps growing"
+    # Read from the file, the outbox also holds what the broker acknowledged but the group commit marks only every
+    # ACK_EVERY seconds: five seconds of records beyond that is a backlog.
+    assert max(s["outbox"] for s in steady[-third:]) < (ACK_EVERY + 5) * rate, "PROMISE BROKEN: the outbox keeps growing"
     if long:
         assert last_slope < LEVELLED_KIB_PER_H, (
             f"PROMISE BROKEN: memory still grows {last_slope:.0f} KiB/h over the last third of the run")

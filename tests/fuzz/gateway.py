@@ -106,7 +106,8 @@ class FuzzGateway:
         self.socket = self.agent.config.control.socket
         command_log = CommandLog(self.agent.config.store.path, 1000)
         agent = self.agent
-        context = CommandContext(loaded=agent.loaded, clock=agent.clock, link=agent.uplink, outbox=Outbox(agent.worker),
+        outbox = Outbox(agent.worker, agent.committer.write_acks)
+        context = CommandContext(loaded=agent.loaded, clock=agent.clock, link=agent.uplink, outbox=outbox,
                                  drivers=Drivers(modbus=agent.modbus, lorawan=agent.lorawan, rules=agent.rules),
                                  status=agent.status_fields, restart=self.restarts.append)
         self.dispatcher = Dispatcher(context, RecentAnswers(1000), command_log)
