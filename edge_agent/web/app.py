@@ -198,7 +198,8 @@ class WebApp:
         if session is None:
             return self._message(request, 403, "csrf")
         w = self._words(request)
-        paused = self.sessions.paused_for()
+        client = request.client.host if request.client is not None else "-"
+        paused = self.sessions.paused_for(client)
         if paused > 0:
             return self._page(request, "login.html", status=429, has_password=True, next=_local(form.get("next")),
                               error=w("too_many", s=round(paused)))
@@ -209,10 +210,10 @@ class WebApp:
         if hashed is None:
             return self._page(request, "login.html", status=403, has_password=False, next="/", error=None)
         if not await run_in_threadpool(passwords.verify, hashed, form.get("password", "")):
-            self.sessions.failed()
+            self.sessions.failed(client)
             return self._page(request, "login.html", status=401, has_password=True, next=_local(form.get("next")),
                               error=w("wrong_password"))
-        fresh = self.sessions.log_in(session)
+        fresh = self.sessions.log_in(session, client)
         response = RedirectResponse(_local(form.get("next")), status_code=303)
         self._set_session_cookie(response, fresh)
         return response

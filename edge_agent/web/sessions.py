@@ -17,6 +17,7 @@ ANONYMOUS_LIFETIME_S = 3600.0
 MAX_SESSIONS = 256
 FAILURES_BEFORE_PAUSE = 5
 PAUSE_S = 30.0
+MAX_CLIENTS = 1024  # clients whose wrong passwords are counted (the oldest forgotten first)
 
 
 @dataclass
@@ -36,8 +37,7 @@ class SessionBook:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
-        self._failures = 0
-        self._paused_until = 0.0
+        self._guesses: dict[str, _Guesses] = {}  # by client address: one client's guessing never locks out another
 
     def get(self, session_id: str | None) -> Session | None:
         """The live session of this id, or None (unknown or expired)."""
@@ -65,12 +65,12 @@ class SessionBook:
         with self._lock:
             self._sessions.pop(session_id, None)
 
-    def log_in(self, old: Session | None) -> Session:
-        """A new logged-in session in place of ``old``."""
+    def log_in(self, old: Session | None, client: str) -> Session:
+        """A new logged-in session in place of ``old``; the client's wrong passwords are forgotten."""
         if old is not None:
             self.end(old.id)
         with self._lock:
-            self._failures = 0
+            self._guesses.pop(client, None)
         return self.start(logged_in=True)
 
     def _forget_expired(self, now: float) -> None:
@@ -79,16 +79,28 @@ class SessionBook:
 
     # -- guessing ---------------------------------------------------------------------------------
 
-    def paused_for(self) -> float:
-        """Seconds before the next login attempt is heard (after too many wrong passwords in a row)."""
-        return max(0.0, self._paused_until - self._clock())
-
-    def failed(self) -> None:
+    def paused_for(self, client: str) -> float:
+        """Seconds before this client's next login attempt is heard (after too many wrong passwords in a row)."""
         with self._lock:
-            self._failures += 1
-            if self._failures >= FAILURES_BEFORE_PAUSE:
-                self._failures = 0
-                self._paused_until = self._clock() + PAUSE_S
+            guesses = self._guesses.get(client)
+            return 0.0 if guesses is None else max(0.0, guesses.paused_until - self._clock())
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            guesses = self._guesses.pop(client, None) or _Guesses()
+            guesses.failures += 1
+            if guesses.failures >= FAILURES_BEFORE_PAUSE:
+                guesses.failures = 0
+                guesses.paused_until = self._clock() + PAUSE_S
+            self._guesses[client] = guesses  # last in the order: the most recently seen client
+            while len(self._guesses) > MAX_CLIENTS:
+                del self._guesses[next(iter(self._guesses))]
+
+
+@dataclass
+class _Guesses:
+    failures: int = 0
+    paused_until: float = 0.0
 
 
 def csrf_ok(session: Session | None, token: str | None) -> bool:

@@ -19,7 +19,14 @@ from edge_agent.web.app import WebApp
 from edge_agent.web.event_text import cause, describe
 from edge_agent.web.i18n import Words
 from edge_agent.web.page import group_cards
-from edge_agent.web.sessions import FAILURES_BEFORE_PAUSE, MAX_SESSIONS, PAUSE_S, SessionBook, csrf_ok
+from edge_agent.web.sessions import (
+    FAILURES_BEFORE_PAUSE,
+    MAX_CLIENTS,
+    MAX_SESSIONS,
+    PAUSE_S,
+    SessionBook,
+    csrf_ok,
+)
 from tests.cli.helpers import LIGHTING, modbus_devices
 from tests.support.site import write_site
 
@@ -37,7 +44,7 @@ def test_a_login_replaces_the_session_and_ends_when_its_time_is_up() -> None:
     book = SessionBook(30 * 60, clock)
     visitor = book.start()
     assert not visitor.logged_in and book.get(visitor.id) is visitor
-    user = book.log_in(visitor)
+    user = book.log_in(visitor, "192.0.2.7")
     assert user.id != visitor.id and user.csrf != visitor.csrf and user.logged_in
     assert book.get(visitor.id) is None, "the id seen before login is worth nothing after it"
     clock.now += 30 * 60 - 1
@@ -62,12 +69,37 @@ def test_sessions_are_bounded_and_guessing_pauses_logins() -> None:
         book.start()
     assert book.get(first.id) is None, "the oldest session went first"
     for _ in range(FAILURES_BEFORE_PAUSE - 1):
-        book.failed()
-    assert book.paused_for() == 0
-    book.failed()
-    assert book.paused_for() == PAUSE_S
+        book.failed("192.0.2.66")
+    assert book.paused_for("192.0.2.66") == 0
+    book.failed("192.0.2.66")
+    assert book.paused_for("192.0.2.66") == PAUSE_S
     clock.now += PAUSE_S
-    assert book.paused_for() == 0
+    assert book.paused_for("192.0.2.66") == 0
+
+
+def test_one_client_guessing_never_locks_out_another() -> None:
+    clock = Clock()
+    book = SessionBook(60, clock)
+    for _ in range(FAILURES_BEFORE_PAUSE):
+        book.failed("192.0.2.66")
+    assert book.paused_for("192.0.2.66") == PAUSE_S
+    assert book.paused_for("192.0.2.7") == 0, "the installer on another address can still log in"
+    book.failed("192.0.2.7")
+    book.log_in(None, "192.0.2.7")
+    for _ in range(FAILURES_BEFORE_PAUSE - 1):
+        book.failed("192.0.2.7")
+    assert book.paused_for("192.0.2.7") == 0, "a login forgets the client's earlier wrong passwords"
+
+
+def test_the_guessing_count_is_bounded() -> None:
+    clock = Clock()
+    book = SessionBook(60, clock)
+    for _ in range(FAILURES_BEFORE_PAUSE):
+        book.failed("192.0.2.66")
+    for number in range(MAX_CLIENTS):
+        book.failed(f"10.0.{number // 256}.{number % 256}")
+    assert book.paused_for("192.0.2.66") == 0, "the oldest client was forgotten, the book stays bounded"
+    assert book.paused_for("10.0.3.255") == 0
 
 
 def test_passwords_are_hashed_with_argon2id(tmp_path: Path) -> None:
