@@ -335,12 +335,15 @@ class UplinkSync:
             return True
         assert self._link is not None
         try:
-            payload = self._encode(batch, records)
+            batch, message = self._encode_within(batch, records)
         except Exception as exc:  # the contract's encoder failed on the batch: find the record(s) to blame
             await self._isolate(batch, records, exc)
             return True
+        if message is None:  # one reading alone is larger than the bound in the contract's encoding
+            await self._set_aside(batch.seqs[0], "larger than upstream.sync.batch_max_bytes once encoded")
+            return True
         try:
-            mid = self._link.publish(self.topics.for_lane(lane), compress(payload, self._sync.compression))
+            mid = self._link.publish(self.topics.for_lane(lane), message)
         except LinkDown:
             return False
         self._inflight[mid] = InFlight(lane, batch.seqs, now)
@@ -370,6 +373,20 @@ class UplinkSync:
             raise error
         for seq, why in culprits:
             await self._set_aside(seq, f"cannot be encoded ({why[:200]})")
+
+    def _encode_within(self, batch: Batch, records: list[Any]) -> tuple[Batch, bytes | None]:
+        """The message to publish (compressed as sent) and the batch it carries. The native batch was sized to the
+        bound already; the contract's encoding (NGSI-LD entities) can be several times larger, and a broker drops a
+        message above its limit after acknowledging it: the batch is cut to its first half until the message fits.
+        None: one record alone does not fit."""
+        limit = self._batch_bytes()
+        while True:
+            message = compress(self._encode(batch, records), self._sync.compression)
+            if len(message) <= limit or self.batch_encoder is None or batch.lane in (Lane.EVENTS, Lane.REPORTS):
+                return batch, message
+            if len(batch.seqs) == 1:
+                return batch, None
+            batch = replace(batch, seqs=batch.seqs[:len(batch.seqs) // 2])
 
     def _encode(self, batch: Batch, records: list[Any]) -> bytes:
         if self.batch_encoder is None or batch.lane in (Lane.EVENTS, Lane.REPORTS):

@@ -63,3 +63,52 @@ def test_a_record_the_batch_encoder_fails_on_is_set_aside_and_the_rest_goes_up(t
     assert "OverflowError" in notice["data"]["reason"]
     sent = [p for m in capture.snapshot("/readings") for p in json.loads(m.payload)["points"]]
     assert "poison" not in sent
+
+
+def test_a_batch_the_contract_encodes_larger_than_the_bound_is_cut_until_it_fits(tmp_path: Path,
+                                                                                 broker: Broker) -> None:
+    """The native batch is sized to ``batch_max_bytes``; the contract's encoding (NGSI-LD entities) can be several
+    times larger, and a broker drops an oversized message after acknowledging it. The encoder here stands in for
+    that expansion (about 300 bytes a reading): every message must fit the bound, every reading must go up, and a
+    reading too large on its own once encoded is set aside and announced."""
+    bound = 2048
+    config = load_config(write_site(tmp_path, broker_port=broker.port, devices="",
+                                    sync=f"batch_max_bytes = {bound}")).config
+    capture = Capture(broker.port, "fute/gw-test/#")
+
+    def encoder(batch: Batch, records: list[Any]) -> bytes:
+        size = 5000 if any(r.record.point == "huge" for r in records) else 300
+        return json.dumps({"seqs": batch.seqs, "points": [r.record.point for r in records],
+                           "entities": ["x" * size for _ in records]}).encode()
+
+    points = [f"p{index}" for index in range(120)]
+    points.insert(60, "huge")
+
+    async def scenario() -> list[dict[str, Any]]:
+        worker = StoreWorker(Store.open(config.store))
+        seqs = await worker.call(worker.store.append, [Reading("m", point, 1.0, time.time()) for point in points])
+        uplink = UplinkSync(config, worker, SystemClock(assume_synced=True), dict)
+        uplink.batch_encoder = encoder
+        await uplink.start()
+        try:
+            uplink.notify_committed(seqs[-1])
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                events = [r for m in capture.snapshot("/events") for r in json.loads(m.payload)["records"]]
+                sent = {p for m in capture.snapshot("/readings") for p in json.loads(m.payload)["points"]}
+                if events and set(points) - {"huge"} <= sent:
+                    return events
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"not delivered: {len(capture.snapshot())} messages")
+        finally:
+            await uplink.stop(grace=0.2)
+            await asyncio.to_thread(worker.close)
+
+    events = asyncio.run(scenario())
+    capture.close()
+    messages = capture.snapshot("/readings")
+    assert max(len(m.payload) for m in messages) <= bound
+    sent = [p for m in messages for p in json.loads(m.payload)["points"]]
+    assert "huge" not in sent and len(sent) == len(set(sent)) == len(points) - 1, "each reading once"
+    (notice,) = [e for e in events if e["event"] == "record_set_aside"]
+    assert "once encoded" in notice["data"]["reason"]
