@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from edge_agent.catalog import DEFAULT_SITE_DIR, catalog_for
+from edge_agent.config import mode
+from edge_agent.config.base import BaseModel, ValidationError
 from edge_agent.config.references import unknown_devices
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
@@ -51,6 +51,11 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     except RecursionError as exc:
         raise ConfigError([problem(path, "(toml)", "arrays or tables nested too deeply to read; a site config"
                                    " needs a few levels at most")]) from exc
+    if mode.compiled():  # no pydantic here: the compiled form, or another process's check (config/compiled.py)
+        from edge_agent.config.compiled import load_site
+
+        return LoadedConfig(path=path, config=load_site(raw_bytes, path, data)[0],
+                            sha256=hashlib.sha256(raw_bytes).hexdigest())
     try:
         config = SiteConfig.model_validate(data, context={"catalog": catalog_for(driver_dirs(data))})
     except ValidationError as exc:

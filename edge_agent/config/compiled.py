@@ -1,0 +1,424 @@
+"""A site config checked once by pydantic, read back by the daemon and the commands without pydantic.
+
+``edge-agent config check`` (and any process that reads configs compiled, when it finds no fresh compiled form)
+validates the site config with pydantic, loads the drivers its devices use and the FIWARE mapping, and writes
+what they became as tagged JSON beside the store (``<store>.compiled.json``). A process in compiled mode
+(``edge_agent.config.mode``) reads that file when its key matches and builds the same values on
+``edge_agent.config.lite``'s records, never running pydantic; otherwise it has another process (this module, run
+with pydantic) check the config and write the file, and reports that process's problems exactly as a check does.
+
+The key is a SHA-256 of the compiled form's version, of the checking code (the model modules and the bundled
+drivers), of the site config's bytes and of every file in the site driver directories it names. A file whose key
+or own checksum does not match, or that cannot be read or decoded, is never used. No code is loaded from it: it
+holds JSON, and a value becomes one of the model classes listed below or a plain value.
+
+A driver file or the FIWARE mapping is validated through ``validate``: in a pydantic process it runs pydantic (and,
+while a config is being compiled, remembers the result by the SHA-256 of the input); in a compiled process it
+takes the remembered result, or has a pydantic process validate that input.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import hashlib
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path, PurePath
+from typing import Any, TypeVar
+
+from edge_agent.config import mode
+from edge_agent.errors import ConfigError
+
+FORMAT = 1
+SUFFIX = ".compiled.json"
+DEFAULT_STORE = Path("/var/lib/edge-agent/store.db")
+
+# The modules whose classes a compiled form may name (models and enums); nothing else is ever looked up.
+MODEL_MODULES = ("edge_agent.config.base", "edge_agent.config.site", "edge_agent.config.devices",
+                 "edge_agent.config.store", "edge_agent.config.upstream", "edge_agent.config.web",
+                 "edge_agent.modbus.config", "edge_agent.modbus.profile", "edge_agent.lorawan.config",
+                 "edge_agent.lorawan.table_spec", "edge_agent.rules.config", "edge_agent.reports.config",
+                 "edge_agent.contract.fiware")
+ENUM_MODULES = (*MODEL_MODULES, "edge_agent.modbus.datatypes", "edge_agent.domains")
+# The code that decides what a config becomes: a change in any of it makes every compiled form stale.
+_CODE = (*ENUM_MODULES, "edge_agent.config.load", "edge_agent.config.references", "edge_agent.config.compiled",
+         "edge_agent.config.lite", "edge_agent.catalog")
+
+M = TypeVar("M")
+
+
+class Unusable(Exception):
+    """A compiled form that cannot be used (stale, altered, unreadable): the config is checked again."""
+
+
+# --- values <-> tagged JSON -------------------------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """A model, or a value a model holds, as JSON that ``decode`` turns back into it."""
+    if isinstance(value, enum.Enum):
+        return {"$e": _tag(type(value), ENUM_MODULES), "v": encode(value.value)}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(item) for item in value]}
+    if isinstance(value, dict):
+        return {"$dict": [[encode(key), encode(item)] for key, item in value.items()]}
+    if isinstance(value, PurePath):
+        return {"$path": str(value)}
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, datetime.time):
+        return {"$time": value.isoformat()}
+    fields = getattr(type(value), "model_fields", None)
+    if isinstance(fields, Mapping):
+        return {"$model": _tag(type(value), MODEL_MODULES),
+                "v": {name: encode(getattr(value, name)) for name in fields}}
+    raise TypeError(f"{type(value).__name__} cannot be compiled")
+
+
+def decode(node: Any) -> Any:
+    """The value ``encode`` made ``node`` of; models only in a compiled process. Unusable if anything is off."""
+    if node is None or isinstance(node, bool | int | float | str):
+        return node
+    if isinstance(node, list):
+        return [decode(item) for item in node]
+    if not isinstance(node, dict) or len(node) not in (1, 2):
+        raise Unusable(f"unexpected {type(node).__name__}")
+    kind = next(iter(node))
+    try:
+        if kind == "$tuple":
+            return tuple(decode(item) for item in node[kind])
+        if kind == "$dict":
+            return {decode(key): decode(item) for key, item in node[kind]}
+        if kind == "$path":
+            return Path(node[kind])
+        if kind == "$datetime":
+            return datetime.datetime.fromisoformat(node[kind])
+        if kind == "$date":
+            return datetime.date.fromisoformat(node[kind])
+        if kind == "$time":
+            return datetime.time.fromisoformat(node[kind])
+        if kind == "$e":
+            return _enum(node["$e"])(decode(node["v"]))
+        if kind == "$model":
+            return _model(node["$model"], node["v"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unusable(f"bad {kind}: {exc}") from exc
+    raise Unusable(f"unknown tag {kind}")
+
+
+def _tag(cls: type, modules: tuple[str, ...]) -> str:
+    if cls.__module__ not in modules or "." in cls.__qualname__:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} cannot be compiled")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _lookup(tag: str, modules: tuple[str, ...]) -> Any:
+    module, _, name = tag.partition(":")
+    if module not in modules or not name.isidentifier():
+        raise Unusable(f"{tag} is not a config class")
+    return getattr(importlib.import_module(module), name, None)
+
+
+def _enum(tag: str) -> type[enum.Enum]:
+    cls = _lookup(tag, ENUM_MODULES)
+    if not (isinstance(cls, type) and issubclass(cls, enum.Enum)):
+        raise Unusable(f"{tag} is not an enum")
+    return cls
+
+
+def _model(tag: str, values: Any) -> Any:
+    from edge_agent.config.lite import BaseModel
+
+    if not mode.compiled():
+        raise Unusable("models are decoded only in a process that reads compiled configs")
+    _lookup(tag, MODEL_MODULES)
+    cls = BaseModel.registry.get(tag)
+    if cls is None or not isinstance(values, dict) or set(values) != set(cls.model_fields):
+        raise Unusable(f"{tag}: not that model, or not its fields")
+    record = object.__new__(cls)
+    record.__dict__.update({name: decode(values[name]) for name in cls.model_fields})
+    return record
+
+
+def _digest(node: Any) -> str:
+    return hashlib.sha256(json.dumps(node, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# --- validating a document (a driver file, the FIWARE mapping) -------------------------------------------------
+
+_recorded: dict[str, Any] | None = None  # while compiling: document key -> encoded result
+_known: dict[str, Any] = {}  # in a compiled process: the documents of the compiled site config
+
+
+def document_key(model: type, data: Any) -> str:
+    return f"{model.__module__}:{model.__qualname__}:{_digest(encode(data))}"
+
+
+def validate(model: type[M], data: Any) -> M:
+    """``model.model_validate(data)``; in a compiled process, without pydantic (see the module's docstring)."""
+    if not mode.compiled():
+        result: M = model.model_validate(data)  # type: ignore[attr-defined]
+        if _recorded is not None:
+            with suppress(TypeError):  # not compilable: a compiled process has it validated when it needs it
+                _recorded[document_key(model, data)] = encode(result)
+        return result
+    key = document_key(model, data)
+    if key not in _known:
+        _known[key] = _validate_elsewhere(model, data)
+    try:
+        decoded: M = decode(_known[key])
+    except Unusable:
+        _known[key] = _validate_elsewhere(model, data)
+        decoded = decode(_known[key])
+    return decoded
+
+
+def _validate_elsewhere(model: type, data: Any) -> Any:
+    """Validation by a pydantic process: the encoded result, or that process's ValidationError raised here."""
+    from edge_agent.config.lite import ValidationError
+
+    answer = _child(["document", f"{model.__module__}:{model.__qualname__}"], json.dumps(encode(data)).encode())
+    if "errors" in answer:
+        raise ValidationError(decode(answer["errors"]))
+    return answer["ok"]
+
+
+# --- compiling a site config -----------------------------------------------------------------------------------
+
+
+def cache_path(data: Mapping[str, Any], config_path: Path) -> Path:
+    """Beside the store the raw config names (unvalidated: only a place to look; the key decides the rest)."""
+    store = data.get("store")
+    path = store.get("path") if isinstance(store, Mapping) else None
+    store_path = Path(path) if isinstance(path, str) and path else DEFAULT_STORE
+    return store_path.with_name(store_path.name + SUFFIX)
+
+
+def site_key(raw_bytes: bytes, data: Mapping[str, Any]) -> str:
+    """What the compiled form depends on: the checking code, the config's bytes, its site driver files."""
+    from edge_agent.catalog import DEFAULT_SITE_DIR
+    from edge_agent.config.load import driver_dirs
+    from edge_agent.resources import drivers_dir
+
+    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
+    package = Path(__file__).resolve().parents[2]
+    for name in _CODE:
+        _hash_file(digest, package / (name.replace(".", "/") + ".py"))
+    _hash_tree(digest, drivers_dir())
+    digest.update(b"\0config\0" + raw_bytes)
+    for directory in driver_dirs(data) or (DEFAULT_SITE_DIR,):
+        digest.update(b"\0dir\0" + str(directory).encode())
+        for kind in ("modbus", "lorawan"):
+            _hash_tree(digest, directory / kind)
+    return digest.hexdigest()
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    digest.update(b"\0file\0" + str(path).encode() + b"\0")
+    try:
+        digest.update(path.read_bytes())
+    except OSError as exc:
+        digest.update(f"unreadable {exc.errno}".encode())
+
+
+def _hash_tree(digest: Any, folder: Path) -> None:
+    try:
+        paths = sorted(folder.rglob("*"))
+    except OSError:
+        paths = []
+    for path in paths:
+        if path.is_file():
+            _hash_file(digest, path)
+
+
+def compile_site(raw_bytes: bytes, path: Path) -> tuple[Any, dict[str, Any]]:
+    """Validate with pydantic (ConfigError as ever), load the drivers the devices use and the FIWARE mapping;
+    the LoadedConfig and its compiled form."""
+    from edge_agent.config.load import parse_config
+
+    global _recorded
+    if mode.compiled():
+        raise RuntimeError("compiling needs pydantic: this process reads compiled configs")
+    _recorded = {}
+    try:
+        loaded = parse_config(raw_bytes, path)
+        _load_drivers(loaded.config)
+        documents = _recorded
+    finally:
+        _recorded = None
+    data = tomllib.loads(raw_bytes.decode("utf-8"))
+    body = {"format": FORMAT, "key": site_key(raw_bytes, data), "config_sha256": loaded.sha256,
+            "config": encode(loaded.config), "documents": documents}
+    return loaded, {**body, "checksum": _digest(body)}
+
+
+def _load_drivers(config: Any) -> None:
+    """Load (and so record) what the site's devices will need; a driver that fails fails again where used."""
+    from edge_agent.catalog import catalog_for
+    from edge_agent.contract.fiware import default_mapping
+    from edge_agent.lorawan.config import CHIRPSTACK_CODEC
+
+    catalog = catalog_for(tuple(config.drivers.paths))
+    for device in config.devices:
+        try:
+            if device.driver == "modbus":
+                catalog.profile(device.profile)
+            elif device.driver == "lorawan" and device.codec != CHIRPSTACK_CODEC:
+                catalog.codec(device.codec)
+        except ConfigError:
+            pass
+    with suppress(ConfigError):
+        default_mapping()
+
+
+def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
+    """Write the compiled form beside the store, atomically; None if the place cannot be written."""
+    target = cache_path(data, config_path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(compiled, out, separators=(",", ":"))
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return None
+    return target
+
+
+def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path) -> dict[str, Any]:
+    """The compiled form of this config if one is fresh and intact; Unusable otherwise."""
+    try:
+        with open(cache_path(data, config_path), "rb") as source:
+            body = json.load(source)
+    except (OSError, ValueError) as exc:
+        raise Unusable(f"cannot be read: {exc}") from exc
+    if not isinstance(body, dict):
+        raise Unusable("not an object")
+    checksum = body.pop("checksum", None)
+    if body.get("format") != FORMAT or checksum != _digest(body):
+        raise Unusable("altered, or of another version")
+    if body.get("key") != site_key(raw_bytes, data):
+        raise Unusable("stale")
+    return body
+
+
+def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any]) -> tuple[Any, str]:
+    """In a compiled process: the SiteConfig and the config's SHA-256, from a fresh compiled form, or from a
+    pydantic process that checks the config (its problems raised here as ConfigError) and writes the form."""
+    try:
+        body = read(raw_bytes, data, path)
+        return _adopt(body)
+    except Unusable:
+        pass
+    answer = _child(["site", str(path)], raw_bytes)
+    if "problems" in answer:
+        raise ConfigError([str(line) for line in answer["problems"]])
+    try:
+        return _adopt(answer["ok"])
+    except Unusable as exc:
+        raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
+
+
+def _adopt(body: Mapping[str, Any]) -> tuple[Any, str]:
+    documents = body.get("documents")
+    if not isinstance(documents, dict):
+        raise Unusable("no documents")
+    config = decode(body.get("config"))
+    _known.update(documents)
+    return config, str(body.get("config_sha256"))
+
+
+# --- the pydantic process --------------------------------------------------------------------------------------
+
+
+def _child(args: list[str], payload: bytes) -> dict[str, Any]:
+    """Run this module with pydantic on ``payload``; its one JSON answer."""
+    done = subprocess.run([sys.executable, "-m", "edge_agent.config.compiled", *args], input=payload,
+                          capture_output=True, check=False)
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError:
+        answer = None
+    if done.returncode != 0 or not isinstance(answer, dict):
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no answer"]
+        raise ConfigError([f"(config): the checking process failed ({tail[0][:200]}); run 'edge-agent config"
+                           " check' for details"])
+    return answer
+
+
+@contextmanager
+def _stdout_answer() -> Iterator[dict[str, Any]]:
+    answer: dict[str, Any] = {}
+    yield answer
+    sys.stdout.write(json.dumps(answer, default=repr))
+
+
+def main(argv: list[str]) -> int:
+    """``site PATH`` or ``document MODULE:CLASS``, the input on stdin; one JSON object on stdout."""
+    payload = sys.stdin.buffer.read()
+    with _stdout_answer() as answer:
+        if argv[:1] == ["site"] and len(argv) == 2:
+            path = Path(argv[1])
+            try:
+                _loaded, body = compile_site(payload, path)
+            except ConfigError as exc:
+                answer["problems"] = exc.problems
+                return 0
+            write(body, tomllib.loads(payload.decode("utf-8")), path)
+            answer["ok"] = body
+            return 0
+        if argv[:1] == ["document"] and len(argv) == 2:
+            from edge_agent.config.base import ValidationError
+
+            module, _, name = argv[1].partition(":")
+            if module not in MODEL_MODULES:
+                raise SystemExit(f"{argv[1]} is not a config model")
+            model = getattr(importlib.import_module(module), name)
+            data = _decode_data(json.loads(payload))
+            try:
+                answer["ok"] = encode(model.model_validate(data))
+            except ValidationError as exc:
+                answer["errors"] = encode([{k: _plain(v) for k, v in error.items()}
+                                           for error in exc.errors(include_url=False)])
+            return 0
+    raise SystemExit("usage: python -m edge_agent.config.compiled site PATH | document MODULE:CLASS")
+
+
+def _decode_data(node: Any) -> Any:
+    """Input data (a parsed file): plain values only, no models."""
+    return decode(node)
+
+
+def _plain(value: Any) -> Any:
+    """An error's field as something ``encode`` takes (its ctx may hold an exception)."""
+    try:
+        encode(value)
+    except TypeError:
+        if isinstance(value, Mapping):
+            return {str(k): _plain(v) for k, v in value.items()}
+        return str(value)
+    return value
+
+
+if __name__ == "__main__":  # run under its own name, so that validate() records into this module's state
+    from edge_agent.config import compiled
+
+    sys.exit(compiled.main(sys.argv[1:]))
