@@ -13,9 +13,10 @@ COMPILED = frozenset({"status", "queue", "points", "devices", "decode", "config"
 
 def main() -> None:
     from edge_agent.cli import daemon, state
-    from edge_agent.config import mode
 
     if daemon.wants_daemon(sys.argv[1:]) or sys.argv[1:2] and sys.argv[1] in COMPILED:
+        from edge_agent.config import mode
+
         mode.use_compiled()
     try:
         if daemon.wants_daemon(sys.argv[1:]):  # the daemon: no CLI framework resident for months

@@ -164,6 +164,11 @@ _recorded: dict[str, Any] | None = None  # while compiling: document key -> enco
 _known: dict[str, Any] = {}  # in a compiled process: the documents of the compiled site config
 
 
+def known_documents() -> dict[str, Any]:
+    """The documents this compiled process has (encoded), by key."""
+    return dict(_known)
+
+
 def document_key(model: type, data: Any) -> str:
     return f"{model.__module__}:{model.__qualname__}:{_digest(encode(data))}"
 
@@ -268,11 +273,11 @@ def compile_site(raw_bytes: bytes, path: Path) -> tuple[Any, dict[str, Any]]:
 
 def _load_drivers(config: Any) -> None:
     """Load (and so record) what the site's devices will need; a driver that fails fails again where used."""
-    from edge_agent.catalog import catalog_for
+    from edge_agent.catalog import Catalog
     from edge_agent.contract.fiware import default_mapping
     from edge_agent.lorawan.config import CHIRPSTACK_CODEC
 
-    catalog = catalog_for(tuple(config.drivers.paths))
+    catalog = Catalog(tuple(config.drivers.paths))  # not the shared one: its drivers may be loaded already
     for device in config.devices:
         try:
             if device.driver == "modbus":
@@ -282,7 +287,7 @@ def _load_drivers(config: Any) -> None:
         except ConfigError:
             pass
     with suppress(ConfigError):
-        default_mapping()
+        default_mapping.__wrapped__()  # not the process's cached one: it may be built already
 
 
 def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
