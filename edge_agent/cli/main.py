@@ -14,7 +14,7 @@ COMPILED = frozenset({"status", "queue", "points", "devices", "decode", "config"
 def main() -> None:
     from edge_agent.cli import daemon, state
 
-    if daemon.wants_daemon(sys.argv[1:]) or sys.argv[1:2] and sys.argv[1] in COMPILED:
+    if daemon.wants_daemon(sys.argv[1:]) or (sys.argv[1:2] and sys.argv[1] in COMPILED):
         from edge_agent.config import mode
 
         mode.use_compiled()

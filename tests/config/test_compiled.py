@@ -94,9 +94,20 @@ object_fields = [{ path = "alarms", flags = { 0 = "door_open", 3 = "tilt" } },
                  { path = "level", point = "level", unit = "%", scale = 0.5 }]
 """ + lorawan_device() + """
 [lighting]
-programs = [{ name = "night", periods = [{ start = "sunset", end = "23:00" }, { start = "23:00", end = "sunrise-10", level = 40 }] }]
-calendars = [{ name = "year", rules = [{ program = "night" }], exceptions = [{ program = "night", dates = ["07-14", "12-15/01-06"] }] }]
-groups = [{ name = "centre", category = "heritage", calendar = "year", members = [{ device = "cabinet", point = "circuit1_level" }], opens = "07:30" }]
+programs = [{ name = "night", periods = [{ start = "sunset", end = "23:00" },
+                                         { start = "23:00", end = "sunrise-10", level = 40 }] }]
+
+[[lighting.calendars]]
+name = "year"
+rules = [{ program = "night" }]
+exceptions = [{ program = "night", dates = ["07-14", "12-15/01-06"] }]
+
+[[lighting.groups]]
+name = "centre"
+category = "heritage"
+calendar = "year"
+members = [{ device = "cabinet", point = "circuit1_level" }]
+opens = "07:30"
 
 [[alarms]]
 kind = "threshold"
@@ -121,7 +132,7 @@ def pydantic_form(config: Path) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in resources.configs_dir().glob("*.toml")) + ["test-site"])
+@pytest.mark.parametrize("name", [*sorted(p.stem for p in resources.configs_dir().glob("*.toml")), "test-site"])
 def test_a_compiled_process_reads_what_pydantic_validated(tmp_path: Path, name: str) -> None:
     text = SITE if name == "test-site" else resources.bundled_config(name).read_text()
     config = site(tmp_path, text)
