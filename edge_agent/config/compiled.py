@@ -299,6 +299,7 @@ def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Pat
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(compiled, out, separators=(",", ":"))
+            os.chmod(temporary, 0o666 & ~_umask())  # as readable as the store beside it, not mkstemp's 0600
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -306,6 +307,18 @@ def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Pat
     except OSError:
         return None
     return target
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o027
 
 
 def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path) -> dict[str, Any]:

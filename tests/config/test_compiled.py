@@ -8,7 +8,9 @@ with pydantic, as ``edge-agent config check`` does without a fresh compiled form
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +140,10 @@ def test_a_compiled_process_reads_what_pydantic_validated(tmp_path: Path, name: 
     config = site(tmp_path, text)
     expected = pydantic_form(config)
     first = probe(config)  # no compiled form yet: another process checks and writes it
-    assert (tmp_path / ("store.db" + compiled.SUFFIX)).is_file()
+    cache = tmp_path / ("store.db" + compiled.SUFFIX)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o666 & ~umask, "readable as the store is (technicians' group)"
     second = probe(config)  # the compiled form read back
     for answer in (first, second):
         assert answer["pydantic"] is False
