@@ -27,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -292,6 +291,8 @@ def _load_drivers(config: Any) -> None:
 
 def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
     """Write the compiled form beside the store, atomically; None if the place cannot be written."""
+    import tempfile
+
     target = cache_path(data, config_path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
