@@ -290,12 +290,12 @@ def _load_drivers(config: Any) -> None:
 
 
 def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
-    """Write the compiled form beside the store, atomically; None if the place cannot be written."""
+    """Write the compiled form beside the store, atomically; None if the place cannot be written (or does not
+    exist yet)."""
     import tempfile
 
     target = cache_path(data, config_path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+    try:  # never creates the folder: the store's is made by whoever runs the agent (systemd's StateDirectory)
         fd, temporary = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
