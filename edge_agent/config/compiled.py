@@ -1,11 +1,11 @@
 """A site config checked once by pydantic, read back by the daemon and the commands without pydantic.
 
-``edge-agent config check`` (and any process that reads configs compiled, when it finds no fresh compiled form)
-validates the site config with pydantic, loads the drivers its devices use and the FIWARE mapping, and writes
-what they became as tagged JSON beside the store (``<store>.compiled.json``). A process in compiled mode
-(``edge_agent.config.mode``) reads that file when its key matches and builds the same values on
-``edge_agent.config.lite``'s records, never running pydantic; otherwise it has another process (this module, run
-with pydantic) check the config and write the file, and reports that process's problems exactly as a check does.
+A process that reads configs compiled (``edge_agent.config.mode``: the daemon, ``edge-agent config check`` and the
+everyday commands) reads the compiled form beside the store (``<store>.compiled.json``) when its key matches, and
+builds the same values on ``edge_agent.config.lite``'s records, never running pydantic. Otherwise it has a
+pydantic process (``python -m edge_agent.config.checker``) validate the site config, load the drivers its devices
+use and the FIWARE mapping, and write what they became as tagged JSON; that process's problems are reported
+exactly as a check in process reports them.
 
 The key is a SHA-256 of the compiled form's version, of the checking code (the model modules and the bundled
 drivers), of the site config's bytes and of every file in the site driver directories it names. A file whose key
@@ -27,8 +27,7 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -49,7 +48,7 @@ MODEL_MODULES = ("edge_agent.config.base", "edge_agent.config.site", "edge_agent
 ENUM_MODULES = (*MODEL_MODULES, "edge_agent.modbus.datatypes", "edge_agent.domains")
 # The code that decides what a config becomes: a change in any of it makes every compiled form stale.
 _CODE = (*ENUM_MODULES, "edge_agent.config.load", "edge_agent.config.references", "edge_agent.config.compiled",
-         "edge_agent.config.lite", "edge_agent.catalog")
+         "edge_agent.config.checker", "edge_agent.config.lite", "edge_agent.catalog")
 
 M = TypeVar("M")
 
@@ -153,7 +152,7 @@ def _model(tag: str, values: Any) -> Any:
     return record
 
 
-def _digest(node: Any) -> str:
+def digest(node: Any) -> str:
     return hashlib.sha256(json.dumps(node, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -163,13 +162,26 @@ _recorded: dict[str, Any] | None = None  # while compiling: document key -> enco
 _known: dict[str, Any] = {}  # in a compiled process: the documents of the compiled site config
 
 
+@contextmanager
+def recording() -> Iterator[dict[str, Any]]:
+    """While in it, ``validate`` keeps what each document became (a pydantic process compiling a config)."""
+    global _recorded
+    if mode.compiled():
+        raise RuntimeError("compiling needs pydantic: this process reads compiled configs")
+    _recorded = {}
+    try:
+        yield _recorded
+    finally:
+        _recorded = None
+
+
 def known_documents() -> dict[str, Any]:
     """The documents this compiled process has (encoded), by key."""
     return dict(_known)
 
 
 def document_key(model: type, data: Any) -> str:
-    return f"{model.__module__}:{model.__qualname__}:{_digest(encode(data))}"
+    return f"{model.__module__}:{model.__qualname__}:{digest(encode(data))}"
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -212,23 +224,21 @@ def cache_path(data: Mapping[str, Any], config_path: Path) -> Path:
     return store_path.with_name(store_path.name + SUFFIX)
 
 
-def site_key(raw_bytes: bytes, data: Mapping[str, Any]) -> str:
+def site_key(raw_bytes: bytes, site_dirs: Sequence[Path]) -> str:
     """What the compiled form depends on: the checking code, the config's bytes, its site driver files."""
-    from edge_agent.catalog import DEFAULT_SITE_DIR
-    from edge_agent.config.load import driver_dirs
     from edge_agent.resources import drivers_dir
 
-    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
+    hasher = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
     package = Path(__file__).resolve().parents[2]
     for name in _CODE:
-        _hash_file(digest, package / (name.replace(".", "/") + ".py"))
-    _hash_tree(digest, drivers_dir())
-    digest.update(b"\0config\0" + raw_bytes)
-    for directory in driver_dirs(data) or (DEFAULT_SITE_DIR,):
-        digest.update(b"\0dir\0" + str(directory).encode())
+        _hash_file(hasher, package / (name.replace(".", "/") + ".py"))
+    _hash_tree(hasher, drivers_dir())
+    hasher.update(b"\0config\0" + raw_bytes)
+    for directory in site_dirs:
+        hasher.update(b"\0dir\0" + str(directory).encode())
         for kind in ("modbus", "lorawan"):
-            _hash_tree(digest, directory / kind)
-    return digest.hexdigest()
+            _hash_tree(hasher, directory / kind)
+    return hasher.hexdigest()
 
 
 def _hash_file(digest: Any, path: Path) -> None:
@@ -247,46 +257,6 @@ def _hash_tree(digest: Any, folder: Path) -> None:
     for path in paths:
         if path.is_file():
             _hash_file(digest, path)
-
-
-def compile_site(raw_bytes: bytes, path: Path) -> tuple[Any, dict[str, Any]]:
-    """Validate with pydantic (ConfigError as ever), load the drivers the devices use and the FIWARE mapping;
-    the LoadedConfig and its compiled form."""
-    from edge_agent.config.load import parse_config
-
-    global _recorded
-    if mode.compiled():
-        raise RuntimeError("compiling needs pydantic: this process reads compiled configs")
-    _recorded = {}
-    try:
-        loaded = parse_config(raw_bytes, path)
-        _load_drivers(loaded.config)
-        documents = _recorded
-    finally:
-        _recorded = None
-    data = tomllib.loads(raw_bytes.decode("utf-8"))
-    body = {"format": FORMAT, "key": site_key(raw_bytes, data), "config_sha256": loaded.sha256,
-            "config": encode(loaded.config), "documents": documents}
-    return loaded, {**body, "checksum": _digest(body)}
-
-
-def _load_drivers(config: Any) -> None:
-    """Load (and so record) what the site's devices will need; a driver that fails fails again where used."""
-    from edge_agent.catalog import Catalog
-    from edge_agent.contract.fiware import default_mapping
-    from edge_agent.lorawan.config import CHIRPSTACK_CODEC
-
-    catalog = Catalog(tuple(config.drivers.paths))  # not the shared one: its drivers may be loaded already
-    for device in config.devices:
-        try:
-            if device.driver == "modbus":
-                catalog.profile(device.profile)
-            elif device.driver == "lorawan" and device.codec != CHIRPSTACK_CODEC:
-                catalog.codec(device.codec)
-        except ConfigError:
-            pass
-    with suppress(ConfigError):
-        default_mapping.__wrapped__()  # not the process's cached one: it may be built already
 
 
 def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
@@ -322,7 +292,7 @@ def _umask() -> int:
     return 0o027
 
 
-def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path) -> dict[str, Any]:
+def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path, site_dirs: Sequence[Path]) -> dict[str, Any]:
     """The compiled form of this config if one is fresh and intact; Unusable otherwise."""
     try:
         with open(cache_path(data, config_path), "rb") as source:
@@ -332,22 +302,21 @@ def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path) -> dict[s
     if not isinstance(body, dict):
         raise Unusable("not an object")
     checksum = body.pop("checksum", None)
-    if body.get("format") != FORMAT or checksum != _digest(body):
+    if body.get("format") != FORMAT or checksum != digest(body):
         raise Unusable("altered, or of another version")
-    if body.get("key") != site_key(raw_bytes, data):
+    if body.get("key") != site_key(raw_bytes, site_dirs):
         raise Unusable("stale")
     return body
 
 
-def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any]) -> tuple[Any, str]:
+def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any], site_dirs: Sequence[Path]) -> Any:
     """In a compiled process: the SiteConfig and the config's SHA-256, from a fresh compiled form, or from a
     pydantic process that checks the config (its problems raised here as ConfigError) and writes the form."""
     try:
-        body = read(raw_bytes, data, path)
-        return _adopt(body)
+        return _adopt(read(raw_bytes, data, path, site_dirs))
     except Unusable:
         pass
-    answer = _child(["site", str(path)], raw_bytes)
+    answer = _child(["site", str(path)], raw_bytes)  # checks, and writes the compiled form
     if "problems" in answer:
         raise ConfigError([str(line) for line in answer["problems"]])
     try:
@@ -356,21 +325,21 @@ def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any]) -> tuple[An
         raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
 
 
-def _adopt(body: Mapping[str, Any]) -> tuple[Any, str]:
+def _adopt(body: Mapping[str, Any]) -> Any:
     documents = body.get("documents")
     if not isinstance(documents, dict):
         raise Unusable("no documents")
     config = decode(body.get("config"))
     _known.update(documents)
-    return config, str(body.get("config_sha256"))
+    return config
 
 
 # --- the pydantic process --------------------------------------------------------------------------------------
 
 
 def _child(args: list[str], payload: bytes) -> dict[str, Any]:
-    """Run this module with pydantic on ``payload``; its one JSON answer."""
-    done = subprocess.run([sys.executable, "-m", "edge_agent.config.compiled", *args], input=payload,
+    """Run ``edge_agent.config.checker`` (pydantic) on ``payload``; its one JSON answer."""
+    done = subprocess.run([sys.executable, "-m", "edge_agent.config.checker", *args], input=payload,
                           capture_output=True, check=False)
     try:
         answer = json.loads(done.stdout)
@@ -381,63 +350,3 @@ def _child(args: list[str], payload: bytes) -> dict[str, Any]:
         raise ConfigError([f"(config): the checking process failed ({tail[0][:200]}); run 'edge-agent config"
                            " check' for details"])
     return answer
-
-
-@contextmanager
-def _stdout_answer() -> Iterator[dict[str, Any]]:
-    answer: dict[str, Any] = {}
-    yield answer
-    sys.stdout.write(json.dumps(answer, default=repr))
-
-
-def main(argv: list[str]) -> int:
-    """``site PATH`` or ``document MODULE:CLASS``, the input on stdin; one JSON object on stdout."""
-    payload = sys.stdin.buffer.read()
-    with _stdout_answer() as answer:
-        if argv[:1] == ["site"] and len(argv) == 2:
-            path = Path(argv[1])
-            try:
-                _loaded, body = compile_site(payload, path)
-            except ConfigError as exc:
-                answer["problems"] = exc.problems
-                return 0
-            write(body, tomllib.loads(payload.decode("utf-8")), path)
-            answer["ok"] = body
-            return 0
-        if argv[:1] == ["document"] and len(argv) == 2:
-            from edge_agent.config.base import ValidationError
-
-            module, _, name = argv[1].partition(":")
-            if module not in MODEL_MODULES:
-                raise SystemExit(f"{argv[1]} is not a config model")
-            model = getattr(importlib.import_module(module), name)
-            data = _decode_data(json.loads(payload))
-            try:
-                answer["ok"] = encode(model.model_validate(data))
-            except ValidationError as exc:
-                answer["errors"] = encode([{k: _plain(v) for k, v in error.items()}
-                                           for error in exc.errors(include_url=False)])
-            return 0
-    raise SystemExit("usage: python -m edge_agent.config.compiled site PATH | document MODULE:CLASS")
-
-
-def _decode_data(node: Any) -> Any:
-    """Input data (a parsed file): plain values only, no models."""
-    return decode(node)
-
-
-def _plain(value: Any) -> Any:
-    """An error's field as something ``encode`` takes (its ctx may hold an exception)."""
-    try:
-        encode(value)
-    except TypeError:
-        if isinstance(value, Mapping):
-            return {str(k): _plain(v) for k, v in value.items()}
-        return str(value)
-    return value
-
-
-if __name__ == "__main__":  # run under its own name, so that validate() records into this module's state
-    from edge_agent.config import compiled
-
-    sys.exit(compiled.main(sys.argv[1:]))

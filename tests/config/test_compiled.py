@@ -20,7 +20,7 @@ import pytest
 
 from edge_agent import resources
 from edge_agent.config import compiled
-from edge_agent.config.load import load_config
+from edge_agent.config.load import compile_config, load_config
 from edge_agent.errors import ConfigError
 from tests.cli.helpers import lorawan_device
 
@@ -32,7 +32,7 @@ import json, sys
 from edge_agent.config import mode
 mode.use_compiled()
 from edge_agent.config import compiled
-from edge_agent.config.load import load_config
+from edge_agent.config.load import compile_config, load_config
 from edge_agent.errors import ConfigError
 try:
     loaded = load_config(sys.argv[1])
@@ -130,7 +130,7 @@ def site(tmp_path: Path, text: str = SITE) -> Path:
 
 
 def pydantic_form(config: Path) -> dict[str, Any]:
-    _loaded, body = compiled.compile_site(config.read_bytes(), config)
+    _loaded, body = compile_config(config.read_bytes(), config)
     return body
 
 
@@ -175,7 +175,7 @@ def test_an_altered_or_unreadable_compiled_form_is_not_used(tmp_path: Path) -> N
     body.pop("checksum")
     body["key"] = "0" * 64
     body["config"] = json.loads(json.dumps(body["config"]).replace('"gw-compiled"', '"gw-forged"'))
-    cache.write_text(json.dumps({**body, "checksum": compiled._digest(body)}))
+    cache.write_text(json.dumps({**body, "checksum": compiled.digest(body)}))
     assert "gw-forged" not in json.dumps(probe(config)["config"])
     cache.write_text("{not json")
     assert probe(config)["config"] == pydantic_form(config)["config"]
