@@ -7,10 +7,10 @@ pydantic process (``python -m edge_agent.config.checker``) validate the site con
 use and the FIWARE mapping, and write what they became as tagged JSON; that process's problems are reported
 exactly as a check in process reports them.
 
-The key is a SHA-256 of the compiled form's version, of the checking code (the model modules and the bundled
-drivers), of the site config's bytes and of every file in the site driver directories it names. A file whose key
-or own checksum does not match, or that cannot be read or decoded, is never used. No code is loaded from it: it
-holds JSON, and a value becomes one of the model classes listed below or a plain value.
+The key is a SHA-256 of the compiled form's version, of the checking code (the model modules, the bundled
+drivers and pydantic's version), of the site config's bytes and of every file in the site driver directories it
+names. A file whose key or own checksum does not match, or that cannot be read or decoded, is never used. No code
+is loaded from it: it holds JSON, and a value becomes one of the model classes listed below or a plain value.
 
 A driver file or the FIWARE mapping is validated through ``validate``: in a pydantic process it runs pydantic (and,
 while a config is being compiled, remembers the result by the SHA-256 of the input); in a compiled process it
@@ -23,6 +23,7 @@ import datetime
 import enum
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -233,6 +234,9 @@ def site_key(raw_bytes: bytes, site_dirs: Sequence[Path]) -> str:
     for name in _CODE:
         _hash_file(hasher, package / (name.replace(".", "/") + ".py"))
     _hash_tree(hasher, drivers_dir())
+    pydantic = importlib.util.find_spec("pydantic")  # its version (which pins pydantic-core's): found, not imported
+    if pydantic is not None and pydantic.origin is not None:
+        _hash_file(hasher, Path(pydantic.origin).with_name("version.py"))
     hasher.update(b"\0config\0" + raw_bytes)
     for directory in site_dirs:
         hasher.update(b"\0dir\0" + str(directory).encode())
