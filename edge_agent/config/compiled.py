@@ -193,7 +193,13 @@ def validate(model: type[M], data: Any) -> M:
             with suppress(TypeError):  # not compilable: a compiled process has it validated when it needs it
                 _recorded[document_key(model, data)] = encode(result)
         return result
-    key = document_key(model, data)
+    try:
+        key = document_key(model, data)
+    except TypeError as exc:  # YAML's !!binary or !!set: never a config value, and nothing to send the checker
+        from edge_agent.config.lite import ValidationError
+
+        raise ValidationError([{"type": "value_error", "loc": (), "msg": f"holds a value no config holds ({exc})",
+                                "input": None}]) from exc
     if key not in _known:
         _known[key] = _validate_elsewhere(model, data)
     try:

@@ -247,3 +247,25 @@ except ConfigError as exc:
     assert answer == {"points": [p.name for p in read_profile(good).points], "problems": expected.value.problems,
                       "pydantic": False}
     assert "did you mean 'model'" in " ".join(answer["problems"])
+
+
+def test_a_value_no_config_holds_is_one_problem_line_without_pydantic(tmp_path: Path) -> None:
+    """YAML can hold bytes (!!binary): nothing to key a compiled document by, nor to send the checker."""
+    codec = tmp_path / "odd.codec.yaml"
+    codec.write_text("table_codec: 1\nmodel: !!binary aGVsbG8=\nuplink_fports: [1]\nframes: []\n")
+    script = """
+import sys
+from pathlib import Path
+from edge_agent.config import mode
+mode.use_compiled()
+from edge_agent.errors import ConfigError
+from edge_agent.lorawan.table_spec import read_table_codec
+try:
+    read_table_codec(Path(sys.argv[1]))
+except ConfigError as exc:
+    print(chr(10).join(exc.problems))
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(codec)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, check=True)
+    assert done.stdout.splitlines() == [f"{codec}: (top level): holds a value no config holds (bytes cannot be"
+                                        " compiled)"]
