@@ -90,30 +90,40 @@ def encode(value: Any) -> Any:
 
 def decode(node: Any) -> Any:
     """The value ``encode`` made ``node`` of; models only in a compiled process. Unusable if anything is off."""
-    if node is None or isinstance(node, bool | int | float | str):
-        return node
     if isinstance(node, list):
         return [decode(item) for item in node]
-    if not isinstance(node, dict) or len(node) not in (1, 2):
-        raise Unusable(f"unexpected {type(node).__name__}")
-    kind = next(iter(node))
+    if isinstance(node, dict):
+        return _convert({key: decode(item) for key, item in node.items()})
+    if node is None or isinstance(node, bool | int | float | str):
+        return node
+    raise Unusable(f"unexpected {type(node).__name__}")
+
+
+def _convert(node: dict[str, Any]) -> Any:
+    """One tagged object whose parts are decoded already (also ``json.loads``'s object_hook: no tree is held)."""
+    kind = next(iter(node), "")
+    if not kind.startswith("$"):
+        return node  # a model's fields
+    if len(node) != (2 if kind in ("$e", "$model") else 1):
+        raise Unusable(f"bad {kind}")
+    value = node[kind]
     try:
-        if kind == "$tuple":
-            return tuple(decode(item) for item in node[kind])
-        if kind == "$dict":
-            return {decode(key): decode(item) for key, item in node[kind]}
-        if kind == "$path":
-            return Path(node[kind])
-        if kind == "$datetime":
-            return datetime.datetime.fromisoformat(node[kind])
-        if kind == "$date":
-            return datetime.date.fromisoformat(node[kind])
-        if kind == "$time":
-            return datetime.time.fromisoformat(node[kind])
-        if kind == "$e":
-            return _enum(node["$e"])(decode(node["v"]))
-        if kind == "$model":
-            return _model(node["$model"], node["v"])
+        if kind == "$tuple" and isinstance(value, list):
+            return tuple(value)
+        if kind == "$dict" and isinstance(value, list):
+            return {key: item for key, item in value}
+        if kind == "$path" and isinstance(value, str):
+            return Path(value)
+        if kind == "$datetime" and isinstance(value, str):
+            return datetime.datetime.fromisoformat(value)
+        if kind == "$date" and isinstance(value, str):
+            return datetime.date.fromisoformat(value)
+        if kind == "$time" and isinstance(value, str):
+            return datetime.time.fromisoformat(value)
+        if kind == "$e" and isinstance(value, str):
+            return _enum(value)(node["v"])
+        if kind == "$model" and isinstance(value, str):
+            return _model(value, node["v"])
     except (KeyError, TypeError, ValueError) as exc:
         raise Unusable(f"bad {kind}: {exc}") from exc
     raise Unusable(f"unknown tag {kind}")
@@ -140,6 +150,7 @@ def _enum(tag: str) -> type[enum.Enum]:
 
 
 def _model(tag: str, values: Any) -> Any:
+    """A record of the model ``tag`` names, of ``values`` (decoded already)."""
     from edge_agent.config.lite import BaseModel
 
     if not mode.compiled():
@@ -149,7 +160,7 @@ def _model(tag: str, values: Any) -> Any:
     if cls is None or not isinstance(values, dict) or set(values) != set(cls.model_fields):
         raise Unusable(f"{tag}: not that model, or not its fields")
     record = object.__new__(cls)
-    record.__dict__.update({name: decode(values[name]) for name in cls.model_fields})
+    record.__dict__.update(values)
     return record
 
 
@@ -269,7 +280,15 @@ def _hash_tree(digest: Any, folder: Path) -> None:
             _hash_file(digest, path)
 
 
-def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
+def serialize(form: Mapping[str, Any]) -> bytes:
+    """A header line (version, key, SHA-256 of the rest), the config's line, the documents' line."""
+    payload = (json.dumps(form["config"], separators=(",", ":")).encode() + b"\n"
+               + json.dumps(form["documents"], separators=(",", ":")).encode())
+    header = {"format": form["format"], "key": form["key"], "sha256": hashlib.sha256(payload).hexdigest()}
+    return json.dumps(header).encode() + b"\n" + payload
+
+
+def write(form: Mapping[str, Any], data: Mapping[str, Any], config_path: Path) -> Path | None:
     """Write the compiled form beside the store, atomically; None if the place cannot be written (or does not
     exist yet)."""
     import tempfile
@@ -278,8 +297,8 @@ def write(compiled: Mapping[str, Any], data: Mapping[str, Any], config_path: Pat
     try:  # never creates the folder: the store's is made by whoever runs the agent (systemd's StateDirectory)
         fd, temporary = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(compiled, out, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as out:
+                out.write(serialize(form))
             os.chmod(temporary, 0o666 & ~_umask())  # as readable as the store beside it, not mkstemp's 0600
             os.replace(temporary, target)
         except BaseException:
@@ -302,44 +321,49 @@ def _umask() -> int:
     return 0o027
 
 
-def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path, site_dirs: Sequence[Path]) -> dict[str, Any]:
-    """The compiled form of this config if one is fresh and intact; Unusable otherwise."""
+def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path,
+         site_dirs: Sequence[Path]) -> tuple[Any, dict[str, Any]]:
+    """The config and the documents of this config's compiled form if it is fresh and intact; Unusable otherwise.
+    The config is decoded as it is parsed (records, never a tree of JSON first)."""
     try:
         with open(cache_path(data, config_path), "rb") as source:
-            body = json.load(source)
+            header_line, _, payload = source.read().partition(b"\n")
+        header = json.loads(header_line)
     except (OSError, ValueError) as exc:
         raise Unusable(f"cannot be read: {exc}") from exc
-    if not isinstance(body, dict):
-        raise Unusable("not an object")
-    checksum = body.pop("checksum", None)
-    if body.get("format") != FORMAT or checksum != digest(body):
-        raise Unusable("altered, or of another version")
-    if body.get("key") != site_key(raw_bytes, site_dirs):
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise Unusable("of another version")
+    if header.get("sha256") != hashlib.sha256(payload).hexdigest():
+        raise Unusable("altered")
+    if header.get("key") != site_key(raw_bytes, site_dirs):
         raise Unusable("stale")
-    return body
+    config_line, _, documents_line = payload.partition(b"\n")
+    try:
+        config = json.loads(config_line, object_hook=_convert)
+        documents = json.loads(documents_line)
+    except (ValueError, RecursionError) as exc:
+        raise Unusable(f"cannot be decoded: {exc}") from exc
+    if not isinstance(documents, dict):
+        raise Unusable("no documents")
+    return config, documents
 
 
 def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any], site_dirs: Sequence[Path]) -> Any:
-    """In a compiled process: the SiteConfig and the config's SHA-256, from a fresh compiled form, or from a
-    pydantic process that checks the config (its problems raised here as ConfigError) and writes the form."""
+    """In a compiled process: the SiteConfig, from a fresh compiled form, or from a pydantic process that checks
+    the config (its problems raised here as ConfigError) and writes the form."""
     try:
-        return _adopt(read(raw_bytes, data, path, site_dirs))
+        config, documents = read(raw_bytes, data, path, site_dirs)
     except Unusable:
-        pass
-    answer = _child(["site", str(path)], raw_bytes)  # checks, and writes the compiled form
-    if "problems" in answer:
-        raise ConfigError([str(line) for line in answer["problems"]])
-    try:
-        return _adopt(answer["ok"])
-    except Unusable as exc:
-        raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
-
-
-def _adopt(body: Mapping[str, Any]) -> Any:
-    documents = body.get("documents")
-    if not isinstance(documents, dict):
-        raise Unusable("no documents")
-    config = decode(body.get("config"))
+        answer = _child(["site", str(path)], raw_bytes)  # checks, and writes the compiled form
+        if "problems" in answer:
+            raise ConfigError([str(line) for line in answer["problems"]]) from None
+        try:
+            form = answer["ok"]
+            config, documents = decode(form["config"]), form["documents"]
+            if not isinstance(documents, dict):
+                raise Unusable("no documents")
+        except (Unusable, KeyError, TypeError) as exc:
+            raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
     _known.update(documents)
     return config
 

@@ -85,7 +85,7 @@ def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str
     data = tomllib.loads(raw_bytes.decode("utf-8"))
     body = {"format": compiled.FORMAT, "key": compiled.site_key(raw_bytes, driver_dirs(data)),
             "config": compiled.encode(loaded.config), "documents": documents}
-    return loaded, {**body, "checksum": compiled.digest(body)}
+    return loaded, body
 
 
 def _load_drivers(config: SiteConfig) -> None:

@@ -7,6 +7,7 @@ with pydantic, as ``edge-agent config check`` does without a fresh compiled form
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -166,17 +167,26 @@ def test_an_altered_or_unreadable_compiled_form_is_not_used(tmp_path: Path) -> N
     config = site(tmp_path)
     probe(config)
     cache = tmp_path / ("store.db" + compiled.SUFFIX)
-    body = json.loads(cache.read_text())
-    # A value changed by hand: the checksum no longer matches, the config is checked again.
-    cache.write_text(json.dumps(body).replace('"gw-compiled"', '"gw-forged"'))
+    header_line, config_line, documents_line = cache.read_bytes().split(b"\n")
+    forged = config_line.replace(b'"gw-compiled"', b'"gw-forged"')
+    assert forged != config_line
+    # A value changed by hand: the SHA-256 in the header no longer matches, the config is checked again.
+    cache.write_bytes(b"\n".join([header_line, forged, documents_line]))
     assert "gw-forged" not in json.dumps(probe(config)["config"])
-    # A checksum recomputed over another key (a form compiled from other files): stale, checked again.
-    body = json.loads(cache.read_text())
-    body.pop("checksum")
-    body["key"] = "0" * 64
-    body["config"] = json.loads(json.dumps(body["config"]).replace('"gw-compiled"', '"gw-forged"'))
-    cache.write_text(json.dumps({**body, "checksum": compiled.digest(body)}))
+    # The SHA-256 recomputed, under the key of other files (a form compiled from them): stale, checked again.
+    header = json.loads(header_line)
+    payload = forged + b"\n" + documents_line
+    header.update(key="0" * 64, sha256=hashlib.sha256(payload).hexdigest())
+    cache.write_bytes(json.dumps(header).encode() + b"\n" + payload)
     assert "gw-forged" not in json.dumps(probe(config)["config"])
+    # A tag that names no config class, under a right key and SHA-256: not decoded, checked again.
+    odd = config_line.replace(b"edge_agent.config.site:SiteConfig", b"os:system", 1)
+    assert odd != config_line
+    payload = odd + b"\n" + documents_line
+    header = json.loads(header_line)
+    header.update(sha256=hashlib.sha256(payload).hexdigest())
+    cache.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    assert probe(config)["config"] == pydantic_form(config)["config"]
     cache.write_text("{not json")
     assert probe(config)["config"] == pydantic_form(config)["config"]
 
