@@ -1,9 +1,9 @@
 """Whether this process checks site configs with pydantic, or reads them compiled (``edge_agent.config.compiled``).
 
 A process is in one mode for its whole life, chosen before any config model is defined: the models are pydantic
-models, or records of the same fields on ``edge_agent.config.lite`` (no pydantic loaded). The daemon and the
-technician's everyday commands choose the compiled config (``use_compiled``); everything else, the tests and
-``edge-agent config check`` among them, validates as ever.
+models, or records of the same fields on ``edge_agent.config.lite`` (no pydantic loaded). The daemon,
+``edge-agent config check`` and the technician's everyday commands choose the compiled config (``use_compiled``,
+in ``edge_agent/cli/main.py``); everything else, the tests and the checker itself among them, validates as ever.
 """
 
 from __future__ import annotations
