@@ -89,19 +89,20 @@ def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str
 
 
 def _load_drivers(config: SiteConfig) -> None:
-    """Load (and so record) what the site's devices will need; a driver that fails fails again where used."""
+    """Load (and so record) what the site's devices will need; a driver that fails, however it fails, fails again
+    where it is used (the services report its devices unusable and run on), as without a compiled form."""
     from edge_agent.catalog import Catalog
     from edge_agent.contract.fiware import default_mapping
     from edge_agent.lorawan.config import CHIRPSTACK_CODEC
 
     catalog = Catalog(tuple(config.drivers.paths))  # not the shared one: its drivers may be loaded already
     for device in config.devices:
-        with suppress(ConfigError):
+        with suppress(Exception):
             if device.driver == "modbus":
                 catalog.profile(device.profile)
             elif device.driver == "lorawan" and device.codec != CHIRPSTACK_CODEC:
                 catalog.codec(device.codec)
-    with suppress(ConfigError):
+    with suppress(Exception):
         default_mapping.__wrapped__()  # not the process's cached one: it may be built already
 
 
