@@ -9,21 +9,28 @@ Nothing is imported here: a command that logs nothing does not load structlog at
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import importlib.abc
+
+# The finder and the loader follow importlib's protocols without deriving from importlib.abc, whose import (with
+# importlib.resources, tempfile, shutil, bz2, lzma, random) cost every process a few megabytes.
 
 
-class _MaskRich(importlib.abc.Loader):
+class _MaskRich:
     """Runs structlog's own loader with ``sys.modules["rich"] = None`` (an import of rich raises ImportError)."""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: Any) -> None:
         self._loader = loader
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
+        module: ModuleType | None = self._loader.create_module(spec)
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         masked = "rich" not in sys.modules
@@ -36,7 +43,7 @@ class _MaskRich(importlib.abc.Loader):
                 del sys.modules["rich"]
 
 
-class _StructlogFinder(importlib.abc.MetaPathFinder):
+class _StructlogFinder:
     """Finds ``structlog`` as the next finders do, and wraps its loader; leaves the meta path at once."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
@@ -47,7 +54,7 @@ class _StructlogFinder(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _MaskRich(spec.loader)
+            spec.loader = cast("importlib.abc.Loader", _MaskRich(spec.loader))
         return spec
 
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+# The commands that read the site config compiled, without pydantic (edge_agent/config/compiled.py), as the daemon
+# does: the technician's everyday ones and ``config check`` (a fresh compiled form is a valid config: it was
+# checked by pydantic with the same code and files). The others validate it with pydantic.
+COMPILED = frozenset({"status", "queue", "points", "devices", "decode", "config"})
+
 
 def main() -> None:
     from edge_agent.cli import daemon, state
 
+    if daemon.wants_daemon(sys.argv[1:]) or (sys.argv[1:2] and sys.argv[1] in COMPILED):
+        from edge_agent.config import mode
+
+        mode.use_compiled()
     try:
         if daemon.wants_daemon(sys.argv[1:]):  # the daemon: no CLI framework resident for months
             sys.exit(daemon.main(sys.argv[2:]))

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.trial import ConfigTrial
+from edge_agent.config.base import BaseModel
 from edge_agent.config.load import LoadedConfig, parse_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError

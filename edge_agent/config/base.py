@@ -1,19 +1,52 @@
-"""The base of every config model: unknown keys are errors, values are checked strictly."""
+"""The base of every config model: unknown keys are errors, values are checked strictly.
+
+The model modules take pydantic's names from here: pydantic's own, or in a process that reads compiled configs
+(``edge_agent.config.mode``) the stand-ins of ``edge_agent.config.lite``.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from edge_agent.config import mode
+
+if TYPE_CHECKING or not mode.compiled():
+    from pydantic import (
+        BaseModel,
+        BeforeValidator,
+        ConfigDict,
+        Field,
+        ValidationError,
+        ValidationInfo,
+        field_validator,
+        model_validator,
+    )
+else:
+    from edge_agent.config.lite import (
+        BaseModel,
+        BeforeValidator,
+        ConfigDict,
+        Field,
+        ValidationError,
+        ValidationInfo,
+        field_validator,
+        model_validator,
+    )
+
+__all__ = ["BaseModel", "BeforeValidator", "ByteSize", "Field", "Model", "Position", "ValidationError",
+           "ValidationInfo", "field_validator", "model_validator", "parse_size"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*$")
 
 
 class Model(BaseModel):
-    """Config model: forbids unknown keys so that a typo is reported, never ignored."""
+    """Config model: forbids unknown keys so that a typo is reported, never ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    The core schema is built when a model first validates (``defer_build``): a process that reads a compiled
+    config never builds one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
 
 def parse_size(value: Any) -> Any:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
-
-from edge_agent.config.base import Model, Position
+from edge_agent.config.base import Field, Model, Position
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
 

@@ -6,13 +6,14 @@ import difflib
 import hashlib
 import tomllib
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from edge_agent.catalog import DEFAULT_SITE_DIR, catalog_for
+from edge_agent.config import mode
+from edge_agent.config.base import BaseModel, ValidationError
 from edge_agent.config.references import unknown_devices
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
@@ -51,6 +52,11 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     except RecursionError as exc:
         raise ConfigError([problem(path, "(toml)", "arrays or tables nested too deeply to read; a site config"
                                    " needs a few levels at most")]) from exc
+    if mode.compiled():  # no pydantic here: the compiled form, or another process's check (config/compiled.py)
+        from edge_agent.config.compiled import load_site
+
+        return LoadedConfig(path=path, config=load_site(raw_bytes, path, data, driver_dirs(data)),
+                            sha256=hashlib.sha256(raw_bytes).hexdigest())
     try:
         config = SiteConfig.model_validate(data, context={"catalog": catalog_for(driver_dirs(data))})
     except ValidationError as exc:
@@ -66,6 +72,38 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     if unknown:
         raise ConfigError([problem(path, key, message) for key, message in unknown])
     return LoadedConfig(path=path, config=config, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str, Any]]:
+    """Validate with pydantic (ConfigError as ``parse_config``), load the drivers the devices use and the FIWARE
+    mapping; the LoadedConfig and its compiled form (``edge_agent/config/compiled.py``)."""
+    from edge_agent.config import compiled
+
+    with compiled.recording() as documents:
+        loaded = parse_config(raw_bytes, path)
+        _load_drivers(loaded.config)
+    data = tomllib.loads(raw_bytes.decode("utf-8"))
+    body = {"format": compiled.FORMAT, "key": compiled.site_key(raw_bytes, driver_dirs(data)),
+            "config": compiled.encode(loaded.config), "documents": documents}
+    return loaded, body
+
+
+def _load_drivers(config: SiteConfig) -> None:
+    """Load (and so record) what the site's devices will need; a driver that fails, however it fails, fails again
+    where it is used (the services report its devices unusable and run on), as without a compiled form."""
+    from edge_agent.catalog import Catalog
+    from edge_agent.contract.fiware import default_mapping
+    from edge_agent.lorawan.config import CHIRPSTACK_CODEC
+
+    catalog = Catalog(tuple(config.drivers.paths))  # not the shared one: its drivers may be loaded already
+    for device in config.devices:
+        with suppress(Exception):
+            if device.driver == "modbus":
+                catalog.profile(device.profile)
+            elif device.driver == "lorawan" and device.codec != CHIRPSTACK_CODEC:
+                catalog.codec(device.codec)
+    with suppress(Exception):
+        default_mapping.__wrapped__()  # not the process's cached one: it may be built already
 
 
 def driver_dirs(data: Mapping[str, Any]) -> tuple[Path, ...]:

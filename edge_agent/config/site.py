@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator
-
 from edge_agent.catalog import DEFAULT_SITE_DIR
-from edge_agent.config.base import Model
+from edge_agent.config.base import Field, Model, ValidationInfo, field_validator
 from edge_agent.config.devices import DeviceConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.config.upstream import UpstreamConfig
@@ -70,18 +68,18 @@ class SiteConfig(Model):
 
     gateway_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     site: SiteInfo
-    upstream: UpstreamConfig = UpstreamConfig()
-    store: StoreConfig = StoreConfig()
-    clock: ClockConfig = ClockConfig()
-    control: ControlConfig = ControlConfig()
-    modbus: ModbusConfig = ModbusConfig()
-    drivers: DriversConfig = DriversConfig()
+    upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
+    control: ControlConfig = Field(default_factory=ControlConfig)
+    modbus: ModbusConfig = Field(default_factory=ModbusConfig)
+    drivers: DriversConfig = Field(default_factory=DriversConfig)
     devices: list[DeviceConfig] = Field(default_factory=list)
     chirpstack: ChirpstackConfig | None = None
-    lighting: LightingConfig = LightingConfig()
+    lighting: LightingConfig = Field(default_factory=LightingConfig)
     alarms: list[AlarmRule] = Field(default_factory=list)
-    web: WebConfig = WebConfig()
-    reports: ReportsConfig = ReportsConfig()
+    web: WebConfig = Field(default_factory=WebConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("devices")
     @classmethod

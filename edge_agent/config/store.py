@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
-
-from edge_agent.config.base import ByteSize, Model
+from edge_agent.config.base import ByteSize, Field, Model
 
 
 class StoreConfig(Model):

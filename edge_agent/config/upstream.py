@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-
-from edge_agent.config.base import ByteSize, Model
+from edge_agent.config.base import ByteSize, Field, Model, model_validator
 
 
 class TlsConfig(Model):
@@ -117,11 +115,11 @@ class UpstreamConfig(Model):
     endpoints: list[str] = Field(default_factory=list, description="more brokers (HOST:PORT) to fail over to, in turn")
     session_expiry: int = Field(7 * 86_400, ge=0, le=2**32 - 1,
                                 description="MQTT 5: seconds the broker keeps this gateway's session while away")
-    sync: SyncConfig = SyncConfig()
-    topics: TopicsConfig = TopicsConfig()
-    commands: CommandsConfig = CommandsConfig()
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    topics: TopicsConfig = Field(default_factory=TopicsConfig)
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)
     output: Literal["native", "ngsi-ld"] = Field("native", description="readings as native batches or NGSI-LD")
-    ngsi_ld: NgsiLdConfig = NgsiLdConfig()
+    ngsi_ld: NgsiLdConfig = Field(default_factory=NgsiLdConfig)
 
     @model_validator(mode="after")
     def _endpoints_valid(self) -> UpstreamConfig:

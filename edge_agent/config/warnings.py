@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import structlog
-
 from edge_agent.catalog import DEFAULT_SITE_DIR
 from edge_agent.config.load import LoadedConfig, one_line
 from edge_agent.contract import contexts
 from edge_agent.rules import decree
-
-log = structlog.get_logger(__name__)
 
 WarningCheck = Callable[[LoadedConfig], list[str]]
 
@@ -47,7 +43,10 @@ def config_warnings(loaded: LoadedConfig) -> list[str]:
         try:
             found = check(loaded)
         except Exception as exc:  # a warning that cannot be worked out is one line too, never a traceback
-            log.debug("config_warning_failed", check=getattr(check, "__qualname__", "?"), exc_info=True)
+            import structlog  # here only: structlog brings asyncio and ssl into `config check`
+
+            structlog.get_logger(__name__).debug("config_warning_failed", check=getattr(check, "__qualname__", "?"),
+                                                 exc_info=True)
             found = [f"(warnings): {getattr(check, '__module__', '?')} could not be checked ({type(exc).__name__})"]
         lines.extend(one_line(f"{loaded.path}: {line}") for line in found)
     return lines

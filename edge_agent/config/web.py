@@ -10,9 +10,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
-
-from edge_agent.config.base import Model
+from edge_agent.config.base import Field, Model, field_validator, model_validator
 
 DEFAULT_PASSWORD_FILE = Path("/etc/edge-agent/web-password")
 _ARGON2_PREFIX = "$argon2id$"

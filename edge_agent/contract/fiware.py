@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
 
-from edge_agent.config.base import Model
+from edge_agent.config.base import Field, Model, ValidationError
+from edge_agent.config.compiled import validate
 from edge_agent.errors import ConfigError
-from edge_agent.resources import drivers_dir
+from edge_agent.resources import drivers_dir, read_yaml
 
 DEFAULT_TYPE = "Device"
 NO_UNIT = "1"  # a dimensionless ratio (UN/CEFACT C62)
@@ -324,7 +324,7 @@ def _words(words: Iterable[str]) -> tuple[re.Pattern[str], ...]:
 def build_mapping(data: Mapping[str, Any], source: str = "fiware.yaml") -> FiwareMapping:
     """Check the mapping file's content and compile it; ConfigError names the file and the key."""
     try:
-        raw = _File.model_validate(data)
+        raw = validate(_File, data)
     except ValidationError as exc:
         raise ConfigError([f"{source}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
                            for e in exc.errors(include_url=False)]) from exc
@@ -363,7 +363,7 @@ def default_mapping() -> FiwareMapping:
     """The shipped mapping (``drivers/fiware.yaml`` of the checkout or the wheel)."""
     path = mapping_path()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
     return build_mapping(data, str(path))

@@ -23,6 +23,7 @@ from edge_agent.errors import ConfigError, DecodeError
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
+from edge_agent.resources import read_yaml
 
 if TYPE_CHECKING:
     from edge_agent.lorawan.codecs import PayloadCodec
@@ -122,7 +123,7 @@ def _readable_facts(device: object, drivers: Sequence[Path]) -> Facts:
 def _vector_points(codec: PayloadCodec, path: Path) -> frozenset[str]:
     """The points the codec decodes from the uplinks of its vectors (real frames of the device)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
     names: set[str] = set()

@@ -15,8 +15,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import cast
 
-import yaml
-
 from edge_agent import resources
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import (
@@ -164,7 +162,7 @@ class CodecRegistry:
     @classmethod
     def read(cls, folder: Path) -> CodecRegistry:
         """The registry of ``folder/registry.yaml``."""
-        registry = yaml.safe_load((folder / "registry.yaml").read_text(encoding="utf-8"))
+        registry = resources.read_yaml((folder / "registry.yaml").read_text(encoding="utf-8"))
         return cls(folder, registry["codecs"])
 
     def names(self) -> list[str]:

@@ -6,9 +6,7 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-
-from edge_agent.config.base import Model, Position
+from edge_agent.config.base import Field, Model, Position, ValidationInfo, field_validator, model_validator
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 

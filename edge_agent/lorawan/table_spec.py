@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from edge_agent import resources
-from edge_agent.config.base import Model
+from edge_agent.config.base import BeforeValidator, Field, Model, ValidationError, field_validator, model_validator
+from edge_agent.config.compiled import validate
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import DOMAINS
 
@@ -418,7 +418,7 @@ def read_table_codec(path: Path) -> TableCodecSpec:
     """
     data = _read_yaml(path, "a mapping with table_codec, model, uplink_fports, frames")
     try:
-        spec = TableCodecSpec.model_validate(data)
+        spec = validate(TableCodecSpec, data)
     except ValidationError as exc:
         raise ConfigError(_problems(path, exc)) from exc
     frames = [_with_blocks(path, index, frame, spec.byte_order) if frame.include else frame
@@ -430,7 +430,7 @@ def read_block(path: Path) -> TableBlockSpec:
     """Read and check a block file (``<name>.block.yaml``)."""
     data = _read_yaml(path, "a mapping with table_block, channels")
     try:
-        return TableBlockSpec.model_validate(data)
+        return validate(TableBlockSpec, data)
     except ValidationError as exc:
         raise ConfigError(_problems(path, exc)) from exc
 

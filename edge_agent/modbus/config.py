@@ -5,9 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-
-from edge_agent.config.base import Model, Position
+from edge_agent.config.base import Field, Model, Position, ValidationInfo, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
@@ -78,7 +76,7 @@ class ModbusConfig(Model):
     buses: list[RtuBusConfig] = Field(default_factory=list)
     max_gap: int = Field(10, ge=0, le=124)
     tcp_timeout: float = Field(1.0, gt=0, le=30)
-    backoff: BackoffConfig = BackoffConfig()
+    backoff: BackoffConfig = Field(default_factory=BackoffConfig)
 
     @model_validator(mode="after")
     def _unique_buses(self) -> ModbusConfig:

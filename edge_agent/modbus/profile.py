@@ -12,9 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
-
-from edge_agent.config.base import Model
+from edge_agent.config.base import Field, Model, ValidationError, model_validator
+from edge_agent.config.compiled import validate
 from edge_agent.domains import Domain
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.datatypes import DataType, Order, RegisterCodec
@@ -144,7 +143,7 @@ def read_profile(path: Path) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: (toml): {exc}"]) from exc
     try:
-        return Profile.model_validate(data)
+        return validate(Profile, data)
     except ValidationError as exc:
         raise ConfigError([f"{path}: {_key(error['loc'], data)}: {_explain(error)}"
                            for error in exc.errors(include_url=False)]) from exc

@@ -12,9 +12,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
-
-from edge_agent.config.base import Model
+from edge_agent.config.base import Field, Model, field_validator, model_validator
 
 DEFAULT_CO2_KG_PER_KWH = 0.069
 CO2_SOURCE = "ADEME Base Empreinte, Électricité - usage : Éclairage (moyenne mensualisée par usage)"
@@ -53,8 +51,8 @@ class ReportsConfig(Model):
     daily: bool = Field(True, description="send the daily reports message upstream")
     daily_at: time = Field(time(12, 30), description="local time the day's message is made (after the night's noon)")
     catch_up_days: int = Field(7, ge=0, le=60, description="days missed while the agent was stopped made up at start")
-    energy: EnergySettings = EnergySettings()
-    waste: WasteSettings = WasteSettings()
+    energy: EnergySettings = Field(default_factory=EnergySettings)
+    waste: WasteSettings = Field(default_factory=WasteSettings)
 
     @field_validator("daily_at", mode="before")
     @classmethod

@@ -12,9 +12,7 @@ import re
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
-
-from edge_agent.config.base import Model
+from edge_agent.config.base import BeforeValidator, Field, Model, field_validator, model_validator
 
 NAME = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 Level = Annotated[int, Field(ge=0, le=100)]

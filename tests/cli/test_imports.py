@@ -41,6 +41,8 @@ runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
 NEVER = ("rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
          "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web")
 # A technician's command that talks to no device loads no field-bus or MQTT client either.
+# pydantic and its core: the daemon and the everyday commands read the config compiled, never validate it.
+WITHOUT_PYDANTIC = ("pydantic", "pydantic_core", "annotated_types", "typing_inspection")
 NO_DEVICE = (*NEVER, "pymodbus", "serial", "paho", "edge_agent.modbus.adapter", "edge_agent.lorawan.adapter")
 
 
@@ -141,6 +143,7 @@ def test_offline_commands_read_the_store_without_device_or_agent_code(tmp_path: 
     assert _loaded(loaded, NO_DEVICE) == []
     assert _loaded(loaded, ("edge_agent.agent", "edge_agent.sync", "edge_agent.rules.engine",
                             "edge_agent.reports.report_service")) == []
+    assert _loaded(loaded, WITHOUT_PYDANTIC) == [], "the site config is read compiled (edge_agent/config/compiled.py)"
 
 
 def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Broker) -> None:
@@ -150,6 +153,7 @@ def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Bro
         loaded = modules_of(tmp_path, *args)
         assert _loaded(loaded, NO_DEVICE) == [], args
         assert _loaded(loaded, ("edge_agent.store", "edge_agent.agent")) == [], args
+        assert _loaded(loaded, WITHOUT_PYDANTIC) == [], args
 
 
 def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Path, broker: Broker) -> None:
@@ -160,6 +164,17 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     used = ("edge_agent.modbus.tcp", "paho", "edge_agent.lorawan.lorawan_service")
     assert _loaded(loaded, used) == list(used)
     assert _loaded(loaded, ("pymodbus",)) == [], "pymodbus serves serial lines only: a TCP-only site leaves it out"
+    assert _loaded(loaded, WITHOUT_PYDANTIC) == []
+    assert (tmp_path / "store.db.compiled.json").is_file(), "a first start compiles the config for the next ones"
+    again = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
+    assert _loaded(again, WITHOUT_PYDANTIC) == []
+
+
+def test_a_command_without_the_compiled_form_still_validates_with_pydantic(tmp_path: Path, broker: Broker) -> None:
+    """The other side: a command that is not among the compiled ones loads pydantic, so the probe can see it."""
+    config = _field_site(tmp_path, broker.port)
+    loaded = modules_of(tmp_path, "drivers", "list", "--config", str(config))
+    assert "pydantic" in loaded
 
 
 def test_a_site_with_simulated_devices_loads_the_simulator(tmp_path: Path, broker: Broker) -> None:
