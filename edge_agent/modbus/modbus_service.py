@@ -180,8 +180,10 @@ class ModbusService:
     async def write_point(self, device: str, point: str, value: float | int | bool) -> WriteResult:
         return await write_point(self.poller(device), point, value)
 
-    def devices_status(self) -> list[ModbusDeviceStatus]:
-        return [device_status(poller) for poller in self._pollers.values()] + [
+    def devices_status(self, *, details: bool = True) -> list[ModbusDeviceStatus]:
+        """Every device's status; without ``details``, no last values nor frames (what the inventory needs, once a
+        second, at a cost that does not grow with the points)."""
+        return [device_status(poller, details=details) for poller in self._pollers.values()] + [
             unusable_status(self._configs[name], problem) for name, problem in self.unusable.items()]
 
 
@@ -194,7 +196,7 @@ def unusable_status(device: ModbusDeviceConfig, problem: str) -> ModbusDeviceSta
             "problem": problem}
 
 
-def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
+def device_status(poller: DevicePoller, *, details: bool = True) -> ModbusDeviceStatus:
     health = poller.health
     return {
         "name": poller.name,
@@ -209,7 +211,7 @@ def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
         "submit_failures": poller.submit_failures,
         "requests_per_poll": len(poller.plan),
         "values": {name: {"value": r.value, "unit": r.unit, "quality": r.quality.label, "ts": r.ts}
-                   for name, r in poller.last_values.items()},
+                   for name, r in poller.last_values.items()} if details else {},
         "recent_frames": [f"{'>' if f.sent else '<'} {f.hex}" for f in poller.line.link.recent_frames(
-            poller.config.unit, 6)],
+            poller.config.unit, 6)] if details else [],
     }
