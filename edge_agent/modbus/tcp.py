@@ -159,9 +159,29 @@ class TcpClient:
     async def request(self, unit: int, pdu: bytes, timeout: float) -> bytes:
         """Send one PDU to ``unit`` and return the response PDU (function code first). Raises TcpFailure, or
         TimeoutError when no answer came within ``timeout``."""
-        answer = (await self.request_many(unit, (pdu,), timeout))[0]
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            raise TcpFailure("connect", f"{self.host}:{self.port}: not connected")
+        self._tid = tid = (self._tid + 1) & 0xFFFF
+        loop = asyncio.get_running_loop()
+        batch = _Batch(loop.create_future(), 1)
+        if not protocol.pending:
+            protocol.received = 0
+        protocol.pending[tid] = (batch, 0, unit)
+        frame = _HEADER.pack(tid, 0, len(pdu) + 1, unit) + pdu
+        self.frames.append((time.time(), unit, True, frame))
+        protocol.transport.write(frame)
+        timer = loop.call_later(timeout, _expire, batch.future)
+        try:
+            await batch.future
+        finally:
+            timer.cancel()
+            if batch.left:
+                protocol.pending.pop(tid, None)
+        answer = batch.answers[0]
         if isinstance(answer, TcpFailure):
             raise answer
+        assert answer is not None
         return answer
 
     async def request_many(self, unit: int, pdus: Sequence[bytes], timeout: float) -> list[bytes | TcpFailure]:
@@ -198,6 +218,8 @@ class TcpClient:
             if batch.left:
                 for key in [key for key, entry in pending.items() if entry[0] is batch]:
                     del pending[key]
+        if not batch.left:
+            return batch.answers  # type: ignore[return-value]  # every one answered: no None left
         late = TcpFailure("timeout", f"unit {unit}: no answer within {timeout:g} s")
         return [late if answer is None else answer for answer in batch.answers]
 
