@@ -63,9 +63,7 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, trace: Trace) -> None:
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, tuple[_Batch, int, int]] = {}  # transaction id: (batch, index in it, unit)
-        self.unit = 0
         self.received = 0  # bytes since the last request went out on an idle connection, not taken by a request
-        self.total = 0  # bytes received on this connection
         self._buffer = b""
         self._trace = trace
 
@@ -83,7 +81,6 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
-        self.total += len(data)
         buffer = self._buffer + data if self._buffer else data
         while len(buffer) >= 8:
             tid, protocol, length, unit = _HEADER.unpack_from(buffer)
@@ -203,7 +200,6 @@ class TcpClient:
             self.frames.append((now, unit, True, frame))
             frames.append(frame)
         self._tid = tid
-        protocol.unit = unit
         protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
         timer = loop.call_later(timeout, _expire, batch.future)
         try:
