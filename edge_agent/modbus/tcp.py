@@ -27,7 +27,7 @@ _HEADER = struct.Struct(">HHHB")
 _READ = struct.Struct(">BHH")
 _MAX_ADU_LENGTH = 254  # the MBAP length field counts the unit id and a PDU of at most 253 bytes
 
-Trace = Callable[[bool, bytes], None]
+Trace = Callable[[int, bool, bytes], None]  # unit, sent, frame
 
 
 class TcpFailure(Exception):
@@ -64,6 +64,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, tuple[_Batch, int, int]] = {}  # transaction id: (batch, index in it, unit)
         self.received = 0  # bytes since the last request went out on an idle connection, not taken by a request
+        self.unit = 0  # of the last request sent: what a frame that answers no request is shown under
         self._buffer = b""
         self._trace = trace
 
@@ -85,18 +86,19 @@ class _Protocol(asyncio.Protocol):
         while len(buffer) >= 8:
             tid, protocol, length, unit = _HEADER.unpack_from(buffer)
             if protocol != 0 or not 2 <= length <= _MAX_ADU_LENGTH:
-                self._trace(False, buffer)
+                self._trace(self.unit, False, buffer)
                 buffer = b""  # no frame boundary to resync on: drop what came, wait for the next answer
                 break
             end = 6 + length
             if len(buffer) < end:
                 break
             frame, buffer = buffer[:end], buffer[end:]
-            self._trace(False, frame)
             waiting = self.pending.pop(tid, None)
             if waiting is None:
+                self._trace(self.unit, False, frame)
                 continue  # a late answer to a request that timed out: dropped
             batch, index, asked = waiting
+            self._trace(asked, False, frame)
             self.received -= end
             if unit != asked:
                 batch.answer(index, TcpFailure("bad_frame", f"answer from unit {unit}, asked unit {asked}"))
@@ -132,8 +134,7 @@ class TcpClient:
         """Requests sent and not yet answered (nor timed out)."""
         return len(self._protocol.pending) if self._protocol is not None else 0
 
-    def _trace(self, sent: bool, data: bytes) -> None:
-        unit = _HEADER.unpack_from(data)[3] if len(data) >= 7 else 0
+    def _trace(self, unit: int, sent: bool, data: bytes) -> None:
         self.frames.append((time.time(), unit, sent, data))
 
     async def connect(self, timeout: float) -> None:
@@ -165,6 +166,7 @@ class TcpClient:
         if not protocol.pending:
             protocol.received = 0
         protocol.pending[tid] = (batch, 0, unit)
+        protocol.unit = unit
         frame = _HEADER.pack(tid, 0, len(pdu) + 1, unit) + pdu
         self.frames.append((time.time(), unit, True, frame))
         protocol.transport.write(frame)
@@ -200,6 +202,7 @@ class TcpClient:
             self.frames.append((now, unit, True, frame))
             frames.append(frame)
         self._tid = tid
+        protocol.unit = unit
         protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
         timer = loop.call_later(timeout, _expire, batch.future)
         try:
