@@ -8,7 +8,8 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
-from edge_agent.modbus.adapter import ModbusFailure, ModbusLink
+from edge_agent.device_state import ModbusDeviceStatus
+from edge_agent.modbus.adapter import ModbusFailure, ModbusLink, Values
 from edge_agent.modbus.bus import Line
 from edge_agent.modbus.config import ModbusDeviceConfig
 from edge_agent.modbus.modbus_service import ModbusService, build_service
@@ -27,7 +28,7 @@ def _service(sink: ListSink, devices: list[dict[str, object]]) -> ModbusService:
 
 
 def test_requests_sent_together_each_get_their_own_answer() -> None:
-    async def scenario() -> tuple[list[object], list[object]]:
+    async def scenario() -> tuple[list[Values | ModbusFailure], list[Values | ModbusFailure]]:
         port = free_port()
         units = make_units({1: "traffic_counter", 2: "traffic_counter"})
         units[1].set_registers("holding", 0, [11, 12, 13])
@@ -56,7 +57,7 @@ def test_pymodbus_own_server_does_not_answer_requests_sent_together() -> None:
     """Why pipelining is a per-device option, off by default: a server that takes one request at a time (here
     pymodbus's own) leaves the others unanswered; they time out, and the connection is made again after."""
 
-    async def scenario() -> tuple[list[object], list[int] | list[bool]]:
+    async def scenario() -> tuple[list[Values | ModbusFailure], Values]:
         port = free_port()
         units = make_units({1: "traffic_counter"})
         units[1].set_registers("holding", 0, [7, 8])
@@ -122,7 +123,7 @@ def test_a_cancelled_wait_for_a_turn_gives_nothing_away() -> None:
 
 
 def test_devices_behind_one_gateway_polled_with_requests_in_flight_together() -> None:
-    async def scenario() -> tuple[ListSink, dict[str, object], int, int]:
+    async def scenario() -> tuple[ListSink, dict[str, ModbusDeviceStatus], int, int]:
         port = free_port()
         units = make_units({1: "traffic_counter", 2: "traffic_counter", 3: "eastron_sdm120", 4: "traffic_counter"})
         units[1].set("counting_interval", 120)
@@ -159,6 +160,9 @@ def test_devices_behind_one_gateway_polled_with_requests_in_flight_together() ->
     assert [e.kind for e in sink.events("dead")] == ["device_offline"]
     assert status["dead"]["errors"]["timeout"] >= 2
     assert status["c1"]["errors"] == {} and status["m3"]["errors"] == {}
+    frames = status["c2"]["recent_frames"]
+    assert {f[0] for f in frames} == {">", "<"}, "requests and answers both kept"
+    assert all(f.split()[1][12:14] == "02" for f in frames), "each device's frames are its own unit's"
 
 
 def test_a_shared_connection_takes_the_smallest_max_in_flight_and_rtu_takes_none() -> None:
