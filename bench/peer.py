@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -34,6 +36,7 @@ PROFILE = "traffic_counter"  # 13 points: 10 in input registers 0-19, 2 holding 
 _TB_TYPES = {"u16": ("16uint", 1), "s16": ("16int", 1), "u32": ("32uint", 2), "s32": ("32int", 2),
              "u64": ("64uint", 4), "f32": ("32float", 2), "f64": ("64float", 4), "bit": ("16uint", 1)}
 _FC = {"input": 4, "holding": 3, "coil": 1, "discrete": 2}
+PIPELINE = 8  # our second run: max_in_flight of every device (the simulated servers take requests together)
 
 
 def ensure_peer() -> str | None:
@@ -157,11 +160,12 @@ def _run_peer(bed: Bed) -> dict[str, float]:
     return got
 
 
-def _run_ours(bed: Bed) -> dict[str, float]:
+def _run_ours(bed: Bed, max_in_flight: int = 1) -> dict[str, float]:
     folder, children, broker, slaves, period = bed.folder, bed.children, bed.broker, bed.slaves, bed.period
     config = site.base_site(folder, broker.port)
     config["devices"] = [{"driver": "modbus", "name": f"dev-{i:03d}", "profile": PROFILE, "host": "127.0.0.1",
-                          "port": port, "unit": unit, "poll_interval": period} for i, (port, unit) in enumerate(slaves)]
+                          "port": port, "unit": unit, "poll_interval": period, "max_in_flight": max_in_flight}
+                         for i, (port, unit) in enumerate(slaves)]
     path = site.write(folder, config)
     hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
     try:
@@ -171,6 +175,31 @@ def _run_ours(bed: Bed) -> dict[str, float]:
     finally:
         hypervisor.close()
     return got
+
+
+def server_capacity(port: int, units: int, seconds: float = 2.0) -> float:
+    """Points/s the simulated server can answer on one connection, one request at a time, to a minimal blocking
+    client: the profile's plan (its reads merged as ours are) over ``units`` units in turn. The ceiling of any
+    gateway polling one request at a time on that connection."""
+    from edge_agent.modbus.plan import build_plan
+
+    plan = build_plan(load_profile(PROFILE))
+    reads = [(_FC[block.table], block.start, block.count) for block in plan]
+    points = sum(len(block.points) for block in plan)
+    done, tid, buffer = 0, 0, b""
+    with socket.create_connection(("127.0.0.1", port), timeout=2.0) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            function, address, count = reads[done % len(reads)]
+            tid = (tid + 1) & 0xFFFF
+            sock.sendall(struct.pack(">HHHBBHH", tid, 0, 6, done // len(reads) % units + 1, function, address, count))
+            while len(buffer) < 6 or len(buffer) < 6 + struct.unpack_from(">H", buffer, 4)[0]:
+                buffer += sock.recv(4096)
+            buffer = buffer[6 + struct.unpack_from(">H", buffer, 4)[0]:]
+            done += 1
+        elapsed = time.perf_counter() - start
+    return round(done / elapsed * points / len(reads), 1)
 
 
 def run(mode: str, devices: int = 50, period: float = 0.1) -> Result:
@@ -187,6 +216,10 @@ def run(mode: str, devices: int = 50, period: float = 0.1) -> Result:
     for shared in (False, True):
         _compare(result, shared, devices, (period, warmup, seconds))
     result.notes.append("CPU and memory are the gateway process's own (/proc/<pid>); the simulators run apart")
+    result.notes.append(f"edge-agent runs twice: as configured by default (one request at a time per connection) and "
+                        f"with max_in_flight {PIPELINE} (requests pipelined; the simulated servers take them)")
+    result.notes.append("server capacity: what the simulated server answers on one connection to a minimal client "
+                        "sending one request at a time, the ceiling of a gateway that does the same")
     return result
 
 
@@ -200,12 +233,14 @@ def _compare(result: Result, shared: bool, devices: int, timing: tuple[float, fl
         base = free_block(1 if shared else devices)
         sim_mode, count = ("tcp-shared", devices) if shared else ("tcp-fleet", devices)
         children.python("sim", "-m", "bench.sim", sim_mode, "--port", str(base), "--count", str(count),
-                        "--profile", PROFILE)
+                        "--profile", PROFILE, "--pipelining")
         wait_port(base if shared else base + devices - 1)
         slaves = [(base, i + 1) for i in range(devices)] if shared else [(base + i, 1) for i in range(devices)]
         bed = Bed(folder, children, broker, slaves, *timing)
+        capacity = server_capacity(base, devices) if shared else None
         peer = _run_peer(bed)
         ours = _run_ours(bed)
+        piped = _run_ours(bed, PIPELINE)
     finally:
         children.close()
         broker.stop()
@@ -223,6 +258,14 @@ def _compare(result: Result, shared: bool, devices: int, timing: tuple[float, fl
     result.figures[f"{mode}: ratio CPU per point (ours/peer)"] = _ratio(ours["CPU us per point"],
                                                                         peer["CPU us per point"])
     result.figures[f"{mode}: ratio RSS (ours/peer)"] = _ratio(ours["RSS MB"], peer["RSS MB"])
+    label = f"edge-agent max_in_flight {PIPELINE}"
+    for key in piped:
+        result.figures[f"{mode}: {label} {key}"] = piped[key]
+    result.figures[f"{mode}: {label}, share of asked"] = f"{piped['points/s'] / asked:.0%}"
+    result.figures[f"{mode}: {label}, ratio CPU per point (ours/peer)"] = _ratio(piped["CPU us per point"],
+                                                                                 peer["CPU us per point"])
+    if capacity is not None:
+        result.figures[f"{mode}: server capacity, one request at a time (points/s)"] = capacity
 
 
 def _ratio(ours: float, peer: float) -> float:

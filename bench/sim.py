@@ -4,6 +4,9 @@
     python -m bench.sim tcp-shared --port P --count N --profile NAME   one server, units 1..N behind it
     python -m bench.sim rtu --tty PATH --count N --profile NAME [--pace-baud B]
 
+``--pipelining`` (TCP): the servers take several requests at once on a connection, answering each (pymodbus's own
+server answers one request at a time).
+
 ``--pace-baud`` paces the RTU simulator: before answering it waits as long as the request and its reply would
 take on an RS-485 wire at that baud rate (11-bit characters, 3.5 character times of silence after each frame,
 at least 1.75 ms), since a socat pty pair moves bytes at memory speed.
@@ -51,9 +54,10 @@ class PacedContext(SimContext):
 async def _serve(args: argparse.Namespace) -> None:
     units = list(range(1, args.count + 1))
     if args.mode == "tcp-fleet":
-        await simulator.serve_tcp_fleet(args.port, [args.profile] * args.count)
+        await simulator.serve_tcp_fleet(args.port, [args.profile] * args.count, pipelining=args.pipelining)
     elif args.mode == "tcp-shared":
-        await simulator.start_tcp(simulator.make_units(dict.fromkeys(units, args.profile)), args.port)
+        await simulator.start_tcp(simulator.make_units(dict.fromkeys(units, args.profile)), args.port,
+                                  pipelining=args.pipelining)
     else:
         made = simulator.make_units(dict.fromkeys(units, args.profile))
         server = await simulator.start_rtu(made, args.tty, baudrate=args.pace_baud or 9600, parity="N")
@@ -71,6 +75,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--profile", default="eastron_sdm120")
     parser.add_argument("--pace-baud", type=int, default=0)
+    parser.add_argument("--pipelining", action="store_true")
     asyncio.run(_serve(parser.parse_args()))
 
 

@@ -74,7 +74,7 @@ class InventoryPublisher:
 
     def current(self) -> dict[str, Any]:
         drivers = self._drivers
-        modbus = drivers.modbus.devices_status() if drivers.modbus is not None else []
+        modbus = drivers.modbus.devices_status(details=False) if drivers.modbus is not None else []
         lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
         if self._identities is None:  # read once: the shipped driver files do not change while the agent runs
             self._identities = site_identities(self._config)

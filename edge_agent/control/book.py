@@ -14,9 +14,15 @@ MAX_UNKNOWN_DEVICES = 256  # devices not in the config (should not happen) are t
 @dataclass
 class DeviceSeen:
     last_seen: float | None = None
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    readings: dict[str, Reading] = field(default_factory=dict)  # the last of each point
     events: int = 0
     last_event: str | None = None
+
+    @property
+    def values(self) -> dict[str, dict[str, Any]]:
+        """The last value of each point, as the control socket shows it (built when asked, not at every commit)."""
+        return {point: {"value": r.value, "unit": r.unit, "quality": r.quality.label, "ts": r.ts}
+                for point, r in self.readings.items()}
 
 
 class DeviceBook:
@@ -27,17 +33,21 @@ class DeviceBook:
         self._devices: dict[str, DeviceSeen] = {name: DeviceSeen() for name in known}
 
     def on_committed(self, records: Sequence[Record], seqs: Sequence[int]) -> None:
+        device: str | None = None
+        seen: DeviceSeen | None = None
         for record in records:
             if record.device is None:
                 continue
-            seen = self._entry(record.device)
+            if record.device != device:  # a poll's readings come together: one look-up for them all
+                device = record.device
+                seen = self._entry(device)
             if seen is None:
                 continue
-            if isinstance(record, Reading):
-                seen.last_seen = max(seen.last_seen or 0.0, record.ts)
-                seen.values[record.point] = {"value": record.value, "unit": record.unit,
-                                             "quality": record.quality.label, "ts": record.ts}
-            elif isinstance(record, Event):
+            if type(record) is Reading:
+                if seen.last_seen is None or record.ts > seen.last_seen:
+                    seen.last_seen = record.ts
+                seen.readings[record.point] = record
+            elif type(record) is Event:
                 seen.events += 1
                 seen.last_event = record.kind
 

@@ -19,7 +19,7 @@ from typing import Any
 from edge_agent.errors import DeviceError
 from edge_agent.modbus.backoff import FailureKind
 from edge_agent.modbus.profile import Table
-from edge_agent.modbus.tcp import TcpClient, TcpFailure, check_function
+from edge_agent.modbus.tcp import TcpClient, TcpFailure, check_function, check_read, read_pdu
 
 _EXCEPTION_NAMES = {
     1: "illegal function",
@@ -33,6 +33,9 @@ _EXCEPTION_NAMES = {
 }
 _READ_FUNCTION: dict[str, int] = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 _WORDS = [struct.Struct(f">{n}H") for n in range(126)]  # unpackers of 0..125 registers
+
+Values = list[int] | list[bool]
+Read = tuple[Table, int, int]  # table, first address, count
 
 
 class ModbusFailure(DeviceError):
@@ -89,8 +92,15 @@ def _exception_failure(unit: int, code: int) -> ModbusFailure:
     return ModbusFailure("exception", f"unit {unit} answered exception {code} ({name})", code=code)
 
 
+def _values(function: int, count: int, data: bytes) -> Values:
+    if function > 2:
+        return list(_WORDS[count].unpack(data)) if count < len(_WORDS) else list(struct.unpack(f">{count}H", data))
+    return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(count)]
+
+
 class ModbusLink:
-    """One connection (a TCP socket or a serial port). One request at a time: callers hold the line's lock."""
+    """One connection (a TCP socket or a serial port). Callers hold the line's lock (or as many of its turns as
+    they have requests in flight)."""
 
     def __init__(self, *, host: str | None = None, port: int = 502, serial: SerialParams | None = None,
                  keep_frames: int = 32) -> None:
@@ -146,16 +156,45 @@ class ModbusLink:
         elif self._client is not None:
             self._client.close()
 
-    async def read(self, unit: int, table: Table, start: int, count: int, timeout: float) -> list[int] | list[bool]:
+    async def read(self, unit: int, table: Table, start: int, count: int, timeout: float) -> Values:
         """Registers (holding, input) or bits (coil, discrete) of one unit."""
         if self._tcp is None:
             return await self._serial_read(unit, table, start, count, timeout)
         function = _READ_FUNCTION[table]
         data = await self._tcp_call(unit, timeout, self._tcp.read(unit, function, start, count, timeout))
-        if function > 2:
-            return list(_WORDS[count].unpack(data)) if count < len(_WORDS) else list(
-                struct.unpack(f">{count}H", data))
-        return [bool(data[i >> 3] >> (i & 7) & 1) for i in range(count)]
+        return _values(function, count, data)
+
+    async def read_many(self, unit: int, reads: Sequence[Read], timeout: float) -> list[Values | ModbusFailure]:
+        """Several reads of one unit, their answers (or failures) in order. Over TCP they go out together, all in
+        flight at once (only for servers that take it: the caller's line says how many); on a serial line one after
+        the other, stopping at the first failure that is not a Modbus exception."""
+        if self._tcp is None:
+            out: list[Values | ModbusFailure] = []
+            for table, start, count in reads:
+                try:
+                    out.append(await self._serial_read(unit, table, start, count, timeout))
+                except ModbusFailure as exc:
+                    out.append(exc)
+                    if exc.kind != "exception":
+                        break
+            return out
+        functions = [_READ_FUNCTION[table] for table, _, _ in reads]
+        pdus = [read_pdu(function, start, count) for function, (_, start, count) in zip(functions, reads, strict=True)]
+        answers = await self._tcp_call(unit, timeout, self._tcp.request_many(unit, pdus, timeout))
+        results: list[Values | ModbusFailure] = []
+        timed_out = False
+        for function, (_, _, count), answer in zip(functions, reads, answers, strict=True):
+            try:
+                if isinstance(answer, TcpFailure):
+                    raise answer
+                results.append(_values(function, count, check_read(answer, function, unit, count)))
+            except TcpFailure as exc:
+                timed_out = timed_out or exc.kind == "timeout"
+                results.append(ModbusFailure("timeout", str(exc)) if exc.kind == "timeout" else
+                               self._failure(unit, timeout, exc))
+        if timed_out and not self._tcp.in_flight:
+            self._tcp.close()  # as after any timeout: a late answer must never meet the next request
+        return results
 
     async def write(self, unit: int, table: Table, address: int, values: Sequence[int], timeout: float) -> None:
         """Write one coil (FC5), one register (FC6) or several registers (FC16)."""
@@ -193,8 +232,11 @@ class ModbusLink:
         except TimeoutError as exc:
             received = self._tcp.received
             # A late answer must never be taken for the next request's (a server may even reuse the new
-            # request's transaction id for it): the next request goes out on a fresh connection.
-            self._tcp.close()
+            # request's transaction id for it): the next request goes out on a fresh connection, unless other
+            # requests are in flight on this one (several allowed: the server matches answers by transaction id),
+            # in which case the last of them to time out closes it.
+            if not self._tcp.in_flight:
+                self._tcp.close()
             raise self._silence(unit, timeout, received) from exc
         except OSError as exc:
             raise ModbusFailure("connect", f"{self.label}: {exc}") from exc

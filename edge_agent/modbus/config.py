@@ -23,12 +23,19 @@ class ModbusDeviceConfig(Model):
     poll_interval: float = Field(10.0, gt=0)
     timeout: float | None = Field(None, gt=0, le=30, description="seconds; default: the bus's or 1 s over TCP")
     max_gap: int | None = Field(None, ge=0, le=124, description="registers of gap merged into one read")
+    max_in_flight: int = Field(1, ge=1, le=16, description=(
+        "Modbus TCP requests sent at once on the device's connection (pipelining); only for a device or gateway "
+        "known to take several at a time, answering each with its own transaction id; devices sharing a "
+        "connection use the smallest value among them"))
     position: Position | None = Field(None, description="where the device stands (used by the reports)")
 
     @model_validator(mode="after")
     def _one_transport(self) -> ModbusDeviceConfig:
         if (self.host is None) == (self.bus is None):
             raise ValueError("give either 'host' (Modbus TCP) or 'bus' (an RTU bus name), not both or neither")
+        if self.bus is not None and self.max_in_flight > 1:
+            raise ValueError("max_in_flight above 1 is for Modbus TCP devices only: an RTU bus carries one request "
+                             "at a time")
         return self
 
     @field_validator("profile")

@@ -54,6 +54,11 @@ def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[M
         raise ConfigError(problems)
     catalog = site_catalog(context)
     lines: dict[str, Line] = {}
+    depths: dict[str, int] = {}  # per TCP endpoint: the smallest max_in_flight of the devices behind it
+    for device in devices:
+        if device.host is not None:
+            key = f"tcp:{device.host}:{device.port}"
+            depths[key] = min(depths.get(key, device.max_in_flight), device.max_in_flight)
     pollers = []
     for device in devices:
         try:
@@ -64,7 +69,7 @@ def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[M
             unusable[device.name] = "; ".join(exc.problems)
             log.error("modbus_device_unusable", device=device.name, profile=device.profile, problem=exc.problems)
             continue
-        key, line, timeout = _line_for(device, modbus, lines)
+        key, line, timeout = _line_for(device, modbus, lines, depths)
         lines[key] = line
         backoff = modbus.backoff
         pollers.append(DevicePoller(
@@ -79,7 +84,8 @@ def _gap(device: ModbusDeviceConfig, modbus: ModbusConfig) -> int:
     return device.max_gap if device.max_gap is not None else modbus.max_gap
 
 
-def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str, Line]) -> tuple[str, Line, float]:
+def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str, Line],
+              depths: dict[str, int]) -> tuple[str, Line, float]:
     if device.bus is not None:
         bus = modbus.bus(device.bus)
         timeout = (device.timeout or bus.timeout) + bus.adapter_latency
@@ -90,7 +96,7 @@ def _line_for(device: ModbusDeviceConfig, modbus: ModbusConfig, lines: dict[str,
         return key, lines[key], timeout
     key = f"tcp:{device.host}:{device.port}"
     if key not in lines:
-        lines[key] = Line(ModbusLink(host=device.host, port=device.port))
+        lines[key] = Line(ModbusLink(host=device.host, port=device.port), depth=depths.get(key, 1))
     return key, lines[key], device.timeout or modbus.tcp_timeout
 
 
@@ -174,8 +180,10 @@ class ModbusService:
     async def write_point(self, device: str, point: str, value: float | int | bool) -> WriteResult:
         return await write_point(self.poller(device), point, value)
 
-    def devices_status(self) -> list[ModbusDeviceStatus]:
-        return [device_status(poller) for poller in self._pollers.values()] + [
+    def devices_status(self, *, details: bool = True) -> list[ModbusDeviceStatus]:
+        """Every device's status; without ``details``, no last values nor frames (what the inventory needs, once a
+        second, at a cost that does not grow with the points)."""
+        return [device_status(poller, details=details) for poller in self._pollers.values()] + [
             unusable_status(self._configs[name], problem) for name, problem in self.unusable.items()]
 
 
@@ -188,7 +196,7 @@ def unusable_status(device: ModbusDeviceConfig, problem: str) -> ModbusDeviceSta
             "problem": problem}
 
 
-def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
+def device_status(poller: DevicePoller, *, details: bool = True) -> ModbusDeviceStatus:
     health = poller.health
     return {
         "name": poller.name,
@@ -203,7 +211,7 @@ def device_status(poller: DevicePoller) -> ModbusDeviceStatus:
         "submit_failures": poller.submit_failures,
         "requests_per_poll": len(poller.plan),
         "values": {name: {"value": r.value, "unit": r.unit, "quality": r.quality.label, "ts": r.ts}
-                   for name, r in poller.last_values.items()},
+                   for name, r in poller.last_values.items()} if details else {},
         "recent_frames": [f"{'>' if f.sent else '<'} {f.hex}" for f in poller.line.link.recent_frames(
-            poller.config.unit, 6)],
+            poller.config.unit, 6)] if details else [],
     }

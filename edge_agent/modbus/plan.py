@@ -110,9 +110,9 @@ def decode_block(block: ReadBlock, values: Sequence[int] | Sequence[bool]) -> li
 
 
 def compile_point(spec: PointSpec, codec: RegisterCodec) -> FastDecode:
-    """``decode_point`` for one point, specialised once: the common types (bits, big-endian integers and floats)
-    without the general path's checks and lookups at each poll. Anything else, and any value the fast path
-    cannot take, goes through ``decode_point``; both give the same value and quality."""
+    """``decode_point`` for one point, specialised once: the common types (bits, integers and floats of big-endian
+    registers, in either word order) without the general path's checks and lookups at each poll. Anything else,
+    and any value the fast path cannot take, goes through ``decode_point``; both give the same value and quality."""
 
     def general(chunk: Sequence[int] | Sequence[bool]) -> tuple[Value, Quality]:
         decoded = decode_point(spec, codec, chunk)
@@ -133,10 +133,11 @@ def compile_point(spec: PointSpec, codec: RegisterCodec) -> FastDecode:
             return bool((int(chunk[0]) >> shift) & 1), _GOOD
         return flag
     unpack = _UNPACKERS.get(codec.type)
-    if unpack is None or codec.byte_order != "big" or (codec.word_order != "big" and codec.width > 1):
+    if unpack is None or codec.byte_order != "big":
         return general
     pack = _PACKERS[codec.width]
     width = codec.width
+    reverse = codec.word_order != "big" and width > 1  # least significant word first: the registers reversed
     scale, offset, scaled = codec.scale, codec.offset, codec.scaled
     digits = scale_digits(codec.scale) if scaled else 0
     low, high = spec.valid_min, spec.valid_max
@@ -147,7 +148,7 @@ def compile_point(spec: PointSpec, codec: RegisterCodec) -> FastDecode:
         if len(chunk) != width:
             return general(chunk)
         try:
-            raw: float = unpack(pack(*chunk))[0]
+            raw: float = unpack(pack(*(chunk[::-1] if reverse else chunk)))[0]
         except struct.error:  # a register outside 0..65535
             return general(chunk)
         value = raw

@@ -45,6 +45,8 @@ class DevicePoller:
 
     async def read(self) -> tuple[list[Reading], ModbusFailure | None]:
         """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block."""
+        if self.line.depth > 1:
+            return await self._read_together()
         readings: list[Reading] = []
         failure: ModbusFailure | None = None
         answered = 0
@@ -59,11 +61,43 @@ class DevicePoller:
                 continue
             answered += 1
             readings.extend(self._readings(block, values))
+        return readings, self._settle(answered, failure)
+
+    async def _read_together(self) -> tuple[list[Reading], ModbusFailure | None]:
+        """``read`` on a line taking several requests at once: the plan's requests go out together (as many at a
+        time as the line takes), with the same outcome as one by one."""
+        readings: list[Reading] = []
+        failure: ModbusFailure | None = None
+        answered = 0
+        plan, depth = self.plan, self.line.depth
+        for first in range(0, len(plan), depth):
+            blocks = plan[first:first + depth]
+            try:
+                async with self.line.transaction(len(blocks)) as link:
+                    results = await link.read_many(self.config.unit, [(b.table, b.start, b.count) for b in blocks],
+                                                   self.timeout)
+            except ModbusFailure as exc:
+                failure = exc
+                break
+            for block, result in zip(blocks, results, strict=False):
+                if isinstance(result, ModbusFailure):
+                    failure = result
+                    if result.kind != "exception":
+                        break
+                    continue
+                answered += 1
+                readings.extend(self._readings(block, result))
+            if failure is not None and failure.kind != "exception":
+                break
+        return readings, self._settle(answered, failure)
+
+    def _settle(self, answered: int, failure: ModbusFailure | None) -> ModbusFailure | None:
+        """A failure after some answers is counted and logged, not the cycle's failure."""
         if answered and failure is not None:
             self.health.counted(failure.kind)
             self._log_partial(failure)
-            failure = None
-        return readings, failure
+            return None
+        return failure
 
     def _readings(self, block: ReadBlock, values: list[int] | list[bool]) -> list[Reading]:
         ts, synced, device, last = self.clock.now(), self.clock.synced(), self.name, self.last_values

@@ -16,8 +16,11 @@ from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusServerContext
-from pymodbus.exceptions import NoSuchIdException
+from pymodbus.exceptions import ModbusIOException, NoSuchIdException
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+from pymodbus.transaction import TransactionManager
 
 from edge_agent.modbus.datatypes import encode
 from edge_agent.modbus.profile import BIT_TABLES, PointSpec, Profile, Table, load_profile
@@ -153,9 +156,52 @@ def make_units(spec: dict[int, str], **kwargs: Any) -> dict[int, SimUnit]:
     return {unit: SimUnit(load_profile(name), **kwargs) for unit, name in spec.items()}
 
 
-async def start_tcp(units: dict[int, SimUnit], port: int, host: str = "127.0.0.1") -> ModbusTcpServer:
-    """A Modbus TCP server on ``host:port`` serving ``units``; stop it with ``await server.shutdown()``."""
-    server = ModbusTcpServer(SimContext(units), address=(host, port), ignore_missing_devices=True)
+class _PipelinedHandler(ServerRequestHandler):
+    """pymodbus's connection handler, taking several requests at once (Modbus TCP allows it).
+
+    pymodbus's own reads one frame per arrival of bytes (the next waits for the next bytes) and answers from the last
+    request parsed, so two requests arriving together get a wrong or no answer. This one parses every frame that
+    came and answers each with its own transaction id, in order."""
+
+    def callback_data(self, data: bytes, addr: tuple[str, int] | None = None) -> int:
+        used = 0
+        while used < len(data):
+            try:
+                taken = TransactionManager.callback_data(self, data[used:], addr)
+            except ModbusIOException:  # a bad function code: pymodbus's handler answers it
+                return used + int(super().callback_data(data[used:], addr))
+            if not taken:
+                break
+            used += taken
+            pdu, self.last_pdu = self.last_pdu, None
+            if pdu is not None:
+                self.loop.create_task(self._answer(pdu, self.last_addr))
+        return used
+
+    async def _answer(self, pdu: ModbusPDU, addr: tuple[str, int] | None) -> None:
+        try:
+            response = await pdu.datastore_update(self.server.context, pdu.dev_id)
+        except NoSuchIdException:
+            return  # a silent unit: no answer at all
+        response.transaction_id = pdu.transaction_id
+        response.dev_id = pdu.dev_id
+        self.server_send(response, addr)  # type: ignore[no-untyped-call]
+
+
+class _PipelinedTcpServer(ModbusTcpServer):
+    def callback_new_connection(self) -> _PipelinedHandler:
+        return _PipelinedHandler(self, self.trace_packet, self.trace_pdu,  # type: ignore[no-untyped-call]
+                                 self.trace_connect)
+
+
+async def start_tcp(units: dict[int, SimUnit], port: int, host: str = "127.0.0.1", *,
+                    pipelining: bool = False) -> ModbusTcpServer:
+    """A Modbus TCP server on ``host:port`` serving ``units``; stop it with ``await server.shutdown()``.
+
+    ``pipelining``: it takes several requests at once on a connection, answering each (pymodbus's own server answers
+    one at a time: requests sent together get wrong or no answers)."""
+    kind = _PipelinedTcpServer if pipelining else ModbusTcpServer
+    server = kind(SimContext(units), address=(host, port), ignore_missing_devices=True)
     await server.serve_forever(background=True)
     return server
 
@@ -175,11 +221,12 @@ async def start_rtu(units: dict[int, SimUnit], port: str, baudrate: int = 9600,
     return server
 
 
-async def serve_tcp_fleet(base_port: int, profiles: list[str], host: str = "127.0.0.1") -> list[ModbusTcpServer]:
+async def serve_tcp_fleet(base_port: int, profiles: list[str], host: str = "127.0.0.1", *,
+                          pipelining: bool = False) -> list[ModbusTcpServer]:
     """One TCP server (unit 1) per profile entry, on consecutive ports from ``base_port``."""
     servers = []
     for index, name in enumerate(profiles):
-        servers.append(await start_tcp(make_units({1: name}), base_port + index, host))
+        servers.append(await start_tcp(make_units({1: name}), base_port + index, host, pipelining=pipelining))
     return servers
 
 

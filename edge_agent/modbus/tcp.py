@@ -3,11 +3,13 @@
 Modbus TCP (Modbus Messaging on TCP/IP Implementation Guide V1.0b) puts a 7-byte MBAP header before each PDU:
 transaction id, protocol id (0), length (unit id + PDU) and unit id. A response is matched to its request by
 transaction id, so an answer arriving after its request timed out is discarded instead of being taken for the
-next request's. One request is in flight at a time (the line's lock sees to it).
+next request's. Several requests may be in flight on one connection (Modbus TCP allows it; a server need not take
+them, so the line decides how many: one by default, see ``Line``).
 
-It does what pymodbus's client did for TCP in the polling loop at a fraction of the CPU: one ``write`` per request,
-one future and one timer, no transaction manager. Failures are raised as the ``TcpFailure`` kinds the adapter
-turns into ``ModbusFailure``; the adapter stays the module the rest of the agent talks to.
+It does what pymodbus's client did for TCP in the polling loop at a fraction of the CPU: one ``write``, one future
+and one timer per request (or per batch of requests sent together), no transaction manager. Failures are raised as
+the ``TcpFailure`` kinds the adapter turns into ``ModbusFailure``; the adapter stays the module the rest of the agent
+talks to.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 FailureKindName = Literal["timeout", "connect", "bad_frame", "exception"]
@@ -25,7 +27,7 @@ _HEADER = struct.Struct(">HHHB")
 _READ = struct.Struct(">BHH")
 _MAX_ADU_LENGTH = 254  # the MBAP length field counts the unit id and a PDU of at most 253 bytes
 
-Trace = Callable[[bool, bytes], None]
+Trace = Callable[[int, bool, bytes], None]  # unit, sent, frame
 
 
 class TcpFailure(Exception):
@@ -37,15 +39,32 @@ class TcpFailure(Exception):
         self.code = code
 
 
+class _Batch:
+    """Requests sent together: one future and one timer for all of them; ``answers`` filled as frames come."""
+
+    __slots__ = ("answers", "future", "left")
+
+    def __init__(self, future: asyncio.Future[None], size: int) -> None:
+        self.future = future
+        self.answers: list[bytes | TcpFailure | None] = [None] * size
+        self.left = size
+
+    def answer(self, index: int, result: bytes | TcpFailure) -> None:
+        self.answers[index] = result
+        self.left -= 1
+        if not self.left and not self.future.done():
+            self.future.set_result(None)
+
+
 class _Protocol(asyncio.Protocol):
-    """Bytes in, complete MBAP frames out to the waiting request; junk counted, never fatal."""
+    """Bytes in, complete MBAP frames out to the requests waiting for them (by transaction id); junk counted,
+    never fatal."""
 
     def __init__(self, trace: Trace) -> None:
         self.transport: asyncio.Transport | None = None
-        self.waiting: asyncio.Future[bytes] | None = None
-        self.tid = 0
-        self.unit = 0
-        self.received = 0
+        self.pending: dict[int, tuple[_Batch, int, int]] = {}  # transaction id: (batch, index in it, unit)
+        self.received = 0  # bytes since the last request went out on an idle connection, not taken by a request
+        self.unit = 0  # of the last request sent: what a frame that answers no request is shown under
         self._buffer = b""
         self._trace = trace
 
@@ -55,10 +74,11 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        waiting, self.waiting = self.waiting, None
-        if waiting is not None and not waiting.done():
-            reason = str(exc) if exc is not None else "closed by the device"
-            waiting.set_exception(TcpFailure("connect", f"connection lost ({reason})"))
+        pending, self.pending = self.pending, {}
+        reason = str(exc) if exc is not None else "closed by the device"
+        for batch, _, _ in pending.values():
+            if not batch.future.done():
+                batch.future.set_exception(TcpFailure("connect", f"connection lost ({reason})"))
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
@@ -66,27 +86,32 @@ class _Protocol(asyncio.Protocol):
         while len(buffer) >= 8:
             tid, protocol, length, unit = _HEADER.unpack_from(buffer)
             if protocol != 0 or not 2 <= length <= _MAX_ADU_LENGTH:
-                self._trace(False, buffer)
+                self._trace(self.unit, False, buffer)
                 buffer = b""  # no frame boundary to resync on: drop what came, wait for the next answer
                 break
             end = 6 + length
             if len(buffer) < end:
                 break
             frame, buffer = buffer[:end], buffer[end:]
-            self._trace(False, frame)
-            waiting = self.waiting
-            if waiting is not None and tid == self.tid and not waiting.done():
-                if unit != self.unit:
-                    waiting.set_exception(TcpFailure("bad_frame", f"answer from unit {unit}, asked unit "
-                                                                  f"{self.unit}"))
-                else:
-                    waiting.set_result(frame[7:])
-                self.waiting = None
+            waiting = self.pending.pop(tid, None)
+            if waiting is None:
+                self._trace(self.unit, False, frame)
+                continue  # a late answer to a request that timed out: dropped
+            batch, index, asked = waiting
+            self._trace(asked, False, frame)
+            self.received -= end
+            if unit != asked:
+                batch.answer(index, TcpFailure("bad_frame", f"answer from unit {unit}, asked unit {asked}"))
+            else:
+                batch.answer(index, frame[7:])
         self._buffer = buffer
 
 
 class TcpClient:
-    """One TCP connection to a Modbus server (a device or a gateway with units behind it)."""
+    """One TCP connection to a Modbus server (a device or a gateway with units behind it).
+
+    ``request`` sends one PDU and waits for its answer; ``request_many`` sends several in one write and waits for
+    all of them (several transactions in flight: only for servers that take them, see ``Line.depth``)."""
 
     def __init__(self, host: str, port: int, *, keep_frames: int = 32) -> None:
         self.host = host
@@ -101,11 +126,15 @@ class TcpClient:
 
     @property
     def received(self) -> int:
-        """Bytes received since the last request was sent."""
+        """Bytes received since the last request was sent (on an idle connection) that no request took."""
         return self._protocol.received if self._protocol is not None else 0
 
-    def _trace(self, sent: bool, data: bytes) -> None:
-        unit = self._protocol.unit if self._protocol is not None else 0
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered (nor timed out)."""
+        return len(self._protocol.pending) if self._protocol is not None else 0
+
+    def _trace(self, unit: int, sent: bool, data: bytes) -> None:
         self.frames.append((time.time(), unit, sent, data))
 
     async def connect(self, timeout: float) -> None:
@@ -126,34 +155,91 @@ class TcpClient:
             protocol.transport.close()
 
     async def request(self, unit: int, pdu: bytes, timeout: float) -> bytes:
-        """Send one PDU to ``unit`` and return the response PDU (function code first)."""
+        """Send one PDU to ``unit`` and return the response PDU (function code first). Raises TcpFailure, or
+        TimeoutError when no answer came within ``timeout``."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None:
             raise TcpFailure("connect", f"{self.host}:{self.port}: not connected")
         self._tid = tid = (self._tid + 1) & 0xFFFF
         loop = asyncio.get_running_loop()
-        waiting: asyncio.Future[bytes] = loop.create_future()
-        protocol.waiting, protocol.tid, protocol.unit, protocol.received = waiting, tid, unit, 0
+        batch = _Batch(loop.create_future(), 1)
+        if not protocol.pending:
+            protocol.received = 0
+        protocol.pending[tid] = (batch, 0, unit)
+        protocol.unit = unit
         frame = _HEADER.pack(tid, 0, len(pdu) + 1, unit) + pdu
         self.frames.append((time.time(), unit, True, frame))
         protocol.transport.write(frame)
-        timer = loop.call_later(timeout, _expire, waiting)
+        timer = loop.call_later(timeout, _expire, batch.future)
         try:
-            return await waiting
+            await batch.future
         finally:
             timer.cancel()
-            if protocol.waiting is waiting:
-                protocol.waiting = None
+            if batch.left:
+                protocol.pending.pop(tid, None)
+        answer = batch.answers[0]
+        if isinstance(answer, TcpFailure):
+            raise answer
+        assert answer is not None
+        return answer
+
+    async def request_many(self, unit: int, pdus: Sequence[bytes], timeout: float) -> list[bytes | TcpFailure]:
+        """Send ``pdus`` to ``unit`` in one write, each with its own transaction id, and return their answers in
+        order, a TcpFailure in place of each that failed. TimeoutError when none came within ``timeout``; when some
+        did, the others are ``timeout`` failures. Raises TcpFailure("connect") when not connected."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
+            raise TcpFailure("connect", f"{self.host}:{self.port}: not connected")
+        loop = asyncio.get_running_loop()
+        batch = _Batch(loop.create_future(), len(pdus))
+        if not protocol.pending:
+            protocol.received = 0
+        pending, tid, frames, now = protocol.pending, self._tid, [], time.time()
+        for index, pdu in enumerate(pdus):
+            tid = (tid + 1) & 0xFFFF
+            pending[tid] = (batch, index, unit)
+            frame = _HEADER.pack(tid, 0, len(pdu) + 1, unit) + pdu
+            self.frames.append((now, unit, True, frame))
+            frames.append(frame)
+        self._tid = tid
+        protocol.unit = unit
+        protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        timer = loop.call_later(timeout, _expire, batch.future)
+        try:
+            await batch.future
+        except TimeoutError:
+            if batch.left == len(pdus):
+                raise
+        except TcpFailure as exc:  # the connection was lost: whatever did not come fails with it
+            return [exc if answer is None else answer for answer in batch.answers]
+        finally:
+            timer.cancel()
+            if batch.left:
+                for key in [key for key, entry in pending.items() if entry[0] is batch]:
+                    del pending[key]
+        if not batch.left:
+            return batch.answers  # type: ignore[return-value]  # every one answered: no None left
+        late = TcpFailure("timeout", f"unit {unit}: no answer within {timeout:g} s")
+        return [late if answer is None else answer for answer in batch.answers]
 
     async def read(self, unit: int, function: int, start: int, count: int, timeout: float) -> bytes:
         """The data bytes of a read (function 1-4), checked against the request; raises TcpFailure."""
         answer = await self.request(unit, _READ.pack(function, start, count), timeout)
-        check_function(answer, function, unit)
-        expected = 2 * count if function in (3, 4) else (count + 7) // 8
-        if len(answer) < 2 or answer[1] != expected or len(answer) != 2 + expected:
-            raise TcpFailure("bad_frame", f"unit {unit}: asked {count} {'registers' if function in (3, 4) else 'bits'}"
-                                          f", got a {len(answer) - 2}-byte answer")
-        return answer[2:]
+        return check_read(answer, function, unit, count)
+
+
+def read_pdu(function: int, start: int, count: int) -> bytes:
+    return _READ.pack(function, start, count)
+
+
+def check_read(answer: bytes, function: int, unit: int, count: int) -> bytes:
+    """The data bytes of a read's answer, checked against the request; raises TcpFailure."""
+    check_function(answer, function, unit)
+    expected = 2 * count if function in (3, 4) else (count + 7) // 8
+    if len(answer) < 2 or answer[1] != expected or len(answer) != 2 + expected:
+        raise TcpFailure("bad_frame", f"unit {unit}: asked {count} {'registers' if function in (3, 4) else 'bits'}"
+                                      f", got a {len(answer) - 2}-byte answer")
+    return answer[2:]
 
 
 def check_function(answer: bytes, function: int, unit: int) -> None:
@@ -166,6 +252,6 @@ def check_function(answer: bytes, function: int, unit: int) -> None:
         raise TcpFailure("bad_frame", f"unit {unit}: asked function {function}, got {got}")
 
 
-def _expire(waiting: asyncio.Future[bytes]) -> None:
+def _expire(waiting: asyncio.Future[None]) -> None:
     if not waiting.done():
         waiting.set_exception(TimeoutError())
