@@ -74,7 +74,9 @@ def test_with_manual_ack_a_message_not_acknowledged_comes_again(broker: Broker) 
 
     def make() -> MqttClient:
         settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="ingest-ack", manual_ack=True)
-        link = MqttClient(settings, MqttCallbacks(on_connected=lambda _: up.set(),
+        # "up" once the broker has acknowledged the subscription: a message published right after the connection
+        # alone could reach the broker before the SUBSCRIBE does, and nobody would be subscribed to it yet.
+        link = MqttClient(settings, MqttCallbacks(on_subscribed=lambda _: up.set(),
                                                   on_message=lambda m: (arrived.append((link, m)), got.set())),
                           Backoff(0.05, 0.2))
         link.subscribe("fute/+/readings", qos=1)
