@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -12,14 +13,18 @@ import structlog
 
 from edge_agent import durable
 from edge_agent.store.acks import COVERED_SQL
+from edge_agent.store.outbox import SEQ_FLOOR_KEY, last_seq
 
 log = structlog.get_logger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
+# ``seq`` is a plain rowid (schema 3): the store numbers the rows itself, so that a commit does not rewrite the
+# ``sqlite_sequence`` page that AUTOINCREMENT keeps (one 4 KB page of every group commit); the number of the newest
+# row deleted is noted in ``meta`` (SEQ_FLOOR_KEY) instead, so that no number is ever handed out twice.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     kind INTEGER NOT NULL,
     priority INTEGER NOT NULL,
     ts REAL NOT NULL,
@@ -172,6 +177,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         if not fresh and version < 2:
             _acks_as_ranges(conn)
+        if not fresh and version < 3:
+            _drop_autoincrement(conn)
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -197,6 +204,30 @@ def _acks_as_ranges(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX IF EXISTS records_outbox")
 
 
+_AUTOINCREMENT = re.compile(r"(\bseq\s+INTEGER\s+PRIMARY\s+KEY)\s+AUTOINCREMENT\b", re.IGNORECASE)
+
+
+def _drop_autoincrement(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3, in the migration's transaction: the last number AUTOINCREMENT handed out becomes the floor in
+    ``meta``, and the keyword leaves the table's definition. The table's pages are the same with or without it (a
+    rowid table either way), so the definition is edited in place (SQLite's documented procedure for a change that
+    leaves the stored content alone: writable_schema, the new text, schema_version + 1) instead of copying every row
+    of a month's store into a new table; a cut before the commit leaves version 2 whole."""
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, last_seq(conn)))
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='records'").fetchone()[0]
+    plain = _AUTOINCREMENT.sub(r"\1", sql, count=1)
+    if plain == sql:
+        return
+    schema_version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+    conn.execute("PRAGMA writable_schema=ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql=? WHERE type='table' AND name='records'", (plain,))
+        conn.execute(f"PRAGMA schema_version={schema_version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema=OFF")
+    conn.execute("DELETE FROM sqlite_sequence WHERE name='records'")
+
+
 def seq_file(path: Path) -> Path:
     return path.with_name(path.name + ".seq")
 
@@ -204,10 +235,9 @@ def seq_file(path: Path) -> Path:
 def _seed_sequence(conn: sqlite3.Connection, path: Path) -> None:
     """Make a fresh database continue the sequence of any database that came before it."""
     reserved = read_reserved(path)
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-    if row is None and reserved > 0:
+    if reserved > 0 and last_seq(conn) == 0:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('records', ?)", (reserved,))
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, reserved))
         conn.execute("COMMIT")
 
 
