@@ -43,8 +43,9 @@ class DevicePoller:
     def name(self) -> str:
         return self.config.name
 
-    async def read(self) -> tuple[list[Reading], ModbusFailure | None]:
-        """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block."""
+    async def read(self, early: RecordSink | None = None) -> tuple[list[Reading], ModbusFailure | None]:
+        """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block. With
+        ``early``, each block's readings go to it as soon as they are decoded (only the rest is returned)."""
         readings: list[Reading] = []
         failure: ModbusFailure | None = None
         answered = 0
@@ -58,7 +59,10 @@ class DevicePoller:
                     break
                 continue
             answered += 1
-            readings.extend(self._readings(block, values))
+            if early is not None:
+                await self._hand_over(early, self._readings(block, values))
+            else:
+                readings.extend(self._readings(block, values))
         if answered and failure is not None:
             self.health.counted(failure.kind)
             self._log_partial(failure)
@@ -76,9 +80,10 @@ class DevicePoller:
             out.append(reading)
         return out
 
-    async def cycle(self) -> list[Record]:
-        """One poll: readings plus an online/offline event when the device's state changed."""
-        readings, failure = await self.read()
+    async def cycle(self, early: RecordSink | None = None) -> list[Record]:
+        """One poll: readings plus an online/offline event when the device's state changed (readings handed to
+        ``early`` as they come are not among them)."""
+        readings, failure = await self.read(early)
         records: list[Record] = list(readings)
         if failure is None:
             transition = self.health.succeeded(self.clock.monotonic(), self.clock.now())
@@ -119,10 +124,14 @@ class DevicePoller:
         interval = self.config.poll_interval
         next_at = self.clock.monotonic()
         self.stopping = False
+        # On a serial line a block takes tens of milliseconds and the bus's devices take turns block by block: a
+        # poll's first readings would wait for the whole round (over a second for 8 meters at 9600 baud) before
+        # going to the store, so there each block's readings go as soon as they are decoded.
+        early = sink if self.line.silence else None
         while not self.stopping:
             now = self.clock.monotonic()
             if self.health.due(now):
-                await self._hand_over(sink, await self._guarded_cycle())
+                await self._hand_over(sink, await self._guarded_cycle(early))
                 next_at += interval
                 now = self.clock.monotonic()
                 if next_at < now:
@@ -140,10 +149,10 @@ class DevicePoller:
             self._in_flight.popleft()
         self._in_flight.append(asyncio.ensure_future(self._submit(sink, records)))
 
-    async def _guarded_cycle(self) -> list[Record]:
+    async def _guarded_cycle(self, early: RecordSink | None = None) -> list[Record]:
         """A cycle that cannot end the polling loop: a bug shows in the log and the counters, polling goes on."""
         try:
-            return await self.cycle()
+            return await self.cycle(early)
         except Exception as exc:  # the loop must outlive anything a device or a library does
             self.health.counted("internal")
             if self.health.errors["internal"] == 1:
