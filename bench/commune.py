@@ -71,7 +71,7 @@ def commune_commit_pattern(cycles: int = 12, burst: int = 827, trickle: int = 27
     TCP burst (``burst`` readings) and nine of the trickle (the RTU bus, the 1 s meter, LoRaWAN: ``trickle``
     each), acknowledgements riding in every fifth commit (``ACK_EVERY``). Counted once for the commits alone (the
     WAL: what a 40 s window of the commune scenario sees) and once with the checkpoint that copies the pages into
-    the database file (the WAL's second write, every ``WAL_AUTOCHECKPOINT`` pages); beside the row's own size."""
+    the database file (the WAL's second write, every ``WAL_CHECKPOINT_BYTES``); beside the row's own size."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="store-pattern-", dir=RESULTS) as tmp:
         path = Path(tmp) / "store.db"

@@ -54,8 +54,17 @@ CREATE TABLE IF NOT EXISTS poisoned (
 # Sequence numbers are reserved in blocks in a small side file, so that a fresh database
 # (after a corrupt one was moved aside) never reuses a number the hypervisor has seen.
 SEQ_BLOCK = 100_000
-WAL_AUTOCHECKPOINT = 2000  # pages
-PAGE_SIZE = 4096  # of a new store's file
+WAL_CHECKPOINT_BYTES = 8_192_000  # the WAL is folded into the file once it holds this much (2,000 pages of 4 KB)
+# Of a new store's file (an existing one keeps its own: changing it needs a VACUUM, a copy of the whole store). Every
+# commit rewrites whole pages (the table's last leaf, and with each new leaf its parent and the header page), so at a
+# commune's rate of small commits 1 KB pages write a quarter less than 4 KB ones; reports read them 0-25 % slower
+# (docs/performance.md, "SD-card writes").
+PAGE_SIZE = 1024
+
+
+def autocheckpoint_pages(page_size: int) -> int:
+    """``wal_autocheckpoint`` for a file of this page size: WAL_CHECKPOINT_BYTES whatever the page size."""
+    return max(WAL_CHECKPOINT_BYTES // page_size, 64)
 
 
 REPORTED_KEY = "corrupt_reported"  # meta: the moved-aside files whose alarm is committed (a JSON list)
@@ -157,7 +166,8 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA journal_size_limit=8388608")
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(page_size)}")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-4000")
     return conn

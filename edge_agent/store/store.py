@@ -356,7 +356,7 @@ class Store:
         """Room came back (the reserve could be made again): the configured bound and WAL size again."""
         if self._bound < self._config.max_bytes:
             self._bound = self._config.max_bytes
-            self._conn.execute(f"PRAGMA wal_autocheckpoint={database.WAL_AUTOCHECKPOINT}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={database.autocheckpoint_pages(self._page_size)}")
             log.info("store_bound_restored", max_bytes=self._bound)
 
     def _free(self, excess: int) -> None:
