@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -139,7 +140,7 @@ class DevicePoller:
             wake = max(next_at, self.health.skip_until)
             await asyncio.sleep(max(0.0, wake - self.clock.monotonic()))
 
-    async def _hand_over(self, sink: RecordSink, records: list[Record]) -> None:
+    async def _hand_over(self, sink: RecordSink, records: Sequence[Record]) -> None:
         """Submit without waiting for the group commit (up to commit_interval, longer than a short poll
         interval), keeping at most ``_MAX_IN_FLIGHT`` submissions per device: a store that falls behind
         still holds the poller back."""
@@ -159,7 +160,7 @@ class DevicePoller:
                 log.exception("modbus_cycle_crashed", device=self.name, error=repr(exc))
             return []
 
-    async def _submit(self, sink: RecordSink, records: list[Record]) -> None:
+    async def _submit(self, sink: RecordSink, records: Sequence[Record]) -> None:
         if not records:
             return
         try:
