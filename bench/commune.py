@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bench.common import io_written
-from bench.pipeline import Load, Pipeline
+from bench.pipeline import Load, Pipeline, row_bytes
 from bench.procs import RESULTS
 from bench.scenario import Result
 from edge_agent.config.store import StoreConfig
@@ -34,6 +34,7 @@ def run(mode: str) -> Result:
         result.figures = pipeline.measure(seconds, warmup=load.tcp_interval)
         result.figures.update(pipeline.measure_alarms({"tiny": 4.5, "quick": 30.0}.get(mode, 120.0)))
     result.figures.update(store_write_cost())
+    result.figures.update(commune_commit_pattern())
     result.notes.append(
         f"real rates, no time compression: measured for {seconds:g} s after one full poll cycle; bytes per hour "
         "extrapolated from that window (write_bytes of /proc/<agent>/io less the agent's own log file)")
@@ -63,3 +64,36 @@ def store_write_cost(rows: int = 50, transactions: int = 200) -> dict[str, float
     per_row = transactions * rows
     return {f"SQLite bytes per reading, group commit of {rows}": round((appended - before) / per_row, 1),
             f"SQLite bytes per reading, ack of {rows}": round((acked - appended) / per_row, 1)}
+
+
+def commune_commit_pattern(cycles: int = 12, burst: int = 827, trickle: int = 27) -> dict[str, float]:
+    """Bytes written per reading by a commune's commits, in this process: every 10 s one commit of the in-phase
+    TCP burst (``burst`` readings) and nine of the trickle (the RTU bus, the 1 s meter, LoRaWAN: ``trickle``
+    each), acknowledgements riding in every fifth commit (``ACK_EVERY``). Counted once for the commits alone (the
+    WAL: what a 40 s window of the commune scenario sees) and once with the checkpoint that copies the pages into
+    the database file (the WAL's second write, every ``WAL_CHECKPOINT_BYTES``); beside the row's own size."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="store-pattern-", dir=RESULTS) as tmp:
+        path = Path(tmp) / "store.db"
+        store = Store.open(StoreConfig(path=path, max_bytes=2_000_000_000))
+        now = time.time()
+        def readings(count: int) -> list[Reading]:
+            return [Reading(f"tcp-{k % 40:03d}", f"point_{k % 14}", 230.0 + k * 0.37, now, "V") for k in range(count)]
+        sent: list[int] = list(store.append(readings(burst)))  # the schema and first pages exist before counting
+        before = io_written() or 0
+        appended = 0
+        for _ in range(cycles):
+            for second in range(10):
+                acked, sent = (sent, []) if second % 5 == 0 else ([], sent)
+                sent += store.append(readings(burst + trickle if second == 0 else trickle), acked)
+                appended += burst + trickle if second == 0 else trickle
+        committed = io_written() or 0
+        row = row_bytes(path) or float("nan")
+        store.close()  # checkpoints the WAL into the file
+        closed = io_written() or 0
+    commits, total = (committed - before) / appended, (closed - before) / appended
+    return {"in-process, a commune's commits: bytes per reading": round(commits, 1),
+            "in-process, a commune's commits with the checkpoint: bytes per reading": round(total, 1),
+            "in-process, row size": row,
+            "in-process, commits / row": round(commits / row, 2),
+            "in-process, commits with the checkpoint / row": round(total / row, 2)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -36,6 +37,7 @@ from edge_agent.store.view import last_frame_counters
 log = structlog.get_logger(__name__)
 
 _BATCH = 500  # messages committed in one transaction at most
+_MAX_IN_FLIGHT = 8  # submissions awaiting their group commit while the next messages are taken
 _RETRY_MAX = 10.0
 
 
@@ -56,6 +58,7 @@ class LorawanService:
         self.problem: str | None = None  # a setting that could not be used at start, in plain words
         self._tick = tick
         self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: deque[asyncio.Task[None]] = deque()  # submissions awaiting their commit, oldest first
         self._sink_failures = 0
         self._internal_errors = 0
 
@@ -80,12 +83,14 @@ class LorawanService:
                        asyncio.create_task(self._housekeep(), name="lorawan-housekeep")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._in_flight]  # what is not committed yet is not acknowledged: sent again
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._in_flight.clear()
         await self._mqtt.stop()
         if self._grpc is not None:
             await self._grpc.close()
@@ -111,6 +116,11 @@ class LorawanService:
     # -- uplinks --------------------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        """Take the messages as they come and hand their records to the store without waiting for the commit of
+        the ones before (a message arriving during that wait would wait for two group commits); each message is
+        acknowledged to the broker once its records are committed, in the order the messages came. At most
+        ``_MAX_IN_FLIGHT`` submissions wait at once, so a store that falls behind still holds the intake back."""
+        in_flight = self._in_flight
         while True:
             batch = [await self._mqtt.get()]
             while len(batch) < _BATCH and (more := self._mqtt.get_nowait()) is not None:
@@ -118,9 +128,21 @@ class LorawanService:
             records: list[Record] = []
             for message in batch:
                 records += self._handle(message)
-            await self._commit(records)
-            for message in batch:
-                self._mqtt.ack(message)
+            while in_flight and in_flight[0].done():
+                in_flight.popleft()
+            while len(in_flight) >= _MAX_IN_FLIGHT:
+                await asyncio.wait({in_flight[0]})
+                in_flight.popleft()
+            before = in_flight[-1] if in_flight else None
+            in_flight.append(asyncio.create_task(self._commit_then_ack(records, batch, before)))
+
+    async def _commit_then_ack(self, records: Sequence[Record], batch: list[Message],
+                               before: asyncio.Task[None] | None) -> None:
+        await self._commit(records)
+        if before is not None:  # acknowledgements in the order the messages came
+            await asyncio.wait({before})
+        for message in batch:
+            self._mqtt.ack(message)
 
     def _handle(self, message: Message) -> list[Record]:
         try:

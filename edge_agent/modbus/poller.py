@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -43,8 +44,9 @@ class DevicePoller:
     def name(self) -> str:
         return self.config.name
 
-    async def read(self) -> tuple[list[Reading], ModbusFailure | None]:
-        """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block."""
+    async def read(self, early: RecordSink | None = None) -> tuple[list[Reading], ModbusFailure | None]:
+        """Run the plan once. A timeout or lost link stops the cycle; an exception skips only its block. With
+        ``early``, each block's readings go to it as soon as they are decoded (only the rest is returned)."""
         if self.line.depth > 1:
             return await self._read_together()
         readings: list[Reading] = []
@@ -60,7 +62,10 @@ class DevicePoller:
                     break
                 continue
             answered += 1
-            readings.extend(self._readings(block, values))
+            if early is not None:
+                await self._hand_over(early, self._readings(block, values))
+            else:
+                readings.extend(self._readings(block, values))
         return readings, self._settle(answered, failure)
 
     async def _read_together(self) -> tuple[list[Reading], ModbusFailure | None]:
@@ -110,9 +115,10 @@ class DevicePoller:
             out.append(reading)
         return out
 
-    async def cycle(self) -> list[Record]:
-        """One poll: readings plus an online/offline event when the device's state changed."""
-        readings, failure = await self.read()
+    async def cycle(self, early: RecordSink | None = None) -> list[Record]:
+        """One poll: readings plus an online/offline event when the device's state changed (readings handed to
+        ``early`` as they come are not among them)."""
+        readings, failure = await self.read(early)
         records: list[Record] = list(readings)
         if failure is None:
             transition = self.health.succeeded(self.clock.monotonic(), self.clock.now())
@@ -153,10 +159,14 @@ class DevicePoller:
         interval = self.config.poll_interval
         next_at = self.clock.monotonic()
         self.stopping = False
+        # On a serial line a block takes tens of milliseconds and the bus's devices take turns block by block: a
+        # poll's first readings would wait for the whole round (over a second for 8 meters at 9600 baud) before
+        # going to the store, so there each block's readings go as soon as they are decoded.
+        early = sink if self.line.silence else None
         while not self.stopping:
             now = self.clock.monotonic()
             if self.health.due(now):
-                await self._hand_over(sink, await self._guarded_cycle())
+                await self._hand_over(sink, await self._guarded_cycle(early))
                 next_at += interval
                 now = self.clock.monotonic()
                 if next_at < now:
@@ -164,7 +174,7 @@ class DevicePoller:
             wake = max(next_at, self.health.skip_until)
             await asyncio.sleep(max(0.0, wake - self.clock.monotonic()))
 
-    async def _hand_over(self, sink: RecordSink, records: list[Record]) -> None:
+    async def _hand_over(self, sink: RecordSink, records: Sequence[Record]) -> None:
         """Submit without waiting for the group commit (up to commit_interval, longer than a short poll
         interval), keeping at most ``_MAX_IN_FLIGHT`` submissions per device: a store that falls behind
         still holds the poller back."""
@@ -174,17 +184,17 @@ class DevicePoller:
             self._in_flight.popleft()
         self._in_flight.append(asyncio.ensure_future(self._submit(sink, records)))
 
-    async def _guarded_cycle(self) -> list[Record]:
+    async def _guarded_cycle(self, early: RecordSink | None = None) -> list[Record]:
         """A cycle that cannot end the polling loop: a bug shows in the log and the counters, polling goes on."""
         try:
-            return await self.cycle()
+            return await self.cycle(early)
         except Exception as exc:  # the loop must outlive anything a device or a library does
             self.health.counted("internal")
             if self.health.errors["internal"] == 1:
                 log.exception("modbus_cycle_crashed", device=self.name, error=repr(exc))
             return []
 
-    async def _submit(self, sink: RecordSink, records: list[Record]) -> None:
+    async def _submit(self, sink: RecordSink, records: Sequence[Record]) -> None:
         if not records:
             return
         try:

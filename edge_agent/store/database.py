@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -12,14 +13,18 @@ import structlog
 
 from edge_agent import durable
 from edge_agent.store.acks import COVERED_SQL
+from edge_agent.store.outbox import SEQ_FLOOR_KEY, last_seq
 
 log = structlog.get_logger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
+# ``seq`` is a plain rowid (schema 3): the store numbers the rows itself, so that a commit does not rewrite the
+# ``sqlite_sequence`` page that AUTOINCREMENT keeps (one 4 KB page of every group commit); the number of the newest
+# row deleted is noted in ``meta`` (SEQ_FLOOR_KEY) instead, so that no number is ever handed out twice.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     kind INTEGER NOT NULL,
     priority INTEGER NOT NULL,
     ts REAL NOT NULL,
@@ -49,8 +54,17 @@ CREATE TABLE IF NOT EXISTS poisoned (
 # Sequence numbers are reserved in blocks in a small side file, so that a fresh database
 # (after a corrupt one was moved aside) never reuses a number the hypervisor has seen.
 SEQ_BLOCK = 100_000
-WAL_AUTOCHECKPOINT = 2000  # pages
-PAGE_SIZE = 4096  # of a new store's file
+WAL_CHECKPOINT_BYTES = 8_192_000  # the WAL is folded into the file once it holds this much (2,000 pages of 4 KB)
+# Of a new store's file (an existing one keeps its own: changing it needs a VACUUM, a copy of the whole store). Every
+# commit rewrites whole pages (the table's last leaf, and with each new leaf its parent and the header page), so at a
+# commune's rate of small commits 1 KB pages write a quarter less than 4 KB ones; reports read them 0-25 % slower
+# (docs/performance.md, "SD-card writes").
+PAGE_SIZE = 1024
+
+
+def autocheckpoint_pages(page_size: int) -> int:
+    """``wal_autocheckpoint`` for a file of this page size: WAL_CHECKPOINT_BYTES whatever the page size."""
+    return max(WAL_CHECKPOINT_BYTES // page_size, 64)
 
 
 REPORTED_KEY = "corrupt_reported"  # meta: the moved-aside files whose alarm is committed (a JSON list)
@@ -152,7 +166,8 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA journal_size_limit=8388608")
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(page_size)}")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-4000")
     return conn
@@ -172,6 +187,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         if not fresh and version < 2:
             _acks_as_ranges(conn)
+        if not fresh and version < 3:
+            _drop_autoincrement(conn)
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -197,6 +214,30 @@ def _acks_as_ranges(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX IF EXISTS records_outbox")
 
 
+_AUTOINCREMENT = re.compile(r"(\bseq\s+INTEGER\s+PRIMARY\s+KEY)\s+AUTOINCREMENT\b", re.IGNORECASE)
+
+
+def _drop_autoincrement(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3, in the migration's transaction: the last number AUTOINCREMENT handed out becomes the floor in
+    ``meta``, and the keyword leaves the table's definition. The table's pages are the same with or without it (a
+    rowid table either way), so the definition is edited in place (SQLite's documented procedure for a change that
+    leaves the stored content alone: writable_schema, the new text, schema_version + 1) instead of copying every row
+    of a month's store into a new table; a cut before the commit leaves version 2 whole."""
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, last_seq(conn)))
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='records'").fetchone()[0]
+    plain = _AUTOINCREMENT.sub(r"\1", sql, count=1)
+    if plain == sql:
+        return
+    schema_version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+    conn.execute("PRAGMA writable_schema=ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql=? WHERE type='table' AND name='records'", (plain,))
+        conn.execute(f"PRAGMA schema_version={schema_version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema=OFF")
+    conn.execute("DELETE FROM sqlite_sequence WHERE name='records'")
+
+
 def seq_file(path: Path) -> Path:
     return path.with_name(path.name + ".seq")
 
@@ -204,10 +245,9 @@ def seq_file(path: Path) -> Path:
 def _seed_sequence(conn: sqlite3.Connection, path: Path) -> None:
     """Make a fresh database continue the sequence of any database that came before it."""
     reserved = read_reserved(path)
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-    if row is None and reserved > 0:
+    if reserved > 0 and last_seq(conn) == 0:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('records', ?)", (reserved,))
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, reserved))
         conn.execute("COMMIT")
 
 

@@ -32,10 +32,20 @@ class OutboxStats:
         return self.pending_readings + self.pending_events
 
 
+SEQ_FLOOR_KEY = "seq_floor"  # meta: a sequence number handed out whose row may be gone (deleted, or a store before)
+
+
 def last_seq(conn: sqlite3.Connection) -> int:
-    """The last sequence number handed out (0 for a fresh store)."""
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
-    return int(row[0]) if row else 0
+    """The last sequence number handed out (0 for a fresh store): the highest held, or the floor noted in ``meta``
+    when the newest rows were deleted (or a fresh store continues a lost one), or, in a store of schema 2 or older
+    read as it is, the number its AUTOINCREMENT kept."""
+    top = conn.execute("SELECT max(seq) FROM records").fetchone()[0]
+    handed = max(int(top or 0), counter(conn, SEQ_FLOOR_KEY))
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+    except sqlite3.OperationalError:  # no such table: a store of schema 3 or later
+        return handed
+    return max(handed, int(row[0])) if row else handed
 
 
 def counter(conn: sqlite3.Connection, key: str) -> int:

@@ -12,9 +12,10 @@ from edge_agent.safe_text import safe_text
 KIND_READING = 0
 KIND_EVENT = 1
 
+# The store numbers the rows itself (``seq`` first, then a ``Row``): see ``Store._insert``.
 INSERT_SQL = (
-    "INSERT INTO records (kind, priority, ts, device, point, value, vtype, unit, quality, synced, body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO records (seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_COLUMNS = "seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent"
 

@@ -57,6 +57,7 @@ class Store:
         self._spare.ensure()
         self._bound = config.max_bytes  # lowered to what fits while the disk is full
         self._acked = acks.load(self._conn)  # acknowledged readings, as ranges of sequence numbers
+        self._last = outbox.last_seq(self._conn)  # the last sequence number handed out: rows are numbered here
         self.startup_events = [_corrupt_alarm(moved, result) for moved in result.unreported]
         self._unreported = {str(moved) for moved in result.unreported}
 
@@ -111,14 +112,14 @@ class Store:
         ranges = self._acked
         conn.execute("BEGIN IMMEDIATE")
         try:
-            try:  # all rows in one statement: AUTOINCREMENT numbers them consecutively after the last one
-                conn.executemany(INSERT_SQL, rows)
-                last = self._last_seq()
-                first = last - len(rows) + 1
+            first = self._last + 1
+            last = first + len(rows) - 1
+            try:  # all rows in one statement, numbered after the last number handed out
+                conn.executemany(INSERT_SQL, [(seq, *row) for seq, row in enumerate(rows, first)])
             except _UNBINDABLE:
                 conn.execute("ROLLBACK")
                 conn.execute("BEGIN IMMEDIATE")
-                first, last = self._insert_one_by_one(rows)
+                self._insert_one_by_one(first, rows)
             ranges = self._mark_sent(acked)
             if reported:  # the alarm and the note that it was raised commit together
                 names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
@@ -130,27 +131,22 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
         self._acked = ranges
+        self._last = last
         return list(range(first, last + 1))
 
-    def _insert_one_by_one(self, rows: Sequence[Row]) -> tuple[int, int]:
-        """Insert row by row, each row SQLite cannot take replaced by an event saying so: the commit is never lost
-        for one bad value. Returns the first and last sequence numbers."""
+    def _insert_one_by_one(self, first: int, rows: Sequence[Row]) -> None:
+        """Insert row by row, numbered from ``first``, each row SQLite cannot take replaced by an event saying so:
+        the commit is never lost for one bad value."""
         conn = self._conn
-        first = last = None
-        for row in rows:
+        for seq, row in enumerate(rows, start=first):
             try:
-                cursor = conn.execute(INSERT_SQL, row)
+                conn.execute(INSERT_SQL, (seq, *row))
             except _UNBINDABLE as exc:
                 log.error("record_unstorable", point=str(row[4])[:100], error=f"{type(exc).__name__}: {exc}")
-                cursor = conn.execute(INSERT_SQL, unstorable_row(row, exc))
-            last = cursor.lastrowid
-            if first is None:
-                first = last
-        assert first is not None and last is not None
-        return first, last
+                conn.execute(INSERT_SQL, (seq, *unstorable_row(row, exc)))
 
     def _last_seq(self) -> int:
-        return outbox.last_seq(self._conn)
+        return self._last
 
     def _reserve(self, up_to: int) -> None:
         """Before a commit takes sequence numbers up to ``up_to``: make sure the side file reserves them, so that a
@@ -217,13 +213,16 @@ class Store:
                 )
                 conn.execute("UPDATE records SET sent=2 WHERE seq=?", (seq,))
                 self._bump("set_aside", 1)
-                event_seq = None if notice is None else conn.execute(INSERT_SQL, to_row(notice)).lastrowid
+                event_seq = None if notice is None else self._last + 1
+                if notice is not None:
+                    conn.execute(INSERT_SQL, (event_seq, *to_row(notice)))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
             if event_seq is not None:
+                self._last = event_seq
                 self._reserve(event_seq)
         log.error("record_set_aside", seq=seq, reason=reason)
         return event_seq
@@ -293,9 +292,26 @@ class Store:
         """Forget sent records older than the retention; return how many went."""
         cutoff = now - self._config.retention_days * _DAY
         with self._lock:
-            cursor = self._conn.execute(f"DELETE FROM records WHERE ts<? AND (sent=1 OR {acks.COVERED_SQL})",
-                                        (cutoff,))
-        return cursor.rowcount
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                gone = conn.execute(f"DELETE FROM records WHERE ts<? AND (sent=1 OR {acks.COVERED_SQL})",
+                                    (cutoff,)).rowcount
+                self._keep_floor()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return int(gone)
+
+    def _keep_floor(self) -> None:
+        """Inside a transaction that deleted rows: when the newest went, note the last number handed out, so that
+        it is never handed out again (the numbers come from the rows, see ``outbox.last_seq``)."""
+        top = self._conn.execute("SELECT max(seq) FROM records").fetchone()[0]
+        if int(top or 0) < self._last:
+            self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                               (outbox.SEQ_FLOOR_KEY, self._last))
 
     # -- the size bound ------------------------------------------------------------------------
 
@@ -340,11 +356,24 @@ class Store:
         """Room came back (the reserve could be made again): the configured bound and WAL size again."""
         if self._bound < self._config.max_bytes:
             self._bound = self._config.max_bytes
-            self._conn.execute(f"PRAGMA wal_autocheckpoint={database.WAL_AUTOCHECKPOINT}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={database.autocheckpoint_pages(self._page_size)}")
             log.info("store_bound_restored", max_bytes=self._bound)
 
     def _free(self, excess: int) -> None:
-        """Delete sent history, then the oldest unsent routine readings; never events still unsent."""
+        """Delete sent history, then the oldest unsent routine readings; never events still unsent. One transaction:
+        the count of readings dropped and the sequence floor commit with the deletions."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._delete_oldest(excess)
+            self._keep_floor()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _delete_oldest(self, excess: int) -> None:
         conn = self._conn
         rows = conn.execute("SELECT count(*) FROM records").fetchone()[0] or 1
         per_row = max(self._used_bytes() // rows, 16)

@@ -116,7 +116,7 @@ class PowerCuts:
         waits for the file's lock, held by the agent's change that the power cut blocked. A read on an open
         connection needs no such change."""
         self.reader = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10, isolation_level=None)
-        self.reader.execute("SELECT seq FROM sqlite_sequence").fetchall()  # opens the WAL and its index now
+        self.reader.execute("SELECT max(seq) FROM records").fetchall()  # opens the WAL and its index now
 
     def close_reader(self) -> None:
         if self.reader is not None:
@@ -216,8 +216,8 @@ def _kind_of_change(frozen: str) -> str:
 
 
 def _top(db: Path) -> int:
-    rows = store_rows(db, "SELECT seq FROM sqlite_sequence WHERE name='records'")
-    return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+    rows = store_rows(db, "SELECT max(seq) FROM records")
+    return int(rows[0][0] or 0) if rows else 0  # type: ignore[call-overload]
 
 
 def _committing(db: Path) -> bool:

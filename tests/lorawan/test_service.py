@@ -412,3 +412,43 @@ def test_implausible_times_batteries_and_empty_bodies_are_flagged_not_taken(brok
     assert sink.events("fcnt_reset") == []
     assert len(sink.events("uplink_malformed")) == 2
     sink.close()
+
+
+class _GatedSink(StoreSink):
+    """The real store, whose commits wait for ``gate`` (a slow group commit)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = asyncio.Event()
+
+    async def submit(self, records: Any) -> list[int]:
+        self.calls += 1
+        await self.gate.wait()
+        return await asyncio.to_thread(self.store.append, list(records))
+
+
+def test_messages_are_taken_while_earlier_ones_wait_for_their_commit(broker: Broker, tmp_path: Path) -> None:
+    """A message arriving while the one before waits for its group commit goes to the store at once (it would
+    otherwise wait for two commits); neither is acknowledged before its records are committed."""
+    sink = _GatedSink(tmp_path / "store.db")
+
+    async def scenario() -> None:
+        service = make_service(site(broker.port, DEVICES), sink)
+        await service.start()
+        try:
+            await wait_connected(service)
+            for f_cnt in (1, 2):
+                event = uplink_event(PCR2, "0a0001160002010023", f_cnt=f_cnt, f_port=14)
+                await _publish(broker.port, event_topic(PCR2, "up"), encode(event, "up", "json"))
+                await wait_until(lambda n=f_cnt: sink.calls >= n)  # type: ignore[misc]
+            await asyncio.sleep(0.2)
+            assert sink.calls == 2, "the second message was handed over while the first waited"
+            assert service.health()["mqtt"]["acked"] == 0  # type: ignore[index]
+            sink.gate.set()
+            await wait_until(lambda: service.health()["mqtt"]["acked"] == 2)  # type: ignore[index]
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+    assert sink.readings("counter-place").get("lorawan.f_cnt") == 2
+    sink.close()

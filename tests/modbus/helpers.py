@@ -37,7 +37,7 @@ def device(name: str, profile: str, **kwargs: Any) -> dict[str, Any]:
 
 class ListSink:
     """Collects each submitted batch as it is (the agent's store is exercised by its own tests;
-    here we check what the driver hands over and how: one batch per poll cycle)."""
+    here we check what the driver hands over and how: one batch per poll cycle, one per block on a serial line)."""
 
     def __init__(self) -> None:
         self.batches: list[tuple[float, list[Record]]] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Reading
-from edge_agent.store import acks
+from edge_agent.store import acks, database
 from edge_agent.store.store import Store
 
 T0 = 1_790_000_000.0
@@ -69,7 +69,7 @@ def test_a_version_1_store_keeps_its_outbox_through_the_migration(tmp_path: Path
     store.close()
 
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA_VERSION
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert "records_outbox" not in names and {"acked", "outbox", "records_outbox_events"} <= names
     assert sorted(row[0] for row in conn.execute("SELECT seq FROM outbox")) == [6, 9, 12]
