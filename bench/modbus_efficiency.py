@@ -57,9 +57,12 @@ async def _poll_rtu(tty: str, baud: int, seconds: float) -> float:
     service = ModbusService.load(context, config.modbus, modbus_devices(context))
     await service.start()
     await asyncio.sleep(2.0)
-    polls0, t0 = sink.batches, time.monotonic()
+    # Counted in readings: on a serial line each block's readings are handed over as soon as they are decoded, so
+    # one poll is several submissions; a whole poll is every point of the profile.
+    points = len(load_profile(RTU_PROFILE).points)
+    readings0, t0 = sink.readings, time.monotonic()
     await asyncio.sleep(seconds)
-    polls = (sink.batches - polls0) / (time.monotonic() - t0)
+    polls = (sink.readings - readings0) / points / (time.monotonic() - t0)
     await service.stop()
     return polls
 
