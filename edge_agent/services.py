@@ -12,7 +12,8 @@ from edge_agent.reading import Record
 
 
 class RecordSink(Protocol):
-    """Where drivers and rules hand their records. ``submit`` returns once they are committed locally."""
+    """Where drivers and rules hand their records. ``submit`` returns once they are committed locally; records are
+    committed in the order ``submit`` was called, so a driver may have several submissions waiting at once."""
 
     async def submit(self, records: Sequence[Record]) -> list[int]: ...
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ class Committer:
         self._queue: list[_Pending] = []
         self._queued = 0
         self._flush_now = asyncio.Event()
-        self._space = asyncio.Condition()
+        self._turns: deque[asyncio.Future[None]] = deque()  # submitters waiting for room, first come first served
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.failing: str | None = None
@@ -74,14 +75,29 @@ class Committer:
             return []
         if self._closing and self.failing is None:
             raise StoreError("the agent is stopping: records are no longer accepted")
-        async with self._space:
-            await self._space.wait_for(lambda: self._queued < self._max_queued)
+        if self._turns or self._queued >= self._max_queued:
+            await self._wait_for_room()
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(records, future))
         self._queued += len(records)
         if self._queued >= self._max_records or _has_event(records):
             self._flush_now.set()  # an event (an alarm, a device gone) is committed at once, not at the interval
         return await future
+
+    async def _wait_for_room(self) -> None:
+        """Back-pressure that keeps the order: submitters wait in line and are queued in the order they called
+        ``submit`` (a LoRaWAN message's records after the one before it), never overtaken by a later one."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._turns.append(turn)
+        try:
+            await turn
+        finally:
+            self._turns.remove(turn)
+            self._next_turn()  # the next in line runs after this one has queued its records (no await before)
+
+    def _next_turn(self) -> None:
+        if self._turns and self._queued < self._max_queued and not self._turns[0].done():
+            self._turns[0].set_result(None)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="committer")
@@ -156,8 +172,7 @@ class Committer:
         if not records:
             return
         self._queued -= len(records)
-        async with self._space:
-            self._space.notify_all()
+        self._next_turn()
         self.stats.committed += len(records)
         self.stats.transactions += 1
         offset = 0

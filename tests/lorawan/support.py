@@ -27,15 +27,18 @@ TENANT = "52f14cd4-c6f1-4fbd-8f87-4025e1d49242"
 
 
 class StoreSink:
-    """The real SQLite store behind the RecordSink protocol: ``submit`` returns once committed."""
+    """The real SQLite store behind the RecordSink protocol: ``submit`` returns once committed, and submissions are
+    committed in the order they were made (one writer at a time, first come first served, as the group commit)."""
 
     def __init__(self, path: Path) -> None:
         self.store = Store.open(StoreConfig(path=path, max_bytes=50_000_000, synchronous="normal"))
         self.calls = 0
+        self._writers: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}  # a test may run several loops
 
     async def submit(self, records: Sequence[Record]) -> list[int]:
         self.calls += 1
-        return await asyncio.to_thread(self.store.append, list(records))
+        async with self._writers.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+            return await asyncio.to_thread(self.store.append, list(records))
 
     def records(self) -> list[Record]:
         return [s.record for s in self.store.history(1, 10**12, limit=1_000_000)]

@@ -33,3 +33,30 @@ def test_an_event_is_committed_at_once_with_the_readings_queued_before_it(tmp_pa
     assert waited, "readings are committed at the interval, not one by one"
     assert reading_seqs[0] < event_seqs[0], "the readings queued before the event are committed with it, first"
     assert event_seqs[0] in pending
+
+
+
+def test_a_submitter_held_back_by_a_full_queue_is_not_overtaken_when_room_is_made(tmp_path: Path) -> None:
+    """Back-pressure keeps the order: B waits for room behind A; C arrives in the very turn the commit of A makes
+    room, before B has run again. C must still go after B (a LoRaWAN message after the one before it, a device's
+    next poll after its last), or the store would hold a device's older value as its newest."""
+    async def scenario() -> list[str]:
+        worker = StoreWorker(Store.open(StoreConfig(path=tmp_path / "store.db")))
+        committer = Committer(worker, interval=600.0, max_records=2, max_queued=2)
+        await committer.start()
+
+        def two(name: str) -> list[Reading]:
+            return [Reading("meter", name, 1.0, 1.0e9), Reading("meter", name, 2.0, 1.0e9)]
+
+        first = asyncio.ensure_future(committer.submit(two("a")))  # fills the queue; committed at once (2 records)
+        held = asyncio.ensure_future(committer.submit(two("b")))  # waits for room
+        while committer.stats.committed < 2:  # set in the step that commits A and makes room
+            await asyncio.sleep(0)
+        await committer.submit(two("c"))  # called in the very step that sees the room (no task in between)
+        await asyncio.wait_for(asyncio.gather(first, held), 30.0)
+        await committer.stop()
+        rows = worker.store.history(1, 10**9, limit=100)
+        worker.close()
+        return [stored.record.point for stored in rows if isinstance(stored.record, Reading)]
+
+    assert asyncio.run(scenario()) == ["a", "a", "b", "b", "c", "c"]
