@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,8 +185,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if version == SCHEMA_VERSION:
         return
     fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name='records'").fetchone() is None
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         if not fresh and version < 2:
             _acks_as_ranges(conn)
         if not fresh and version < 3:
@@ -193,6 +194,15 @@ def _migrate(conn: sqlite3.Connection) -> None:
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction: committed when the block ends, rolled back when it raises (unless SQLite already rolled
+    it back itself, as on SQLITE_FULL: the cause is kept)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -246,9 +256,8 @@ def _seed_sequence(conn: sqlite3.Connection, path: Path) -> None:
     """Make a fresh database continue the sequence of any database that came before it."""
     reserved = read_reserved(path)
     if reserved > 0 and last_seq(conn) == 0:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, reserved))
-        conn.execute("COMMIT")
+        with transaction(conn):
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (SEQ_FLOOR_KEY, reserved))
 
 
 def read_reserved(path: Path) -> int:

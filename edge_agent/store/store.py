@@ -110,8 +110,7 @@ class Store:
     def _insert(self, rows: Sequence[Row], acked: Sequence[int] = (), reported: Sequence[str] = ()) -> list[int]:
         conn = self._conn
         ranges = self._acked
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with database.transaction(conn):
             first = self._last + 1
             last = first + len(rows) - 1
             try:  # all rows in one statement, numbered after the last number handed out
@@ -125,11 +124,6 @@ class Store:
                 names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
                 conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                              (database.REPORTED_KEY, json.dumps(names)))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLite already rolled back on some errors (SQLITE_FULL): keep the cause
-                conn.execute("ROLLBACK")
-            raise
         self._acked = ranges
         self._last = last
         return list(range(first, last + 1))
@@ -170,15 +164,8 @@ class Store:
         """``_mark_sent`` in a transaction of its own."""
         if not seqs:
             return
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with database.transaction(self._conn):
             ranges = self._mark_sent(seqs)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         self._acked = ranges
 
     def _mark_sent(self, seqs: Sequence[int]) -> list[acks.Range]:
@@ -205,8 +192,7 @@ class Store:
                 return None
             notice = None if (row[1], row[5]) == (KIND_EVENT, SET_ASIDE_EVENT) else _set_aside_event(
                 seq, reason, time.time() if ts is None else ts, synced)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with database.transaction(conn):
                 conn.execute(
                     "INSERT OR REPLACE INTO poisoned(seq, reason, at, row) VALUES (?, ?, strftime('%s','now'), ?)",
                     (seq, reason, json.dumps(row, default=str)),
@@ -216,11 +202,6 @@ class Store:
                 event_seq = None if notice is None else self._last + 1
                 if notice is not None:
                     conn.execute(INSERT_SQL, (event_seq, *to_row(notice)))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             if event_seq is not None:
                 self._last = event_seq
                 self._reserve(event_seq)
@@ -291,18 +272,10 @@ class Store:
     def prune(self, now: float) -> int:
         """Forget sent records older than the retention; return how many went."""
         cutoff = now - self._config.retention_days * _DAY
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                gone = conn.execute(f"DELETE FROM records WHERE ts<? AND (sent=1 OR {acks.COVERED_SQL})",
-                                    (cutoff,)).rowcount
-                self._keep_floor()
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._lock, database.transaction(self._conn) as conn:
+            gone = conn.execute(f"DELETE FROM records WHERE ts<? AND (sent=1 OR {acks.COVERED_SQL})",
+                                (cutoff,)).rowcount
+            self._keep_floor()
         return int(gone)
 
     def _keep_floor(self) -> None:
@@ -362,16 +335,9 @@ class Store:
     def _free(self, excess: int) -> None:
         """Delete sent history, then the oldest unsent routine readings; never events still unsent. One transaction:
         the count of readings dropped and the sequence floor commit with the deletions."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with database.transaction(self._conn):
             self._delete_oldest(excess)
             self._keep_floor()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _delete_oldest(self, excess: int) -> None:
         conn = self._conn
