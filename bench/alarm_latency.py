@@ -23,9 +23,8 @@ from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.hypervisor import percentile
+from bench.hypervisor import percentile, subscribed_client
 
 DEVICE = "alarm-meter"
 POINT = "voltage"
@@ -88,16 +87,7 @@ class AlarmWatch:
         self.after_commit: list[float] = []
         self.alarms = 0
         self.since = 0.0
-        self._topics = (f"{prefix}/readings", f"{prefix}/events")
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-alarms-{port}")
-        self.client.on_connect = lambda c, u, f, r, p: c.subscribe([(t, 1) for t in self._topics])
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        if not self._subscribed.wait(10):
-            raise RuntimeError("the alarm watch could not subscribe")
+        self.client = subscribed_client(port, "alarms", [f"{prefix}/readings", f"{prefix}/events"], self._on_message)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         arrived = time.time()

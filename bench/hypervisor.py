@@ -5,12 +5,29 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 _MAX_SAMPLES = 200_000  # latency samples kept (a bounded list; past it, one in every few is kept)
+
+
+def subscribed_client(port: int, name: str, topics: list[str],
+                      on_message: Callable[[mqtt.Client, object, mqtt.MQTTMessage], None]) -> mqtt.Client:
+    """A client of the broker on ``port`` subscribed (QoS 1) to ``topics``, returned once the broker has
+    acknowledged the subscription, its network loop running."""
+    subscribed = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{name}-{port}")
+    client.on_connect = lambda c, u, f, r, p: c.subscribe([(t, 1) for t in topics])
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    if not subscribed.wait(10):
+        raise RuntimeError(f"the {name} stand-in could not subscribe to {', '.join(topics)}")
+    return client
 
 
 class Hypervisor:
@@ -23,15 +40,7 @@ class Hypervisor:
         self.since = 0.0
         self._seen = 0
         self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-hypervisor-{port}")
-        self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        if not self._subscribed.wait(10):
-            raise RuntimeError("the hypervisor stand-in could not subscribe")
+        self.client = subscribed_client(port, "hypervisor", [topic], self._on_message)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         arrived = time.time()
