@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import backlog, commune, footprint, modbus_efficiency, peer, stress
+from bench import backlog, commune, footprint, modbus_efficiency, peer, stress, targets
 from bench.procs import RESULTS
 from bench.scenario import Result, table
 from edge_agent.logs import setup_logging
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"... {name}", flush=True)
         results.append(SCENARIOS[name](mode))
     print(table(results))
+    print(targets.render(targets.verdicts(results)))
     out = args.out or RESULTS / f"bench-{time.strftime('%Y%m%dT%H%M%S')}-{mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"mode": mode, "machine": machine, "seconds": round(time.monotonic() - began, 1),

@@ -252,6 +252,7 @@ def _compare(result: Result, shared: bool, devices: int, timing: tuple[float, fl
     for key, label in (("CPU us per point", "CPU us per point"), ("points/s", "points/s delivered"),
                        ("RSS MB", "resident MB")):
         result.figures[f"{mode}: {label}, edge-agent / peer"] = f"{ours[key]:,.1f} / {peer[key]:,.1f}"
+    result.figures[f"{mode}: edge-agent delivered % of asked"] = round(100 * ours["points/s"] / asked, 1)
     result.figures[f"{mode}: share of asked, edge-agent / peer"] = (
         f"{ours['points/s'] / asked:.0%} / {peer['points/s'] / asked:.0%}")
     result.figures[f"{mode}: ratio points/s (ours/peer)"] = _ratio(ours["points/s"], peer["points/s"])

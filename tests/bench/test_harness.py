@@ -20,6 +20,7 @@ from bench.hypervisor import percentile
 from bench.scenario import Result, table
 from bench.sim import transaction_seconds
 from bench.site import to_toml
+from bench.targets import Verdict, render, verdicts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,6 +45,50 @@ def test_percentile_and_table() -> None:
     assert "readings/s" in shown and "12.5" in shown and "SKIPPED: no peer" in shown
 
 
+def _run_figures(rss: float, cpu: float, half_written: float) -> list[Result]:
+    commune = {"SQLite bytes written per reading": 1.5 * half_written, "row size in the store, bytes per reading": 55.0,
+               "SQLite bytes written per reading, with the checkpoint of the window's WAL": 2 * half_written,
+               "alarm latency after the reading's commit, p99 ms": 6.1, "latency p99 ms": 994.0}
+    peer = {f"{mode}: {key}": value for mode in ("50 connections", "1 connection")
+            for key, value in (("edge-agent CPU us per point", cpu), ("ratio CPU per point (ours/peer)", 0.09),
+                               ("edge-agent delivered % of asked", 99.4))}
+    footprint = {"daemon RSS MB at commune load (end)": rss, "run -> READY s median": 0.32,
+                 "CLI status: wall ms median": 212.0, "CLI status: peak RSS MB": 27.7,
+                 "CLI status, first after a config change: wall ms": 599.0, "CLI decode: wall ms median": 260.0,
+                 "CLI decode: peak RSS MB": 28.3}
+    return [Result("1 commune load", "w", "l", commune), Result("5 peer comparison", "w", "l", peer),
+            Result("6 footprint", "w", "l", footprint)]
+
+
+def _verdict(found: list[Verdict], start: str) -> Verdict:
+    return next(v for v in found if v.target.startswith(start))
+
+
+def test_targets_judge_each_figure_against_the_issue_limit() -> None:
+    found = verdicts(_run_figures(rss=34.9, cpu=14.0, half_written=55.0))
+    assert _verdict(found, "daemon resident memory").met is True
+    assert _verdict(found, "CPU per point, 50 connections").met is True
+    assert _verdict(found, "SQLite bytes").met is True  # exactly 2x the row
+    assert _verdict(found, "`status`").met is True
+    assert _verdict(found, "`decode`").met is False  # 260 ms
+    assert not any(v.target.startswith("`status, first") for v in found)  # the first run after an edit is apart
+    assert _verdict(found, "alarm").met is True and _verdict(found, "readings").met is True
+    missed = verdicts(_run_figures(rss=46.1, cpu=36.4, half_written=55.1))
+    assert _verdict(missed, "daemon resident memory").met is False
+    assert _verdict(missed, "CPU per point, 1 connection").met is False
+    assert _verdict(missed, "SQLite bytes").met is False
+    shown = render(missed)
+    assert "NOT MET" in shown and "46.1 MB" in shown
+
+
+def test_targets_say_what_a_run_did_not_measure() -> None:
+    found = verdicts([Result("1 commune load", "w", "l", {"latency p99 ms": 900.0})])
+    assert _verdict(found, "readings").met is True
+    assert _verdict(found, "daemon resident memory").met is None
+    assert _verdict(found, "technician commands").met is None
+    assert "not measured" in render(found)
+
+
 _MOSQUITTO = shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()
 
 
@@ -61,6 +106,10 @@ def test_tiny_run_produces_figures(tmp_path: Path) -> None:
     assert commune["readings/s delivered"] > 0
     assert commune["agent RSS MB"] > 0
     assert 0 < commune["latency p50 ms"] <= commune["latency p99 ms"]
+    # the WAL's second write (its checkpoint) is counted for the window's frames, on top of the commits' own
+    assert (commune["SQLite bytes written per reading, with the checkpoint of the window's WAL"]
+            > commune["SQLite bytes written per reading"] > 0)
+    assert '[targets of "Fit a Raspberry Pi"]' in done.stdout
     assert figures["3 backlog drain"]["backlog readings/s delivered"] > 0
     modbus = figures["4 Modbus efficiency"]
     merged, naive = (modbus[f"eastron_sdm120: requests per poll ({how})"] for how in ("merged", "one per point"))
@@ -73,6 +122,7 @@ STANDALONE = [
     ("drain_bench", ["--readings", "2000"], "left in outbox after stop"),
     ("modbus_bench", ["--devices", "3", "--seconds", "2"], "naive one-per-point poller"),
     ("lorawan_bench", ["--uplinks", "40", "--devices", "4"], "uplinks_per_s"),
+    ("store_floor", ["--seconds", "20"], "ratio (checkpoint included)"),
     ("report_bench", ["--nights", "2", "--no-noise", "--repeat", "1"], "energy report, ms (in process)"),
 ]
 

@@ -1,0 +1,89 @@
+"""Issue 16's targets ("Fit a Raspberry Pi") against one run's figures: each target, the figure that judges it,
+and whether it is met. Pure: it reads the scenarios' figures, it measures nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.scenario import Result
+
+WALL, PEAK = ": wall ms median", ": peak RSS MB"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    shown: str
+    met: bool | None  # None: the run did not measure it
+
+
+def _figures(results: list[Result]) -> dict[str, dict[str, Any]]:
+    """Each scenario's figures by its number ("1" for "1 commune load")."""
+    return {r.name.split()[0]: r.figures for r in results if not r.skipped}
+
+
+def _lookup(results: list[Result]) -> Callable[[str, str], float | None]:
+    by_scenario = _figures(results)
+
+    def figure(scenario: str, key: str) -> float | None:
+        value = by_scenario.get(scenario, {}).get(key)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    return figure
+
+
+def _at_most(target: str, value: float | None, limit: float, unit: str, *, strict: bool = False) -> Verdict:
+    if value is None:
+        return Verdict(target, "not measured", None)
+    return Verdict(target, f"{value:,.1f} {unit}", value < limit if strict else value <= limit)
+
+
+def verdicts(results: list[Result]) -> list[Verdict]:
+    figure = _lookup(results)
+    out = [_at_most("daemon resident memory at commune load <= 35 MB",
+                    figure("6", "daemon RSS MB at commune load (end)"), 35.0, "MB")]
+    names = [key[4:-len(WALL)] for key in _figures(results).get("6", {}) if key.startswith("CLI ")
+             and key.endswith(WALL) and "first after" not in key]
+    for name in names:
+        wall, rss = figure("6", f"CLI {name}{WALL}"), figure("6", f"CLI {name}{PEAK}")
+        target = f"`{name}` <= 250 ms and 30 MB"
+        out.append(Verdict(target, "not measured", None) if wall is None or rss is None else
+                   Verdict(target, f"{wall:,.0f} ms, {rss:.1f} MB", wall <= 250 and rss <= 30))
+    if not names:
+        out.append(Verdict("technician commands <= 250 ms and 30 MB", "not measured", None))
+    out.append(_at_most("`run` -> READY <= 1 s", figure("6", "run -> READY s median"), 1.0, "s"))
+    for mode in ("50 connections", "1 connection"):
+        cpu, ratio = figure("5", f"{mode}: edge-agent CPU us per point"), figure(
+            "5", f"{mode}: ratio CPU per point (ours/peer)")
+        delivered = figure("5", f"{mode}: edge-agent delivered % of asked")
+        if cpu is None or ratio is None or delivered is None:
+            out.append(Verdict(f"CPU per point, {mode}", "not measured", None))
+            continue
+        out.append(Verdict(f"CPU per point, {mode}: <= 15 us and <= 1/10 of the peer's, >= 99 % delivered",
+                           f"{cpu:,.1f} us (peer ratio {ratio:.2f}), {delivered:.0f} % delivered",
+                           cpu <= 15 and ratio <= 0.1 and delivered >= 99))
+    written = figure("1", "SQLite bytes written per reading, with the checkpoint of the window's WAL")
+    row = figure("1", "row size in the store, bytes per reading")
+    commits = figure("1", "SQLite bytes written per reading")
+    if written is None or row is None or commits is None:
+        out.append(Verdict("SQLite bytes written per reading <= 2x the row", "not measured", None))
+    else:
+        out.append(Verdict("SQLite bytes written per reading <= 2x the row (the WAL's checkpoint included)",
+                           f"{written:,.1f} B for a {row:.1f} B row: {written / row:.2f}x "
+                           f"(commits alone {commits / row:.2f}x)", written <= 2 * row))
+    out.append(_at_most("alarm after its reading's commit, p99 < 250 ms",
+                        figure("1", "alarm latency after the reading's commit, p99 ms"), 250.0, "ms", strict=True))
+    out.append(_at_most("readings, device answer -> subscriber, p99 <= commit_interval + 250 ms (1,250 ms)",
+                        figure("1", "latency p99 ms"), 1250.0, "ms"))
+    return out
+
+
+def render(found: list[Verdict]) -> str:
+    lines = ['\n[targets of "Fit a Raspberry Pi"] this run\'s figures against the issue\'s limits']
+    width = max(len(v.target) for v in found)
+    for v in found:
+        mark = "not measured" if v.met is None else "met" if v.met else "NOT MET"
+        lines.append(f"  {v.target:<{width}}  {v.shown:>48}  {mark}")
+    return "\n".join(lines)
