@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
-
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
+from edge_agent.logs import get_logger
 from edge_agent.modbus.adapter import ModbusLink, SerialParams
 from edge_agent.modbus.backoff import DeviceHealth
 from edge_agent.modbus.bus import Line, frame_silence
@@ -19,7 +18,7 @@ from edge_agent.modbus.writes import WriteResult, write_point
 from edge_agent.reading import Event, Priority, Reading
 from edge_agent.services import ServiceContext
 
-log = structlog.get_logger("edge_agent.modbus")
+log = get_logger("edge_agent.modbus")
 
 
 def modbus_devices(context: ServiceContext) -> list[ModbusDeviceConfig]:

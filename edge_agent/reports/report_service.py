@@ -14,14 +14,13 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-import structlog
-
+from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority
 from edge_agent.reports import daily
 from edge_agent.services import ServiceContext
 from edge_agent.store.history import HistoryReader
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 CHECK_S = 60.0
 RETRY_S = 3600.0

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
 from edge_agent import durable
+from edge_agent.logs import get_logger
 from edge_agent.store.acks import COVERED_SQL
 from edge_agent.store.outbox import SEQ_FLOOR_KEY, last_seq
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SCHEMA_VERSION = 3
 

@@ -37,8 +37,9 @@ sys.argv = ["edge-agent", *sys.argv[2:]]
 runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
 """
 
-# Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC.
-NEVER = ("rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
+# Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC; and
+# structlog never (edge_agent/logs.py writes the log lines).
+NEVER = ("structlog", "rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
          "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web")
 # A technician's command that talks to no device loads no field-bus or MQTT client either.
 # pydantic and its core: the daemon and the everyday commands read the config compiled, never validate it.
