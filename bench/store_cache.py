@@ -46,7 +46,7 @@ def run(cache_kib: int, cycles: int) -> dict[str, float]:
                     after = pending[-1].seq
             cpu = time.process_time() - cpu
             grown = resident_mb() - before
-            size = (Path(tmp) / "store.db").stat().st_size
+            size = sum(path.stat().st_size for path in Path(tmp).glob("store.db*"))  # with its WAL
         finally:
             store.close()
     return {"cache KiB": cache_kib, "resident MB added": round(grown, 1),
