@@ -1,9 +1,9 @@
 """SQLite's page cache of the store's connection: the memory it holds against the CPU it saves.
 
-The commune's store cycle, in this process: every second's readings appended (120), the pending ones read and
-acknowledged as the uplink does, ``--cycles`` times; once per cache size in ``--sizes`` (KiB, SQLite's negative
-``cache_size``), alternated ``--rounds`` times. The resident memory added over the run (the page cache fills
-as the store grows, then stays) and the CPU per reading.
+The commune's store cycle: every second's readings appended (120), the pending ones read and acknowledged as the
+uplink does, ``--cycles`` times; once per cache size in ``--sizes`` (KiB, SQLite's negative ``cache_size``), each
+in a fresh process (memory freed by a run before would be reused), alternated ``--rounds`` times. The resident
+memory added over the run (the page cache fills as the store grows, then stays) and the CPU per reading.
 
     python -m bench.store_cache [--cycles N] [--sizes 4000,1000] [--rounds 2]
 """
@@ -11,6 +11,9 @@ as the store grows, then stays) and the CPU per reading.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,10 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=3000)
     parser.add_argument("--sizes", default="4000,1000", help="cache sizes in KiB, comma-separated")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", type=int, default=None, help=argparse.SUPPRESS)  # one run, in this process
     args = parser.parse_args(argv)
+    if args.only is not None:
+        print(json.dumps(run(args.only, args.cycles)))
+        return 0
     for _ in range(args.rounds):
         for size in (int(s) for s in args.sizes.split(",")):
-            print(run(size, args.cycles), flush=True)
+            done = subprocess.run([sys.executable, "-m", "bench.store_cache", "--only", str(size), "--cycles",
+                                   str(args.cycles)], capture_output=True, text=True, check=True)
+            print(done.stdout.strip(), flush=True)
     return 0
 
 
