@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import structlog
 
 from bench.common import cpu_seconds, env_summary, free_port, report, rss_mb
 from edge_agent.backoff import FULL_JITTER, Backoff
@@ -43,6 +42,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.errors import LinkDown
 from edge_agent.hypervisor.gaps import ReplayPolicy
 from edge_agent.hypervisor.worker import IngestSettings, IngestWorker
+from edge_agent.logs import set_level
 from edge_agent.reading import Reading
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.store import Store
@@ -419,7 +419,7 @@ def main() -> None:
     parser.add_argument("--no-compare", action="store_true", help="run with jitter only")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    set_level(logging.ERROR)
     report("wire: bytes per reading (MQTT PUBLISH, before TCP/TLS)", wire_bytes(), args.out)
     for jitter in (True,) if args.no_compare else (True, False):
         figures = asyncio.run(run_fleet(args, jitter))

@@ -23,8 +23,6 @@ import signal
 import time
 from collections.abc import Sequence
 
-import structlog
-
 from edge_agent import __version__
 from edge_agent.actuators import DriverActions
 from edge_agent.clock import Clock, SystemClock
@@ -38,6 +36,7 @@ from edge_agent.contract.ngsi_ld import NgsiLdEncoder
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
 from edge_agent.gateway_status import GatewayStatus
+from edge_agent.logs import get_logger
 from edge_agent.lorawan import lorawan_service
 from edge_agent.modbus import modbus_service
 from edge_agent.ports import Drivers, Outbox
@@ -52,7 +51,7 @@ from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.uplink import UplinkSync
 from edge_agent.systemd import Notifier
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 _STATS_EVERY = 5.0

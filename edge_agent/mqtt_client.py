@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge_agent.backoff import Backoff
 from edge_agent.errors import LinkDown
+from edge_agent.logs import get_logger
 from edge_agent.sync.credentials import Credentials
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,12 @@ import contextlib
 import math
 import random
 
-import structlog
-
 from edge_agent.config.devices import SimulatedDeviceConfig, SimulatedPoint
+from edge_agent.logs import get_logger
 from edge_agent.reading import Reading
 from edge_agent.services import ServiceContext
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def point_value(point: SimulatedPoint, t: float, tick: int, rng: random.Random) -> float:

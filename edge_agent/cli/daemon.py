@@ -27,6 +27,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def run_daemon(config: Path, log_format: str) -> int:
     """Run the agent on ``config`` until SIGTERM or SIGINT; the process's exit code."""
+    from edge_agent.allocator import limit_arenas
+
+    limit_arenas()  # before any thread starts
     from edge_agent.agent import run_forever
     from edge_agent.config.load import load_config
     from edge_agent.errors import ConfigError

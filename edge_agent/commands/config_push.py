@@ -6,17 +6,16 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from edge_agent.commands.errors import CommandFailure, ErrorCode
 from edge_agent.commands.trial import ConfigTrial
 from edge_agent.config.base import BaseModel
 from edge_agent.config.load import LoadedConfig, parse_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
+from edge_agent.logs import get_logger
 from edge_agent.ports import Restarter
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _PROBLEMS_SHOWN = 5
 

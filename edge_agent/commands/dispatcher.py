@@ -7,8 +7,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-
 from edge_agent import __version__
 from edge_agent.commands.config_push import push_config
 from edge_agent.commands.context import CommandContext
@@ -17,11 +15,12 @@ from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import MAX_PAYLOAD, Known, Request, RequestRefused, parse_request, readable_id
 from edge_agent.commands.trial import Marker
 from edge_agent.errors import LinkDown
+from edge_agent.logs import get_logger
 from edge_agent.ports import LightingGroups
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.payloads import build_replay, iso_utc, response_payload
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _READ_TIMEOUT = 10.0
 Handler = Callable[["Dispatcher", Request], Awaitable[dict[str, Any] | None]]

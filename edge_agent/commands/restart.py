@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
-import structlog
-
 from edge_agent.commands.trial import ConfigTrial, Marker
 from edge_agent.config.load import LoadedConfig, load_config
+from edge_agent.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def boot(loaded: LoadedConfig) -> tuple[LoadedConfig, Marker | None]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import structlog
-
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.errors import CommandFailure, ErrorCode
@@ -15,10 +13,11 @@ from edge_agent.commands.memory import RecentAnswers
 from edge_agent.commands.requests import readable_id
 from edge_agent.commands.trial import ConfigTrial, Marker
 from edge_agent.errors import LinkDown
+from edge_agent.logs import get_logger
 from edge_agent.store.command_log import CommandLog
 from edge_agent.sync.payloads import response_payload
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _PUBLISH_WAIT = 30.0
 

@@ -19,11 +19,10 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import structlog
-
 from edge_agent.durable import remove, write_atomically
+from edge_agent.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -193,6 +192,8 @@ def _explain(error: Any, loc: list[int | str], data: Mapping[str, Any]) -> str:
 def _unknown_key(loc: list[int | str], data: Mapping[str, Any]) -> str:
     allowed = _allowed_keys(loc[:-1], data)
     wrong = str(loc[-1])
+    import difflib  # a wrong name only
+
     hint = difflib.get_close_matches(wrong, allowed, n=1)
     if hint:
         return f"unknown key; did you mean '{hint[0]}'?"

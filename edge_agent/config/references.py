@@ -6,8 +6,6 @@ never fires. A rule's device may be a glob (``bin-*``): only a plain name is che
 
 from __future__ import annotations
 
-import difflib
-
 from edge_agent.config.site import SiteConfig
 
 _GLOB = frozenset("*?[")
@@ -35,6 +33,8 @@ def unknown_devices(config: SiteConfig) -> list[tuple[str, str]]:
 
 
 def _explain(name: str, known: list[str]) -> str:
+    import difflib  # a wrong name only
+
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         fix = f"did you mean '{close[0]}'?"

@@ -43,10 +43,10 @@ def config_warnings(loaded: LoadedConfig) -> list[str]:
         try:
             found = check(loaded)
         except Exception as exc:  # a warning that cannot be worked out is one line too, never a traceback
-            import structlog  # here only: structlog brings asyncio and ssl into `config check`
+            from edge_agent.logs import get_logger  # here only: `config check` logs nothing else
 
-            structlog.get_logger(__name__).debug("config_warning_failed", check=getattr(check, "__qualname__", "?"),
-                                                 exc_info=True)
+            get_logger(__name__).debug("config_warning_failed", check=getattr(check, "__qualname__", "?"),
+                                       exc_info=True)
             found = [f"(warnings): {getattr(check, '__module__', '?')} could not be checked ({type(exc).__name__})"]
         lines.extend(one_line(f"{loaded.path}: {line}") for line in found)
     return lines

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
 import yaml
 
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, default_mapping
 from edge_agent.errors import ConfigError, DecodeError
+from edge_agent.logs import get_logger
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
@@ -28,7 +28,7 @@ from edge_agent.resources import read_yaml
 if TYPE_CHECKING:
     from edge_agent.lorawan.codecs import PayloadCodec
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 GROUP_TYPE = "StreetlightGroup"
 CABINET_TYPE = "StreetlightControlCabinet"

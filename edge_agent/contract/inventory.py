@@ -11,17 +11,16 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
 from edge_agent.device_state import DeviceState, device_states
 from edge_agent.errors import LinkDown
+from edge_agent.logs import get_logger
 from edge_agent.ports import Drivers, Publisher
 from edge_agent.sync.payloads import inventory_payload, iso_utc
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _EVERY = 1.0  # seconds between checks for a new connection or a changed state
 

@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control import protocol
@@ -22,10 +20,11 @@ from edge_agent.control.handlers import HANDLERS, STREAMS
 from edge_agent.control.tail import TailHub
 from edge_agent.errors import EdgeAgentError
 from edge_agent.gateway_status import GatewayStatus
+from edge_agent.logs import get_logger
 from edge_agent.ports import Drivers, Outbox, Publisher
 from edge_agent.reading import Record
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SOCKET_MODE = 0o660
 MAX_CLIENTS = 32

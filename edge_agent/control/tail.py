@@ -10,12 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from edge_agent.control.protocol import reply_record_json
+from edge_agent.logs import get_logger
 from edge_agent.reading import Record
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 QUEUE_SIZE = 2000  # records a tail client may lag behind before it is dropped
 

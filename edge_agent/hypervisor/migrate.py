@@ -8,9 +8,10 @@ from importlib import resources
 from typing import Any
 
 import psycopg
-import structlog
 
-log = structlog.get_logger(__name__)
+from edge_agent.logs import get_logger
+
+log = get_logger(__name__)
 
 _LOCK_KEY = 0x45444745  # one advisory lock: two workers starting together migrate one after the other
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

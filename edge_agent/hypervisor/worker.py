@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import structlog
 
 from edge_agent.backoff import Backoff
 from edge_agent.errors import LinkDown
@@ -34,10 +33,11 @@ from edge_agent.hypervisor.wire import (
     replay_request,
     topic_gateway,
 )
+from edge_agent.logs import get_logger
 from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, TlsFiles
 from edge_agent.sync.credentials import Credentials
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

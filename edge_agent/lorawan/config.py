@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal
 
@@ -92,6 +91,8 @@ class LorawanDeviceConfig(Model):
         names = catalog.names("lorawan")
         if value not in names:
             where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            import difflib  # a wrong name only: the daemon's config holds known ones
+
             close = difflib.get_close_matches(value, names, n=1)
             if close:
                 raise ValueError(f"no LoRaWAN codec named '{value}'; did you mean '{close[0]}'?")

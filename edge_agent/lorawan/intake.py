@@ -6,10 +6,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-import structlog
-
 from edge_agent.catalog import Catalog
 from edge_agent.clock import Clock, plausible
+from edge_agent.logs import get_logger
 from edge_agent.lorawan import records
 from edge_agent.lorawan.codec_api import CodecOptions, DecodeError
 from edge_agent.lorawan.config import LorawanDeviceConfig
@@ -28,7 +27,7 @@ from edge_agent.lorawan.uplinks import Dedup, DeviceTable, RadioTrack, alarm_cha
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
 from edge_agent.safe_text import safe_text
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

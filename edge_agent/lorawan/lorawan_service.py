@@ -9,11 +9,10 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
-import structlog
-
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.errors import DeviceError, WriteRejected
+from edge_agent.logs import get_logger
 from edge_agent.lorawan.adapter import ChirpstackMqtt
 from edge_agent.lorawan.config import ChirpstackConfig, LorawanDeviceConfig
 from edge_agent.lorawan.decoders import ObjectDecoder, PayloadDecoder
@@ -34,7 +33,7 @@ from edge_agent.reading import Record
 from edge_agent.services import ServiceContext
 from edge_agent.store.view import last_frame_counters
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _BATCH = 500  # messages committed in one transaction at most
 _MAX_IN_FLIGHT = 8  # submissions awaiting their group commit while the next messages are taken

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Literal
 
 from edge_agent.config.base import Field, Model, Position, ValidationInfo, field_validator, model_validator
@@ -47,6 +46,8 @@ class ModbusDeviceConfig(Model):
         known = catalog.names("modbus")
         if value not in known:
             where = ", ".join(str(p) for p in catalog.site_dirs) or "none"
+            import difflib  # a wrong name only
+
             close = difflib.get_close_matches(value, known, n=1)
             if close:
                 raise ValueError(f"unknown Modbus profile '{value}'; did you mean '{close[0]}'?")

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
-
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
+from edge_agent.logs import get_logger
 from edge_agent.modbus.adapter import ModbusLink, SerialParams
 from edge_agent.modbus.backoff import DeviceHealth
 from edge_agent.modbus.bus import Line, frame_silence
 from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
-from edge_agent.modbus.plan import build_plan
+from edge_agent.modbus.plan import ReadBlock, build_plan
 from edge_agent.modbus.poller import DevicePoller
 from edge_agent.modbus.writes import WriteResult, write_point
 from edge_agent.reading import Event, Priority, Reading
 from edge_agent.services import ServiceContext
 
-log = structlog.get_logger("edge_agent.modbus")
+log = get_logger("edge_agent.modbus")
 
 
 def modbus_devices(context: ServiceContext) -> list[ModbusDeviceConfig]:
@@ -60,6 +59,7 @@ def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[M
             key = f"tcp:{device.host}:{device.port}"
             depths[key] = min(depths.get(key, device.max_in_flight), device.max_in_flight)
     pollers = []
+    plans: dict[tuple[str, int], list[ReadBlock]] = {}  # a profile's plan is compiled once, its devices share it
     for device in devices:
         try:
             profile = catalog.profile(device.profile)
@@ -72,8 +72,11 @@ def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[M
         key, line, timeout = _line_for(device, modbus, lines, depths)
         lines[key] = line
         backoff = modbus.backoff
+        plan_key = (device.profile, _gap(device, modbus))
+        if plan_key not in plans:
+            plans[plan_key] = build_plan(profile, plan_key[1])
         pollers.append(DevicePoller(
-            config=device, profile=profile, plan=build_plan(profile, _gap(device, modbus)), line=line,
+            config=device, profile=profile, plan=list(plans[plan_key]), line=line,
             timeout=timeout, clock=context.clock,
             health=DeviceHealth(backoff.initial, backoff.maximum, backoff.offline_after),
         ))

@@ -7,9 +7,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import structlog
-
 from edge_agent.clock import Clock
+from edge_agent.logs import get_logger
 from edge_agent.modbus.adapter import ModbusFailure
 from edge_agent.modbus.backoff import DeviceHealth, Transition
 from edge_agent.modbus.bus import Line
@@ -19,7 +18,7 @@ from edge_agent.modbus.profile import Profile
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.services import RecordSink
 
-log = structlog.get_logger("edge_agent.modbus")
+log = get_logger("edge_agent.modbus")
 
 _MAX_IN_FLIGHT = 8  # submissions of one device awaiting their commit
 

@@ -6,7 +6,6 @@ overlapping registers, write ranges) so that a bad profile fails at start-up, ne
 
 from __future__ import annotations
 
-import difflib
 import functools
 import tomllib
 from pathlib import Path
@@ -172,6 +171,8 @@ def _explain(error: Any) -> str:
     kind, loc = error["type"], error["loc"]
     if kind == "extra_forbidden":
         section = next((_SECTIONS[str(p)] for p in reversed(loc[:-1]) if str(p) in _SECTIONS), Profile)
+        import difflib  # a wrong name only
+
         hint = difflib.get_close_matches(str(loc[-1]), list(section.model_fields), n=1)
         return (f"unknown key; did you mean '{hint[0]}'?" if hint else
                 f"unknown key; expected one of: {', '.join(section.model_fields)}")

@@ -10,32 +10,16 @@ due).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.reports import encode, energy, fiware, mobility, period, waste
+from edge_agent.reports.due import KIND, days_due, due_day, message, reported_day
 from edge_agent.reports.inputs import Source, read
-from edge_agent.sync.payloads import REPORT_EVENT
 
-KIND = REPORT_EVENT
-
-
-def due_day(now: float, config: SiteConfig) -> date:
-    """The latest day whose report is due at ``now``."""
-    moment = period.local(now, ZoneInfo(config.site.timezone))
-    late = moment.time() >= config.reports.daily_at
-    return moment.date() - timedelta(days=1 if late else 2)
-
-
-def days_due(now: float, config: SiteConfig, done_through: date | None) -> list[date]:
-    """The days to report now, oldest first: after ``done_through``, at most ``catch_up_days`` back."""
-    last = due_day(now, config)
-    first = last - timedelta(days=config.reports.catch_up_days)
-    if done_through is not None:
-        first = max(first, done_through + timedelta(days=1))
-    return period.dates(first, last) if first <= last else []
+__all__ = ["KIND", "compose", "days_due", "due_day", "message", "reported_day"]  # when it is due: due.py
 
 
 def compose(config: SiteConfig, source: Source, day: date, made_at: float) -> dict[str, Any] | None:
@@ -66,17 +50,6 @@ def compose(config: SiteConfig, source: Source, day: date, made_at: float) -> di
                      if key not in ("report", "commune", "timezone")},
         "fiware": _fiware(config, fiware.entities(config, lit, bins, counts)),
     }
-
-
-def message(day: date) -> str:
-    return f"daily report of {day.isoformat()}"
-
-
-def reported_day(data: dict[str, Any]) -> date | None:
-    try:
-        return date.fromisoformat(str(data.get("day")))
-    except ValueError:
-        return None
 
 
 def _fiware(config: SiteConfig, entities: list[dict[str, Any]]) -> dict[str, Any]:

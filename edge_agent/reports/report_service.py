@@ -14,14 +14,13 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-import structlog
-
+from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority
-from edge_agent.reports import daily
+from edge_agent.reports import due
 from edge_agent.services import ServiceContext
 from edge_agent.store.history import HistoryReader
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 CHECK_S = 60.0
 RETRY_S = 3600.0
@@ -77,13 +76,13 @@ class DailyReports:
         if not self._looked_back:
             last = await asyncio.to_thread(self._last_reported, now)
             # Never reported (a new gateway, or reports just turned on): start with the last day due, not a week.
-            self._done_through = last if last is not None else daily.due_day(now, self._config) - timedelta(days=1)
+            self._done_through = last if last is not None else due.due_day(now, self._config) - timedelta(days=1)
             self._looked_back = True
         made = []
-        for day in daily.days_due(now, self._config, self._done_through):
+        for day in due.days_due(now, self._config, self._done_through):
             data = await asyncio.to_thread(self._compose, day, now)
             if data is not None:
-                await self._sink.submit([Event(daily.KIND, now, Priority.INFO, None, daily.message(day), data)])
+                await self._sink.submit([Event(due.KIND, now, Priority.INFO, None, due.message(day), data)])
                 self.made += 1
                 self.last_day = day.isoformat()
                 made.append(day)
@@ -92,6 +91,8 @@ class DailyReports:
         return made
 
     def _compose(self, day: date, now: float) -> dict[str, object] | None:
+        from edge_agent.reports import daily  # the reports' code, loaded when the first report is due
+
         with self._reading() as reader:
             return daily.compose(self._config, reader, day, now)
 
@@ -100,8 +101,8 @@ class DailyReports:
         since = now - (self._config.reports.catch_up_days + 3) * 86_400.0
         found: date | None = None
         with self._reading() as reader:
-            for stored in reader.events(since, now + 1.0, (daily.KIND,)):
-                day = daily.reported_day(getattr(stored.record, "data", {}))
+            for stored in reader.events(since, now + 1.0, (due.KIND,)):
+                day = due.reported_day(getattr(stored.record, "data", {}))
                 if day is not None and (found is None or day > found):
                     found = day
         return found

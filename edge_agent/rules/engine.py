@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from edge_agent.clock import plausible
+from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.rules.actions import ActionOutcome, ActionPort, SetLevel
 from edge_agent.rules.config import Group
@@ -29,7 +28,7 @@ from edge_agent.rules.thresholds import AlarmChange, Alarms
 from edge_agent.services import ServiceContext
 from edge_agent.store.override_book import OverrideBook, OverrideBookError, SavedOverride
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 INBOX_SIZE = 10_000
 ACTION_TIMEOUT_S = 30.0

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
-
 from edge_agent import durable
+from edge_agent.logs import get_logger
 from edge_agent.store.acks import COVERED_SQL
 from edge_agent.store.outbox import SEQ_FLOOR_KEY, last_seq
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SCHEMA_VERSION = 3
 
@@ -171,7 +170,7 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     conn.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(page_size)}")
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-4000")
+    conn.execute("PRAGMA cache_size=-1000")  # 1 MB: the pages a commit touches; 4 MB held 3.4 MB more, no faster
     return conn
 
 

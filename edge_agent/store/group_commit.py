@@ -17,13 +17,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import structlog
-
 from edge_agent.errors import StoreError
+from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Record
 from edge_agent.store.worker import StoreWorker
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # Acknowledgements ride in a commit at most every ACK_EVERY seconds, or once ACK_BATCH of them wait: each commit
 # that carries them writes one more page, and at a commune's load that page was a fifth of the bytes written.

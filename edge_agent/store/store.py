@@ -11,10 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from edge_agent.config.store import StoreConfig
 from edge_agent.errors import StoreFullError
+from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.safe_text import safe_text
 from edge_agent.store import acks, database, outbox
@@ -32,7 +31,7 @@ from edge_agent.store.rows import (
     unstorable_row,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _LOW_WATER = 0.9  # after making room, the store is at most this share of its bound
 _DAY = 86_400.0

@@ -10,13 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import structlog
-
 from edge_agent.backoff import Backoff
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import parse_endpoint
 from edge_agent.errors import ConfigError, LinkDown
+from edge_agent.logs import get_logger
 from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, TlsFiles
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.compression import compress
@@ -25,7 +24,7 @@ from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.payloads import Batch, build_batch, iso_utc, split_reports, status_payload
 from edge_agent.sync.topics import Topics
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _EARLY_MESSAGES = 64
 _PACKET_OVERHEAD = 512  # fixed header, topic and properties of a PUBLISH, generously

@@ -12,15 +12,15 @@ import os
 import socket
 from collections.abc import Callable
 
-import structlog
 import uvicorn
 
 from edge_agent.config.load import LoadedConfig
 from edge_agent.errors import EdgeAgentError
+from edge_agent.logs import get_logger
 from edge_agent.web import passwords
 from edge_agent.web.app import WebApp
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SD_LISTEN_FDS_START = 3
 IDLE_CHECK_S = 1.0

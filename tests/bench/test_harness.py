@@ -124,6 +124,7 @@ STANDALONE = [
     ("lorawan_bench", ["--uplinks", "40", "--devices", "4"], "uplinks_per_s"),
     ("store_floor", ["--seconds", "20"], "ratio (checkpoint included)"),
     ("report_bench", ["--nights", "2", "--no-noise", "--repeat", "1"], "energy report, ms (in process)"),
+    ("store_cache", ["--cycles", "20", "--rounds", "1"], "resident MB added"),
 ]
 
 

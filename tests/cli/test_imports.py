@@ -37,8 +37,9 @@ sys.argv = ["edge-agent", *sys.argv[2:]]
 runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
 """
 
-# Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC.
-NEVER = ("rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
+# Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC; and
+# structlog never (edge_agent/logs.py writes the log lines).
+NEVER = ("structlog", "rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
          "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web")
 # A technician's command that talks to no device loads no field-bus or MQTT client either.
 # pydantic and its core: the daemon and the everyday commands read the config compiled, never validate it.
@@ -193,3 +194,29 @@ def test_the_help_table_matches_the_commands() -> None:
         command = load_command(name)
         assert command.name == name
         assert command.get_short_help_str(300) == text, name
+
+
+def test_the_daemon_holds_the_reports_code_only_once_a_report_is_due() -> None:
+    """The daily report's composition (energy, bins, counts, FIWARE) is imported when a report is due, not with
+    the daemon's modules: after a restart, a gateway whose last report is made does not hold it until the next."""
+    script = ("import sys\nfrom edge_agent.config import mode\nmode.use_compiled()\n"
+              "import edge_agent.agent, edge_agent.cli.daemon\n"
+              "print(' '.join(sorted(m for m in sys.modules if m.startswith('edge_agent.reports'))))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO,
+                          check=True)
+    loaded = done.stdout.split()
+    assert "edge_agent.reports.report_service" in loaded and "edge_agent.reports.due" in loaded
+    assert _loaded(loaded, ("edge_agent.reports.daily", "edge_agent.reports.energy", "edge_agent.reports.waste",
+                            "edge_agent.reports.mobility", "edge_agent.reports.fiware")) == []
+
+
+def test_glibc_takes_the_arena_bound_and_the_store_connection_has_a_1_mb_page_cache(tmp_path: Path) -> None:
+    from edge_agent.allocator import limit_arenas
+    from edge_agent.store.database import open_database
+
+    assert limit_arenas() is True  # glibc, as on the gateways' Debian
+    opened = open_database(tmp_path / "store.db")
+    try:
+        assert opened.conn.execute("PRAGMA cache_size").fetchone()[0] == -1000
+    finally:
+        opened.conn.close()

@@ -8,9 +8,8 @@ import json
 import re
 from typing import Any
 
-from structlog.testing import capture_logs
-
 from edge_agent.commands.errors import ErrorCode
+from edge_agent.logs import capture_logs
 from tests.fuzz.gateway import shared
 
 CODES = {code.value for code in ErrorCode}

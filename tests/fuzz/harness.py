@@ -47,13 +47,10 @@ class Meter:
 
 def quiet_logs() -> None:
     """The agent's log lines dropped (a million of them would cost more than the inputs); a test that captures
-    them (``structlog.testing.capture_logs``) still sees them."""
-    import structlog
+    them (``edge_agent.logs.capture_logs``) still sees them."""
+    from edge_agent.logs import silence
 
-    def drop(*_: object) -> None:
-        raise structlog.DropEvent
-
-    structlog.configure(processors=[drop])
+    silence()
 
 
 def instrument(prefixes: tuple[str, ...] = INSTRUMENTED) -> int:
