@@ -7,7 +7,8 @@ the hypervisor, in the order of the README's diagram, the constructor arguments 
   committer;
 - ``Committer(worker)`` (``edge_agent/store/group_commit.py``) commits them to the ``Store`` (the SQLite outbox)
   through the store's own thread, then calls its listeners with the new sequence numbers:
-  ``UplinkSync.notify_committed``, the rules, the control socket;
+  ``UplinkSync.committed`` (which keeps the readings for the live lane, see ``edge_agent/sync/recent.py``), the
+  rules, the control socket;
 - ``UplinkSync(config, worker, ...)`` reads the outbox through the same worker and publishes it in batches (QoS 1); a
   PUBACK goes back to the committer (``ack_sink``), whose next transaction removes the acknowledged records.
 
@@ -267,7 +268,7 @@ class Agent:
 
     def _on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
         if seqs and self._uplink is not None:
-            self._uplink.notify_committed(seqs[-1])
+            self._uplink.committed(records, seqs)
 
     def status_fields(self) -> GatewayStatus:
         """The gateway status fields shared by the retained status message and the CLI."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,24 @@ def unstorable_row(row: Row, error: Exception) -> Row:
     device = row[3] if isinstance(row[3], str) else None
     return (KIND_EVENT, int(Priority.WARNING), row[2] if isinstance(row[2], float | int) else 0.0, device,
             "record_unstorable", None, None, None, 0, int(bool(row[9])), body)
+
+
+def stored_as_is(reading: Reading) -> bool:
+    """Whether ``from_row(to_row(reading))`` gives back an equal reading: plain numbers, flags or nothing as its
+    value (a float that is not NaN, an integer SQLite holds), and text that needs no cleaning."""
+    value = reading.value
+    kind = type(value)
+    if kind is float:
+        if math.isnan(value):  # type: ignore[arg-type]  # SQLite keeps NULL
+            return False
+    elif kind is int:
+        if not _SQLITE_MIN <= value <= _SQLITE_MAX:  # type: ignore[operator]
+            return False
+    elif kind is not bool and value is not None:
+        return False
+    unit = reading.unit
+    return (reading.device.isascii() and reading.point.isascii() and (unit is None or unit.isascii())
+            and type(reading.quality) is Quality and type(reading.clock_synced) is bool)
 
 
 def _encode_value(value: Value) -> tuple[Any, str | None]:

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,11 +17,13 @@ from edge_agent.config.upstream import parse_endpoint
 from edge_agent.errors import ConfigError, LinkDown
 from edge_agent.logs import get_logger
 from edge_agent.mqtt_client import Message, MqttCallbacks, MqttClient, MqttSettings, TlsFiles
+from edge_agent.reading import Record
 from edge_agent.store.worker import StoreWorker
 from edge_agent.sync.compression import compress
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.payloads import Batch, build_batch, iso_utc, split_reports, status_payload
+from edge_agent.sync.recent import RecentReadings
 from edge_agent.sync.topics import Topics
 
 log = get_logger(__name__)
@@ -75,6 +77,7 @@ class UplinkSync:
             drain_rate=self._sync.drain_rate, now=clock.monotonic(),
         )
         self._inflight: dict[int, InFlight] = {}
+        self._recent = RecentReadings()  # readings just committed: the live lane need not read them back
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._last_seq = 0
@@ -180,6 +183,18 @@ class UplinkSync:
     @property
     def connected(self) -> bool:
         return self._link is not None and self._link.connected
+
+    def committed(self, records: Sequence[Record], seqs: Sequence[int]) -> None:
+        """The group commit's listener: ``records`` are committed as ``seqs``; the live lane takes the readings
+        from memory when they directly follow what it sent (``RecentReadings``), from the store otherwise."""
+        if not seqs:
+            return
+        try:
+            self._recent.add(records, seqs)
+        except Exception as exc:  # memory must never claim what it does not hold: the store answers for these
+            self._recent.forget_through(seqs[-1])
+            log.error("uplink_recent_failed", error=f"{type(exc).__name__}: {exc}")
+        self.notify_committed(seqs[-1])
 
     def notify_committed(self, last_seq: int) -> None:
         """The committer wrote records up to ``last_seq``."""
@@ -311,9 +326,13 @@ class UplinkSync:
         for pick in self._planner.picks(self._last_seq, now):
             if pick.lane is Lane.BACKLOG and self._backlog_inflight() >= max(1, self._sync.max_inflight // 2):
                 continue  # keep half the window for live data and events
-            records = await self._worker.call(
-                store.pending, events=pick.lane is Lane.EVENTS, after=pick.after, limit=pick.limit, before=pick.before
-            )
+            records = self._recent.take(pick.after, pick.limit) if pick.lane is Lane.LIVE and pick.before is None \
+                else None
+            if records is None:
+                records = await self._worker.call(
+                    store.pending, events=pick.lane is Lane.EVENTS, after=pick.after, limit=pick.limit,
+                    before=pick.before,
+                )
             if not records:
                 self._planner.exhausted(pick)
                 continue
@@ -347,6 +366,8 @@ class UplinkSync:
             return False
         self._inflight[mid] = InFlight(lane, batch.seqs, now)
         self._planner.advance(pick, batch.seqs[-1], len(batch.seqs), now)
+        if lane is Lane.LIVE:
+            self._recent.forget_through(batch.seqs[-1])
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
         return True
@@ -354,6 +375,7 @@ class UplinkSync:
     async def _set_aside(self, seq: int, reason: str) -> None:
         """One record out of the outbox for good (counted; an event says so), so it never stops a lane."""
         store = self._worker.store
+        self._recent.forget_through(seq)  # the store no longer offers it: it answers up to there
         notice = await self._worker.call(store.set_aside, seq, reason, self._clock.now(), synced=self._clock.synced())
         if notice is not None:
             self.notify_committed(notice)
@@ -414,6 +436,7 @@ class UplinkSync:
         log.warning("upstream_ack_timeout", inflight=len(self._inflight), seconds=limit)
         self._inflight.clear()
         self._planner.rewind()
+        self._recent.forget()
 
     # -- status --------------------------------------------------------------------------------
 
