@@ -203,4 +203,6 @@ def test_the_daily_message_is_kept_while_the_uplink_is_down_then_sent_and_valid(
 def _moved(record: Record, seconds: float) -> Record:
     from dataclasses import replace
 
+    if isinstance(record, Reading):  # a named tuple
+        return record._replace(ts=record.ts + seconds)
     return replace(record, ts=record.ts + seconds)
