@@ -33,13 +33,13 @@ LIVE_RATE = 200  # live readings/s during the drain, in groups of 20 every 0.1 s
 async def _live(committer: Committer, stop: asyncio.Event) -> int:
     """Submit on a fixed cadence, as devices do, without waiting for one group commit before the next submission
     (awaiting each commit would cap the source at 20 readings per commit interval)."""
-    pending: set[asyncio.Task[list[int]]] = set()
+    pending: set[asyncio.Future[list[int]]] = set()
     sent = 0
     tick = 20 / LIVE_RATE
     next_at = time.monotonic()
     while not stop.is_set():
         now = time.time()
-        task = asyncio.create_task(committer.submit([Reading(f"live-{i}", "voltage", 230.0, now, "V")
+        task = asyncio.ensure_future(committer.submit([Reading(f"live-{i}", "voltage", 230.0, now, "V")
                                                      for i in range(20)]))
         pending.add(task)
         task.add_done_callback(pending.discard)

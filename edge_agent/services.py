@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,9 +13,10 @@ from edge_agent.reading import Record
 
 class RecordSink(Protocol):
     """Where drivers and rules hand their records. ``submit`` returns once they are committed locally; records are
-    committed in the order ``submit`` was called, so a driver may have several submissions waiting at once."""
+    committed in the order ``submit`` was called, so a driver may have several submissions waiting at once.
+    (An ``async def submit`` fits; the group commit returns its commit's future when it can, see ``Committer``.)"""
 
-    async def submit(self, records: Sequence[Record]) -> list[int]: ...
+    def submit(self, records: Sequence[Record]) -> Awaitable[list[int]]: ...
 
 
 class Service(Protocol):

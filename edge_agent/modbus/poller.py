@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from edge_agent.clock import Clock
 from edge_agent.logs import get_logger
@@ -37,7 +39,7 @@ class DevicePoller:
     last_values: dict[str, Reading] = field(default_factory=dict)
     stopping: bool = False
     submit_failures: int = 0
-    _in_flight: deque[asyncio.Future[None]] = field(default_factory=deque, repr=False)
+    _in_flight: deque[tuple[asyncio.Future[Any], int]] = field(default_factory=deque, repr=False)
 
     @property
     def name(self) -> str:
@@ -177,11 +179,23 @@ class DevicePoller:
         """Submit without waiting for the group commit (up to commit_interval, longer than a short poll
         interval), keeping at most ``_MAX_IN_FLIGHT`` submissions per device: a store that falls behind
         still holds the poller back."""
-        while len(self._in_flight) >= _MAX_IN_FLIGHT:
-            await asyncio.shield(self._in_flight.popleft())  # a cancelled poller must not cancel a commit
-        while self._in_flight and self._in_flight[0].done():
-            self._in_flight.popleft()
-        self._in_flight.append(asyncio.ensure_future(self._submit(sink, records)))
+        in_flight = self._in_flight
+        while len(in_flight) >= _MAX_IN_FLIGHT:
+            oldest, count = in_flight.popleft()
+            with contextlib.suppress(Exception):  # its failure is reported by _settled
+                await asyncio.shield(oldest)  # a cancelled poller must not cancel a commit
+            self._settled(oldest, count)
+        while in_flight and in_flight[0][0].done():
+            self._settled(*in_flight.popleft())
+        if not records:
+            return
+        submission = sink.submit(records)
+        if not isinstance(submission, asyncio.Future):  # a coroutine: it runs as a task of its own
+            in_flight.append((asyncio.ensure_future(self._submit(submission, len(records))), len(records)))
+        elif submission.done():  # refused at once (the agent is stopping)
+            self._settled(submission, len(records))
+        else:  # the group commit's own future: no task per poll
+            in_flight.append((submission, len(records)))
 
     async def _guarded_cycle(self, early: RecordSink | None = None) -> list[Record]:
         """A cycle that cannot end the polling loop: a bug shows in the log and the counters, polling goes on."""
@@ -193,11 +207,17 @@ class DevicePoller:
                 log.exception("modbus_cycle_crashed", device=self.name, error=repr(exc))
             return []
 
-    async def _submit(self, sink: RecordSink, records: Sequence[Record]) -> None:
-        if not records:
-            return
+    async def _submit(self, submission: Awaitable[Any], records: int) -> None:
         try:
-            await sink.submit(records)
+            await submission
         except Exception as exc:  # a store in trouble must not stop the polling; the store reports itself
-            self.submit_failures += 1
-            log.error("modbus_submit_failed", device=self.name, error=repr(exc), records=len(records))
+            self._failed(exc, records)
+
+    def _settled(self, submission: asyncio.Future[Any], records: int) -> None:
+        """A submission is over: a failure is counted and logged."""
+        if submission.done() and not submission.cancelled() and submission.exception() is not None:
+            self._failed(submission.exception(), records)
+
+    def _failed(self, exc: BaseException | None, records: int) -> None:
+        self.submit_failures += 1
+        log.error("modbus_submit_failed", device=self.name, error=repr(exc), records=records)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from edge_agent.errors import StoreError
@@ -69,19 +69,36 @@ class Committer:
         """Called (on the event loop) with every committed group of records and their sequence numbers."""
         self.stats.listeners.append(listener)
 
-    async def submit(self, records: Sequence[Record]) -> list[int]:
+    def submit(self, records: Sequence[Record]) -> Awaitable[list[int]]:
+        """Queue ``records`` for the next commit; await the result for their sequence numbers, once committed.
+
+        Queued at once when there is room: what comes back is then the commit's own future, so a driver that does
+        not wait for the commit (a poller) needs no task per submission. When the queue is full, a coroutine that
+        waits for its turn, then queues them."""
+        loop = asyncio.get_running_loop()
         if not records:
-            return []
+            done: asyncio.Future[list[int]] = loop.create_future()
+            done.set_result([])
+            return done
         if self._closing and self.failing is None:
-            raise StoreError("the agent is stopping: records are no longer accepted")
+            refused: asyncio.Future[list[int]] = loop.create_future()
+            refused.set_exception(StoreError("the agent is stopping: records are no longer accepted"))
+            return refused
         if self._turns or self._queued >= self._max_queued:
-            await self._wait_for_room()
-        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+            return self._submit_in_turn(records)
+        return self._enqueue(records, loop)
+
+    async def _submit_in_turn(self, records: Sequence[Record]) -> list[int]:
+        await self._wait_for_room()
+        return await self._enqueue(records, asyncio.get_running_loop())
+
+    def _enqueue(self, records: Sequence[Record], loop: asyncio.AbstractEventLoop) -> asyncio.Future[list[int]]:
+        future: asyncio.Future[list[int]] = loop.create_future()
         self._queue.append(_Pending(records, future))
         self._queued += len(records)
         if self._queued >= self._max_records or _has_event(records):
             self._flush_now.set()  # an event (an alarm, a device gone) is committed at once, not at the interval
-        return await future
+        return future
 
     async def _wait_for_room(self) -> None:
         """Back-pressure that keeps the order: submitters wait in line and are queued in the order they called
