@@ -1,20 +1,22 @@
-"""The readings just committed, kept in memory for the live lane so that it need not read them back (pure).
+"""The readings just committed, kept in memory so that the uplink need not read them back (pure).
 
 The group commit hands every committed group of records to the uplink, in commit order, with their sequence
 numbers (``UplinkSync.committed``). While the uplink keeps up, the next readings it sends are exactly those: this
-keeps them, and answers a live pick from memory when it can tell that nothing unsent lies between the pick's
-cursor and what it holds. The store stays the source of truth: ``take`` answers None (ask the store) whenever the
-cursor is behind what memory covers (at start, after a reconnect's rewind, a backlog, records set aside, or when
-memory overflowed while the link was down). A record leaves the outbox only on its PUBACK, as before; this only
-saves reading it back.
+keeps them, and answers a readings pick (the live lane, or the backlog lane of a short split) from memory when it
+can tell that nothing unsent lies between the pick's cursor and what it holds. The store stays the source of
+truth: ``take`` answers None (ask the store) whenever the cursor is behind what memory covers: at start, after a
+rewind, after records set aside, after a long backlog or an outage that overflowed memory. A record leaves the
+outbox only on its PUBACK, as before; this only saves reading it back.
 
-``floor`` is the invariant: every reading committed with a sequence number above it, and not yet taken past, is
-held, in order. Only readings the store gives back exactly as they were handed in are held (``rows.stored_as_is``):
-any other reading (and every event) makes memory forget up to it, so the store answers for it.
+``floor`` is the invariant: every reading committed with a sequence number above it is held, in order, until every
+readings lane has passed it. Events are not held (the events lane reads the store). Only readings the store gives
+back exactly as they were handed in are held (``rows.stored_as_is``); any other makes memory forget up to it, so
+the store answers for it.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Sequence
 from itertools import islice
@@ -23,6 +25,10 @@ from edge_agent.reading import Reading, Record
 from edge_agent.store.rows import StoredRecord, stored_as_is
 
 DEFAULT_CAPACITY = 5_000  # readings held at most; beyond, the oldest are forgotten and read from the store
+
+
+def _seq(stored: StoredRecord) -> int:
+    return stored.seq
 
 
 class RecentReadings:
@@ -58,17 +64,23 @@ class RecentReadings:
             for _ in range(len(held) - self._capacity):
                 self._floor = held.popleft().seq
 
-    def take(self, after: int, limit: int) -> list[StoredRecord] | None:
-        """The held readings with seq above ``after``, at most ``limit``, oldest first; None when memory cannot
-        tell (readings between ``after`` and what it holds may be in the store only): then ask the store."""
+    def take(self, after: int, limit: int, before: int | None = None) -> list[StoredRecord] | None:
+        """The held readings with seq in (``after``, ``before``), at most ``limit``, oldest first; None when memory
+        cannot tell (readings between ``after`` and what it holds may be in the store only): then ask the store.
+        Nothing is dropped: two lanes (live and backlog) may read at two cursors; see ``forget_through``."""
         floor = self._floor
         if floor is None or after < floor:
             return None
-        self.forget_through(after)
-        return list(islice(self._held, limit))
+        held = self._held
+        first = bisect.bisect_right(held, after, key=_seq)
+        out = list(islice(held, first, first + limit))
+        if before is not None and out and out[-1].seq >= before:
+            out = out[:bisect.bisect_left(out, before, key=_seq)]
+        return out
 
     def forget_through(self, seq: int) -> None:
-        """Readings up to ``seq`` are dealt with (handed to the link, set aside): drop them, cover only above."""
+        """Readings up to ``seq`` are dealt with (every lane's cursor passed them, or one was set aside): drop
+        them, cover only above."""
         held = self._held
         while held and held[0].seq <= seq:
             held.popleft()

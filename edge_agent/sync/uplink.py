@@ -23,7 +23,7 @@ from edge_agent.sync.compression import compress
 from edge_agent.sync.credentials import check_tls_files, read_credentials
 from edge_agent.sync.lanes import Lane, LanePlanner, Pick
 from edge_agent.sync.payloads import Batch, build_batch, iso_utc, split_reports, status_payload
-from edge_agent.sync.recent import RecentReadings
+from edge_agent.sync.recent import DEFAULT_CAPACITY, RecentReadings
 from edge_agent.sync.topics import Topics
 
 log = get_logger(__name__)
@@ -46,6 +46,7 @@ class UplinkCounters:
     batches_sent: int = 0
     records_sent: int = 0
     records_acked: int = 0
+    records_from_memory: int = 0  # readings taken as the group commit handed them (not read back from the store)
     last_ack_at: float | None = None
     connected_since: float | None = None
     last_disconnect_reason: str | None = None
@@ -64,7 +65,7 @@ class UplinkSync:
 
     def __init__(self, config: SiteConfig, worker: StoreWorker, clock: Clock, status_source: StatusSource, *,
                  ack_sink: Callable[[list[int]], None] | None = None,
-                 batch_encoder: BatchEncoder | None = None) -> None:
+                 batch_encoder: BatchEncoder | None = None, recent_capacity: int = DEFAULT_CAPACITY) -> None:
         self._config = config
         self._sync = config.upstream.sync
         self._worker = worker
@@ -77,7 +78,7 @@ class UplinkSync:
             drain_rate=self._sync.drain_rate, now=clock.monotonic(),
         )
         self._inflight: dict[int, InFlight] = {}
-        self._recent = RecentReadings()  # readings just committed: the live lane need not read them back
+        self._recent = RecentReadings(recent_capacity)  # readings just committed, for the live lane
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._last_seq = 0
@@ -326,9 +327,10 @@ class UplinkSync:
         for pick in self._planner.picks(self._last_seq, now):
             if pick.lane is Lane.BACKLOG and self._backlog_inflight() >= max(1, self._sync.max_inflight // 2):
                 continue  # keep half the window for live data and events
-            records = self._recent.take(pick.after, pick.limit) if pick.lane is Lane.LIVE and pick.before is None \
-                else None
-            if records is None:
+            records = None if pick.lane is Lane.EVENTS else self._recent.take(pick.after, pick.limit, pick.before)
+            if records is not None:
+                self.counters.records_from_memory += len(records)
+            else:
                 records = await self._worker.call(
                     store.pending, events=pick.lane is Lane.EVENTS, after=pick.after, limit=pick.limit,
                     before=pick.before,
@@ -366,8 +368,8 @@ class UplinkSync:
             return False
         self._inflight[mid] = InFlight(lane, batch.seqs, now)
         self._planner.advance(pick, batch.seqs[-1], len(batch.seqs), now)
-        if lane is Lane.LIVE:
-            self._recent.forget_through(batch.seqs[-1])
+        if lane in (Lane.LIVE, Lane.BACKLOG):  # the backlog's cursor is the lowest of the readings' lanes
+            self._recent.forget_through(self._planner.drain_cursor)
         self.counters.batches_sent += 1
         self.counters.records_sent += len(batch.seqs)
         return True
