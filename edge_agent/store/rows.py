@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.reading import Event, Priority, Quality, Reading, Record, Value
-from edge_agent.safe_text import safe_text
+from edge_agent.safe_text import encodable, safe_text
 
 KIND_READING = 0
 KIND_EVENT = 1
@@ -68,8 +68,13 @@ def stored_as_is(reading: Reading) -> bool:
     elif kind is not bool and value is not None:
         return False
     unit = reading.unit
-    return (reading.device.isascii() and reading.point.isascii() and (unit is None or unit.isascii())
+    return (_kept(reading.device) and _kept(reading.point) and (unit is None or _kept(unit))
             and type(reading.quality) is Quality and type(reading.clock_synced) is bool)
+
+
+def _kept(text: str) -> bool:
+    """Whether ``safe_text`` keeps ``text`` as it is (it is ASCII, or encodes as UTF-8: a unit such as °C)."""
+    return text.isascii() or encodable(text)
 
 
 def _encode_value(value: Value) -> tuple[Any, str | None]:
