@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,12 @@ INSERT_SQL = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SELECT_COLUMNS = "seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent"
+# A reading the store keeps as it is (``stored_as_is``, nearly all of them): its kind, priority and body written
+# as constants, eight values bound instead of twelve, and the row built in one tuple.
+INSERT_READING_SQL = (
+    "INSERT INTO records (seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced)"
+    f" VALUES (?, {KIND_READING}, {int(Priority.ROUTINE)}, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 Row = tuple[int, float, float, str | None, str, Any, str | None, str | None, int, int, str | None]
 _ROUTINE = int(Priority.ROUTINE)
@@ -40,6 +47,21 @@ def to_row(record: Record) -> Row:
         KIND_EVENT, int(record.priority), record.ts, None if record.device is None else safe_text(record.device),
         safe_text(record.kind), None, None, None, 0, int(record.clock_synced), body,
     )
+
+
+def insert_params(records: Sequence[Record], first: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The parameters of the inserts of ``records`` numbered from ``first``: for ``INSERT_READING_SQL`` (the
+    readings kept as they are) and for ``INSERT_SQL`` (the others)."""
+    plain: list[tuple[Any, ...]] = []
+    others: list[tuple[Any, ...]] = []
+    for seq, record in enumerate(records, first):
+        if type(record) is Reading and stored_as_is(record):
+            value = record.value
+            plain.append((seq, record.ts, record.device, record.point, value, "b" if type(value) is bool else None,
+                          record.unit, int(record.quality), int(record.clock_synced)))
+        else:
+            others.append((seq, *to_row(record)))
+    return plain, others
 
 
 def unstorable_row(row: Row, error: Exception) -> Row:

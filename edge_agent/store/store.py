@@ -21,12 +21,14 @@ from edge_agent.store.history import Selection, iterate, page, seq_floor
 from edge_agent.store.outbox import OutboxStats
 from edge_agent.store.reserve import SpaceReserve
 from edge_agent.store.rows import (
+    INSERT_READING_SQL,
     INSERT_SQL,
     KIND_EVENT,
     SELECT_COLUMNS,
     Row,
     StoredRecord,
     from_row,
+    insert_params,
     to_row,
     unstorable_row,
 )
@@ -84,16 +86,15 @@ class Store:
         if not records:
             self.ack(acked)
             return []
-        rows = [to_row(record) for record in records]
         reported = self._reported_by(records)
         with self._lock:
-            self._reserve(self._last_seq() + len(rows))
+            self._reserve(self._last_seq() + len(records))
             try:
-                seqs = self._insert(rows, acked, reported)
+                seqs = self._insert(records, acked, reported)
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
-                seqs = self._insert_when_full(rows, exc, reported)
+                seqs = self._insert_when_full(records, exc, reported)
                 self._ack_now(acked)
             self._keep_bound()
             self._unreported -= set(reported)
@@ -106,18 +107,23 @@ class Store:
         moved = [str(r.data.get("moved_to")) for r in records if isinstance(r, Event) and r.kind == "store_corrupt"]
         return [path for path in moved if path in self._unreported]
 
-    def _insert(self, rows: Sequence[Row], acked: Sequence[int] = (), reported: Sequence[str] = ()) -> list[int]:
+    def _insert(self, records: Sequence[Record], acked: Sequence[int] = (),
+                reported: Sequence[str] = ()) -> list[int]:
         conn = self._conn
         ranges = self._acked
         with database.transaction(conn):
             first = self._last + 1
-            last = first + len(rows) - 1
-            try:  # all rows in one statement, numbered after the last number handed out
-                conn.executemany(INSERT_SQL, [(seq, *row) for seq, row in enumerate(rows, first)])
+            last = first + len(records) - 1
+            try:  # numbered after the last number handed out: the plain readings in one statement, the rest in another
+                plain, others = insert_params(records, first)
+                if plain:
+                    conn.executemany(INSERT_READING_SQL, plain)
+                if others:
+                    conn.executemany(INSERT_SQL, others)
             except _UNBINDABLE:
                 conn.execute("ROLLBACK")
                 conn.execute("BEGIN IMMEDIATE")
-                self._insert_one_by_one(first, rows)
+                self._insert_one_by_one(first, [to_row(record) for record in records])
             ranges = self._mark_sent(acked)
             if reported:  # the alarm and the note that it was raised commit together
                 names = sorted({*(database.reported(conn) or []), *(Path(p).name for p in reported)})
@@ -295,7 +301,7 @@ class Store:
         if used > self._bound:
             self._free(used - int(self._bound * _LOW_WATER))
 
-    def _insert_when_full(self, rows: Sequence[Row], exc: sqlite3.OperationalError,
+    def _insert_when_full(self, records: Sequence[Record], exc: sqlite3.OperationalError,
                           reported: Sequence[str] = ()) -> list[int]:
         """ENOSPC: give back the spare room, fold the WAL into the file, and retry.
 
@@ -303,13 +309,13 @@ class Store:
         the checkpoint, the disk is full of data, not of WAL: the bound is lowered to what fits (see ``_tighten``)
         while there is still room to drop the oldest readings.
         """
-        log.error("store_disk_full", error=str(exc), records=len(rows))
+        log.error("store_disk_full", error=str(exc), records=len(records))
         self._spare.release()
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if not self._spare.ensure():
                 self._tighten()
-            return self._insert(rows, (), reported)
+            return self._insert(records, (), reported)
         except sqlite3.OperationalError as again:
             if not _is_full(again):
                 raise

@@ -165,3 +165,39 @@ def test_a_record_sqlite_cannot_take_becomes_an_event_and_the_commit_goes_throug
     assert kinds == [("Reading", None), ("Event", "record_unstorable"), ("Reading", None)]
     (event,) = store.pending(events=True, after=0, limit=10)
     assert "reading shape could not be stored" in event.record.message
+
+
+def test_plain_readings_are_stored_exactly_as_the_general_row_would_store_them(tmp_path: Path) -> None:
+    """Plain readings go in through a shorter insert (constants for kind, priority and body): the rows must be
+    those the general one writes, and what the store gives back must equal what was handed in."""
+    from edge_agent.store.rows import INSERT_SQL, stored_as_is, to_row
+
+    mixed: list[Reading | Event] = [
+        Reading("cab-1", "voltage", 231.5, T0, "V"),
+        Reading("cab-1", "door_open", False, T0, None, Quality.BAD),
+        Reading("cab-1", "temperature", -3.5, T0 + 0.25, "°C", clock_synced=False),
+        Reading("cab-1", "hours", 2**62, T0),
+        Reading("cab-1", "total", 2**70, T0),  # beyond SQLite's integers: the general row (a float)
+        Reading("cab-1", "nan", float("nan"), T0),
+        Reading("cab-1", "firmware", "1.2.3", T0),
+        Reading("cab-1", "none", None, T0, quality=Quality.BAD),
+        Event("device_offline", T0, Priority.WARNING, device="cab-1", message="no answer"),
+        Reading("caf\udce9", "p", 1, T0),
+    ]
+    store = open_store(tmp_path)
+    seqs = store.append(mixed)
+    store.close()
+    reference = sqlite3.connect(":memory:")
+    reference.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, kind, priority, ts, device, point, value, vtype,"
+                      " unit, quality DEFAULT 0, synced DEFAULT 1, body, sent DEFAULT 0)")
+    reference.executemany(INSERT_SQL, [(seq, *to_row(record)) for seq, record in zip(seqs, mixed, strict=True)])
+    columns = "seq, kind, priority, ts, device, point, value, vtype, unit, quality, synced, body, sent"
+    expected = reference.execute(f"SELECT {columns} FROM records ORDER BY seq").fetchall()
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        stored = conn.execute(f"SELECT {columns} FROM records WHERE seq >= ? ORDER BY seq", (seqs[0],)).fetchall()
+    assert [tuple(row) for row in stored] == [tuple(row) for row in expected]
+    reopened = open_store(tmp_path)
+    back = {s.seq: s.record for s in reopened.pending(events=False, after=0, limit=100)}
+    plain = [(seq, record) for seq, record in zip(seqs, mixed, strict=True)
+             if isinstance(record, Reading) and stored_as_is(record)]
+    assert len(plain) == 5 and all(back[seq] == record for seq, record in plain)
