@@ -6,8 +6,9 @@ transaction id, so an answer arriving after its request timed out is discarded i
 next request's. Several requests may be in flight on one connection (Modbus TCP allows it; a server need not take
 them, so the line decides how many: one by default, see ``Line``).
 
-It does what pymodbus's client did for TCP in the polling loop at a fraction of the CPU: one ``write``, one future
-and one timer per request (or per batch of requests sent together), no transaction manager. Failures are raised as
+It does what pymodbus's client did for TCP in the polling loop at a fraction of the CPU: one ``write`` and one
+future per request (or per batch of requests sent together), one timer per connection for their timeouts
+(``_Deadlines``), no transaction manager. Failures are raised as
 the ``TcpFailure`` kinds the adapter turns into ``ModbusFailure``; the adapter stays the module the rest of the agent
 talks to.
 """
@@ -54,6 +55,44 @@ class _Batch:
         self.left -= 1
         if not self.left and not self.future.done():
             self.future.set_result(None)
+
+
+class _Deadlines:
+    """The timeouts of the requests in flight on one connection, with one timer armed at a time instead of one
+    per request: it is armed for the earliest deadline, and when it fires it fails what is due and is armed again
+    for the next deadline, if any. A poll that answers in time costs a dict entry, not a timer."""
+
+    __slots__ = ("_at", "_timer", "_waiting")
+
+    def __init__(self) -> None:
+        self._waiting: dict[asyncio.Future[None], float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._at = 0.0
+
+    def add(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], timeout: float) -> None:
+        deadline = loop.time() + timeout
+        self._waiting[future] = deadline
+        if self._timer is None or deadline < self._at:
+            self._arm(loop, deadline)
+
+    def remove(self, future: asyncio.Future[None]) -> None:
+        self._waiting.pop(future, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._at = deadline
+        self._timer = loop.call_at(deadline, self._fire, loop)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        due = [future for future, deadline in self._waiting.items() if deadline <= now]
+        for future in due:
+            del self._waiting[future]
+            _expire(future)
+        if self._waiting:
+            self._arm(loop, min(self._waiting.values()))
 
 
 class _Protocol(asyncio.Protocol):
@@ -119,6 +158,7 @@ class TcpClient:
         self.frames: deque[tuple[float, int, bool, bytes]] = deque(maxlen=keep_frames)
         self._protocol: _Protocol | None = None
         self._tid = 0
+        self._deadlines = _Deadlines()
 
     @property
     def connected(self) -> bool:
@@ -170,11 +210,12 @@ class TcpClient:
         frame = _HEADER.pack(tid, 0, len(pdu) + 1, unit) + pdu
         self.frames.append((time.time(), unit, True, frame))
         protocol.transport.write(frame)
-        timer = loop.call_later(timeout, _expire, batch.future)
+        deadlines = self._deadlines
+        deadlines.add(loop, batch.future, timeout)
         try:
             await batch.future
         finally:
-            timer.cancel()
+            deadlines.remove(batch.future)
             if batch.left:
                 protocol.pending.pop(tid, None)
         answer = batch.answers[0]
@@ -204,7 +245,8 @@ class TcpClient:
         self._tid = tid
         protocol.unit = unit
         protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-        timer = loop.call_later(timeout, _expire, batch.future)
+        deadlines = self._deadlines
+        deadlines.add(loop, batch.future, timeout)
         try:
             await batch.future
         except TimeoutError:
@@ -213,7 +255,7 @@ class TcpClient:
         except TcpFailure as exc:  # the connection was lost: whatever did not come fails with it
             return [exc if answer is None else answer for answer in batch.answers]
         finally:
-            timer.cancel()
+            deadlines.remove(batch.future)
             if batch.left:
                 for key in [key for key, entry in pending.items() if entry[0] is batch]:
                     del pending[key]

@@ -84,3 +84,39 @@ def test_exception_answers_and_a_server_that_comes_back() -> None:
     assert "exception 4 (server device failure)" in str(refused)
     assert gone.kind == "connect"
     assert bits in ([False], [True])
+
+
+def test_each_request_times_out_at_its_own_deadline_on_one_connection() -> None:
+    """One timer per connection serves every request in flight on it: a short timeout asked after a long one
+    still fails on time, the long one waits its whole timeout, and answers in time never fail afterwards."""
+    from edge_agent.modbus.tcp import TcpClient, read_pdu
+
+    async def scenario() -> tuple[float, float, list[bytes]]:
+        port = free_port()
+        server = await _late_device(port, {1: 5.0, 2: 5.0})  # the first two are never answered in time
+        client = TcpClient("127.0.0.1", port)
+        await client.connect(1.0)
+        loop = asyncio.get_running_loop()
+        try:
+            began = loop.time()
+
+            async def timed(timeout: float) -> float:
+                with pytest.raises(TimeoutError):
+                    await client.request(1, read_pdu(4, 0, 1), timeout)
+                return loop.time() - began
+
+            long = asyncio.ensure_future(timed(1.2))
+            await asyncio.sleep(0.05)
+            short = await timed(0.3)
+            answers = [await client.request(1, read_pdu(4, start, 1), 0.5) for start in range(3)]
+            await asyncio.sleep(0.6)  # past the answered requests' deadlines: nothing fails late
+            waited = await long
+        finally:
+            client.close()
+            server.close()
+        return short, waited, answers
+
+    short, waited, answers = run_async(scenario())
+    assert 0.3 <= short < 0.8, short
+    assert 1.2 <= waited < 1.8, waited
+    assert [answer[2:] for answer in answers] == [struct.pack(">H", 1000 + start) for start in range(3)]
