@@ -59,6 +59,7 @@ class Store:
         self._bound = config.max_bytes  # lowered to what fits while the disk is full
         self._acked = acks.load(self._conn)  # acknowledged readings, as ranges of sequence numbers
         self._last = outbox.last_seq(self._conn)  # the last sequence number handed out: rows are numbered here
+        self._dropped_through = 0  # the newest unsent reading dropped at the size bound (this run)
         self.startup_events = [_corrupt_alarm(moved, result) for moved in result.unreported]
         self._unreported = {str(moved) for moved in result.unreported}
 
@@ -239,6 +240,13 @@ class Store:
         with self._lock:
             return self._last_seq()
 
+    @property
+    def dropped_through(self) -> int:
+        """The highest seq of an unsent reading dropped at the size bound since the store was opened (0: none).
+        The oldest unsent readings go first, so none is left unsent at or below it but what came later. Read
+        without the lock (one int): a reader in another thread sees it once the commit that dropped returned."""
+        return self._dropped_through
+
     def stats(self) -> OutboxStats:
         with self._lock:
             if self._spare.ensure():  # space came back: hold the reserve again
@@ -361,6 +369,9 @@ class Store:
             "DELETE FROM records WHERE seq IN (SELECT value FROM json_each(?))", (json.dumps([r[0] for r in oldest]),)
         ).rowcount
         if dropped:
+            newest = oldest[-1][0]  # oldest first
+            assert isinstance(newest, int)
+            self._dropped_through = max(self._dropped_through, newest)
             self._bump("dropped", dropped)
             log.warning("store_dropped_oldest", dropped=dropped, reason="store at its size bound")
 

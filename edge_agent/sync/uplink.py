@@ -191,6 +191,7 @@ class UplinkSync:
         if not seqs:
             return
         try:
+            self._recent.forget_through(self._worker.store.dropped_through)  # the store at its bound dropped these
             self._recent.add(records, seqs)
         except Exception as exc:  # memory must never claim what it does not hold: the store answers for these
             self._recent.forget_through(seqs[-1])
