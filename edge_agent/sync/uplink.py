@@ -78,7 +78,7 @@ class UplinkSync:
             drain_rate=self._sync.drain_rate, now=clock.monotonic(),
         )
         self._inflight: dict[int, InFlight] = {}
-        self._recent = RecentReadings(recent_capacity)  # readings just committed, for the live lane
+        self._recent = RecentReadings(recent_capacity)  # readings just committed, for the readings lanes
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._last_seq = 0
@@ -186,8 +186,8 @@ class UplinkSync:
         return self._link is not None and self._link.connected
 
     def committed(self, records: Sequence[Record], seqs: Sequence[int]) -> None:
-        """The group commit's listener: ``records`` are committed as ``seqs``; the live lane takes the readings
-        from memory when they directly follow what it sent (``RecentReadings``), from the store otherwise."""
+        """The group commit's listener: ``records`` are committed as ``seqs``; the readings lanes take them from
+        memory when they directly follow what was sent (``RecentReadings``), from the store otherwise."""
         if not seqs:
             return
         try:
