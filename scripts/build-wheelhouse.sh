@@ -21,10 +21,11 @@
 # wheels here (--from-source NAME, repeatable); anything else must exist as a wheel for the platform, or
 # --build-in-root DIR is given: DIR is a Debian root filesystem of the gateway's architecture and Python
 # (bookworm armhf for pi-armv7, with python3-pip, python3-dev, build-essential, cmake, ninja-build,
-# libyaml-dev and libffi-dev), run under qemu-user through binfmt_misc. Each dependency the index has no
-# wheel of is then built from its source distribution there (pip wheel, emulated, at nice 10; the root's
-# pip takes the sources and build requirements from the index, and keeps the built wheels in its cache for
-# the next run) and added to the wheelhouse as a linux_ARCH wheel. It needs root (chroot).
+# libyaml-dev and libffi-dev), run under qemu-user through binfmt_misc. The dependencies are resolved as
+# for aarch64 (where the index has every wheel); each compiled one with no wheel for the platform in any
+# version is then built, at the version resolved, from its source distribution there (pip wheel, emulated,
+# at nice 10; the root's pip takes the source and build requirements from the index, and keeps the built
+# wheel in its cache for the next run) and added to the wheelhouse as a linux_ARCH wheel. Needs root (chroot).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -172,20 +173,44 @@ build_in_root() { # REQUIREMENT: pip wheel of its source distribution inside BUI
   rm -rf "${BUILD_ROOT:?}$work"
 }
 
-# With --build-in-root, each time pip names a requirement no wheel meets, build it there and ask again.
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+lacking_wheels() { # name==version of each compiled dependency that has no wheel for the platforms in any version
+  # The set is resolved for aarch64 at the same glibc and Python (PyPI has every wheel of it there).
+  local reference=() report target compiled spec probe
+  for platform in "${PLATFORMS[@]}"; do
+    [[ $platform == linux_* ]] || reference+=(--platform "${platform%"$ARCH"}aarch64")
+  done
+  report=$(mktemp)
+  target=$(mktemp -d)
+  "$PYTHON" -m pip install --quiet --dry-run --ignore-installed --report "$report" --target "$target" \
+    --only-binary=:all: --implementation cp --python-version "$PY_VERSION" "${reference[@]}" \
+    --find-links "$OUT" "${PIP_EXTRA[@]}" "${wheel}[web]" >&2 || die "pip could not resolve the dependencies for aarch64"
+  compiled=$("$PYTHON" - "$report" <<'EOF'
+import json, sys
+for item in json.load(open(sys.argv[1]))["install"]:
+    if not item["download_info"]["url"].endswith("-none-any.whl"):
+        print(f"{item['metadata']['name']}=={item['metadata']['version']}")
+EOF
+  ) || die "cannot read pip's report"
+  rm -rf "$report" "$target"
+  probe=$(mktemp -d)
+  for spec in $compiled; do
+    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
+      "${platform_args[@]}" --dest "$probe" --find-links "$OUT" "${PIP_EXTRA[@]}" "${spec%%==*}" >/dev/null 2>&1 \
+      || printf '%s\n' "$spec"
+  done
+  rm -rf "$probe"
+}
+
 built_in_root=()
-until "$PYTHON" -m pip download --quiet --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
-  "${platform_args[@]}" --dest "$OUT" --find-links "$OUT" "${PIP_EXTRA[@]}" "${wheel}[web]" >"$log" 2>&1; do
-  lacking=$(sed -n 's/^ERROR: No matching distribution found for //p' "$log" | tail -n 1)
-  if [[ -z $BUILD_ROOT || -z $lacking || " ${built_in_root[*]} " == *" $lacking "* ]]; then
-    cat "$log" >&2
-    die "pip could not get every dependency as a wheel for ${PLATFORMS[*]} (Python $PY_VERSION)"
-  fi
-  build_in_root "$lacking"
-  built_in_root+=("$lacking")
-done
+if [[ -n $BUILD_ROOT ]]; then
+  for spec in $(lacking_wheels); do
+    build_in_root "$spec"
+    built_in_root+=("$spec")
+  done
+fi
+"$PYTHON" -m pip download --quiet --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
+  "${platform_args[@]}" --dest "$OUT" --find-links "$OUT" "${PIP_EXTRA[@]}" "${wheel}[web]" \
+  || die "pip could not get every dependency as a wheel for ${PLATFORMS[*]} (Python $PY_VERSION)"
 
 install -m 0755 "$HERE/install.sh" "$OUT/install.sh"
 units=(edge-agent.service edge-agent-web.socket edge-agent-web.service)
