@@ -195,7 +195,7 @@ EOF
   probe=$(mktemp -d)
   for spec in $compiled; do
     "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version "$PY_VERSION" \
-      "${platform_args[@]}" --dest "$probe" --find-links "$OUT" "${PIP_EXTRA[@]}" "${spec%%==*}" >/dev/null 2>&1 \
+      "${platform_args[@]}" --dest "$probe" "${PIP_EXTRA[@]}" "${spec%%==*}" >/dev/null 2>&1 \
       || printf '%s\n' "$spec"
   done
   rm -rf "$probe"

@@ -20,7 +20,7 @@
 # Idempotent: the root filesystems are made once and kept in the cache (DIR/rootfs-arm64, DIR/rootfs-armv7,
 # DIR/rootfs-armv7-build: delete one to make it anew; packages added to the lists below are installed into a
 # cached one); the wheelhouses are rebuilt each run (pip keeps the wheels already downloaded, the build
-# root's pip the wheels it compiled, and a wheel built in an earlier run stays in DIR/wheelhouse-armv7). Steps 3 and 4 run in a mount
+# root's pip the wheels it compiled: a rerun takes them from its cache in seconds). Steps 3 and 4 run in a mount
 # and network namespace of their own: the rootfs's /proc and /dev go away with it, and its Mosquitto and
 # the demo's Modbus servers listen on a loopback nobody else shares. Needs root, and Debian's debootstrap,
 # qemu-user-static and binfmt-support (installed with apt-get when missing). Anything after -- goes to pip
@@ -232,10 +232,9 @@ armv7_wheelhouse() { # the pi-armv7 wheelhouse, the wheels PyPI lacks compiled i
   start=$(now)
   wheelhouse pi-armv7 "$out" --build-in-root "$CACHE/rootfs-armv7-build" \
     || die "the armv7 wheelhouse could not be built: see $out.log"
-  built=$(find "$out" -name '*-linux_armv7l.whl' -printf '%f\n' | sort | paste -sd ' ' -)
+  built=$(sed -n 's/^build-wheelhouse.sh: built \([^ ]*\) in .*/\1/p' "$out.log" | paste -sd ' ' -)
   proven "armv7 wheelhouse: $(find "$out" -name '*.whl' | wc -l) wheels in $(since "$start") s (load $(load)), $out;" \
-    "$(find "$out" -name '*armv7l*.whl' | wc -l) armv7l binaries, built from source in the armhf root" \
-    "(here or in an earlier run): ${built:-none}"
+    "$(find "$out" -name '*armv7l*.whl' | wc -l) armv7l binaries, of them built in the armhf root: ${built:-none}"
   grep '^build-wheelhouse.sh: built ' "$out.log" | tee -a "$REPORT" || true
 }
 
