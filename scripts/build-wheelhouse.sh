@@ -203,7 +203,8 @@ EOF
 
 built_in_root=()
 if [[ -n $BUILD_ROOT ]]; then
-  for spec in $(lacking_wheels); do
+  lacking=$(lacking_wheels) || exit 1
+  for spec in $lacking; do
     build_in_root "$spec"
     built_in_root+=("$spec")
   done
