@@ -222,7 +222,7 @@ class ModbusLink:
         if not self._tcp.connected:
             try:
                 await self.open(timeout)
-            except ModbusFailure:
+            except BaseException:  # a failed or cancelled connect (the service stopping): the request never runs
                 request.close()
                 raise
         try:
