@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from edge_agent.backoff import Backoff
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import parse_endpoint
@@ -141,11 +142,7 @@ class UplinkSync:
         """Give the outbox ``grace`` seconds to go up, then say goodbye; what is left goes at the next start."""
         self.ack_sink = None  # the committer has stopped: the last acknowledgements are written here
         await self._settle(grace)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)  # a pump woken as it is cancelled must still end
         link = self._link
         if link is not None and link.connected:
             with contextlib.suppress(LinkDown):
