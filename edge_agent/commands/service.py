@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from edge_agent.cancellation import cancel_and_wait
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.errors import CommandFailure, ErrorCode
@@ -61,7 +60,11 @@ class CommandService:
 
     async def stop(self) -> None:
         self._context.link.message_handler = None
-        await cancel_and_wait(self._tasks)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._log is not None:
             await asyncio.to_thread(self._log.close)
 

@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from edge_agent.cancellation import cancel_and_wait
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
@@ -65,7 +64,9 @@ class InventoryPublisher:
 
     async def stop(self) -> None:
         if self._task is not None:
-            await cancel_and_wait([self._task])
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     def health(self) -> dict[str, object]:
         return {"published": self.published}

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from edge_agent.cancellation import cancel_until_ended
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control import protocol
@@ -71,7 +70,9 @@ class ControlServer:
         if self._server is None:
             return
         self._server.close()
-        await cancel_until_ended(list(self._clients))
+        for task in list(self._clients):
+            task.cancel()
+        await asyncio.gather(*self._clients, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
         self._server = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from edge_agent.cancellation import cancel_until_ended
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
@@ -146,7 +145,11 @@ class ModbusService:
     async def stop(self) -> None:
         for poller in self._pollers.values():
             poller.stopping = True
-        await cancel_until_ended(self._tasks)
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()
         for line in self._lines.values():
             line.close()
