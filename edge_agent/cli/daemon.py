@@ -1,16 +1,29 @@
 """``edge-agent run`` as systemd starts it: two options read without the CLI framework.
 
-The daemon lives for months on a gateway with 1 GB; typer (and its copy of click) would stay resident for nothing.
-``edge-agent run --help`` still goes through typer, which lists the same options (see run_cmd).
+The daemon lives for months on a gateway with 1 GB; typer (and its copy of click) would stay resident for nothing,
+and so would argparse (with gettext, locale and shutil, which it loads to word its help and errors): the two options
+are read here, spelled as ``run --help`` lists them (through typer, see run_cmd): ``--config PATH`` (``-c``,
+``--config=PATH``) and ``--log-format FORMAT``. A command line it cannot read exits with status 2, as argparse's.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 LOG_FORMATS = ("auto", "json", "console")
+USAGE = "usage: edge-agent run --config PATH [--log-format {auto,json,console}]"
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Path
+    log_format: str = "auto"
+
+
+class UsageError(Exception):
+    """A command line ``parse`` cannot read; its message says what is wrong."""
 
 
 def wants_daemon(argv: list[str]) -> bool:
@@ -18,11 +31,28 @@ def wants_daemon(argv: list[str]) -> bool:
     return argv[:1] == ["run"] and not {"--help", "-h"} & set(argv)
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="edge-agent run", add_help=False)
-    parser.add_argument("--config", "-c", type=Path, required=True)
-    parser.add_argument("--log-format", default="auto", choices=LOG_FORMATS)
-    return parser.parse_args(argv)
+def parse(argv: list[str]) -> Options:
+    """The options of ``argv`` (after ``run``); UsageError if it holds anything else."""
+    values: dict[str, str] = {}
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        name, equals, value = arg.partition("=") if arg.startswith("--") else (arg[:2], "", arg[2:])
+        key = {"--config": "config", "-c": "config", "--log-format": "log_format"}.get(name)
+        if key is None:
+            raise UsageError(f"unrecognized argument: {arg}")
+        if not equals and not value:
+            if not rest:
+                raise UsageError(f"argument {name}: expected one argument")
+            value = rest.pop(0)
+        values[key] = value
+    if "config" not in values:
+        raise UsageError("the following arguments are required: --config/-c")
+    log_format = values.get("log_format", "auto")
+    if log_format not in LOG_FORMATS:
+        raise UsageError(f"argument --log-format: invalid choice: '{log_format}' (choose from"
+                         f" {', '.join(LOG_FORMATS)})")
+    return Options(Path(values["config"]), log_format)
 
 
 def run_daemon(config: Path, log_format: str) -> int:
@@ -46,5 +76,9 @@ def run_daemon(config: Path, log_format: str) -> int:
 
 def main(argv: list[str]) -> int:
     """``argv`` after ``run``."""
-    args = parse(argv)
-    return run_daemon(args.config, args.log_format)
+    try:
+        options = parse(argv)
+    except UsageError as exc:
+        print(f"{USAGE}\nedge-agent run: error: {exc}", file=sys.stderr)
+        return 2
+    return run_daemon(options.config, options.log_format)

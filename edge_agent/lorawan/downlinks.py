@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -14,6 +15,16 @@ from edge_agent.reading import Event, Priority
 _MAX_TICKETS = 1000
 # Context keys under which ChirpStack's log events name the queue item they are about.
 _QUEUE_ID_KEYS = ("queue_item_id", "queueItemId", "device_queue_item_id", "deviceQueueItemId", "id")
+
+
+def new_ticket_id() -> str:
+    """A random (version 4) UUID in its usual text form, ChirpStack's queue item id; made here from os.urandom as
+    uuid.uuid4 makes it, without the uuid module the daemon would otherwise hold for this alone."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class DownlinkStatus(enum.StrEnum):

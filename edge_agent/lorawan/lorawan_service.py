@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,6 +21,7 @@ from edge_agent.lorawan.downlinks import (
     DownlinkTracker,
     command_payload,
     command_topic,
+    new_ticket_id,
     ticket_event,
 )
 from edge_agent.lorawan.events import Ack, ChirpstackEvent, Log, TxAck
@@ -204,7 +204,7 @@ class LorawanService:
         clock = self._context.clock
         now = clock.now()
         ticket = DownlinkTicket(
-            id=str(uuid.uuid4()), device=device, dev_eui=state.config.dev_eui, command=command, value=value,
+            id=new_ticket_id(), device=device, dev_eui=state.config.dev_eui, command=command, value=value,
             f_port=encoded.f_port, data_hex=encoded.data.hex(), confirmed=state.config.confirmed_downlinks,
             via="grpc" if self._grpc is not None else "mqtt", created=now,
             expires_at=now + max(self._config.downlink_expiry, 2 * state.config.uplink_interval),

@@ -200,3 +200,15 @@ def test_dimming_a_luminaire_controller(broker: Broker, tmp_path: Path, capture:
 
     _run(broker, sink, body)
     sink.close()
+
+
+def test_a_ticket_id_is_a_random_version_4_uuid() -> None:
+    import uuid
+
+    from edge_agent.lorawan.downlinks import new_ticket_id
+
+    ids = {new_ticket_id() for _ in range(200)}
+    assert len(ids) == 200
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
