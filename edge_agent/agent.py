@@ -294,10 +294,9 @@ def _simulated_service(context: ServiceContext) -> Service | None:
     return simulated.build_service(context)
 
 
-def run_forever(loaded: LoadedConfig) -> int:
-    """Run until SIGTERM/SIGINT; return the process exit code."""
-
-    loaded, marker = command_restart.boot(loaded)  # a pushed config on trial, or one to roll back
+def run_forever(loaded: LoadedConfig, marker: Marker | None) -> int:
+    """Run until SIGTERM/SIGINT; return the process exit code. ``loaded`` and ``marker`` as
+    ``command_restart.boot`` returned them (the daemon boots before it imports this module: edge_agent/ssl_guard)."""
     agent = Agent(loaded, trial=marker)
 
     async def main() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ssl
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -114,7 +114,7 @@ class UplinkSync:
         try:
             check_tls_files(self._config)
             link = MqttClient(self._link_settings(), self._callbacks(), self._backoff())
-        except (ConfigError, OSError, ssl.SSLError) as exc:
+        except (ConfigError, OSError) as exc:  # ssl.SSLError is an OSError
             problem = unusable_files(exc)
             if problem != self.problem:
                 log.error("upstream_unusable", problem=problem, retry_s=self._setup_retry_s)
@@ -464,7 +464,8 @@ def unusable_files(exc: Exception) -> str:
     """What is wrong with the upstream credentials or TLS files, in plain words (never their contents)."""
     if isinstance(exc, ConfigError):
         return "; ".join(exc.problems)
-    if isinstance(exc, ssl.SSLError):
+    ssl = sys.modules.get("ssl")  # only a loaded ssl raises its errors (edge_agent/ssl_guard.py)
+    if ssl is not None and isinstance(exc, ssl.SSLError):
         return f"the TLS files in [upstream.tls] cannot be used ({exc.reason or exc}); 'edge-agent doctor' checks them"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: cannot be read ({exc.strerror}); check [upstream.tls]"

@@ -18,21 +18,24 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent import ssl_guard
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from tests.cli.helpers import lorawan_device
+from tests.support.agent_proc import wait_until
 from tests.support.broker import Broker
 from tests.support.ports import free_port
 from tests.support.site import simulated_devices, write_site
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Runs edge_agent's entry point as ``python -m edge_agent`` does; at exit, the loaded modules go to argv[1].
+# Runs edge_agent's entry point as ``python -m edge_agent`` does; at exit, the loaded modules go to argv[1] (not
+# a name withheld with None, as edge_agent/ssl_guard.py withholds ssl).
 _WRAPPER = """
 import atexit, json, runpy, sys
 out = sys.argv[1]
-atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(n for n, m in sys.modules.items() if m))))
 sys.argv = ["edge-agent", *sys.argv[2:]]
 runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
 """
@@ -53,8 +56,9 @@ def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
 
 
 def modules_of(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
-               until_ready: bool = False) -> list[str]:
-    """The modules a command had loaded when it exited (asserting it exited 0)."""
+               until_ready: bool = False, until_logged: str | None = None) -> list[str]:
+    """The modules a command had loaded when it exited (asserting it exited 0); a daemon (``until_ready``) is
+    stopped at READY=1, or once ``until_logged`` is in its log after that."""
     out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
     command = [sys.executable, "-c", _WRAPPER, str(out), *args]
     full_env = {**os.environ, **(env or {})}
@@ -63,14 +67,15 @@ def modules_of(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
                               check=False)
         assert done.returncode == 0, done.stdout + done.stderr
     else:
-        _run_until_ready(command, full_env, tmp_path)
+        _run_until_ready(command, full_env, tmp_path, until_logged)
     loaded = json.loads(out.read_text())
     assert isinstance(loaded, list)
     return loaded
 
 
-def _run_until_ready(command: list[str], env: dict[str, str], folder: Path) -> None:
-    """Start the daemon, wait for READY=1 on $NOTIFY_SOCKET (as systemd does), then stop it with SIGTERM."""
+def _run_until_ready(command: list[str], env: dict[str, str], folder: Path, until_logged: str | None = None) -> None:
+    """Start the daemon, wait for READY=1 on $NOTIFY_SOCKET (as systemd does) and for ``until_logged`` in its log,
+    then stop it with SIGTERM."""
     address = str(folder / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
         notify.bind(address)
@@ -81,6 +86,9 @@ def _run_until_ready(command: list[str], env: dict[str, str], folder: Path) -> N
         try:
             while b"READY=1" not in notify.recv(4096):
                 pass
+            if until_logged is not None:
+                wait_until(lambda: until_logged in (folder / "agent.log").read_text(), timeout=30,
+                           what=until_logged)
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(30)
@@ -166,9 +174,32 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     assert _loaded(loaded, used) == list(used)
     assert _loaded(loaded, ("pymodbus",)) == [], "pymodbus serves serial lines only: a TCP-only site leaves it out"
     assert _loaded(loaded, WITHOUT_PYDANTIC) == []
+    # Modules the daemon has no use for: argparse (with gettext and shutil) and uuid; paho-mqtt loads the last two
+    # (urllib.request for its proxy support) while it is the MQTT client.
+    assert _loaded(loaded, ("argparse", "gettext")) == []
+    if "paho" not in loaded:
+        assert _loaded(loaded, ("shutil", "uuid")) == []
     assert (tmp_path / "store.db.compiled.json").is_file(), "a first start compiles the config for the next ones"
     again = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
     assert _loaded(again, WITHOUT_PYDANTIC) == []
+
+
+@pytest.mark.skipif(not ssl_guard.ENABLED, reason="ssl is withheld only with an MQTT client that runs without it")
+def test_the_daemon_of_a_site_without_tls_runs_without_ssl(tmp_path: Path, broker: Broker) -> None:
+    """No [upstream.tls]: ssl and OpenSSL's TLS library are never loaded (edge_agent/ssl_guard.py), and the daemon
+    still reaches its (plain) broker: the retained status says it is online."""
+    config = _field_site(tmp_path, broker.port)
+    loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True,
+                        until_logged='"event": "upstream_up"')
+    assert _loaded(loaded, ("ssl", "_ssl")) == []
+
+
+def test_the_daemon_of_a_site_with_tls_loads_ssl(tmp_path: Path, broker: Broker) -> None:
+    """The other side: [upstream.tls] keeps ssl (tests/contract/test_security.py has the daemon reach a TLS
+    broker with it)."""
+    config = write_site(tmp_path, broker_port=broker.port, extra="[upstream.tls]\nverify = false\n")
+    loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
+    assert _loaded(loaded, ("ssl", "_ssl")) == ["ssl", "_ssl"]
 
 
 def test_a_command_without_the_compiled_form_still_validates_with_pydantic(tmp_path: Path, broker: Broker) -> None:

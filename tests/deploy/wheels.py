@@ -98,7 +98,7 @@ def project_copy(version: str, work: Path, *, crash_at_start: bool = False) -> P
     if crash_at_start:
         with open(tree / "edge_agent/agent.py", "a") as handle:
             handle.write(
-                "\n\ndef run_forever(loaded: LoadedConfig) -> int:  # a broken release, for the rollback test\n"
+                "\n\ndef run_forever(*args: object) -> int:  # a broken release, for the rollback test\n"
                 "    raise SystemExit(3)\n"
             )
     return tree
