@@ -1,0 +1,44 @@
+"""Which sites need ``ssl`` in the daemon (edge_agent/ssl_guard.py); the processes themselves are in
+tests/cli/test_imports.py (and tests/contract/test_security.py for a daemon reaching a TLS broker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_agent.config.load import load_config
+from edge_agent.ssl_guard import needs_ssl
+from tests.support.site import write_site
+
+_TCP_METER = """
+[[devices]]
+driver = "modbus"
+name = "meter"
+profile = "eastron_sdm120"
+host = "127.0.0.1"
+unit = 1
+"""
+_RTU_METER = """
+[modbus]
+buses = [{ name = "rs485", port = "/dev/ttyUSB0" }]
+
+[[devices]]
+driver = "modbus"
+name = "meter"
+profile = "eastron_sdm120"
+bus = "rs485"
+"""
+
+
+@pytest.mark.parametrize(("devices", "extra", "needed"), [
+    (_TCP_METER, "", False),
+    (_TCP_METER, "[upstream.tls]\nverify = false\n", True),  # TLS to the broker
+    ("", "[upstream.tls]\nca_file = \"/etc/ssl/ca.pem\"\n", True),
+    (_RTU_METER, "", True),  # pymodbus, which imports ssl, for the serial line
+    (_TCP_METER, "[web]\nbind = \"0.0.0.0\"\ntls_cert = \"/etc/c.pem\"\ntls_key = \"/etc/k.pem\"\n", False),
+], ids=["plain", "tls", "tls-ca", "rtu", "web-tls-is-another-process"])
+def test_a_site_needs_ssl_for_tls_to_the_broker_or_an_rtu_bus(tmp_path: Path, devices: str, extra: str,
+                                                               needed: bool) -> None:
+    config = load_config(write_site(tmp_path, broker_port=1883, devices=devices, extra=extra)).config
+    assert needs_ssl(config) is needed
