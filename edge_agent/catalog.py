@@ -139,13 +139,13 @@ def unsafe_code(path: Path) -> str | None:
 
 def load_driver_codec(item: DriverFile) -> PayloadCodec:
     """Load a codec file; a site file must also pass its vectors."""
-    from edge_agent.lorawan.vectors import check_vectors
-
     problem = unsafe_code(item.path) if item.site else None
     if problem is not None:
         raise ConfigError([problem])
     codec = load_codec(item.name, item.path)
     if item.site:
+        from edge_agent.lorawan.vectors import check_vectors  # and a YAML parser: for site files alone
+
         failures = check_vectors(codec, item.vectors_path)
         if failures:
             raise ConfigError(failures)
@@ -154,10 +154,10 @@ def load_driver_codec(item: DriverFile) -> PayloadCodec:
 
 def load_driver_profile(item: DriverFile) -> Profile:
     """Load a profile file; a site file must also pass its vectors."""
-    from edge_agent.modbus.vectors import check_profile_vectors
-
     profile = read_profile(item.path)
     if item.site:
+        from edge_agent.modbus.vectors import check_profile_vectors  # and a YAML parser: for site files alone
+
         failures = check_profile_vectors(profile, item.vectors_path)
         if failures:
             raise ConfigError(failures)

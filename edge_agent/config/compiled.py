@@ -12,6 +12,9 @@ drivers and pydantic's version), of the site config's bytes and of every file in
 names. A file whose key or own checksum does not match, or that cannot be read or decoded, is never used. No code
 is loaded from it: it holds JSON, and a value becomes one of the model classes listed below or a plain value.
 
+The YAML texts read while compiling (the FIWARE mapping, the codec registry and table codecs) are recorded with the
+documents by their SHA-256 (``parsed_yaml``): the daemon parses none of them again, and loads no YAML parser.
+
 A driver file or the FIWARE mapping is validated through ``validate``: in a pydantic process it runs pydantic (and,
 while a config is being compiled, remembers the result by the SHA-256 of the input); in a compiled process it
 takes the remembered result, or has a pydantic process validate that input.
@@ -28,7 +31,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -219,6 +222,21 @@ def validate(model: type[M], data: Any) -> M:
         _known[key] = _validate_elsewhere(model, data)
         decoded = decode(_known[key])
     return decoded
+
+
+def parsed_yaml(text: str, parse: Callable[[], Any]) -> Any:
+    """What ``parse()`` makes of the YAML ``text`` (a driver file, the FIWARE mapping). While a config is being
+    compiled, the result is recorded among the documents by the text's SHA-256; a compiled process takes it from
+    there when it has it (no YAML parser loaded), and parses otherwise (a file the check did not read)."""
+    key = "yaml:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if mode.compiled() and key in _known:
+        with suppress(Unusable):
+            return decode(_known[key])
+    data = parse()
+    if _recorded is not None:
+        with suppress(TypeError, RecursionError):  # !!binary, !!set: not compilable; parsed again where needed
+            _recorded[key] = encode(data)
+    return data
 
 
 def _validate_elsewhere(model: type, data: Any) -> Any:

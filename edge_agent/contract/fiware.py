@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from edge_agent.config.base import Field, Model, ValidationError
 from edge_agent.config.compiled import validate
 from edge_agent.errors import ConfigError
-from edge_agent.resources import drivers_dir, read_yaml
+from edge_agent.resources import YamlError, drivers_dir, read_yaml
 
 DEFAULT_TYPE = "Device"
 NO_UNIT = "1"  # a dimensionless ratio (UN/CEFACT C62)
@@ -364,6 +362,6 @@ def default_mapping() -> FiwareMapping:
     path = mapping_path()
     try:
         data = read_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, YamlError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
     return build_mapping(data, str(path))

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, default_mapping
@@ -23,7 +21,7 @@ from edge_agent.logs import get_logger
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.resources import read_yaml
+from edge_agent.resources import YamlError, read_yaml
 
 if TYPE_CHECKING:
     from edge_agent.lorawan.codecs import PayloadCodec
@@ -124,7 +122,7 @@ def _vector_points(codec: PayloadCodec, path: Path) -> frozenset[str]:
     """The points the codec decodes from the uplinks of its vectors (real frames of the device)."""
     try:
         data = read_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, YamlError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
     names: set[str] = set()
     for uplink in (data or {}).get("uplinks", []) or []:

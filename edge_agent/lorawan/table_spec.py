@@ -14,8 +14,6 @@ import string
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-
 from edge_agent import resources
 from edge_agent.config.base import BeforeValidator, Field, Model, ValidationError, field_validator, model_validator
 from edge_agent.config.compiled import validate
@@ -479,10 +477,10 @@ def _placed(channel: Channel, ids: list[bytes], order: ByteOrder) -> Channel:
 
 def _read_yaml(path: Path, expected: str) -> object:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = resources.read_yaml(path.read_text(encoding="utf-8"), fast=False)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror}); check the path"]) from exc
-    except yaml.YAMLError as exc:
+    except resources.YamlError as exc:
         raise ConfigError([f"{path}: (yaml): {str(exc).splitlines()[0]}; fix the YAML syntax there"]) from exc
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: (top level): expected {expected}"])
