@@ -296,7 +296,7 @@ def _simulated_service(context: ServiceContext) -> Service | None:
 
 def run_forever(loaded: LoadedConfig, marker: Marker | None) -> int:
     """Run until SIGTERM/SIGINT; return the process exit code. ``loaded`` and ``marker`` as
-    ``command_restart.boot`` returned them (the daemon boots before it imports this module: edge_agent/ssl_guard)."""
+    ``command_restart.boot`` returned them (the daemon boots before it imports this module, see openssl_guard)."""
     agent = Agent(loaded, trial=marker)
 
     async def main() -> int:

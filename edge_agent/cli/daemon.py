@@ -60,7 +60,9 @@ def run_daemon(config: Path, log_format: str) -> int:
     from edge_agent.allocator import limit_arenas
 
     limit_arenas()  # before any thread starts
-    from edge_agent import ssl_guard
+    from edge_agent import openssl_guard
+
+    openssl_guard.withhold_hashlib_openssl()  # before hashlib is first imported, by the config's modules
     from edge_agent.commands import restart
     from edge_agent.config.load import load_config
     from edge_agent.errors import ConfigError
@@ -73,7 +75,7 @@ def run_daemon(config: Path, log_format: str) -> int:
         print("error: the config is not valid:\n" + "\n".join(exc.problems), file=sys.stderr)
         return 1
     loaded, marker = restart.boot(loaded)  # a pushed config on trial, or one to roll back: the config that runs
-    ssl_guard.withhold_unless_used(loaded.config)  # before asyncio is first imported, by the agent's modules
+    openssl_guard.withhold_unless_used(loaded.config)  # before asyncio is first imported, by the agent's modules
     from edge_agent.agent import run_forever
 
     return run_forever(loaded, marker)

@@ -464,7 +464,7 @@ def unusable_files(exc: Exception) -> str:
     """What is wrong with the upstream credentials or TLS files, in plain words (never their contents)."""
     if isinstance(exc, ConfigError):
         return "; ".join(exc.problems)
-    ssl = sys.modules.get("ssl")  # only a loaded ssl raises its errors (edge_agent/ssl_guard.py)
+    ssl = sys.modules.get("ssl")  # only a loaded ssl raises its errors (edge_agent/openssl_guard.py)
     if ssl is not None and isinstance(exc, ssl.SSLError):
         return f"the TLS files in [upstream.tls] cannot be used ({exc.reason or exc}); 'edge-agent doctor' checks them"
     if isinstance(exc, OSError) and exc.filename:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import ssl_guard
+from edge_agent import openssl_guard
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
@@ -31,7 +31,7 @@ from tests.support.site import simulated_devices, write_site
 REPO = Path(__file__).resolve().parents[2]
 
 # Runs edge_agent's entry point as ``python -m edge_agent`` does; at exit, the loaded modules go to argv[1] (not
-# a name withheld with None, as edge_agent/ssl_guard.py withholds ssl).
+# a name withheld with None, as edge_agent/openssl_guard.py withholds ssl and _hashlib).
 _WRAPPER = """
 import atexit, json, runpy, sys
 out = sys.argv[1]
@@ -186,14 +186,15 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     assert _loaded(again, WITHOUT_PYDANTIC) == []
 
 
-@pytest.mark.skipif(not ssl_guard.ENABLED, reason="ssl is withheld only with an MQTT client that runs without it")
+@pytest.mark.skipif(not openssl_guard.ENABLED, reason="OpenSSL is withheld with an MQTT client that runs without it")
 def test_the_daemon_of_a_site_without_tls_runs_without_ssl(tmp_path: Path, broker: Broker) -> None:
-    """No [upstream.tls]: ssl and OpenSSL's TLS library are never loaded (edge_agent/ssl_guard.py), and the daemon
-    still reaches its (plain) broker: the retained status says it is online."""
+    """No [upstream.tls] (nor RTU bus): OpenSSL is never loaded, neither ssl nor hashlib's _hashlib
+    (edge_agent/openssl_guard.py), and the daemon still reaches its (plain) broker."""
     config = _field_site(tmp_path, broker.port)
     loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True,
                         until_logged='"event": "upstream_up"')
-    assert _loaded(loaded, ("ssl", "_ssl")) == []
+    assert _loaded(loaded, ("ssl", "_ssl", "_hashlib")) == []
+    assert "hashlib" in loaded, "hashlib itself is used, with Python's built-in SHA-256"
 
 
 def test_the_daemon_of_a_site_with_tls_loads_ssl(tmp_path: Path, broker: Broker) -> None:

@@ -1,4 +1,4 @@
-"""Which sites need ``ssl`` in the daemon (edge_agent/ssl_guard.py); the processes themselves are in
+"""Which sites need ``ssl`` in the daemon (edge_agent/openssl_guard.py); the processes themselves are in
 tests/cli/test_imports.py (and tests/contract/test_security.py for a daemon reaching a TLS broker)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.config.load import load_config
-from edge_agent.ssl_guard import needs_ssl
+from edge_agent.openssl_guard import needs_ssl
 from tests.support.site import write_site
 
 _TCP_METER = """
