@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from edge_agent import __version__
 from edge_agent.actuators import DriverActions
+from edge_agent.allocator import release_free_pages
 from edge_agent.clock import Clock, SystemClock
 from edge_agent.commands import restart as command_restart
 from edge_agent.commands.context import CommandContext
@@ -111,6 +112,7 @@ class Agent:
     async def run(self, stop: asyncio.Event) -> int:
         self._stop_event = stop
         await self._start()
+        release_free_pages()  # what starting held and freed (edge_agent/allocator.py)
         self.notifier.ready(f"running: {len(self.config.devices)} devices")
         log.info("agent_ready", gateway=self.config.gateway_id, version=__version__,
                  devices=len(self.config.devices), store=str(self.config.store.path))
@@ -240,6 +242,7 @@ class Agent:
             if mono - last_prune >= _PRUNE_EVERY:
                 last_prune = mono
                 await self.worker.call(self.worker.store.prune, self.clock.now())
+                release_free_pages()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 

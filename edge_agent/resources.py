@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _BUNDLED = _PACKAGE_DIR / "_bundled"
@@ -41,28 +40,3 @@ def asyncapi_path() -> Path:
 def contexts_dir() -> Path:
     """The JSON-LD contexts of the NGSI-LD output: the project's own and copies of the Smart Data Models ones."""
     return _find("docs") / "contexts"
-
-
-class YamlError(ValueError):
-    """Text that is not YAML; the message is PyYAML's."""
-
-
-def read_yaml(text: str, *, fast: bool = True) -> Any:
-    """YAML of the agent's own files (the FIWARE mapping, driver files), parsed by libyaml when PyYAML was built
-    with it (several times faster than the pure-Python parser: the FIWARE mapping alone took a tenth of a second);
-    ``fast=False``: by the pure-Python parser (its messages). A process that reads configs compiled takes what the
-    checking process parsed from the same text when the compiled form has it (edge_agent/config/compiled.py): the
-    daemon holds no YAML parser for the files its site config names."""
-    from edge_agent.config.compiled import parsed_yaml
-
-    return parsed_yaml(text, lambda: _parse_yaml(text, fast))
-
-
-def _parse_yaml(text: str, fast: bool) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else yaml.SafeLoader
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise YamlError(str(exc)) from exc

@@ -19,8 +19,9 @@ from typing import Any
 
 from edge_agent.config.base import Field, Model, ValidationError
 from edge_agent.config.compiled import validate
+from edge_agent.config.yaml_text import YamlError, read_yaml
 from edge_agent.errors import ConfigError
-from edge_agent.resources import YamlError, drivers_dir, read_yaml
+from edge_agent.resources import drivers_dir
 
 DEFAULT_TYPE = "Device"
 NO_UNIT = "1"  # a dimensionless ratio (UN/CEFACT C62)

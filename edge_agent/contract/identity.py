@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from edge_agent.config.devices import SimulatedDeviceConfig
 from edge_agent.config.site import SiteConfig
+from edge_agent.config.yaml_text import YamlError, read_yaml
 from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, default_mapping
 from edge_agent.errors import ConfigError, DecodeError
 from edge_agent.logs import get_logger
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
-from edge_agent.resources import YamlError, read_yaml
 
 if TYPE_CHECKING:
     from edge_agent.lorawan.codecs import PayloadCodec

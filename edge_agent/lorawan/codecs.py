@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import cast
 
 from edge_agent import resources
+from edge_agent.config.yaml_text import read_yaml
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import (
     DOMAINS,
@@ -162,7 +163,7 @@ class CodecRegistry:
     @classmethod
     def read(cls, folder: Path) -> CodecRegistry:
         """The registry of ``folder/registry.yaml``."""
-        registry = resources.read_yaml((folder / "registry.yaml").read_text(encoding="utf-8"))
+        registry = read_yaml((folder / "registry.yaml").read_text(encoding="utf-8"))
         return cls(folder, registry["codecs"])
 
     def names(self) -> list[str]:

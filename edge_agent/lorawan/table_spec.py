@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from edge_agent import resources
 from edge_agent.config.base import BeforeValidator, Field, Model, ValidationError, field_validator, model_validator
 from edge_agent.config.compiled import validate
+from edge_agent.config.yaml_text import YamlError, read_yaml
 from edge_agent.errors import ConfigError
 from edge_agent.lorawan.codec_api import DOMAINS
 
@@ -477,10 +478,10 @@ def _placed(channel: Channel, ids: list[bytes], order: ByteOrder) -> Channel:
 
 def _read_yaml(path: Path, expected: str) -> object:
     try:
-        data = resources.read_yaml(path.read_text(encoding="utf-8"), fast=False)
+        data = read_yaml(path.read_text(encoding="utf-8"), fast=False)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror}); check the path"]) from exc
-    except resources.YamlError as exc:
+    except YamlError as exc:
         raise ConfigError([f"{path}: (yaml): {str(exc).splitlines()[0]}; fix the YAML syntax there"]) from exc
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: (top level): expected {expected}"])

@@ -22,6 +22,7 @@ import pytest
 from edge_agent import resources
 from edge_agent.config import compiled
 from edge_agent.config.load import compile_config, load_config
+from edge_agent.config.yaml_text import read_yaml
 from edge_agent.errors import ConfigError
 from tests.cli.helpers import lorawan_device
 
@@ -298,13 +299,13 @@ def test_the_yaml_the_check_parsed_is_not_parsed_again_in_a_compiled_process(tmp
 import json, sys
 from edge_agent.config import mode
 mode.use_compiled()
-from edge_agent import resources
 from edge_agent.config.load import load_config
+from edge_agent.config.yaml_text import read_yaml
 from edge_agent.contract.fiware import default_mapping, mapping_path
 from edge_agent.lorawan.codecs import default_registry
 load_config(sys.argv[1])
 mapping, registry = default_mapping(), default_registry()
-table = resources.read_yaml((registry.folder / "milesight_em310_udl.codec.yaml").read_text(), fast=False)
+table = read_yaml((registry.folder / "milesight_em310_udl.codec.yaml").read_text(), fast=False)
 print(json.dumps({"yaml": "yaml" in sys.modules, "types": sorted(mapping.types), "codecs": registry.names(),
                   "table": table}))
 """
@@ -318,4 +319,4 @@ print(json.dumps({"yaml": "yaml" in sys.modules, "types": sorted(mapping.types),
     assert answer["types"] == sorted(default_mapping().types)
     assert answer["codecs"] == default_registry().names()
     table = (default_registry().folder / "milesight_em310_udl.codec.yaml").read_text()
-    assert answer["table"] == json.loads(json.dumps(resources.read_yaml(table, fast=False)))
+    assert answer["table"] == json.loads(json.dumps(read_yaml(table, fast=False)))
