@@ -39,7 +39,7 @@ class Topic:
     event: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: each device keeps its last uplinks' (uplinks.RECENT_UPLINKS)
 class Reception:
     """How one gateway heard one uplink."""
 
@@ -48,7 +48,7 @@ class Reception:
     snr: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Radio:
     """Radio metadata of one uplink: the gateway that heard it best, and every gateway that heard it."""
 

@@ -13,6 +13,7 @@ import binascii
 import json
 import math
 import re
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -209,7 +210,7 @@ def _radio(event: _Fields) -> Radio:
     lora = tx.child("modulation").child("lora")
     spreading = lora.integer("spreadingFactor")
     return Radio(
-        gateway_id=best.text("gatewayId") if best is not None else None,
+        gateway_id=_gateway(best) if best is not None else None,
         rssi=best.integer("rssi", unsigned=False) if best is not None else None,
         snr=snr_db(best.number("snr")) if best is not None else None,
         spreading_factor=spreading or None,
@@ -223,7 +224,12 @@ def _radio(event: _Fields) -> Radio:
 
 
 def _reception(rx: _Fields) -> Reception:
-    return Reception(rx.text("gatewayId"), rx.integer("rssi", unsigned=False), snr_db(rx.number("snr")))
+    return Reception(_gateway(rx), rx.integer("rssi", unsigned=False), snr_db(rx.number("snr")))
+
+
+def _gateway(rx: _Fields) -> str:
+    """A gateway's id, one string per gateway however many uplinks it heard (each device keeps its last ones)."""
+    return sys.intern(rx.text("gatewayId"))
 
 
 def _uplink(topic: Topic, event: _Fields) -> UplinkFrame:

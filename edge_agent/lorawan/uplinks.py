@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ def check_fcnt(previous: int | None, current: int) -> FcntCheck:
     return FcntCheck(reset=True)
 
 
-@dataclass
+@dataclass(slots=True)  # one per LoRaWAN device of the site, for the daemon's life
 class RadioTrack:
     """What the LoRaWAN intake tracks of one device (frame counter, radio, battery, alarms); ``status`` is what
     ``devices_status`` reports, from which edge_agent.device_state works out the device's DeviceState."""
@@ -76,7 +76,8 @@ class RadioTrack:
     silent: bool = False
     alarms: dict[str, bool] = field(default_factory=dict)
     application_id: str | None = None
-    recent: deque[tuple[float, int, Radio]] = field(default_factory=lambda: deque(maxlen=RECENT_UPLINKS))
+    recent: tuple[tuple[float, int, Radio], ...] = ()  # the last RECENT_UPLINKS, oldest first (a tuple: no
+    # deque's 64-slot block per device)
     missing_fields: int = 0  # codec = "chirpstack": mapped fields the decoded object lacked
     problem: str | None = None  # why the device's codec cannot be used (its uplinks are kept undecoded)
 
@@ -128,7 +129,7 @@ class DeviceTable:
         state.radio = radio
         state.last_seen = wall
         state.heard_mono = mono
-        state.recent.append((wall, f_cnt, radio))
+        state.recent = (*state.recent[max(0, len(state.recent) - RECENT_UPLINKS + 1):], (wall, f_cnt, radio))
         state.uplinks += 1
         state.lost_uplinks += check.lost
         state.counter_resets += int(check.reset)

@@ -136,3 +136,22 @@ def test_device_and_chirpstack_config_checks() -> None:
         ChirpstackConfig.model_validate({"api_token_file": "/etc/token"})
     with pytest.raises(ValidationError, match="UUID"):
         ChirpstackConfig.model_validate({"application_ids": ["commune"]})
+
+
+def test_a_device_keeps_the_radio_of_its_last_uplinks_newest_first() -> None:
+    from edge_agent.lorawan.config import LorawanDeviceConfig
+    from edge_agent.lorawan.events import Radio, Reception
+    from edge_agent.lorawan.uplinks import RECENT_UPLINKS, DeviceTable
+
+    device = LorawanDeviceConfig.model_validate({"driver": "lorawan", "name": "bin", "dev_eui": "24e124713b000001",
+                                                 "codec": "milesight_em310_udl"})
+    table = DeviceTable([device], now_mono=0.0)
+    track = table.by_name("bin")
+    assert track is not None and track.signal() == []
+    for f_cnt in range(1, RECENT_UPLINKS + 4):
+        radio = Radio(gateway_id="gw", rssi=-f_cnt, snr=7.5, receptions=(Reception("gw", -f_cnt, 7.5),))
+        table.heard(track, f_cnt=f_cnt, radio=radio, wall=1000.0 + f_cnt, mono=float(f_cnt))
+    shown = track.signal()
+    assert [entry["f_cnt"] for entry in shown] == list(range(RECENT_UPLINKS + 3, 3, -1))
+    assert shown[0]["gateways"] == [{"gateway": "gw", "rssi": -(RECENT_UPLINKS + 3), "snr": 7.5}]
+    assert [entry["f_cnt"] for entry in track.signal(last=2)] == [RECENT_UPLINKS + 3, RECENT_UPLINKS + 2]
