@@ -182,7 +182,7 @@ def test_a_silent_broker_is_declared_dead_within_two_keepalives(broker: Broker) 
         broker.proc.send_signal(signal.SIGSTOP)
         started = time.monotonic()
         _wait(down, "the keepalive to give up", timeout=5)
-        assert time.monotonic() - started <= 2.5
+        assert time.monotonic() - started <= 3.0  # two keepalives at most, and slack for a loaded machine
         assert reasons == ["disconnected: the broker heard nothing within the keepalive"]
         up.clear()
         broker.proc.send_signal(signal.SIGCONT)
