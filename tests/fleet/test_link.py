@@ -266,3 +266,43 @@ def test_an_mqtt5_publish_the_acl_refuses_is_reported_by_name_and_never_acknowle
     finally:
         link.stop()
         broker.stop()
+
+
+def test_an_mqtt5_message_expiry_drops_what_nobody_took_in_time(broker: Broker) -> None:
+    """The ingest's replay requests carry an expiry: a gateway away longer than it never gets a stale one."""
+    received: list[bytes] = []
+    up = threading.Event()
+
+    def gateway() -> MqttClient:
+        link = _link(broker.port, "gw-expiry", MqttCallbacks(on_subscribed=lambda _: up.set(),
+                                                             on_message=lambda m: received.append(m.payload)),
+                     mqtt5=True, session_expiry=600)
+        link.subscribe("fute/gw-expiry/replay", qos=1)
+        return link
+
+    link = gateway()
+    link.start()
+    _wait(up, "the gateway's subscription")
+    link.stop()
+    sender_up = threading.Event()
+    sender = _link(broker.port, "ingest-expiry", MqttCallbacks(on_connected=lambda _: sender_up.set()), mqtt5=True)
+    sender.start()
+    try:
+        _wait(sender_up, "the sender's connection")
+        sender.publish("fute/gw-expiry/replay", b"stale", expiry=1)
+        sender.publish("fute/gw-expiry/replay", b"fresh", expiry=600)
+        time.sleep(2.5)
+    finally:
+        sender.stop()
+    up.clear()
+    link = gateway()
+    link.start()
+    try:
+        _wait(up, "the gateway back")
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert received == [b"fresh"]
+    finally:
+        link.stop()
