@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from edge_agent.cancellation import cancel_until_ended
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control import protocol
@@ -70,9 +71,7 @@ class ControlServer:
         if self._server is None:
             return
         self._server.close()
-        for task in list(self._clients):
-            task.cancel()
-        await asyncio.gather(*self._clients, return_exceptions=True)
+        await cancel_until_ended(list(self._clients))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
         self._server = None
