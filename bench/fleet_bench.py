@@ -220,8 +220,9 @@ def latency_ms(dsn: str, before: float) -> dict[str, float]:
 
 @contextlib.contextmanager
 def files_above(low: int) -> Iterator[None]:
-    """Files opened inside get descriptors above ``low``. paho's network loop uses select(), which fails on a
-    descriptor above 1023 ("connection lost"): the stores' SQLite files (3 each) must not push the sockets there."""
+    """Files opened inside get descriptors above ``low``: the stores' SQLite files (3 each) out of the sockets' way.
+    Needed while the gateways' MQTT client was paho, whose select() fails on a descriptor above 1023 ("connection
+    lost"); the agent's own client polls, without that limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -237,7 +238,8 @@ def files_above(low: int) -> Iterator[None]:
 
 class Fleet:
     """Many SimGateways in one event loop; ``run_production`` commits readings on all of them at a steady pace.
-    One process holds at most about 300 gateways: each needs three descriptors below 1024 (socket, paho's pipe)."""
+    With paho, one process held at most about 300 gateways (three descriptors each below 1024); the agent's own
+    client polls, without that bound (each gateway: its socket and its client's wake pipe)."""
 
     def __init__(self, count: int, root: Path, port: int, options: FleetOptions) -> None:
         with files_above(1100):

@@ -1,6 +1,6 @@
 """The C allocator of the daemon, bounded for a small gateway.
 
-glibc gives each thread that allocates its own arena (the store's thread, paho's network threads, the worker
+glibc gives each thread that allocates its own arena (the store's thread, the MQTT clients' network threads, the worker
 threads of ``asyncio.to_thread``), up to eight per core, and an arena keeps the memory it once held. Two arenas are
 enough for the daemon's few threads: set before any thread starts, with ``mallopt`` (what ``MALLOC_ARENA_MAX=2``
 in the environment does). Elsewhere than glibc it does nothing.

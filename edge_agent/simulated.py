@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import random
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.config.devices import SimulatedDeviceConfig, SimulatedPoint
 from edge_agent.logs import get_logger
 from edge_agent.reading import Reading
@@ -40,11 +40,7 @@ class SimulatedService:
         self._tasks = [asyncio.create_task(self._run(device), name=f"sim-{device.name}") for device in self._devices]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     def health(self) -> dict[str, object]:
         return {"devices": len(self._devices), "cycles": dict(self._cycles)}

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from edge_agent.cancellation import cancel_and_wait
+from edge_agent.cancellation import cancel_and_wait, cancel_until_ended
 
 
 async def _swallows_first_cancel(forever: asyncio.Event, swallowed: list[int]) -> None:
@@ -42,3 +42,20 @@ def test_a_task_failure_is_raised_and_finished_tasks_are_fine() -> None:
 
     with pytest.raises(ValueError, match="broken pump"):
         asyncio.run(scenario())
+
+
+def test_cancel_until_ended_leaves_each_outcome_in_its_task() -> None:
+    async def fails() -> None:
+        raise ValueError("broken poller")
+
+    async def scenario() -> tuple[asyncio.Task[None], asyncio.Task[None], list[int]]:
+        forever, swallowed = asyncio.Event(), list[int]()
+        runs_on = asyncio.create_task(_swallows_first_cancel(forever, swallowed))
+        broken = asyncio.create_task(fails())
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(cancel_until_ended([runs_on, broken]), 2.0)
+        return runs_on, broken, swallowed
+
+    runs_on, broken, swallowed = asyncio.run(scenario())
+    assert swallowed == [1] and runs_on.cancelled()
+    assert isinstance(broken.exception(), ValueError)

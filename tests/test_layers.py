@@ -1,4 +1,4 @@
-"""Which modules may speak to what: SQL only in the store, paho only in the MQTT adapter.
+"""Which modules may speak to what: SQL only in the store, the MQTT wire format only through the MQTT client.
 
 A plain reading of the package's source: a violation fails with the file and line, so it is fixed where it is.
 """
@@ -27,7 +27,8 @@ SQL_ALLOWED = {
 
 
 PAHO = re.compile(r"^\s*(import paho|from paho)")
-MQTT_ADAPTER = "mqtt_client.py"
+WIRE = re.compile(r"^\s*(from edge_agent\.mqtt import|from edge_agent\.mqtt\.|import edge_agent\.mqtt\b)")
+MQTT_CLIENT = "mqtt_client.py"
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
@@ -70,8 +71,17 @@ def test_the_allowed_sql_is_still_there() -> None:
     assert stale == []
 
 
-def test_only_the_mqtt_adapter_imports_paho() -> None:
-    found = [f"edge_agent/{name}:{number}: {line.strip()}" for name, path in _sources() if name != MQTT_ADAPTER
+def test_the_agent_imports_no_paho() -> None:
+    """The agent speaks MQTT through its own client (edge_agent/mqtt_client.py); paho stays an independent peer
+    for the tests and benches, never a module of the agent."""
+    found = [f"edge_agent/{name}:{number}: {line.strip()}" for name, path in _sources()
              for number, line in _lines(path) if PAHO.search(line)]
-    assert not found, f"paho imported outside edge_agent/{MQTT_ADAPTER} (use its MqttClient):\n" + "\n".join(found)
-    assert any(PAHO.search(line) for _, line in _lines(PACKAGE / MQTT_ADAPTER))
+    assert not found, "paho imported by the agent (use edge_agent.mqtt_client.MqttClient):\n" + "\n".join(found)
+
+
+def test_only_the_mqtt_client_uses_the_wire_format() -> None:
+    found = [f"edge_agent/{name}:{number}: {line.strip()}" for name, path in _sources()
+             if name != MQTT_CLIENT and not name.startswith("mqtt/")
+             for number, line in _lines(path) if WIRE.search(line)]
+    assert not found, f"MQTT packets used outside edge_agent/{MQTT_CLIENT} (use its MqttClient):\n" + "\n".join(found)
+    assert any(WIRE.search(line) for _, line in _lines(PACKAGE / MQTT_CLIENT))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.commands.errors import CommandFailure, ErrorCode
@@ -60,11 +61,7 @@ class CommandService:
 
     async def stop(self) -> None:
         self._context.link.message_handler = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         if self._log is not None:
             await asyncio.to_thread(self._log.close)
 

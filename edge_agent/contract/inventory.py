@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.contract.identity import SiteIdentities, site_identities
@@ -64,9 +65,7 @@ class InventoryPublisher:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
 
     def health(self) -> dict[str, object]:
         return {"published": self.published}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from edge_agent.cancellation import cancel_until_ended
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control import protocol
@@ -28,6 +29,7 @@ log = get_logger(__name__)
 
 SOCKET_MODE = 0o660
 MAX_CLIENTS = 32
+_BACKLOG = 100  # connections the kernel holds until the loop accepts them (asyncio's own default)
 
 
 class ControlServer:
@@ -44,6 +46,7 @@ class ControlServer:
                                        book=DeviceBook([d.name for d in config.devices]), hub=TailHub())
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     @property
     def hub(self) -> TailHub:
@@ -54,30 +57,29 @@ class ControlServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if _answers(self.path):
             raise EdgeAgentError(f"another agent already listens on {self.path}")
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self._server = await asyncio.start_unix_server(self._client, path=str(self.path), limit=protocol.MAX_LINE)
+        sock = _listening_socket(self.path, self._group)
         try:
-            os.chmod(self.path, SOCKET_MODE)
-            if self._group is not None:
-                _give_to_group(self.path, self._group)
-        except (OSError, EdgeAgentError):  # not left listening with the wrong permissions
-            await self.stop()
+            self._server = await asyncio.start_unix_server(self._client, sock=sock, limit=protocol.MAX_LINE)
+        except BaseException:
+            sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
             raise
         log.info("control_listening", socket=str(self.path), group=self._group)
 
     async def stop(self) -> None:
+        """The path goes first (a CLI started now finds no agent, rather than a socket that refuses it), then the
+        listening socket, then the clients' connections."""
         if self._server is None:
             return
+        self._stopping = True
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
         self._server.close()
-        for task in list(self._clients):
-            task.cancel()
-        await asyncio.gather(*self._clients, return_exceptions=True)
+        await cancel_until_ended(list(self._clients))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
         self._server = None
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
     def on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
         if self._server is None:
@@ -88,6 +90,9 @@ class ControlServer:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if self._stopping:  # accepted in the turn the agent began to stop: not served by stopped services
+            writer.close()
+            return
         if len(self._clients) >= MAX_CLIENTS:
             await _send(writer, protocol.error(f"too many clients (at most {MAX_CLIENTS})"))
             writer.close()
@@ -157,6 +162,35 @@ class ControlServer:
 async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
     writer.write(protocol.encode(message))
     await writer.drain()
+
+
+def _listening_socket(path: Path, group: str | None) -> socket.socket:
+    """A socket listening on ``path``, replacing a stale one there. It is bound under a temporary name beside
+    ``path``, given its mode and group, made to listen, and only then renamed onto ``path``: whatever finds the path
+    can connect (bound at ``path`` itself, the file would exist before the socket listens, and a client, the
+    technician's CLI included, would be refused: "the agent is not running"), and never with the wrong permissions.
+    Raises OSError or EdgeAgentError, leaving nothing behind."""
+    staging = path.with_name(f".{os.getpid()}")  # short: a Unix socket's path is at most 107 bytes
+    with contextlib.suppress(FileNotFoundError):
+        staging.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(staging))
+        try:
+            os.chmod(staging, SOCKET_MODE)
+            if group is not None:
+                _give_to_group(staging, group)
+            sock.listen(_BACKLOG)
+            os.replace(staging, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            raise
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _answers(path: Path) -> bool:

@@ -1,7 +1,7 @@
 """One ingest worker: a shared subscription in, batched PostgreSQL transactions out, PUBACK only after commit.
 
-Three threads: paho's network thread puts messages in a bounded queue (it blocks when the queue is full, which
-holds the broker back: nothing is acknowledged before it is committed); the writer commits groups of messages and
+Three threads: the MQTT client's network thread puts messages in a bounded queue (it blocks when the queue is full,
+which holds the broker back: nothing is acknowledged before it is committed); the writer commits groups of messages and
 then acknowledges them; the scanner (one worker of the group at a time, by an advisory lock) refreshes the gaps and
 sends replay requests.
 """

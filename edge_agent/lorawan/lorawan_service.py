@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.errors import DeviceError, WriteRejected
@@ -83,11 +83,7 @@ class LorawanService:
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._in_flight]  # what is not committed yet is not acknowledged: sent again
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         self._tasks = []
         self._in_flight.clear()
         await self._mqtt.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from edge_agent.cancellation import cancel_until_ended
 from edge_agent.catalog import Catalog, catalog_for
 from edge_agent.device_state import ModbusDeviceStatus
 from edge_agent.errors import ConfigError
@@ -145,11 +146,7 @@ class ModbusService:
     async def stop(self) -> None:
         for poller in self._pollers.values():
             poller.stopping = True
-        pending = set(self._tasks)
-        while pending:
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=1.0)
+        await cancel_until_ended(self._tasks)
         self._tasks.clear()
         for line in self._lines.values():
             line.close()

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority
 from edge_agent.reports import due
@@ -50,9 +51,7 @@ class DailyReports:
         if reader is not None:  # a long read must not hold the agent's stop (its thread is waited for at exit)
             reader.interrupt()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
 
     def health(self) -> dict[str, object]:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.clock import plausible
 from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority, Reading, Record
@@ -226,9 +227,7 @@ class RulesEngine:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
         if self._book is not None:
             await asyncio.to_thread(self._book.close)

@@ -5,7 +5,6 @@ by itself after ``idle_exit_s`` without a request (systemd starts it again on th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
@@ -14,6 +13,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from edge_agent.cancellation import cancel_and_wait
 from edge_agent.config.load import LoadedConfig
 from edge_agent.errors import EdgeAgentError
 from edge_agent.logs import get_logger
@@ -105,9 +105,7 @@ def serve(loaded: LoadedConfig, *, bind: str | None = None, port: int | None = N
         try:
             await server.serve(sockets=[sock])
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await cancel_and_wait([watcher])
 
     asyncio.run(main())
     log.info("web_stopped", idle=server.should_exit and idle > 0 and guard.idle_for() >= idle)

@@ -41,13 +41,14 @@ runpy.run_module("edge_agent", run_name="__main__", alter_sys=True)
 """
 
 # Never in a process that neither serves a page, nor renders with rich, nor runs the demo, nor sends gRPC; and
-# structlog never (edge_agent/logs.py writes the log lines).
+# structlog never (edge_agent/logs.py writes the log lines), nor paho (the agent has its own MQTT client).
 NEVER = ("structlog", "rich", "pygments", "grpc", "chirpstack_api", "google.protobuf", "starlette", "uvicorn", "jinja2",
-         "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web")
+         "matplotlib", "psycopg", "argon2", "edge_agent.demo", "edge_agent.simulated", "edge_agent.web", "paho")
 # A technician's command that talks to no device loads no field-bus or MQTT client either.
 # pydantic and its core: the daemon and the everyday commands read the config compiled, never validate it.
 WITHOUT_PYDANTIC = ("pydantic", "pydantic_core", "annotated_types", "typing_inspection")
-NO_DEVICE = (*NEVER, "pymodbus", "serial", "paho", "edge_agent.modbus.adapter", "edge_agent.lorawan.adapter")
+NO_DEVICE = (*NEVER, "pymodbus", "serial", "edge_agent.mqtt_client", "edge_agent.mqtt", "edge_agent.modbus.adapter",
+             "edge_agent.lorawan.adapter")
 
 
 def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
@@ -170,7 +171,7 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
     assert _loaded(loaded, NEVER) == []
     assert _loaded(loaded, ("typer", "click", "edge_agent.cli.app", "edge_agent.lorawan.events_protobuf")) == []
-    used = ("edge_agent.modbus.tcp", "paho", "edge_agent.lorawan.lorawan_service")
+    used = ("edge_agent.modbus.tcp", "edge_agent.mqtt_client", "edge_agent.lorawan.lorawan_service")
     assert _loaded(loaded, used) == list(used)
     assert _loaded(loaded, ("pymodbus",)) == [], "pymodbus serves serial lines only: a TCP-only site leaves it out"
     assert _loaded(loaded, WITHOUT_PYDANTIC) == []

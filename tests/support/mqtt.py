@@ -1,4 +1,4 @@
-"""A capturing MQTT subscriber on a real broker (paho-mqtt, the library the agent uses)."""
+"""A capturing MQTT subscriber on a real broker (paho-mqtt: a peer independent of the agent's own client)."""
 
 from __future__ import annotations
 
