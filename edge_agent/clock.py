@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,11 +59,8 @@ def kernel_clock_synced() -> bool | None:
     """True or False from the kernel's NTP state; None where it cannot be asked."""
     if _TIMESYNC_FLAG.exists():
         return True
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return None
-    try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
+    try:  # the C library this process runs on (no ctypes.util: it runs ldconfig, and loads shutil and more)
+        libc = ctypes.CDLL(None, use_errno=True)
         buffer = ctypes.create_string_buffer(512)  # struct timex is 208 bytes on 64-bit Linux
         state = libc.adjtimex(buffer)
     except (OSError, AttributeError):

@@ -30,9 +30,9 @@ import sys
 from typing import Any
 
 # Whether withholding is sound with this tree's MQTT client: it must not import ssl before TLS is set up, and its
-# network code must run with ``ssl`` absent (paho-mqtt's does not: its socket error handlers name ssl's classes).
-# Without ssl withheld, withholding _hashlib would save nothing (_ssl loads libcrypto): both wait for it.
-ENABLED = False
+# network code must run with ``ssl`` absent (edge_agent/mqtt_client.py imports it only to set up TLS; paho-mqtt, the
+# client before it, did not: its socket error handlers named ssl's classes). False turns both withholdings off.
+ENABLED = True
 
 
 def withhold_hashlib_openssl() -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ def disk_json(store_path: Path) -> dict[str, Any]:
     where = store_path.parent
     while not where.exists() and where != where.parent:
         where = where.parent
+    import shutil  # a technician's question: shutil (with bz2 and lzma) is not held by the daemon for it
+
     try:
         usage = shutil.disk_usage(where)
     except OSError as exc:

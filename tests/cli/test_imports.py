@@ -176,12 +176,10 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
     assert _loaded(loaded, ("pymodbus",)) == [], "pymodbus serves serial lines only: a TCP-only site leaves it out"
     assert _loaded(loaded, WITHOUT_PYDANTIC) == []
     # Modules the daemon has no use for: a YAML parser (the compiled form holds what the check parsed, see
-    # edge_agent/config/compiled.py; bundled drivers' vectors are not run), argparse (with gettext and shutil) and
-    # uuid; paho-mqtt loads the last two (urllib.request for its proxy support) while it is the MQTT client.
+    # edge_agent/config/compiled.py; bundled drivers' vectors are not run), argparse (with gettext), shutil (with bz2
+    # and lzma), uuid, ctypes.util.
     assert _loaded(loaded, ("yaml", "edge_agent.modbus.vectors", "edge_agent.lorawan.vectors", "argparse",
-                            "gettext")) == []
-    if "paho" not in loaded:
-        assert _loaded(loaded, ("shutil", "uuid")) == []
+                            "gettext", "shutil", "bz2", "lzma", "uuid", "ctypes.util")) == []
     assert (tmp_path / "store.db.compiled.json").is_file(), "a first start compiles the config for the next ones"
     again = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True)
     assert _loaded(again, WITHOUT_PYDANTIC) == []
