@@ -1,16 +1,14 @@
 """The one module the agent's Modbus client code talks to: our types in, our types and errors out.
 
 Modbus TCP goes through ``tcp.py``, the project's own lean client (MBAP framing on an asyncio protocol); serial
-lines (RTU) go through pymodbus, imported only when a serial link is made. pymodbus fails in several shapes (an
-exception response returned, ModbusIOException on timeouts, ConnectionException, OSError from the serial port),
-the TCP client in its own; ``ModbusLink`` folds them all into ``ModbusFailure`` with a ``kind`` the poller
-counts. The last raw frames of each link are kept for diagnosis.
+lines (RTU) through ``rtu.py``, its own RTU client (pyserial's port read through the event loop, imported when a
+serial link is opened). Both fail as ``TcpFailure`` kinds or TimeoutError; ``ModbusLink`` folds them into
+``ModbusFailure`` with a ``kind`` the poller counts. The last raw frames of each link are kept for diagnosis.
 """
 
 from __future__ import annotations
 
 import struct
-import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 from edge_agent.errors import DeviceError
 from edge_agent.modbus.backoff import FailureKind
 from edge_agent.modbus.profile import Table
+from edge_agent.modbus.rtu import RtuClient
 from edge_agent.modbus.tcp import TcpClient, TcpFailure, check_function, check_read, read_pdu
 
 _EXCEPTION_NAMES = {
@@ -66,27 +65,6 @@ class Frame:
     hex: str
 
 
-def _check_serial(params: SerialParams) -> None:
-    """Open and set up the port once with pyserial alone, closing it whatever happens.
-
-    pymodbus 3.16 reconfigures the port after opening it and leaks the open (and locked) port when that
-    second step fails, e.g. a parity a pseudo-terminal or an adapter refuses: check first, cleanly."""
-    import serial
-
-    port = serial.Serial()
-    port.port, port.baudrate, port.parity = params.port, params.baudrate, params.parity
-    port.stopbits, port.bytesize, port.exclusive = params.stopbits, params.bytesize, True
-    try:
-        port.open()
-        port.timeout = 0
-        port.write_timeout = 0
-    except Exception as exc:  # SerialException, OSError, termios.error, ValueError
-        raise ModbusFailure("connect", f"cannot open {params.port} with {params.baudrate} "
-                                       f"{params.parity}{params.stopbits}: {exc}") from exc
-    finally:
-        port.close()
-
-
 def _exception_failure(unit: int, code: int) -> ModbusFailure:
     name = _EXCEPTION_NAMES.get(code, "unknown exception")
     return ModbusFailure("exception", f"unit {unit} answered exception {code} ({name})", code=code)
@@ -108,12 +86,11 @@ class ModbusLink:
             raise ValueError("a link needs either a host or serial parameters")
         self.label = f"{host}:{port}" if serial is None else serial.port
         self._tcp = TcpClient(host, port, keep_frames=keep_frames) if host is not None else None
-        self._serial = serial
-        self._frames: deque[tuple[float, int, bool, bytes]] = (
-            self._tcp.frames if self._tcp is not None else deque(maxlen=keep_frames))
-        self._unit = 0
-        self._received = 0
-        self._client: Any = None  # serial only, made on first use: pymodbus' async clients need a running loop
+        self._rtu = (RtuClient(serial.port, baudrate=serial.baudrate, parity=serial.parity, stopbits=serial.stopbits,
+                               bytesize=serial.bytesize, keep_frames=keep_frames) if serial is not None else None)
+        client = self._tcp or self._rtu
+        assert client is not None
+        self._frames: deque[tuple[float, int, bool, bytes]] = client.frames
 
     @property
     def frames(self) -> list[Frame]:
@@ -130,7 +107,7 @@ class ModbusLink:
     def connected(self) -> bool:
         if self._tcp is not None:
             return self._tcp.connected
-        return self._client is not None and bool(self._client.connected)
+        return self._rtu is not None and self._rtu.connected
 
     async def open(self, timeout: float = 3.0) -> None:
         if self._tcp is not None:
@@ -139,22 +116,17 @@ class ModbusLink:
             except TcpFailure as exc:
                 raise ModbusFailure("connect", str(exc)) from exc
             return
-        assert self._serial is not None
-        self._ensure_serial().ctx.comm_params.timeout_connect = timeout
-        _check_serial(self._serial)
+        assert self._rtu is not None
         try:
-            ok = await self._client.connect()
-        except Exception as exc:  # pyserial raises OSError, SerialException, termios.error, ValueError
-            self.close()
-            raise ModbusFailure("connect", f"cannot open {self.label}: {exc}") from exc
-        if not ok:
-            raise ModbusFailure("connect", f"cannot connect to {self.label}")
+            self._rtu.open()
+        except TcpFailure as exc:
+            raise ModbusFailure("connect", str(exc)) from exc
 
     def close(self) -> None:
         if self._tcp is not None:
             self._tcp.close()
-        elif self._client is not None:
-            self._client.close()
+        elif self._rtu is not None:
+            self._rtu.close()
 
     async def read(self, unit: int, table: Table, start: int, count: int, timeout: float) -> Values:
         """Registers (holding, input) or bits (coil, discrete) of one unit."""
@@ -209,7 +181,7 @@ class ModbusLink:
         else:
             raise ModbusFailure("exception", f"{table} is read-only", code=1)
         if self._tcp is None:
-            await self._serial_write(unit, table, address, values, timeout)
+            await self._serial_request(unit, function, pdu, timeout)
             return
         answer = await self._tcp_call(unit, timeout, self._tcp.request(unit, pdu, timeout))
         try:
@@ -252,79 +224,37 @@ class ModbusLink:
             self._tcp.close()  # the stream may be out of step with the requests: start again on a fresh one
         return ModbusFailure(exc.kind, str(exc))
 
-    # -- serial lines, through pymodbus ---------------------------------------------------------
+    # -- serial lines (RTU), through rtu.py ---------------------------------------------------------
 
-    def _ensure_serial(self) -> Any:
-        if self._client is None:
-            from pymodbus.client import AsyncModbusSerialClient
-
-            params = self._serial
-            assert params is not None
-            self._client = AsyncModbusSerialClient(
-                params.port, baudrate=params.baudrate, parity=params.parity, stopbits=params.stopbits,
-                bytesize=params.bytesize, retries=0, reconnect_delay=0, timeout=1.0, trace_packet=self._trace,
-            )
-        return self._client
-
-    def _trace(self, sending: bool, data: bytes) -> bytes:
-        if data:
-            if not sending:
-                self._received += len(data)
-            self._frames.append((time.time(), self._unit, sending, bytes(data)))
-        return data
+    async def _serial_request(self, unit: int, function: int, pdu: bytes, timeout: float) -> bytes:
+        """The answer's PDU, checked for its function code (an exception answer raised); ModbusFailure."""
+        rtu = self._rtu
+        assert rtu is not None
+        if not rtu.connected:
+            await self.open(timeout)
+        try:
+            answer = await rtu.request(unit, pdu, timeout)
+            check_function(answer, function, unit)
+        except TimeoutError as exc:
+            raise self._silence(unit, timeout, rtu.received) from exc
+        except TcpFailure as exc:
+            if exc.kind == "exception" and exc.code is not None:
+                raise _exception_failure(unit, exc.code) from exc
+            raise ModbusFailure(exc.kind, str(exc)) from exc
+        except OSError as exc:
+            rtu.close()
+            raise ModbusFailure("connect", f"{self.label}: {exc}") from exc
+        return answer
 
     async def _serial_read(self, unit: int, table: Table, start: int, count: int,
                            timeout: float) -> list[int] | list[bool]:
-        client = self._ensure_serial()
-        method = {
-            "coil": client.read_coils,
-            "discrete": client.read_discrete_inputs,
-            "holding": client.read_holding_registers,
-            "input": client.read_input_registers,
-        }[table]
-        response = await self._execute(unit, timeout, method, start, count=count, device_id=unit)
-        if table in ("coil", "discrete"):
-            return [bool(bit) for bit in response.bits[:count]]
-        registers = [int(word) for word in response.registers]
-        if len(registers) != count:
-            raise ModbusFailure("bad_frame", f"asked {count} registers, got {len(registers)}")
-        return registers
-
-    async def _serial_write(self, unit: int, table: Table, address: int, values: Sequence[int],
-                            timeout: float) -> None:
-        client = self._ensure_serial()
-        if table == "coil":
-            await self._execute(unit, timeout, client.write_coil, address, bool(values[0]), device_id=unit)
-        elif len(values) == 1:
-            await self._execute(unit, timeout, client.write_register, address, int(values[0]), device_id=unit)
-        else:
-            await self._execute(unit, timeout, client.write_registers, address, list(values), device_id=unit)
-
-    async def _execute(self, unit: int, timeout: float, method: Any, *args: Any, **kwargs: Any) -> Any:
-        from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-
-        if not self.connected:
-            await self.open(timeout)
-        self._unit = unit
-        self._received = 0
-        self._client.ctx.comm_params.timeout_connect = timeout
+        function = _READ_FUNCTION[table]
+        answer = await self._serial_request(unit, function, read_pdu(function, start, count), timeout)
         try:
-            response = await method(*args, **kwargs)
-        except ModbusIOException as exc:
-            raise self._silence(unit, timeout, self._received) from exc
-        except TimeoutError as exc:
-            raise self._silence(unit, timeout, self._received) from exc
-        except ConnectionException as exc:
-            raise ModbusFailure("connect", f"{self.label}: connection lost ({exc})") from exc
-        except OSError as exc:
-            raise ModbusFailure("connect", f"{self.label}: {exc}") from exc
-        except ModbusException as exc:
-            raise ModbusFailure("bad_frame", f"{self.label}: {exc}") from exc
-        if response is None:
-            raise self._silence(unit, timeout, self._received)
-        if response.isError():
-            raise _exception_failure(unit, int(getattr(response, "exception_code", 0)))
-        return response
+            data = check_read(answer, function, unit, count)
+        except TcpFailure as exc:
+            raise ModbusFailure(exc.kind, str(exc)) from exc
+        return _values(function, count, data)
 
     @staticmethod
     def _silence(unit: int, timeout: float, received: int) -> ModbusFailure:

@@ -9,16 +9,9 @@ from collections import deque
 from types import TracebackType
 
 from edge_agent.modbus.adapter import ModbusLink
+from edge_agent.modbus.rtu import frame_silence
 
-_CHARACTER_BITS = 11  # start + 8 data + parity (or second stop) + stop
-
-
-def frame_silence(baudrate: int) -> float:
-    """3.5 character times, fixed at 1.75 ms above 19,200 baud (Modbus over serial line, 2.5.1.1)."""
-    if baudrate > 19_200:
-        return 0.00175
-    return 3.5 * _CHARACTER_BITS / baudrate
-
+__all__ = ["Line", "frame_silence"]
 
 class Line:
     """A link shared by the devices behind it: one transaction at a time by default, FIFO.
