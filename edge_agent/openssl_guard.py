@@ -16,8 +16,9 @@ OpenSSL costs the daemon about 4 MB resident for its whole life: libcrypto's pag
 that can do without the module take their branch for a Python built without OpenSSL. The config cannot change under
 a running daemon: a pushed config is tried in a fresh process (a re-execution), which decides again.
 
-What needs ``ssl`` in a site config: ``[upstream.tls]``, and a Modbus device on an RTU bus, whose serial link is
-pymodbus's (pymodbus imports ``ssl`` whatever its transport). ChirpStack's MQTT has no TLS option, gRPC downlinks
+What needs ``ssl`` in a site config: ``[upstream.tls]`` alone. Modbus RTU buses go through the project's own client
+(edge_agent/modbus/rtu.py, pyserial only), not pymodbus, which imports ``ssl`` whatever its transport and is left to
+the simulator (tests, demo). ChirpStack's MQTT has no TLS option, gRPC downlinks
 use grpc's own (insecure) channel, and the installer's page (``web.tls_cert``) is served by ``edge-agent web``, a
 process of its own. A TLS option, or a library that imports ``ssl``, added to the daemon must be added to
 ``needs_ssl``. Code of the daemon's path that names ``ssl`` imports it where TLS is set up, or looks it up in
@@ -45,11 +46,8 @@ def withhold_hashlib_openssl() -> bool:
 
 
 def needs_ssl(config: Any) -> bool:
-    """Whether the daemon of this site config uses ``ssl``: TLS to the broker, or pymodbus for an RTU bus."""
-    from edge_agent.modbus.config import ModbusDeviceConfig
-
-    return config.upstream.tls is not None or any(
-        isinstance(device, ModbusDeviceConfig) and device.bus is not None for device in config.devices)
+    """Whether the daemon of this site config uses ``ssl``: TLS to the broker."""
+    return config.upstream.tls is not None
 
 
 def withhold_unless_used(config: Any) -> bool:

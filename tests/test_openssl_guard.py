@@ -35,10 +35,11 @@ bus = "rs485"
     (_TCP_METER, "", False),
     (_TCP_METER, "[upstream.tls]\nverify = false\n", True),  # TLS to the broker
     ("", "[upstream.tls]\nca_file = \"/etc/ssl/ca.pem\"\n", True),
-    (_RTU_METER, "", True),  # pymodbus, which imports ssl, for the serial line
+    (_RTU_METER, "", False),  # the project's own RTU client: pyserial, no pymodbus (which imports ssl)
+    (_RTU_METER, "[upstream.tls]\nverify = false\n", True),
     (_TCP_METER, "[web]\nbind = \"0.0.0.0\"\ntls_cert = \"/etc/c.pem\"\ntls_key = \"/etc/k.pem\"\n", False),
-], ids=["plain", "tls", "tls-ca", "rtu", "web-tls-is-another-process"])
-def test_a_site_needs_ssl_for_tls_to_the_broker_or_an_rtu_bus(tmp_path: Path, devices: str, extra: str,
+], ids=["plain", "tls", "tls-ca", "rtu", "rtu-tls", "web-tls-is-another-process"])
+def test_a_site_needs_ssl_for_tls_to_the_broker_alone(tmp_path: Path, devices: str, extra: str,
                                                                needed: bool) -> None:
     config = load_config(write_site(tmp_path, broker_port=1883, devices=devices, extra=extra)).config
     assert needs_ssl(config) is needed

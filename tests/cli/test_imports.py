@@ -23,6 +23,7 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from tests.cli.helpers import lorawan_device
+from tests.modbus.helpers import socat_pair
 from tests.support.agent_proc import wait_until
 from tests.support.broker import Broker
 from tests.support.ports import free_port
@@ -187,13 +188,40 @@ def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Pa
 
 @pytest.mark.skipif(not openssl_guard.ENABLED, reason="OpenSSL is withheld with an MQTT client that runs without it")
 def test_the_daemon_of_a_site_without_tls_runs_without_ssl(tmp_path: Path, broker: Broker) -> None:
-    """No [upstream.tls] (nor RTU bus): OpenSSL is never loaded, neither ssl nor hashlib's _hashlib
+    """No [upstream.tls]: OpenSSL is never loaded, neither ssl nor hashlib's _hashlib
     (edge_agent/openssl_guard.py), and the daemon still reaches its (plain) broker."""
     config = _field_site(tmp_path, broker.port)
     loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True,
                         until_logged='"event": "upstream_up"')
     assert _loaded(loaded, ("ssl", "_ssl", "_hashlib")) == []
     assert "hashlib" in loaded, "hashlib itself is used, with Python's built-in SHA-256"
+
+
+def test_the_daemon_of_an_rtu_site_loads_neither_pymodbus_nor_ssl(tmp_path: Path, broker: Broker) -> None:
+    """An RTU bus goes through the project's own client (edge_agent/modbus/rtu.py, pyserial): no pymodbus, and so
+    no ssl either (pymodbus imports it whatever its transport). The daemon polls a meter on one end of a pty pair
+    that nothing answers on: its request goes out and times out."""
+    with socat_pair(tmp_path) as (agent_end, _device_end):
+        devices = f"""
+[modbus]
+buses = [{{ name = "rs485", port = "{agent_end}", baudrate = 19200, parity = "N", timeout = 0.1 }}]
+
+[[devices]]
+driver = "modbus"
+name = "meter"
+profile = "eastron_sdm120"
+bus = "rs485"
+unit = 1
+poll_interval = 1
+"""
+        config = write_site(tmp_path, broker_port=broker.port, devices=devices)
+        loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True,
+                            until_logged='"event": "modbus_poll_failed"')
+    assert '"kind": "timeout"' in (tmp_path / "agent.log").read_text(), "the port opened and the request went out"
+    assert _loaded(loaded, ("edge_agent.modbus.rtu", "serial")) == ["edge_agent.modbus.rtu", "serial"]
+    assert _loaded(loaded, ("pymodbus",)) == []
+    if openssl_guard.ENABLED:
+        assert _loaded(loaded, ("ssl", "_ssl", "_hashlib")) == []
 
 
 def test_the_daemon_of_a_site_with_tls_loads_ssl(tmp_path: Path, broker: Broker) -> None:
