@@ -78,9 +78,9 @@ def answer_length(frame: bytes | memoryview, function: int) -> int | None:
     return 0
 
 
-def find_answer(buffer: bytes, unit: int, function: int) -> bytes | None:
+def find_answer(buffer: bytes, unit: int, function: int) -> tuple[bytes, int] | None:
     """The PDU of the first whole frame in ``buffer`` that answers ``function`` from ``unit`` with a good CRC (noise
-    or an echo before it skipped); None while there is none (yet)."""
+    or an echo before it skipped) and where that frame ends in ``buffer``; None while there is none (yet)."""
     view = memoryview(buffer)
     for start in range(len(buffer) - 4):
         if buffer[start] != unit:
@@ -90,7 +90,7 @@ def find_answer(buffer: bytes, unit: int, function: int) -> bytes | None:
             continue
         end = start + length
         if crc16(view[start:end - 2]) == int.from_bytes(view[end - 2:end], "little"):
-            return buffer[start + 1:end - 2]
+            return buffer[start + 1:end - 2], end
     return None
 
 
@@ -203,10 +203,11 @@ class RtuClient:
             function = pdu[0]
             try:
                 while True:
-                    answer = find_answer(self._buffer, unit, function)
-                    if answer is not None:
-                        self.frames.append((time.time(), unit, False, self._buffer))
-                        self._buffer = b""
+                    found = find_answer(self._buffer, unit, function)
+                    if found is not None:
+                        answer, end = found
+                        self.frames.append((time.time(), unit, False, self._buffer[:end]))
+                        self._buffer = self._buffer[end:]  # anything after it is stale: dropped before the next send
                         return answer
                     left = deadline - loop.time()
                     if left <= 0:
