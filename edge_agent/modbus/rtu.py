@@ -103,7 +103,7 @@ class RtuClient:
         self.baudrate, self.parity, self.stopbits, self.bytesize = baudrate, parity, stopbits, bytesize
         self.silence = frame_silence(baudrate)
         self.frames: deque[tuple[float, int, bool, bytes]] = deque(maxlen=keep_frames)
-        self.received = 0  # bytes received for the request in progress (or the last one)
+        self.received = 0  # bytes received since the last request went out
         self._serial: Any = None
         self._fd = -1
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -166,9 +166,9 @@ class RtuClient:
         assert self._loop is not None
         self._quiet_at = self._loop.time()
         self._buffer += data
+        self.received += len(data)  # reset as each request goes out
         waiting = self._waiting
         if waiting is not None and not waiting.done():
-            self.received += len(data)
             waiting.set_result(None)
 
     def _gone(self, reason: str) -> None:
