@@ -39,10 +39,18 @@ ENABLED = True
 def withhold_hashlib_openssl() -> bool:
     """Withhold ``_hashlib`` from this process (hashlib then hashes with Python's built-in code); whether it is
     withheld. Call it first thing in the daemon: once hashlib is imported, its choice is made."""
-    if not ENABLED or "hashlib" in sys.modules or "_hashlib" in sys.modules:
+    if not ENABLED or "hashlib" in sys.modules or "_hashlib" in sys.modules or not _builtin_sha256():
         return sys.modules.get("_hashlib", False) is None
     sys.modules["_hashlib"] = None  # type: ignore[assignment]
     return True
+
+
+def _builtin_sha256() -> bool:
+    """Whether this Python has its own SHA-256 (CPython and Debian's python3 do; a build without it keeps OpenSSL's,
+    or hashlib would have no sha256 at all)."""
+    import importlib.util
+
+    return importlib.util.find_spec("_sha256") is not None
 
 
 def needs_ssl(config: Any) -> bool:
