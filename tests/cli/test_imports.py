@@ -23,7 +23,7 @@ from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
 from tests.cli.helpers import lorawan_device
-from tests.modbus.helpers import socat_pair
+from tests.modbus.helpers import rtu_meter_devices, socat_pair
 from tests.support.agent_proc import wait_until
 from tests.support.broker import Broker
 from tests.support.ports import free_port
@@ -202,18 +202,7 @@ def test_the_daemon_of_an_rtu_site_loads_neither_pymodbus_nor_ssl(tmp_path: Path
     no ssl either (pymodbus imports it whatever its transport). The daemon polls a meter on one end of a pty pair
     that nothing answers on: its request goes out and times out."""
     with socat_pair(tmp_path) as (agent_end, _device_end):
-        devices = f"""
-[modbus]
-buses = [{{ name = "rs485", port = "{agent_end}", baudrate = 19200, parity = "N", timeout = 0.1 }}]
-
-[[devices]]
-driver = "modbus"
-name = "meter"
-profile = "eastron_sdm120"
-bus = "rs485"
-unit = 1
-poll_interval = 1
-"""
+        devices = rtu_meter_devices(agent_end, baudrate=19200, timeout=0.1)
         config = write_site(tmp_path, broker_port=broker.port, devices=devices)
         loaded = modules_of(tmp_path, "run", "--config", str(config), "--log-format", "json", until_ready=True,
                             until_logged='"event": "modbus_poll_failed"')

@@ -101,3 +101,19 @@ def run_async(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         return task.result()
 
     return asyncio.run(guarded())
+
+
+def rtu_meter_devices(port: str, *, baudrate: int, timeout: float) -> str:
+    """A site config's TOML for one Eastron meter (unit 1, polled every second) on an RS-485 bus at ``port``."""
+    return f"""
+[modbus]
+buses = [{{ name = "rs485", port = "{port}", baudrate = {baudrate}, parity = "N", timeout = {timeout} }}]
+
+[[devices]]
+driver = "modbus"
+name = "meter"
+profile = "eastron_sdm120"
+bus = "rs485"
+unit = 1
+poll_interval = 1
+"""

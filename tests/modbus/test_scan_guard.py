@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.modbus.helpers import socat_pair
+from tests.modbus.helpers import rtu_meter_devices, socat_pair
 from tests.support.agent_proc import AgentProcess, wait_until
 from tests.support.broker import Broker
 from tests.support.site import write_site
@@ -14,18 +14,7 @@ from tests.support.site import write_site
 
 def test_scan_refuses_the_line_of_a_running_agent(tmp_path: Path, broker: Broker) -> None:
     with socat_pair(tmp_path) as (line, _other_end):
-        devices = f"""
-[modbus]
-buses = [{{ name = "rs485", port = "{line}", baudrate = 9600, parity = "N", timeout = 0.2 }}]
-
-[[devices]]
-driver = "modbus"
-name = "meter"
-profile = "eastron_sdm120"
-bus = "rs485"
-unit = 1
-poll_interval = 1
-"""
+        devices = rtu_meter_devices(line, baudrate=9600, timeout=0.2)
         config = write_site(tmp_path, broker_port=broker.port, devices=devices)
         agent = AgentProcess(config).start()
         try:
