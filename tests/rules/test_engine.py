@@ -184,15 +184,20 @@ def test_build_service_is_none_without_rules() -> None:
     assert build_service(context, RecordingPort()) is None
 
 
+async def _first_levels(port: RecordingPort) -> None:
+    """Wait (up to a second) for the started engine's first levels at ``port``."""
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if port.levels:
+            break
+
+
 def test_the_loop_runs_and_stops() -> None:
     async def scenario() -> int:
         clock = FakeClock(at(20, 0))
         rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
         await rules.start()
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if port.levels:
-                break
+        await _first_levels(port)
         await rules.set_override("rue", 5, 60)
         for _ in range(100):
             await asyncio.sleep(0.01)
@@ -212,10 +217,7 @@ def test_a_hold_that_wakes_the_loop_as_it_is_stopped_does_not_hold_the_stop() ->
         clock = FakeClock(at(20, 0))
         rules, _, port = engine(site(ESTERNAY, one_group(DIMMED)), clock)
         await rules.start()
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if port.levels:
-                break
+        await _first_levels(port)
         await asyncio.sleep(0.01)  # the loop waits for its next tick
         task = rules._task
         assert task is not None
