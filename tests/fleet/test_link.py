@@ -50,10 +50,8 @@ def test_mqtt5_session_keeps_queued_commands_while_the_gateway_is_away(broker: B
         got.set()
 
     def make() -> MqttClient:
-        settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="gw-mqtt5", mqtt5=True,
-                                session_expiry=600)
-        callbacks = MqttCallbacks(on_connected=lambda _: up.set(), on_message=on_message)
-        link = MqttClient(settings, callbacks, Backoff(0.05, 0.2))
+        link = _link(broker.port, "gw-mqtt5", MqttCallbacks(on_connected=lambda _: up.set(), on_message=on_message),
+                     mqtt5=True, session_expiry=600)
         link.subscribe("fute/gw-mqtt5/commands/#", qos=1)
         return link
 
@@ -81,12 +79,12 @@ def test_with_manual_ack_a_message_not_acknowledged_comes_again(broker: Broker) 
     up = threading.Event()
 
     def make() -> MqttClient:
-        settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="ingest-ack", manual_ack=True)
         # "up" once the broker has acknowledged the subscription: a message published right after the connection
         # alone could reach the broker before the SUBSCRIBE does, and nobody would be subscribed to it yet.
-        link = MqttClient(settings, MqttCallbacks(on_subscribed=lambda _: up.set(),
-                                                  on_message=lambda m: (arrived.append((link, m)), got.set())),
-                          Backoff(0.05, 0.2))
+        link = _link(broker.port, "ingest-ack",
+                     MqttCallbacks(on_subscribed=lambda _: up.set(),
+                                   on_message=lambda m: (arrived.append((link, m)), got.set())),
+                     manual_ack=True)
         link.subscribe("fute/+/readings", qos=1)
         return link
 
