@@ -30,13 +30,17 @@ def shoot(driver: WebDriver, site: WebSite, name: str) -> None:
 
 
 def cards(driver: WebDriver, selector: str, attribute: str) -> dict[str, str]:
-    return {card.get_attribute(attribute) or "": card.text for card in driver.find_elements(By.CSS_SELECTOR, selector)}
+    """Each card's text by its attribute, read in one step in the page (see live_text)."""
+    found = driver.execute_script(
+        "var out = {}, name = arguments[1]; document.querySelectorAll(arguments[0]).forEach(function (card) {"
+        " out[card.getAttribute(name) || ''] = card.innerText; }); return out;", selector, attribute)
+    return {str(key): as_shown(text) for key, text in dict(found).items()}
 
 
 def test_the_page_lists_the_gateway_and_every_device(site: WebSite, chromium: WebDriver) -> None:
     chromium.get(site.url + "/")
     assert chromium.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
-    facts = chromium.find_element(By.ID, "gateway").text
+    facts = live_text(chromium, "#gateway")
     assert "Esternay" in facts and "gw-test" in facts and "en marche depuis" in facts
     assert "Horloge\nsynchronisée" in facts
     devices = cards(chromium, "#devices [data-device]", "data-device")
@@ -45,7 +49,7 @@ def test_the_page_lists_the_gateway_and_every_device(site: WebSite, chromium: We
     assert re.search(r"circuit1_level\n60", devices["cabinet"]), devices["cabinet"]
     assert "LoRaWAN" in devices["lamp"] and "222,6 V" in devices["lamp"]
     assert "bin-full: fill_level" in devices["bin-mairie"], "the threshold alarm the agent raised"
-    events = chromium.find_element(By.ID, "events").text
+    events = live_text(chromium, "#events")
     assert "edge-agent" in events and "démarré" in events, "the agent's events told in French"
     assert "fill_level = 100 : alarme « bin-full » déclenchée" in events  # no-break spaces read as spaces
     shoot(chromium, site, "index")
@@ -92,6 +96,18 @@ def submit(driver: WebDriver, selector: str, within: WebElement | None = None) -
     WebDriverWait(driver, 15).until(staleness_of(button))
 
 
+def live_text(driver: WebDriver, selector: str) -> str:
+    """The text of a section the page's refresh may replace at any moment, read in one step in the page: a
+    find_element then .text could hold the element the refresh has just swapped out (stale element)."""
+    return as_shown(driver.execute_script("return document.querySelector(arguments[0]).innerText", selector))
+
+
+def as_shown(inner_text: object) -> str:
+    """innerText as WebElement.text gives it: no-break spaces as spaces, no blank lines."""
+    lines = str(inner_text).replace("\xa0", " ").splitlines()
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
 def flash(driver: WebDriver) -> str:
     return str(WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, "flash")).text)
 
@@ -111,7 +127,7 @@ def test_a_lorawan_devices_signal_gets_a_verdict_per_gateway(site: WebSite, chro
 
     chromium.find_element(By.LINK_TEXT, "bin-mairie").click()
     WebDriverWait(chromium, 10).until(lambda d: d.find_elements(By.ID, "uplinks"))
-    uplinks = chromium.find_element(By.ID, "uplinks").text
+    uplinks = live_text(chromium, "#uplinks")
     assert "SF10" in uplinks and "fCnt 7" in uplinks and "trop faible" in uplinks
     assert chromium.find_element(By.CSS_SELECTOR, "#device .alarms").text.endswith("bin-full: fill_level")
     shoot(chromium, site, "device-bin")
@@ -121,7 +137,7 @@ def test_actions_sit_behind_the_login_wall(site: WebSite, chromium: WebDriver) -
     chromium.delete_all_cookies()
     chromium.get(site.url + "/")
     assert chromium.find_elements(By.CSS_SELECTOR, "[data-action]") == [], "no action offered before logging in"
-    assert "Se connecter pour agir" in chromium.find_element(By.ID, "lighting").text
+    assert "Se connecter pour agir" in live_text(chromium, "#lighting")
 
     cookie, token = anonymous_session(site)
     status, _, body = request(site, "POST", "/act/hold", session=cookie,
@@ -191,9 +207,9 @@ def test_read_now_and_a_points_day_on_the_device_page(site: WebSite, chromium: W
     assert "point=voltage" in str(image.get_attribute("src"))
     WebDriverWait(chromium, 15).until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) > 0)
     for _ in range(2):  # the chart's address changes once a minute: a refresh across the minute draws it anew
-        src, before = image.get_attribute("src"), chromium.find_element(By.ID, "updated").text
-        WebDriverWait(chromium, 20).until(lambda d, seen=before: d.find_element(By.ID, "updated").text != seen)
-        if chromium.find_element(By.CSS_SELECTOR, "img.chart").get_attribute("src") == src:
+        src, before = image.get_attribute("src"), live_text(chromium, "#updated")
+        WebDriverWait(chromium, 20).until(lambda d, seen=before: live_text(d, "#updated") != seen)
+        if chromium.execute_script("return document.querySelector('img.chart').src") == src:
             break
         image = chromium.find_element(By.CSS_SELECTOR, "img.chart")
     assert chromium.execute_script("return document.contains(arguments[0])", image), \
@@ -209,12 +225,12 @@ def test_the_page_speaks_english_on_request(site: WebSite, chromium: WebDriver) 
     chromium.find_element(By.LINK_TEXT, "English").click()
     WebDriverWait(chromium, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
     assert chromium.find_element(By.CSS_SELECTOR, "#devices h2").text == "Devices"
-    assert "too weak" in chromium.find_element(By.ID, "radio").text
-    assert "Why:" in chromium.find_element(By.ID, "lighting").text and "road" in chromium.find_element(
-        By.ID, "lighting").text
+    assert "too weak" in live_text(chromium, "#radio")
+    lighting = live_text(chromium, "#lighting")
+    assert "Why:" in lighting and "road" in lighting
     shoot(chromium, site, "index-english")
     chromium.get(site.url + "/device/lamp")
-    assert "Seen" in chromium.find_element(By.ID, "device").text
+    assert "Seen" in live_text(chromium, "#device")
     chromium.find_element(By.LINK_TEXT, "Français").click()
     WebDriverWait(chromium, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr")
 
@@ -268,12 +284,12 @@ def test_with_the_agent_stopped_the_page_reads_the_store(site: WebSite, chromium
     site.agent.terminate()
     log_in(chromium, site)
     chromium.get(site.url + "/")
-    assert "ARRÊTÉ" in chromium.find_element(By.ID, "gateway").text
+    assert "ARRÊTÉ" in live_text(chromium, "#gateway")
     devices = cards(chromium, "#devices [data-device]", "data-device")
     assert "222,6 V" in devices["lamp"] and "circuit1_level" in devices["cabinet"]
     bin_verdict = chromium.find_element(By.CSS_SELECTOR, '#radio [data-radio="bin-mairie"] header [data-verdict]')
     assert bin_verdict.get_attribute("data-verdict") == "too_weak", "from the radio readings in the store"
-    lighting = chromium.find_element(By.ID, "lighting").text
+    lighting = live_text(chromium, "#lighting")
     assert "centre" in lighting and "prévu par le programme" in lighting
     assert chromium.find_elements(By.CSS_SELECTOR, "[data-action]") == [], "nothing offered the agent cannot do"
     assert "aucune action possible" in chromium.find_element(By.CSS_SELECTOR, "[data-no-action]").text
