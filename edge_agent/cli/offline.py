@@ -9,7 +9,6 @@ from typing import Any
 from edge_agent.cli.output import fail
 from edge_agent.control.facts import outbox_json
 from edge_agent.control.protocol import reply_record_json
-from edge_agent.reading import Reading
 from edge_agent.store import history
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.series import StoreUnreadable
@@ -32,19 +31,12 @@ def outbox(view: StoreView, max_bytes: int) -> dict[str, Any]:
 
 
 def last_values(view: StoreView) -> dict[str, dict[str, Any]]:
-    """Per device: last seen and the last value of each point, from the most recent rows (each row is kept until a
-    later one of its point replaces it; only the last ones are turned into the reply's shape)."""
-    last: dict[tuple[str, str], Reading] = {}
-    seen: dict[str, float] = {}
-    for stored in view.recent_readings(RECENT_ROWS):
-        record = stored.record
-        if isinstance(record, Reading):
-            last[(record.device, record.point)] = record
-            seen[record.device] = max(seen.get(record.device, 0.0), record.ts)
+    """Per device: last seen and the last value of each point, from the most recent rows."""
+    latest, seen = view.latest_readings(RECENT_ROWS)
     devices: dict[str, dict[str, Any]] = {}
-    for record in last.values():
-        item = reply_record_json(record)
-        entry = devices.setdefault(item["device"], {"last_seen": seen[record.device], "values": {}})
+    for stored in latest:
+        item = reply_record_json(stored.record)
+        entry = devices.setdefault(item["device"], {"last_seen": seen[item["device"]], "values": {}})
         entry["values"][item["point"]] = {k: item[k] for k in ("value", "unit", "quality", "ts")}
     return devices
 

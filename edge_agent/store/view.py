@@ -18,6 +18,7 @@ from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, Stor
 from edge_agent.store.series import Bucket, StoreUnreadable
 
 FCNT_POINT = "lorawan.f_cnt"  # the reading that carries a LoRaWAN device's frame counter
+_IN_LIST = 500  # sequence numbers bound in one IN (...): well under SQLite's limit on variables
 _FCNT_WINDOW = 200_000  # records looked back over for frame counters: a primary-key range, cheap on a large store
 
 
@@ -60,14 +61,25 @@ class StoreView:
         ).fetchall()
         return [from_row(row) for row in rows]
 
-    def recent_readings(self, window: int) -> Iterator[StoredRecord]:
-        """The readings among the last ``window`` sequence numbers, oldest first, read row by row (tens of
-        thousands of rows are never all held at once)."""
+    def latest_readings(self, window: int) -> tuple[list[StoredRecord], dict[str, float]]:
+        """Among the last ``window`` sequence numbers: the latest reading of each device's point (by sequence),
+        oldest first, and each device's latest reading time. SQLite finds them; only those rows are read, so a
+        day of a commune's rows is never turned into records in Python."""
         floor = outbox.last_seq(self._conn) - window
-        rows = self._conn.execute(
-            f"SELECT {SELECT_COLUMNS} FROM records WHERE seq>? AND kind=? ORDER BY seq", (floor, KIND_READING))
-        for row in rows:
-            yield from_row(row)
+        groups = self._conn.execute(
+            "SELECT device, max(seq), max(ts) FROM records WHERE seq>? AND kind=? GROUP BY device, point",
+            (floor, KIND_READING)).fetchall()
+        seen: dict[str, float] = {}
+        for device, _, ts in groups:
+            seen[device] = max(seen.get(device, ts), ts)
+        seqs = sorted(seq for _, seq, _ in groups)
+        latest: list[StoredRecord] = []
+        for start in range(0, len(seqs), _IN_LIST):
+            chunk = seqs[start:start + _IN_LIST]
+            latest += map(from_row, self._conn.execute(
+                f"SELECT {SELECT_COLUMNS} FROM records WHERE seq IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+                chunk))
+        return latest, seen
 
     def last_commit_ts(self) -> float | None:
         """The timestamp of the last record committed; None when there is none."""

@@ -65,3 +65,26 @@ def test_a_missing_store_is_said_in_plain_words(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"not a database" * 100)
     with pytest.raises(StoreUnreadable, match="cannot read the store"):
         open_reader(tmp_path / "junk.db")
+
+
+def test_the_last_value_of_each_point_and_each_devices_last_reading_come_from_the_window(tmp_path: Path) -> None:
+    from edge_agent.store.view import StoreView
+
+    store = Store.open(StoreConfig(path=tmp_path / "last.db", synchronous="normal"))
+    try:
+        store.append([Reading("old", "p", 1.0, T0, "V")])  # beyond the window below
+        store.append([Reading(f"node-{i}", "level", float(i), T0 + i, "%") for i in range(700)])  # > one IN list
+        store.append([Reading("meter", "voltage", 230.0, T0 + 50, "V"),
+                      Reading("meter", "voltage", 231.0, T0 + 40, "V"),  # later in sequence, earlier in time
+                      Event("door_opened", T0 + 90, Priority.ALARM, "meter", "open"),
+                      Reading("meter", "on", True, T0 + 45)])
+    finally:
+        store.close()
+    with StoreView.open(tmp_path / "last.db") as view:
+        latest, seen = view.latest_readings(window=704)  # all but the first
+    values = {(stored.record.device, stored.record.point): stored.record for stored in latest}
+    assert len(latest) == 702 and ("old", "p") not in values and "old" not in seen
+    assert [stored.seq for stored in latest] == sorted(stored.seq for stored in latest)
+    assert values[("meter", "voltage")].value == 231.0, "the last stored, not the latest stamped"
+    assert values[("meter", "on")].value is True and seen["meter"] == T0 + 50, "events are not readings"
+    assert values[("node-699", "level")].value == 699.0 and seen["node-699"] == T0 + 699
