@@ -29,6 +29,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -299,10 +300,12 @@ def _hash_tree(digest: Any, folder: Path) -> None:
 
 
 def serialize(form: Mapping[str, Any]) -> bytes:
-    """A header line (version, key, SHA-256 of the rest), the config's line, the documents' line."""
+    """A header line (version, key, SHA-256 of the rest, the site driver directories), the config's line, the
+    documents' line."""
     payload = (json.dumps(form["config"], separators=(",", ":")).encode() + b"\n"
                + json.dumps(form["documents"], separators=(",", ":")).encode())
-    header = {"format": form["format"], "key": form["key"], "sha256": hashlib.sha256(payload).hexdigest()}
+    header = {"format": form["format"], "key": form["key"], "sha256": hashlib.sha256(payload).hexdigest(),
+              "dirs": list(form.get("dirs", ()))}
     return json.dumps(header).encode() + b"\n" + payload
 
 
@@ -343,8 +346,57 @@ def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path,
          site_dirs: Sequence[Path]) -> tuple[Any, dict[str, Any]]:
     """The config and the documents of this config's compiled form if it is fresh and intact; Unusable otherwise.
     The config is decoded as it is parsed (records, never a tree of JSON first)."""
+    header, payload = _read_checked(cache_path(data, config_path))
+    if header.get("key") != site_key(raw_bytes, site_dirs):
+        raise Unusable("stale")
+    return _decode_payload(payload)
+
+
+def read_unparsed(raw_bytes: bytes, config_path: Path) -> Any | None:
+    """The config of this config's fresh compiled form, found without parsing the TOML (tomllib takes tens of ms
+    on a commune's config): its place from ``store_hint``, its site driver directories from its header (the key
+    covers both the config's bytes and those directories, so a form that matches was compiled from this very
+    text). None when there is no such form: the text is then parsed and checked as ever."""
     try:
-        with open(cache_path(data, config_path), "rb") as source:
+        store = store_hint(raw_bytes)
+        header, payload = _read_checked(store.with_name(store.name + SUFFIX))
+        dirs = header.get("dirs")
+        if not isinstance(dirs, list) or not all(isinstance(name, str) for name in dirs):
+            raise Unusable("no driver directories")
+        if header.get("key") != site_key(raw_bytes, [Path(name) for name in dirs]):
+            raise Unusable("stale")
+        config, documents = _decode_payload(payload)
+    except Unusable:
+        return None
+    _known.update(documents)
+    return config
+
+
+_STORE_TABLE = re.compile(rb"^[ \t]*\[[ \t]*store[ \t]*\][ \t]*(?:#.*)?$", re.MULTILINE)
+_PATH_KEY = re.compile(rb"""^[ \t]*path[ \t]*=[ \t]*(?:"([^"\\\n]*)"|'([^'\n]*)')[ \t]*(?:#.*)?$""", re.MULTILINE)
+_TABLE = re.compile(rb"^[ \t]*\[", re.MULTILINE)
+
+
+def store_hint(raw_bytes: bytes) -> Path:
+    """Where the store lies, read from the text without parsing it: the ``path`` of a ``[store]`` table written a
+    key a line, else the default place. Only a place to look (the key decides the rest): a config that names its
+    store otherwise is parsed as ever."""
+    table = _STORE_TABLE.search(raw_bytes)
+    if table is not None:
+        following = _TABLE.search(raw_bytes, table.end())
+        key = _PATH_KEY.search(raw_bytes, table.end(), following.start() if following else len(raw_bytes))
+        if key is not None:
+            with suppress(UnicodeDecodeError):
+                name = (key.group(1) if key.group(1) is not None else key.group(2)).decode("utf-8")
+                if name:
+                    return Path(name)
+    return DEFAULT_STORE
+
+
+def _read_checked(location: Path) -> tuple[dict[str, Any], bytes]:
+    """A compiled form's header and payload, of this version and intact; Unusable otherwise."""
+    try:
+        with open(location, "rb") as source:
             header_line, _, payload = source.read().partition(b"\n")
         header = json.loads(header_line)
     except (OSError, ValueError) as exc:
@@ -353,8 +405,10 @@ def read(raw_bytes: bytes, data: Mapping[str, Any], config_path: Path,
         raise Unusable("of another version")
     if header.get("sha256") != hashlib.sha256(payload).hexdigest():
         raise Unusable("altered")
-    if header.get("key") != site_key(raw_bytes, site_dirs):
-        raise Unusable("stale")
+    return header, payload
+
+
+def _decode_payload(payload: bytes) -> tuple[Any, dict[str, Any]]:
     config_line, _, documents_line = payload.partition(b"\n")
     try:
         config = json.loads(config_line, object_hook=_convert)

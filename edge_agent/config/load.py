@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -42,6 +41,14 @@ def load_config(path: Path | str) -> LoadedConfig:
 
 def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     """Validate config text that was read from ``path``; whatever the text, ConfigError is the only failure."""
+    if mode.compiled():  # a fresh compiled form of this very text: no TOML parsed (config/compiled.py)
+        from edge_agent.config.compiled import read_unparsed
+
+        known = read_unparsed(raw_bytes, path)
+        if known is not None:
+            return LoadedConfig(path=path, config=known, sha256=hashlib.sha256(raw_bytes).hexdigest())
+    import tomllib  # here: a command whose compiled form is fresh never parses TOML
+
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -76,6 +83,8 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
 def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str, Any]]:
     """Validate with pydantic (ConfigError as ``parse_config``), load the drivers the devices use and the FIWARE
     mapping; the LoadedConfig and its compiled form (``edge_agent/config/compiled.py``)."""
+    import tomllib
+
     from edge_agent.config import compiled
 
     with compiled.recording() as documents:
@@ -83,6 +92,7 @@ def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str
         _load_drivers(loaded.config)
     data = tomllib.loads(raw_bytes.decode("utf-8"))
     body = {"format": compiled.FORMAT, "key": compiled.site_key(raw_bytes, driver_dirs(data)),
+            "dirs": [str(directory) for directory in driver_dirs(data)],
             "config": compiled.encode(loaded.config), "documents": documents}
     return loaded, body
 

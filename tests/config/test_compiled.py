@@ -28,11 +28,15 @@ from tests.cli.helpers import lorawan_device
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Loads a config in compiled mode; prints its values and documents re-encoded, or its problems.
+# Loads a config in compiled mode; prints its values and documents re-encoded, or its problems, and whether this
+# process parsed the config's TOML.
 _PROBE = """
-import json, sys
+import json, sys, tomllib
+from pathlib import Path
 from edge_agent.config import mode
 mode.use_compiled()
+text, parse, parsed = Path(sys.argv[1]).read_text(), tomllib.loads, []
+tomllib.loads = lambda source, **kw: (parsed.append(source == text), parse(source, **kw))[1]
 from edge_agent.config import compiled
 from edge_agent.config.load import compile_config, load_config
 from edge_agent.errors import ConfigError
@@ -43,7 +47,8 @@ except ConfigError as exc:
     sys.exit(0)
 documents = {key: compiled.encode(compiled.decode(value)) for key, value in compiled.known_documents().items()}
 print(json.dumps({"config": compiled.encode(loaded.config), "documents": documents, "sha256": loaded.sha256,
-                  "pydantic": "pydantic" in sys.modules, "type": type(loaded.config.devices[0]).__name__}))
+                  "pydantic": "pydantic" in sys.modules, "type": type(loaded.config.devices[0]).__name__,
+                  "toml": any(parsed)}))
 """
 
 
@@ -196,6 +201,42 @@ def test_an_altered_or_unreadable_compiled_form_is_not_used(tmp_path: Path) -> N
     assert probe(config)["config"] == pydantic_form(config)["config"]
     cache.write_text("{not json")
     assert probe(config)["config"] == pydantic_form(config)["config"]
+    # Driver directories other than the config's in the header: the key was not made over them, so the form is
+    # not taken as it is found from the text alone; the config is parsed, and then its key matches.
+    header_line, config_line, documents_line = cache.read_bytes().split(b"\n")
+    header = json.loads(header_line)
+    header.update(dirs=[str(tmp_path / "elsewhere")])
+    cache.write_bytes(b"\n".join([json.dumps(header).encode(), config_line, documents_line]))
+    answer = probe(config)
+    assert answer["toml"] and answer["config"] == pydantic_form(config)["config"]
+
+
+def test_a_fresh_compiled_form_is_found_without_parsing_the_toml(tmp_path: Path) -> None:
+    config = site(tmp_path)
+    assert probe(config)["toml"], "no compiled form yet: the config is parsed, checked and compiled"
+    again = probe(config)
+    assert again["toml"] is False and again["config"] == pydantic_form(config)["config"]
+
+
+@pytest.mark.parametrize("store", ['store = {{ path = "{path}" }}', 'store.path = "{path}"'])
+def test_a_store_named_otherwise_still_finds_its_compiled_form_by_parsing(tmp_path: Path, store: str) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(store.format(path=tmp_path / "store.db") + "\n" + SITE)
+    probe(config)
+    again = probe(config)
+    assert again["toml"] and again["config"] == pydantic_form(config)["config"]
+    assert (tmp_path / ("store.db" + compiled.SUFFIX)).exists()
+
+
+def test_the_store_is_looked_for_where_a_store_table_names_it() -> None:
+    hint = compiled.store_hint
+    named = b'[site]\npath = "/no"\n[store]\nmax_bytes = 5\npath = "/var/a.db"  # here\n[web]\n'
+    assert hint(named) == Path("/var/a.db")
+    assert hint(b"[ store ]\n  path = '/var/b.db'\n") == Path("/var/b.db")
+    assert hint(b'[store]\nmax_bytes = 5\n[store.retention]\npath = "/no"\n') == compiled.DEFAULT_STORE
+    assert hint(b'[store]\npath = "/var/\\u00e9.db"\n') == compiled.DEFAULT_STORE, "escapes: parsed instead"
+    assert hint(b'gateway_id = "x"\n') == compiled.DEFAULT_STORE
+    assert hint(b'[store]\npath = "\xff.db"\n') == compiled.DEFAULT_STORE
 
 
 def test_a_changed_site_driver_makes_the_compiled_form_stale(tmp_path: Path) -> None:
@@ -296,9 +337,12 @@ def test_the_yaml_the_check_parsed_is_not_parsed_again_in_a_compiled_process(tmp
     config = site(tmp_path, SITE.replace("[lighting]", level + "\n[lighting]", 1))
     probe(config)  # writes the compiled form
     script = """
-import json, sys
+import json, sys, tomllib
+from pathlib import Path
 from edge_agent.config import mode
 mode.use_compiled()
+text, parse, parsed = Path(sys.argv[1]).read_text(), tomllib.loads, []
+tomllib.loads = lambda source, **kw: (parsed.append(source == text), parse(source, **kw))[1]
 from edge_agent.config.load import load_config
 from edge_agent.config.yaml_text import read_yaml
 from edge_agent.contract.fiware import default_mapping, mapping_path
