@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from edge_agent import resources
 from edge_agent.errors import ConfigError
-from edge_agent.lorawan.codecs import PayloadCodec, codec_name, default_registry, load_codec
-from edge_agent.modbus.profile import Profile, read_profile
+
+if TYPE_CHECKING:  # the codecs and profiles are loaded when a driver is looked for, not with a site's config
+    from edge_agent.lorawan.codecs import PayloadCodec
+    from edge_agent.modbus.profile import Profile
 
 DEFAULT_SITE_DIR = Path("/etc/edge-agent/drivers")
 Kind = Literal["modbus", "lorawan"]
@@ -45,6 +47,8 @@ class DriverFile:
 
 
 def _site_files(kind: Kind, directory: Path) -> list[DriverFile]:
+    from edge_agent.lorawan.codecs import codec_name
+
     folder = directory / kind
     if not folder.is_dir():
         return []
@@ -59,6 +63,8 @@ def _site_files(kind: Kind, directory: Path) -> list[DriverFile]:
 
 
 def _bundled_files() -> list[DriverFile]:
+    from edge_agent.lorawan.codecs import default_registry
+
     registry = default_registry()
     files = [DriverFile("lorawan", name, registry.path(name), BUNDLED) for name in registry.names()]
     folder = resources.drivers_dir() / "modbus"
@@ -142,6 +148,8 @@ def load_driver_codec(item: DriverFile) -> PayloadCodec:
     problem = unsafe_code(item.path) if item.site else None
     if problem is not None:
         raise ConfigError([problem])
+    from edge_agent.lorawan.codecs import load_codec
+
     codec = load_codec(item.name, item.path)
     if item.site:
         from edge_agent.lorawan.vectors import check_vectors  # and a YAML parser: for site files alone
@@ -154,6 +162,8 @@ def load_driver_codec(item: DriverFile) -> PayloadCodec:
 
 def load_driver_profile(item: DriverFile) -> Profile:
     """Load a profile file; a site file must also pass its vectors."""
+    from edge_agent.modbus.profile import read_profile
+
     profile = read_profile(item.path)
     if item.site:
         from edge_agent.modbus.vectors import check_profile_vectors  # and a YAML parser: for site files alone
