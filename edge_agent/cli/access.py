@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from edge_agent.cli.output import fail
 from edge_agent.errors import ConfigError, EdgeAgentError
 
@@ -21,10 +19,15 @@ JSON_HELP = "print JSON instead of text"
 
 
 def config_option() -> Any:
+    """``--config``, as typer declares it (typer is imported by the commands it runs, not by cli/quick.py's)."""
+    import typer
+
     return typer.Option(DEFAULT_CONFIG, "--config", "-c", help=CONFIG_HELP)
 
 
 def json_option() -> Any:
+    import typer
+
     return typer.Option(False, "--json", help=JSON_HELP)
 
 

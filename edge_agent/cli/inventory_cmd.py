@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from edge_agent.cli import render
-from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site
-from edge_agent.cli.output import fail, print_json
+from edge_agent.cli.access import DEFAULT_CONFIG, agent_client, call, load_site
+from edge_agent.cli.output import echo, fail, print_json
 
 
-def devices(config: Path = config_option(), as_json: bool = json_option()) -> None:
+def show_devices(config: Path = DEFAULT_CONFIG, as_json: bool = False) -> None:
     """Every configured device: driver, model, address, and its state when the agent runs."""
     from edge_agent.control import inventory
 
@@ -23,23 +21,19 @@ def devices(config: Path = config_option(), as_json: bool = json_option()) -> No
         print_json(rows)
         return
     if not rows:
-        typer.echo("no devices configured")
+        echo("no devices configured")
         return
     state = {True: "online", False: "OFFLINE", None: "?"}
     lines = render.table(
         ["DEVICE", "TYPE", "MODEL", "STATE", "ADDRESS"],
         [[r["name"], r["driver"], r["model"], state[r.get("online")] if client else "-", r["address"]] for r in rows],
     )
-    typer.echo("\n".join(lines))
+    echo("\n".join(lines))
     if client is None:
-        typer.echo("(the agent is not running: states unknown)")
+        echo("(the agent is not running: states unknown)")
 
 
-def points(
-    config: Path = config_option(),
-    device: str | None = typer.Option(None, "--device", "-d", help="only this device"),
-    as_json: bool = json_option(),
-) -> None:
+def show_points(config: Path = DEFAULT_CONFIG, device: str | None = None, as_json: bool = False) -> None:
     """Every point of every device (or of one): unit, register or source, writable, last value."""
     from edge_agent.control import inventory
 
@@ -56,17 +50,33 @@ def points(
         print_json(rows)
         return
     if not rows:
-        typer.echo("no points known (a LoRaWAN device's points appear once it has been heard)")
+        echo("no points known (a LoRaWAN device's points appear once it has been heard)")
         return
     table = [[r["device"], r["point"], r["unit"] or "-", r["where"], "yes" if r["writable"] else "no",
               _last(r.get("last"))] for r in rows]
-    typer.echo("\n".join(render.table(["DEVICE", "POINT", "UNIT", "SOURCE", "WRITE", "LAST"], table)))
+    echo("\n".join(render.table(["DEVICE", "POINT", "UNIT", "SOURCE", "WRITE", "LAST"], table)))
 
 
 def _last(last: dict[str, Any] | None) -> str:
     return "-" if not last else f"{render.value(last['value'])} ({render.ago(last['ts'])})"
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
+    import typer
+
+    from edge_agent.cli.access import config_option, json_option
+
+    def devices(config: Path = config_option(), as_json: bool = json_option()) -> None:
+        """Every configured device: driver, model, address, and its state when the agent runs."""
+        show_devices(config, as_json)
+
+    def points(
+        config: Path = config_option(),
+        device: str | None = typer.Option(None, "--device", "-d", help="only this device"),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Every point of every device (or of one): unit, register or source, writable, last value."""
+        show_points(config, device, as_json)
+
     app.command("devices")(devices)
     app.command("points")(points)

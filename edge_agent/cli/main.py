@@ -21,11 +21,22 @@ def main() -> None:
     try:
         if daemon.wants_daemon(sys.argv[1:]):  # the daemon: no CLI framework resident for months
             sys.exit(daemon.main(sys.argv[2:]))
+        from edge_agent.cli import quick
+
+        run_quick = quick.runner(sys.argv[1:])  # an everyday command with plain options: no typer either
+        if run_quick is not None:
+            run_quick()
+            return
         from edge_agent.cli.app import app
 
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # the reader went away (``| head``): quietly, as click does for typer's commands
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:
         if state.DEBUG:
             raise

@@ -9,13 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-import typer
-
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one plain error line and exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    """Print one plain error line and exit (SystemExit: the same under typer and in a quick command, cli/quick.py)."""
+    sys.stdout.flush()
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """One line of output (typer's echo without typer: the everyday commands run without it, cli/quick.py)."""
+    print(text, file=sys.stderr if err else sys.stdout)
 
 
 def print_json(data: Any) -> None:

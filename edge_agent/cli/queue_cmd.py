@@ -8,15 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from edge_agent.cli import offline, render
-from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site, require_agent
-from edge_agent.cli.output import fail, print_json
+from edge_agent.cli.access import DEFAULT_CONFIG, agent_client, call, load_site, require_agent
+from edge_agent.cli.output import echo, fail, print_json
 from edge_agent.errors import EdgeAgentError
 
 
-def queue(config: Path = config_option(), as_json: bool = json_option()) -> None:
+def show_queue(config: Path = DEFAULT_CONFIG, as_json: bool = False) -> None:
     """What waits in the outbox, how old it is, and what was given up."""
     loaded = load_site(config)
     client = agent_client(loaded)
@@ -31,7 +29,7 @@ def queue(config: Path = config_option(), as_json: bool = json_option()) -> None
     if as_json:
         print_json(result)
         return
-    typer.echo("\n".join(queue_lines(result["outbox"], result["upstream"])))
+    echo("\n".join(queue_lines(result["outbox"], result["upstream"])))
 
 
 def queue_lines(box: dict[str, Any], upstream: dict[str, Any] | None) -> list[str]:
@@ -53,12 +51,7 @@ def queue_lines(box: dict[str, Any], upstream: dict[str, Any] | None) -> list[st
     return render.key_values(pairs)
 
 
-def sync(
-    config: Path = config_option(),
-    now: bool = typer.Option(False, "--now", help="drain the backlog now and show the progress"),
-    timeout: float = typer.Option(600.0, "--timeout", help="give up waiting after this many seconds"),
-    as_json: bool = typer.Option(False, "--json", help="print the final figures as JSON"),
-) -> None:
+def drain(config: Path, now: bool, timeout: float, as_json: bool) -> None:
     """Wake the uplink and follow the backlog until it is empty (needs the running agent)."""
     if not now:
         fail("say --now to drain the backlog now (the agent sends it by itself otherwise)")
@@ -73,13 +66,15 @@ def sync(
     if as_json:
         print_json(last)
     elif last["done"]:
-        typer.echo(f"backlog sent: {last['start']} records waiting at the start, none left")
+        echo(f"backlog sent: {last['start']} records waiting at the start, none left")
     if not last["done"]:
         why = "" if last["connected"] else ": the upstream broker is not connected (see 'edge-agent doctor')"
         fail(f"{last['backlog']} records still waiting after {timeout:g} s{why}")
 
 
 def _follow(stream: Any, first: dict[str, Any], *, quiet: bool) -> dict[str, Any]:
+    import typer  # its progress bar: sync runs through typer (cli/quick.py runs queue alone)
+
     last = first
     total = max(first["start"], 1)
     with typer.progressbar(length=total, label="sending backlog", file=io.StringIO() if quiet else sys.stderr,
@@ -95,6 +90,23 @@ def _follow(stream: Any, first: dict[str, Any], *, quiet: bool) -> dict[str, Any
     return last
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
+    import typer
+
+    from edge_agent.cli.access import config_option, json_option
+
+    def queue(config: Path = config_option(), as_json: bool = json_option()) -> None:
+        """What waits in the outbox, how old it is, and what was given up."""
+        show_queue(config, as_json)
+
+    def sync(
+        config: Path = config_option(),
+        now: bool = typer.Option(False, "--now", help="drain the backlog now and show the progress"),
+        timeout: float = typer.Option(600.0, "--timeout", help="give up waiting after this many seconds"),
+        as_json: bool = typer.Option(False, "--json", help="print the final figures as JSON"),
+    ) -> None:
+        """Wake the uplink and follow the backlog until it is empty (needs the running agent)."""
+        drain(config, now, timeout, as_json)
+
     app.command("queue")(queue)
     app.command("sync")(sync)

@@ -7,11 +7,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from edge_agent.cli import render
-from edge_agent.cli.access import agent_client, call, config_option, json_option, load_site
-from edge_agent.cli.output import fail, print_json
+from edge_agent.cli.access import DEFAULT_CONFIG, agent_client, call, load_site
+from edge_agent.cli.output import echo, fail, print_json
 
 if TYPE_CHECKING:  # loaded when the command runs, not for its --help
     from edge_agent.config.load import LoadedConfig
@@ -93,7 +91,7 @@ def device_lines(devices: list[dict[str, Any]], now: float) -> list[str]:
     return render.table(["DEVICE", "TYPE", "STATE", "LAST SEEN", "ERR", "LAST VALUES"], rows)
 
 
-def status(config: Path = config_option(), as_json: bool = json_option()) -> None:
+def show_status(config: Path = DEFAULT_CONFIG, as_json: bool = False) -> None:
     """Agent running or not, upstream link, backlog, clock, disk, then one row per device."""
     loaded = load_site(config)
     result = gather(loaded)
@@ -101,10 +99,16 @@ def status(config: Path = config_option(), as_json: bool = json_option()) -> Non
         print_json(result)
         return
     now = time.time()
-    typer.echo("\n".join(summary_lines(result, now)))
-    typer.echo("")
-    typer.echo("\n".join(device_lines(result["devices"], now)) if result["devices"] else "no devices configured")
+    echo("\n".join(summary_lines(result, now)))
+    echo("")
+    echo("\n".join(device_lines(result["devices"], now)) if result["devices"] else "no devices configured")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
+    from edge_agent.cli.access import config_option, json_option
+
+    def status(config: Path = config_option(), as_json: bool = json_option()) -> None:
+        """Agent running or not, upstream link, backlog, clock, disk, then one row per device."""
+        show_status(config, as_json)
+
     app.command("status")(status)

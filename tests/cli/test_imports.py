@@ -155,6 +155,12 @@ def test_offline_commands_read_the_store_without_device_or_agent_code(tmp_path: 
     assert _loaded(loaded, ("edge_agent.agent", "edge_agent.sync", "edge_agent.rules.engine",
                             "edge_agent.reports.report_service")) == []
     assert _loaded(loaded, WITHOUT_PYDANTIC) == [], "the site config is read compiled (edge_agent/config/compiled.py)"
+    assert _loaded(loaded, ("typer", "click")) == [], "a plain command line runs without typer (cli/quick.py)"
+    assert "tomllib" in loaded, "the first command after the config was written parses it (and has it compiled)"
+    if args[0] != "points":  # which reads the drivers' points: Modbus profiles are TOML, codecs list theirs
+        again = modules_of(tmp_path, *args, "--config", str(config))
+        assert _loaded(again, ("tomllib", "edge_agent.lorawan.codecs")) == [], \
+            "the compiled form is found without parsing the TOML, and no codec is loaded to list devices"
 
 
 def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Broker) -> None:
@@ -165,6 +171,8 @@ def test_config_check_and_decode_load_no_device_code(tmp_path: Path, broker: Bro
         assert _loaded(loaded, NO_DEVICE) == [], args
         assert _loaded(loaded, ("edge_agent.store", "edge_agent.agent")) == [], args
         assert _loaded(loaded, WITHOUT_PYDANTIC) == [], args
+    check = modules_of(tmp_path, "config", "check", str(config))
+    assert _loaded(check, ("typer", "click")) == [], "config check runs without typer (cli/quick.py)"
 
 
 def test_the_daemon_loads_what_its_site_uses_and_nothing_of_the_cli(tmp_path: Path, broker: Broker) -> None:
