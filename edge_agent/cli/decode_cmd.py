@@ -11,18 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
-from edge_agent.cli.output import fail
+from edge_agent.cli.output import echo, fail
 
 if TYPE_CHECKING:
     from edge_agent.catalog import Catalog
     from edge_agent.config.site import SiteConfig
     from edge_agent.lorawan.config import LorawanDeviceConfig
-
-
-def register(app: typer.Typer) -> None:
-    app.command("decode")(decode)
 
 
 def print_strict_json(data: Any) -> None:
@@ -34,19 +28,10 @@ def print_strict_json(data: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
-def decode(
-    *,
-    driver: str | None = typer.Option(None, "--driver", help="codec name, e.g. milesight_em310_udl (see --list)"),
-    fport: int | None = typer.Option(None, "--fport", min=0, max=255, help="the uplink's fPort"),
-    hex_payload: str | None = typer.Option(None, "--hex", help="the payload as hex (ChirpStack shows base64: convert)"),
-    config: Path | None = typer.Option(None, "--config", help="site config: its codecs, devices and driver folders"),
-    device: str | None = typer.Option(None, "--device", help="a device of --config: its codec and bin geometry"),
-    event: Path | None = typer.Option(None, "--event", help="a captured ChirpStack event (mosquitto_sub output)"),
-    list_codecs: bool = typer.Option(False, "--list", help="list the codecs (with --config: the site's too)"),
-    d_empty: float | None = typer.Option(None, "--d-empty", help="bin: distance to the empty bottom, mm"),
-    d_full: float | None = typer.Option(None, "--d-full", help="bin: distance at which it is full, mm"),
-    offset: float | None = typer.Option(None, "--offset", help="bin: sensor offset subtracted from distances, mm"),
-) -> None:
+def decode_uplink(*, driver: str | None = None, fport: int | None = None, hex_payload: str | None = None,
+                  config: Path | None = None, device: str | None = None, event: Path | None = None,
+                  list_codecs: bool = False, d_empty: float | None = None, d_full: float | None = None,
+                  offset: float | None = None) -> None:
     """Print a payload decoded by a device codec as JSON; --event decodes a captured ChirpStack event.
 
     \b
@@ -119,8 +104,8 @@ def _list(catalog: Catalog) -> None:
         ports = ",".join(str(p) for p in sorted(codec.uplink_fports))
         rows.append([name, codec.model, codec.domain or "-", ports, item.origin])
     for line in table(["CODEC", "MODEL", "DOMAIN", "FPORTS", "SOURCE"], rows, width=200):
-        typer.echo(line)
-    typer.echo("chirpstack  (points from ChirpStack's decoded object: [[devices.object_fields]] in the site config)")
+        echo(line)
+    echo("chirpstack  (points from ChirpStack's decoded object: [[devices.object_fields]] in the site config)")
 
 
 def _decode_payload(catalog: Catalog, name: str | None, target: LorawanDeviceConfig | None,
@@ -173,4 +158,29 @@ def _decode_event(site: SiteConfig, target: LorawanDeviceConfig, path: Path) -> 
     print_strict_json({"device": target.name, "codec": target.codec, "messages": results})
     failed = [e for r in results for e in r["events"] if e["kind"] in ("uplink_undecodable", "uplink_malformed")]
     if failed:
-        raise typer.Exit(1)
+        raise SystemExit(1)
+
+
+def register(app: Any) -> None:
+    import typer
+
+    def decode(
+        *,
+        driver: str | None = typer.Option(None, "--driver", help="codec name, e.g. milesight_em310_udl (see --list)"),
+        fport: int | None = typer.Option(None, "--fport", min=0, max=255, help="the uplink's fPort"),
+        hex_payload: str | None = typer.Option(None, "--hex",
+                                               help="the payload as hex (ChirpStack shows base64: convert)"),
+        config: Path | None = typer.Option(None, "--config",
+                                           help="site config: its codecs, devices and driver folders"),
+        device: str | None = typer.Option(None, "--device", help="a device of --config: its codec and bin geometry"),
+        event: Path | None = typer.Option(None, "--event", help="a captured ChirpStack event (mosquitto_sub output)"),
+        list_codecs: bool = typer.Option(False, "--list", help="list the codecs (with --config: the site's too)"),
+        d_empty: float | None = typer.Option(None, "--d-empty", help="bin: distance to the empty bottom, mm"),
+        d_full: float | None = typer.Option(None, "--d-full", help="bin: distance at which it is full, mm"),
+        offset: float | None = typer.Option(None, "--offset", help="bin: sensor offset subtracted from distances, mm"),
+    ) -> None:
+        decode_uplink(driver=driver, fport=fport, hex_payload=hex_payload, config=config, device=device, event=event,
+                      list_codecs=list_codecs, d_empty=d_empty, d_full=d_full, offset=offset)
+
+    decode.__doc__ = decode_uplink.__doc__
+    app.command("decode")(decode)

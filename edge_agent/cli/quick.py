@@ -31,7 +31,16 @@ class Quick:
     options: Mapping[str, str] = field(default_factory=dict)  # spelling -> parameter, followed by a value
     flags: Mapping[str, str] = field(default_factory=dict)  # spelling -> parameter, True when given
     arguments: tuple[str, ...] = ()  # positional parameters, each required
-    paths: frozenset[str] = frozenset({"config", "path"})  # parameters whose value is a Path
+    # parameter -> its value from the text (as typer converts it); a ValueError sends the line to typer, which
+    # words the error. Text otherwise.
+    values: Mapping[str, Callable[[str], Any]] = field(default_factory=lambda: {"config": Path, "path": Path})
+
+
+def _fport(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 255:
+        raise ValueError(f"{port} is not an fPort")
+    return port
 
 
 QUICK: dict[tuple[str, ...], Quick] = {
@@ -40,6 +49,12 @@ QUICK: dict[tuple[str, ...], Quick] = {
     ("devices",): Quick("inventory_cmd", "show_devices", _CONFIG, _JSON),
     ("points",): Quick("inventory_cmd", "show_points", {**_CONFIG, "--device": "device", "-d": "device"}, _JSON),
     ("config", "check"): Quick("config_cmd", "check_config", arguments=("path",)),
+    ("decode",): Quick("decode_cmd", "decode_uplink",
+                       {"--driver": "driver", "--fport": "fport", "--hex": "hex_payload", "--config": "config",
+                        "--device": "device", "--event": "event", "--d-empty": "d_empty", "--d-full": "d_full",
+                        "--offset": "offset"}, {"--list": "list_codecs"},
+                       values={"fport": _fport, "config": Path, "event": Path, "d_empty": float, "d_full": float,
+                               "offset": float}),
 }
 
 
@@ -74,7 +89,11 @@ def _values(quick: Quick, args: list[str]) -> dict[str, Any] | None:
     if len(positional) != len(quick.arguments):
         return None
     values.update(zip(quick.arguments, positional, strict=True))
-    return {key: Path(value) if key in quick.paths else value for key, value in values.items()}
+    try:
+        return {key: quick.values[key](value) if key in quick.values and isinstance(value, str) else value
+                for key, value in values.items()}
+    except ValueError:
+        return None
 
 
 def runner(argv: list[str]) -> Callable[[], None] | None:

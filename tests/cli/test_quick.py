@@ -49,8 +49,22 @@ def test_each_quick_command_reads_the_options_its_typer_command_declares(words: 
     for param in command.params:
         if param.param_type_name == "option":  # the plain function's defaults are the typer command's
             assert signature.parameters[param.name].default == param.default, param.name
-    assert {name for name in [*options.values(), *arguments] if name in entry.paths} == {
-        param.name for param in command.params if "Path" in type(param.type).__name__}
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            continue
+        if type(param.type).__name__ == "TyperPath":
+            assert entry.values.get(param.name) is Path, param.name
+            continue
+        for text in ("0", "255", "256", "-1", "1.5", "nan", "x", ""):  # the same values taken, the same refused
+            assert _converted(entry.values.get(param.name, str), text) == _converted(
+                lambda value, p=param: p.type.convert(value, p, None), text), (param.name, text)
+
+
+def _converted(convert: Any, text: str) -> tuple[bool, str]:
+    try:
+        return True, repr(convert(text))
+    except Exception:  # typer's BadParameter, or the ValueError that sends a line to typer
+        return False, ""
 
 
 def test_only_a_plain_command_line_is_read_without_typer() -> None:
@@ -60,10 +74,14 @@ def test_only_a_plain_command_line_is_read_without_typer() -> None:
     assert quick.parse(["config", "check", "site.toml"]) == (quick.QUICK[("config", "check")],
                                                              {"path": Path("site.toml")})
     assert quick.parse(["status"]) == (quick.QUICK[("status",)], {})
+    found = quick.parse(["decode", "--driver", "dragino_ldds75", "--fport", "2", "--hex", "0d0a", "--d-full=300"])
+    assert found is not None
+    assert found[1] == {"driver": "dragino_ldds75", "fport": 2, "hex_payload": "0d0a", "d_full": 300.0}
     for typer_reads in (["status", "--help"], ["status", "-h"], ["status", "--bogus"], ["status", "--config"],
                         ["status", "-c/etc/site.toml"], ["status", "--json=yes"], ["status", "extra"],
                         ["status", "--", "x"], ["config", "check"], ["config", "check", "a", "b"],
-                        ["config", "show"], ["--debug", "status"], ["sync", "--now"], ["decode"], []):
+                        ["config", "show"], ["--debug", "status"], ["sync", "--now"], ["decode", "--fport", "256"],
+                        ["decode", "--d-full", "far"], ["decode", "-h"], []):
         assert quick.parse(typer_reads) is None, typer_reads
 
 
@@ -147,3 +165,17 @@ def test_a_command_line_quick_does_not_read_gets_typers_answer(site: Path) -> No
     done = subprocess.run([sys.executable, "-m", "edge_agent", "status", "--help"], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0 and "--config" in done.stdout and "--json" in done.stdout
+
+
+def test_decode_answers_the_same_without_typer(site: Path) -> None:
+    answers = []
+    for args in (["decode", "--driver", "dragino_ldds75", "--fport", "2", "--hex", "0d0a07e900000001"],
+                 ["decode", "--config", str(site), "--device", "meter", "--fport", "2", "--hex", "00"],
+                 ["decode", "--driver", "dragino_ldds75", "--fport", "2", "--hex", "zz"]):
+        done, through_typer = _both_ways(args)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            through_typer.exit_code, through_typer.stdout, through_typer.stderr), args
+        answers.append((done.returncode, done.stdout + done.stderr))
+    assert answers[0][0] == 0 and '"distance": {\n      "value": 2025' in answers[0][1]
+    assert answers[1][0] == 1 and "not a LoRaWAN device" in answers[1][1]
+    assert answers[2][0] == 1 and "'zz' is not hex" in answers[2][1]
