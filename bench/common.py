@@ -49,21 +49,32 @@ class Mosquitto:
     port: int
     proc: subprocess.Popen[bytes]
     workdir: Path
+    tls_port: int = 0  # with ``start(tls=True)``: a second listener, TLS with client certificates (``tls``)
+    tls: Any = None  # bench.tls.Pki
 
     @classmethod
-    def start(cls) -> Mosquitto:
+    def start(cls, *, tls: bool = False) -> Mosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         workdir = Path(tempfile.mkdtemp(prefix="bench-mosquitto-"))
         port = free_port()
         conf = workdir / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 0\nmax_inflight_messages 0\n")
+        lines = (f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                 "max_queued_messages 0\nmax_inflight_messages 0\n")
+        pki, tls_port = None, 0
+        if tls:
+            from bench.tls import listener, make_pki
+
+            pki, tls_port = make_pki(workdir / "pki"), free_port()
+            lines += listener(tls_port, pki)
+        conf.write_text(lines)
         proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return cls(port, proc, workdir)
+                if tls_port:
+                    socket.create_connection(("127.0.0.1", tls_port), 0.2).close()
+                return cls(port, proc, workdir, tls_port, pki)
             except OSError:
                 time.sleep(0.05)
         proc.kill()

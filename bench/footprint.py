@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,8 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return 3600 * sum((x - mx) * (y - my) for x, y in points) / var if var else float("nan")
 
 
-def daemon_figures(mode: str) -> dict[str, Any]:
-    load = TINY if mode == "tiny" else COMMUNE
+def daemon_figures(mode: str, *, tls: bool = False) -> dict[str, Any]:
+    load = replace(TINY if mode == "tiny" else COMMUNE, tls=tls)
     seconds = {"tiny": 3.0, "quick": 60.0}.get(mode, 600.0)
     with Pipeline(load) as pipeline:
         time.sleep(load.tcp_interval)  # one full poll cycle, every device heard
@@ -169,6 +170,9 @@ def daemon_figures(mode: str) -> dict[str, Any]:
     rss = [mb for _, mb in samples]
     # The first minutes still fill caches (SQLite's page cache, the allocator's pools): the second half says more.
     second_half = [(at, mb) for at, mb in samples if at >= seconds / 2]
+    if tls:
+        return {"daemon RSS MB at commune load, upstream over mutual TLS (end)": round(rss[-1], 1),
+                "daemon RSS MB max, upstream over mutual TLS": round(max(rss), 1)}
     return {"daemon RSS MB at commune load (end)": round(rss[-1], 1), "daemon RSS MB max": round(max(rss), 1),
             "daemon RSS slope MB/h": round(slope_per_hour(samples), 2),
             "daemon RSS slope MB/h, second half": round(slope_per_hour(second_half), 2),
@@ -194,6 +198,7 @@ def run(mode: str) -> Result:
     )
     compile_bytecode()
     result.figures.update(daemon_figures(mode))
+    result.figures.update(daemon_figures(mode, tls=True))  # OpenSSL loaded (edge_agent/openssl_guard.py)
     folder = run_folder("footprint-")
     broker = Mosquitto.start()
     try:

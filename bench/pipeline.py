@@ -41,12 +41,14 @@ class Load:
     store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
     alarm_every: float = 0.0  # > 0: one more meter, polled every second, for measure_alarms (bench/alarm_latency.py)
     sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
+    tls: bool = False  # the upstream link in mutual TLS, as a commune's link to the hypervisor (bench/tls.py)
 
     def describe(self) -> str:
         pace = f"{self.rtu_baud} baud paced" if self.rtu_paced else "unpaced"
         return (f"{self.tcp_devices} Modbus TCP devices every {self.tcp_interval:g} s; RTU bus of {self.rtu_units} "
                 f"units ({pace}) every {self.rtu_interval:g} s; {self.lora_nodes} LoRaWAN nodes, "
                 f"{self.lora_rate:.2f} uplinks/s; upstream QoS 1 to Mosquitto"
+                + (" over mutual TLS" if self.tls else "")
                 + (f"; an alarm meter polled every second (threshold crossed every {self.alarm_every:g} s in "
                    "the alarm window)" if self.alarm_every else ""))
 
@@ -87,7 +89,7 @@ class Pipeline:
 
     def _start(self) -> None:
         load = self.load
-        self.broker = broker = Mosquitto.start()
+        self.broker = broker = Mosquitto.start(tls=load.tls)
         tcp_base = free_block(max(load.tcp_devices, 1) + 1)  # the last port for the alarm meter
         if load.tcp_devices:
             self.children.python("tcp-sim", "-m", "edge_agent.modbus.simulator", "--base-port", str(tcp_base),
@@ -95,6 +97,10 @@ class Pipeline:
         config = site.base_site(self.folder, broker.port)
         config["store"].update(dict(load.store))
         config["upstream"]["sync"].update(dict(load.sync))
+        if load.tls:
+            from bench.tls import upstream_tls
+
+            config["upstream"].update(port=broker.tls_port, tls=upstream_tls(broker.tls))
         if load.rtu_units:
             agent_tty, sim_tty = socat_pair(self.folder, self.children)
             pace = ["--pace-baud", str(load.rtu_baud)] if load.rtu_paced else []

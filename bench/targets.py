@@ -43,7 +43,9 @@ def _at_most(target: str, value: float | None, limit: float, unit: str, *, stric
 def verdicts(results: list[Result]) -> list[Verdict]:
     figure = _lookup(results)
     out = [_at_most("daemon resident memory at commune load <= 35 MB",
-                    figure("6", "daemon RSS MB at commune load (end)"), 35.0, "MB")]
+                    figure("6", "daemon RSS MB at commune load (end)"), 35.0, "MB"),
+           _at_most("the same, its upstream link in mutual TLS (OpenSSL loaded) <= 35 MB",
+                    figure("6", "daemon RSS MB at commune load, upstream over mutual TLS (end)"), 35.0, "MB")]
     names = [key[4:-len(WALL)] for key in _figures(results).get("6", {}) if key.startswith("CLI ")
              and key.endswith(WALL) and "first after" not in key]
     for name in names:

@@ -53,6 +53,7 @@ def _run_figures(rss: float, cpu: float, half_written: float) -> list[Result]:
             for key, value in (("edge-agent CPU us per point", cpu), ("ratio CPU per point (ours/peer)", 0.09),
                                ("edge-agent delivered % of asked", 99.4))}
     footprint = {"daemon RSS MB at commune load (end)": rss, "run -> READY s median": 0.32,
+                 "daemon RSS MB at commune load, upstream over mutual TLS (end)": rss + 4.5,
                  "CLI status: wall ms median": 212.0, "CLI status: peak RSS MB": 27.7,
                  "CLI status, first after a config change: wall ms": 599.0, "CLI decode: wall ms median": 260.0,
                  "CLI decode: peak RSS MB": 28.3}
@@ -67,6 +68,7 @@ def _verdict(found: list[Verdict], start: str) -> Verdict:
 def test_targets_judge_each_figure_against_the_issue_limit() -> None:
     found = verdicts(_run_figures(rss=34.9, cpu=14.0, half_written=55.0))
     assert _verdict(found, "daemon resident memory").met is True
+    assert _verdict(found, "the same, its upstream link in mutual TLS").met is False  # 39.4 MB
     assert _verdict(found, "CPU per point, 50 connections").met is True
     assert _verdict(found, "SQLite bytes").met is True  # exactly 2x the row
     assert _verdict(found, "`status`").met is True
@@ -149,6 +151,7 @@ def test_tiny_footprint_run_produces_figures(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figures = json.loads(out.read_text())["scenarios"][0]["figures"]
     assert figures["daemon RSS MB at commune load (end)"] > 0
+    assert figures["daemon RSS MB at commune load, upstream over mutual TLS (end)"] > 0
     assert math.isfinite(figures["daemon RSS slope MB/h"])
     for command in ("--help", "status --help", "status", "queue", "points", "config check", "decode"):
         assert figures[f"CLI {command}: wall ms median"] > 0
