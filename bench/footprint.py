@@ -32,7 +32,7 @@ from bench.common import Mosquitto
 from bench.commune import COMMUNE, TINY
 from bench.lora_feed import devices as lora_devices
 from bench.pipeline import Pipeline
-from bench.procs import REPO, run_folder, sample
+from bench.procs import REPO, memory_split, run_folder, sample
 from bench.scenario import Result, table
 from edge_agent.config.compiled import SUFFIX as COMPILED_SUFFIX
 from edge_agent.config.store import StoreConfig
@@ -167,13 +167,18 @@ def daemon_figures(mode: str, *, tls: bool = False) -> dict[str, Any]:
             if now - began >= seconds:
                 break
             time.sleep(1.0)
+        split = memory_split(pipeline.agent_pid)
     rss = [mb for _, mb in samples]
+    split_figures = {"PSS (end)": round(split["pss"], 1), "private (end)": round(split["private"], 1),
+                     "shared with other processes (end)": round(split["shared"], 1)}
     # The first minutes still fill caches (SQLite's page cache, the allocator's pools): the second half says more.
     second_half = [(at, mb) for at, mb in samples if at >= seconds / 2]
     if tls:
         return {"daemon RSS MB at commune load, upstream over mutual TLS (end)": round(rss[-1], 1),
-                "daemon RSS MB max, upstream over mutual TLS": round(max(rss), 1)}
+                "daemon RSS MB max, upstream over mutual TLS": round(max(rss), 1),
+                **{f"daemon MB, upstream over mutual TLS: {key}": mb for key, mb in split_figures.items()}}
     return {"daemon RSS MB at commune load (end)": round(rss[-1], 1), "daemon RSS MB max": round(max(rss), 1),
+            **{f"daemon MB: {key}": mb for key, mb in split_figures.items()},
             "daemon RSS slope MB/h": round(slope_per_hour(samples), 2),
             "daemon RSS slope MB/h, second half": round(slope_per_hour(second_half), 2),
             "daemon RSS window s": round(seconds, 1)}

@@ -46,6 +46,20 @@ def sample(pid: int) -> ProcSample:
     return ProcSample(time.monotonic(), cpu, rss, written)
 
 
+def memory_split(pid: int) -> dict[str, float]:
+    """MB of ``pid``'s resident memory (``/proc/<pid>/smaps_rollup``): its proportional share (PSS: a page mapped
+    by n processes counts 1/n, as a shared library's code does on a gateway where Mosquitto maps it too), the
+    pages it alone holds, and those it shares with other processes."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("kB"):
+            fields[name] = int(rest.split()[0]) / 1024
+    return {"pss": fields.get("Pss", 0.0),
+            "private": fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0),
+            "shared": fields.get("Shared_Clean", 0.0) + fields.get("Shared_Dirty", 0.0)}
+
+
 def wait_port(port: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -152,6 +152,9 @@ def test_tiny_footprint_run_produces_figures(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())["scenarios"][0]["figures"]
     assert figures["daemon RSS MB at commune load (end)"] > 0
     assert figures["daemon RSS MB at commune load, upstream over mutual TLS (end)"] > 0
+    assert 0 < figures["daemon MB: PSS (end)"] <= figures["daemon RSS MB at commune load (end)"]
+    assert figures["daemon MB: private (end)"] + figures["daemon MB: shared with other processes (end)"] == \
+        pytest.approx(figures["daemon RSS MB at commune load (end)"], abs=1.0)
     assert math.isfinite(figures["daemon RSS slope MB/h"])
     for command in ("--help", "status --help", "status", "queue", "points", "config check", "decode"):
         assert figures[f"CLI {command}: wall ms median"] > 0
