@@ -6,6 +6,7 @@ A tone is how a line is coloured: "ok", "warn" or "bad" (or "" for plain).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -160,20 +161,36 @@ def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now:
             "level": "-" if group["level"] is None else f"{group['level']}\u00a0%",
             "level_note": "" if running else w("planned_level"),
             "why": _why(group, w) if running else _kept(override, w), "held": held,
-            "next": _next(group if running else {"next_change": group.get("next_change")}, plan, w, now),
+            "next": _next(group if running else {"next_change": group.get("next_change")},
+                          _planner(config, group["group"], place, plan), w, now),
             "steps": steps,
         })
     return cards
 
 
-def _next(group: dict[str, Any], plan: NightPlan | None, w: Words, now: float) -> str:
-    """The next change: the hold's end when held (and the program's level then), else the program's next step."""
+def _planner(config: SiteConfig, group: str, place: Place,
+             tonight: NightPlan | None) -> Callable[[float], NightPlan | None]:
+    """The plan of the night (noon to noon) that holds an instant: tonight's, or the one a hold ends in."""
+    def plan_at(ts: float) -> NightPlan | None:
+        if tonight is not None and tonight.start <= ts < tonight.end:
+            return tonight
+        with contextlib.suppress(SunError, KeyError):
+            return night_plan(config.lighting, group, night_of(ts, config.site.timezone), place)
+        return None
+
+    return plan_at
+
+
+def _next(group: dict[str, Any], plan_at: Callable[[float], NightPlan | None], w: Words, now: float) -> str:
+    """The next change: the hold's end when held (and the program's level then, in whichever night it ends), else
+    the program's next step."""
     override = group.get("override")
     if override is not None:
         left = override.get("remaining_s")
         if left is None:
             return str(w("hold_no_end"))
         ends = now + float(left)
+        plan = plan_at(ends)
         if plan is not None and plan.start <= ends < plan.end:
             return str(w("hold_ends", at=w.clock(ends), level=plan.level_at(ends)))
         return str(w("hold_ends_at", at=w.clock(ends)))

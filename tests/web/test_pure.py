@@ -216,6 +216,9 @@ def test_a_held_group_says_when_its_hold_ends(tmp_path: Path) -> None:
     [stopped] = group_cards([{**program, "override": held["override"]}], config, fr, now, running=False)
     assert stopped["level_note"] == "prévu par le programme" and not stopped["held"]
     assert stopped["why"].startswith("maintien enregistré à 15 % par technicien, repris au redémarrage")
+    before_noon = datetime(2026, 11, 11, 11, 1, tzinfo=ZoneInfo("Europe/Paris")).timestamp()
+    [card] = group_cards([held], config, fr, before_noon)
+    assert card["next"] == "12:01\u00a0: fin du maintien, retour à 60 %", "a hold ending in the next night's plan"
 
 
 def test_the_page_speaks_the_sites_language_until_the_visitor_switches(tmp_path: Path) -> None:
