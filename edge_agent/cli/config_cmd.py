@@ -34,9 +34,9 @@ def register(app: Any) -> None:
 
     group = typer.Typer(help="Check and inspect site configs.", no_args_is_help=True)
 
-    @group.command("check")
     def check(path: Path = typer.Argument(..., help="the site config (TOML)")) -> None:
-        """Exit 0 if the config is valid; otherwise print one line per problem and exit 1."""
         check_config(path)
 
+    check.__doc__ = check_config.__doc__  # typer's help: the one text
+    group.command("check")(check)
     app.add_typer(group, name="config")

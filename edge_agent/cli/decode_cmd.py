@@ -182,5 +182,5 @@ def register(app: Any) -> None:
         decode_uplink(driver=driver, fport=fport, hex_payload=hex_payload, config=config, device=device, event=event,
                       list_codecs=list_codecs, d_empty=d_empty, d_full=d_full, offset=offset)
 
-    decode.__doc__ = decode_uplink.__doc__
+    decode.__doc__ = decode_uplink.__doc__  # typer's help: the one text
     app.command("decode")(decode)

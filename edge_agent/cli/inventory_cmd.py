@@ -67,7 +67,6 @@ def register(app: Any) -> None:
     from edge_agent.cli.access import config_option, json_option
 
     def devices(config: Path = config_option(), as_json: bool = json_option()) -> None:
-        """Every configured device: driver, model, address, and its state when the agent runs."""
         show_devices(config, as_json)
 
     def points(
@@ -75,8 +74,8 @@ def register(app: Any) -> None:
         device: str | None = typer.Option(None, "--device", "-d", help="only this device"),
         as_json: bool = json_option(),
     ) -> None:
-        """Every point of every device (or of one): unit, register or source, writable, last value."""
         show_points(config, device, as_json)
 
+    devices.__doc__, points.__doc__ = show_devices.__doc__, show_points.__doc__  # typer's help: the one text
     app.command("devices")(devices)
     app.command("points")(points)

@@ -96,7 +96,6 @@ def register(app: Any) -> None:
     from edge_agent.cli.access import config_option, json_option
 
     def queue(config: Path = config_option(), as_json: bool = json_option()) -> None:
-        """What waits in the outbox, how old it is, and what was given up."""
         show_queue(config, as_json)
 
     def sync(
@@ -105,8 +104,8 @@ def register(app: Any) -> None:
         timeout: float = typer.Option(600.0, "--timeout", help="give up waiting after this many seconds"),
         as_json: bool = typer.Option(False, "--json", help="print the final figures as JSON"),
     ) -> None:
-        """Wake the uplink and follow the backlog until it is empty (needs the running agent)."""
         drain(config, now, timeout, as_json)
 
+    queue.__doc__, sync.__doc__ = show_queue.__doc__, drain.__doc__  # typer's help: the one text
     app.command("queue")(queue)
     app.command("sync")(sync)

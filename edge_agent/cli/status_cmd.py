@@ -108,7 +108,7 @@ def register(app: Any) -> None:
     from edge_agent.cli.access import config_option, json_option
 
     def status(config: Path = config_option(), as_json: bool = json_option()) -> None:
-        """Agent running or not, upstream link, backlog, clock, disk, then one row per device."""
         show_status(config, as_json)
 
+    status.__doc__ = show_status.__doc__  # typer's help: the one text
     app.command("status")(status)
