@@ -144,16 +144,16 @@ def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now:
     place = Place(site.latitude, site.longitude, site.timezone)
     cards = []
     for group in groups:
-        plan = None
+        plan = _night_plan(config, group["group"], place, now)
         steps: list[Row] = []
-        with contextlib.suppress(SunError, KeyError):
-            plan = night_plan(config.lighting, group["group"], night_of(now, site.timezone), place)
-            steps = [{"at": datetime.fromisoformat(s["local"]).strftime("%H:%M"), "level": s["level"],
-                      "cause": cause(s["cause"], w), "now": False}
-                     for s in plan_json(plan, group["category"], site.timezone)["steps"]]
-            current = [i for i, s in enumerate(plan.steps) if s.ts <= now]
-            if current:
-                steps[current[-1]]["now"] = True
+        if plan is not None:
+            with contextlib.suppress(SunError, KeyError):
+                steps = [{"at": datetime.fromisoformat(s["local"]).strftime("%H:%M"), "level": s["level"],
+                          "cause": cause(s["cause"], w), "now": False}
+                         for s in plan_json(plan, group["category"], site.timezone)["steps"]]
+                current = [i for i, s in enumerate(plan.steps) if s.ts <= now]
+                if current:
+                    steps[current[-1]]["now"] = True
         override = group.get("override")
         held = running and override is not None
         cards.append({
@@ -168,15 +168,20 @@ def group_cards(groups: list[dict[str, Any]], config: SiteConfig, w: Words, now:
     return cards
 
 
+def _night_plan(config: SiteConfig, group: str, place: Place, ts: float) -> NightPlan | None:
+    """The group's plan of the night (noon to noon) that holds ``ts``; None when it cannot be made."""
+    with contextlib.suppress(SunError, KeyError):
+        return night_plan(config.lighting, group, night_of(ts, config.site.timezone), place)
+    return None
+
+
 def _planner(config: SiteConfig, group: str, place: Place,
              tonight: NightPlan | None) -> Callable[[float], NightPlan | None]:
-    """The plan of the night (noon to noon) that holds an instant: tonight's, or the one a hold ends in."""
+    """The plan of the night that holds an instant: tonight's, or the one a hold ends in."""
     def plan_at(ts: float) -> NightPlan | None:
         if tonight is not None and tonight.start <= ts < tonight.end:
             return tonight
-        with contextlib.suppress(SunError, KeyError):
-            return night_plan(config.lighting, group, night_of(ts, config.site.timezone), place)
-        return None
+        return _night_plan(config, group, place, ts)
 
     return plan_at
 
@@ -190,8 +195,8 @@ def _next(group: dict[str, Any], plan_at: Callable[[float], NightPlan | None], w
         if left is None:
             return str(w("hold_no_end"))
         ends = now + float(left)
-        plan = plan_at(ends)
-        if plan is not None and plan.start <= ends < plan.end:
+        plan = plan_at(ends)  # the night that holds the hold's end
+        if plan is not None:
             return str(w("hold_ends", at=w.clock(ends), level=plan.level_at(ends)))
         return str(w("hold_ends_at", at=w.clock(ends)))
     upcoming = group.get("next_change")
