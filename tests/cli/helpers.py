@@ -41,17 +41,22 @@ def assert_fits(text: str, width: int = LINE_WIDTH) -> None:
         assert len(line) <= width, f"{len(line)} columns: {line!r}"
 
 
-def modbus_devices(sim_port: int) -> str:
+def meter_device(port: int, poll_interval: float) -> str:
+    """The Eastron SDM120 meter, unit 1 of the Modbus TCP server at ``port``."""
     return f"""
 [[devices]]
 driver = "modbus"
 name = "meter"
 profile = "eastron_sdm120"
 host = "127.0.0.1"
-port = {sim_port}
+port = {port}
 unit = 1
-poll_interval = 0.3
+poll_interval = {poll_interval:g}
+"""
 
+
+def modbus_devices(sim_port: int) -> str:
+    return meter_device(sim_port, 0.3) + f"""
 [[devices]]
 driver = "modbus"
 name = "cabinet"
@@ -65,6 +70,12 @@ poll_interval = 0.3
 
 LAMP_EUI = "24e124468d440001"
 LAMP_APP = "0b8a4c1e-2f4d-4b8e-9a51-6c3d2e1f0a97"
+
+
+def field_devices(meter_port: int) -> str:
+    """A Modbus TCP meter at ``meter_port`` (polled every 5 s) and the LoRaWAN streetlight node: a site of field
+    devices only, no simulated one."""
+    return meter_device(meter_port, 5) + lorawan_device()
 
 
 def lorawan_device() -> str:

@@ -22,7 +22,7 @@ from edge_agent import openssl_guard
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
-from tests.cli.helpers import lorawan_device
+from tests.cli.helpers import field_devices
 from tests.modbus.helpers import rtu_meter_devices, socat_pair
 from tests.support.agent_proc import wait_until
 from tests.support.broker import Broker
@@ -110,17 +110,7 @@ def _field_site(directory: Path, broker_port: int) -> Path:
     """A site of field devices only: a Modbus TCP meter (nothing answers on its port: these tests are about code
     loaded, not readings), a LoRaWAN node through ChirpStack's JSON events; no gRPC downlinks, no protobuf, no
     simulated device. Its store holds a reading, as a stopped agent leaves it."""
-    devices = f"""
-[[devices]]
-driver = "modbus"
-name = "meter"
-profile = "eastron_sdm120"
-host = "127.0.0.1"
-port = {free_port()}
-unit = 1
-poll_interval = 5
-""" + lorawan_device()
-    path = write_site(directory, broker_port=broker_port, devices=devices,
+    path = write_site(directory, broker_port=broker_port, devices=field_devices(free_port()),
                       extra=f"\n[chirpstack]\nport = {broker_port}\n")
     store = Store.open(StoreConfig(path=directory / "store.db"))
     try:

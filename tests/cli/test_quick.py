@@ -18,7 +18,7 @@ from edge_agent.cli.app import app, load_command
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Reading
 from edge_agent.store.store import Store
-from tests.cli.helpers import lorawan_device
+from tests.cli.helpers import field_devices
 from tests.support.ports import free_port
 from tests.support.site import write_site
 
@@ -89,16 +89,7 @@ def test_only_a_plain_command_line_is_read_without_typer() -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A stopped agent's site: a meter whose readings are in the store, a LoRaWAN node never heard."""
     directory = tmp_path_factory.mktemp("quick")
-    devices = f"""
-[[devices]]
-driver = "modbus"
-name = "meter"
-profile = "eastron_sdm120"
-host = "127.0.0.1"
-port = {free_port()}
-unit = 1
-""" + lorawan_device()
-    path = write_site(directory, broker_port=free_port(), devices=devices)
+    path = write_site(directory, broker_port=free_port(), devices=field_devices(free_port()))
     store = Store.open(StoreConfig(path=directory / "store.db"))
     try:
         store.append([Reading("meter", "voltage", 231.5, 1_700_000_000.0, "V"),
