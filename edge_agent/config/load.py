@@ -90,9 +90,9 @@ def compile_config(raw_bytes: bytes, path: Path) -> tuple[LoadedConfig, dict[str
     with compiled.recording() as documents:
         loaded = parse_config(raw_bytes, path)
         _load_drivers(loaded.config)
-    data = tomllib.loads(raw_bytes.decode("utf-8"))
-    body = {"format": compiled.FORMAT, "key": compiled.site_key(raw_bytes, driver_dirs(data)),
-            "dirs": [str(directory) for directory in driver_dirs(data)],
+    site_dirs = driver_dirs(tomllib.loads(raw_bytes.decode("utf-8")))
+    body = {"format": compiled.FORMAT, "key": compiled.site_key(raw_bytes, site_dirs),
+            "dirs": [str(directory) for directory in site_dirs],
             "config": compiled.encode(loaded.config), "documents": documents}
     return loaded, body
 
