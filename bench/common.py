@@ -12,7 +12,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.tls import Pki
 
 
 def io_written() -> int | None:
@@ -50,7 +53,7 @@ class Mosquitto:
     proc: subprocess.Popen[bytes]
     workdir: Path
     tls_port: int = 0  # with ``start(tls=True)``: a second listener, TLS with client certificates (``tls``)
-    tls: Any = None  # bench.tls.Pki
+    tls: Pki | None = None
 
     @classmethod
     def start(cls, *, tls: bool = False) -> Mosquitto:

@@ -97,7 +97,7 @@ class Pipeline:
         config = site.base_site(self.folder, broker.port)
         config["store"].update(dict(load.store))
         config["upstream"]["sync"].update(dict(load.sync))
-        if load.tls:
+        if broker.tls is not None:
             from bench.tls import upstream_tls
 
             config["upstream"].update(port=broker.tls_port, tls=upstream_tls(broker.tls))
