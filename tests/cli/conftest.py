@@ -49,8 +49,8 @@ def running(tmp_path_factory: pytest.TempPathFactory, modbus_sim: int) -> Iterat
     db = directory / "store.db"
     try:
         wait_until((directory / "control.sock").exists, what="control socket")
-        wait_until(lambda: count(db, "SELECT count(*) FROM records WHERE device='cabinet'") > 0,
-                   what="first Modbus readings")
+        read = "SELECT count(DISTINCT device) FROM records WHERE device IN ('cabinet', 'meter')"
+        wait_until(lambda: count(db, read) == 2, what="first readings of both Modbus devices")
         yield Running(config, directory, broker, agent)
     finally:
         if agent.proc is not None:
