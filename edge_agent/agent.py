@@ -35,6 +35,7 @@ from edge_agent.commands.trial import Marker
 from edge_agent.config.load import LoadedConfig
 from edge_agent.contract.inventory import InventoryPublisher
 from edge_agent.contract.ngsi_ld import NgsiLdEncoder
+from edge_agent.control.book import DeviceBook
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
 from edge_agent.gateway_status import GatewayStatus
@@ -135,6 +136,10 @@ class Agent:
         self._committer = Committer(self._worker, interval=store_cfg.commit_interval,
                                     max_records=store_cfg.commit_max_records)
         await self._committer.start()
+        # What each device last said, for the control socket's status: from the first commit on, so that a device
+        # read before the socket is up is not shown as never heard.
+        book = DeviceBook([device.name for device in self.config.devices])
+        self._committer.add_listener(book.on_committed)
         self.stats = await self._worker.call(store.stats)
         # Acknowledgements ride in the committer's next transaction: fewer SD writes. The hypervisor contract's
         # output encoding (upstream.output) re-encodes the readings batches.
@@ -171,7 +176,7 @@ class Agent:
             self.services.append(service)
         # The technician's control socket, last: it serves the running services (see edge_agent/control).
         control = ControlServer(self.config, clock=self.clock, outbox=outbox, link=self._uplink, drivers=drivers,
-                                status=self.status_fields, started_at=self.started_at)
+                                status=self.status_fields, started_at=self.started_at, book=book)
         try:
             await control.start()
         except (OSError, KeyError, EdgeAgentError) as exc:  # the agent runs on without it

@@ -33,17 +33,18 @@ _BACKLOG = 100  # connections the kernel holds until the loop accepts them (asyn
 
 
 class ControlServer:
-    """Listens on ``config.control.socket`` while the agent runs. Once started, the supervisor hands it the
-    committed records (``on_committed``): the last values of each device, and the records clients follow."""
+    """Listens on ``config.control.socket`` while the agent runs. ``book`` holds what each device last said (the
+    supervisor feeds it from the first commit on); once started, the supervisor hands the server the committed
+    records (``on_committed``) that clients follow."""
 
     def __init__(self, config: SiteConfig, *, clock: Clock, outbox: Outbox, link: Publisher, drivers: Drivers,
-                 status: Callable[[], GatewayStatus], started_at: float) -> None:
+                 status: Callable[[], GatewayStatus], started_at: float, book: DeviceBook) -> None:
         self.path: Path = config.control.socket
         self._group = config.control.group
         self._idle_timeout = config.control.idle_timeout
         self._context = ControlContext(config=config, clock=clock, outbox=outbox, link=link, drivers=drivers,
                                        status=status, started_at=started_at,
-                                       book=DeviceBook([d.name for d in config.devices]), hub=TailHub())
+                                       book=book, hub=TailHub())
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -84,7 +85,6 @@ class ControlServer:
     def on_committed(self, records: Sequence[Record], seqs: list[int]) -> None:
         if self._server is None:
             return
-        self._context.book.on_committed(records, seqs)
         self._context.hub.publish(records, seqs)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

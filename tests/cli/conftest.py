@@ -49,7 +49,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, modbus_sim: int) -> Iterat
     db = directory / "store.db"
     try:
         wait_until((directory / "control.sock").exists, what="control socket")
-        read = "SELECT count(DISTINCT device) FROM records WHERE device IN ('cabinet', 'meter')"
+        read = "SELECT count(DISTINCT device) FROM records WHERE kind = 0 AND device IN ('cabinet', 'meter')"
         wait_until(lambda: count(db, read) == 2, what="first readings of both Modbus devices")
         yield Running(config, directory, broker, agent)
     finally:
