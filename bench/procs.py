@@ -71,12 +71,23 @@ def wait_port(port: int, timeout: float = 60.0) -> None:
     raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
 
 
+# Blocks of consecutive ports come from 10000-19999, below the slices the test suite's own ports come from
+# (tests/support/ports.py: 20000 up, one slice per worker) and below the kernel's ephemeral range: a port of one of
+# them taken between the check here and the bind by the servers the block is for made those servers fail. When
+# the suite's workers run benchmark code (PYTEST_XDIST_WORKER), each searches a range of its own.
+BLOCKS_FIRST, BLOCKS_RANGE, BLOCKS_WORKERS = 10_000, 10_000, 8
+
+
 def free_block(count: int) -> int:
     """The first of ``count`` consecutive free TCP ports."""
-    for base in range(22000, 60000, count + 11):
+    worker = "".join(ch for ch in os.environ.get("PYTEST_XDIST_WORKER", "") if ch.isdigit())
+    width = BLOCKS_RANGE // BLOCKS_WORKERS
+    first = BLOCKS_FIRST + (int(worker) % BLOCKS_WORKERS) * width if worker else BLOCKS_FIRST
+    last = first + (width if worker else BLOCKS_RANGE) - count
+    for base in range(first, last + 1, count + 11):
         if all(_port_free(base + i) for i in range(count)):
             return base
-    raise RuntimeError(f"no {count} consecutive free ports")
+    raise RuntimeError(f"no {count} consecutive free ports in {first}-{last + count - 1}")
 
 
 def _port_free(port: int) -> bool:
