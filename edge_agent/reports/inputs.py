@@ -67,7 +67,7 @@ def _take(out: Inputs, items: Iterable[Sample | StoredRecord]) -> None:
     series, units, events = out.series, out.units, out.events
     good = int(Quality.GOOD)
     for item in items:
-        if isinstance(item, tuple):
+        if not isinstance(item, StoredRecord):  # a Sample (StoredRecord is a named tuple: tested first)
             ts, device, point, value, unit, quality, synced = item
             if not synced:
                 out.clock_unsynced += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -60,6 +59,7 @@ class Store:
         self._acked = acks.load(self._conn)  # acknowledged readings, as ranges of sequence numbers
         self._last = outbox.last_seq(self._conn)  # the last sequence number handed out: rows are numbered here
         self._dropped_through = 0  # the newest unsent reading dropped at the size bound (this run)
+        self._events_written = 0  # commits that may have written an event (this run): see ``events_written``
         self.startup_events = [_corrupt_alarm(moved, result) for moved in result.unreported]
         self._unreported = {str(moved) for moved in result.unreported}
 
@@ -120,10 +120,12 @@ class Store:
                 if plain:
                     conn.executemany(INSERT_READING_SQL, plain)
                 if others:
+                    self._events_written += 1
                     conn.executemany(INSERT_SQL, others)
             except _UNBINDABLE:
                 conn.execute("ROLLBACK")
                 conn.execute("BEGIN IMMEDIATE")
+                self._events_written += 1  # a record SQLite cannot take is replaced by an event
                 self._insert_one_by_one(first, [to_row(record) for record in records])
             ranges = self._mark_sent(acked)
             if reported:  # the alarm and the note that it was raised commit together
@@ -207,6 +209,7 @@ class Store:
                 self._bump("set_aside", 1)
                 event_seq = None if notice is None else self._last + 1
                 if notice is not None:
+                    self._events_written += 1
                     conn.execute(INSERT_SQL, (event_seq, *to_row(notice)))
             if event_seq is not None:
                 self._last = event_seq
@@ -247,6 +250,14 @@ class Store:
         without the lock (one int): a reader in another thread sees it once the commit that dropped returned."""
         return self._dropped_through
 
+    @property
+    def events_written(self) -> int:
+        """A count that grows with every commit that may have written an event (an insert of anything but plain
+        readings, a record set aside), counted before its rows are written: a reader that takes the count, then
+        reads the unsent events (after, in the store's thread) and finds none, knows that none is waiting while
+        the count stays the same. Read without the lock (one int), as ``dropped_through``."""
+        return self._events_written
+
     def stats(self) -> OutboxStats:
         with self._lock:
             if self._spare.ensure():  # space came back: hold the reserve again
@@ -264,7 +275,7 @@ class Store:
             ).fetchall()
             ranges = self._acked
         out = [from_row(row) for row in rows]
-        return [dataclasses.replace(stored, sent=True)
+        return [stored._replace(sent=True)
                 if not stored.sent and not stored.is_event and acks.covering(ranges, stored.seq) else stored
                 for stored in out]
 

@@ -31,6 +31,7 @@ class Pick:
     after: int
     before: int | None
     limit: int
+    events_written: int | None = None  # of an events pick: the store's count of event writes when it was made
 
 
 class TokenBucket:
@@ -68,6 +69,9 @@ class LanePlanner:
         self.live_floor: int | None = None
         self.live_cursor = 0
         self._live_sent_at = float("-inf")
+        # The store's count of event writes (``Store.events_written``) when the events lane last found nothing
+        # after its cursor: while the count is the same, no event can be waiting, and the store is not asked.
+        self._events_clear_at: int | None = None
 
     @property
     def split(self) -> bool:
@@ -79,13 +83,20 @@ class LanePlanner:
         self.drain_cursor = 0
         self.live_floor = None
         self.live_cursor = 0
+        self._events_clear_at = None
 
-    def picks(self, last_seq: int, now: float) -> list[Pick]:
-        """The reads to try, in order of preference; the caller sends the first that returns records."""
+    def picks(self, last_seq: int, now: float, events_written: int | None = None) -> list[Pick]:
+        """The reads to try, in order of preference; the caller sends the first that returns records.
+
+        ``events_written`` is the store's count of event writes (None: unknown). The events pick is left out when
+        the events lane found nothing with the count as it is now: the readings lanes then need no read of the
+        store at each round."""
         if self.live_floor is None and last_seq - self.drain_cursor > self.live_split:
             self.live_floor = last_seq
             self.live_cursor = last_seq
-        result = [Pick(Lane.EVENTS, self.event_cursor, None, self.batch)]
+        result = []
+        if events_written is None or events_written != self._events_clear_at:
+            result.append(Pick(Lane.EVENTS, self.event_cursor, None, self.batch, events_written))
         if self.live_floor is None:
             result.append(Pick(Lane.LIVE, self.drain_cursor, None, self.batch))
             return result
@@ -112,7 +123,10 @@ class LanePlanner:
             self._live_sent_at = now
 
     def exhausted(self, pick: Pick) -> None:
-        """A pick found nothing: a drained backlog merges back into the live lane."""
+        """A pick found nothing: a drained backlog merges back into the live lane; an empty events lane stays
+        clear until the store writes an event again."""
+        if pick.lane is Lane.EVENTS and pick.events_written is not None:
+            self._events_clear_at = pick.events_written
         if pick.lane is Lane.BACKLOG and self.live_floor is not None and pick.limit > 0:
             self.drain_cursor = self.live_cursor
             self.live_floor = None

@@ -322,7 +322,7 @@ class UplinkSync:
     async def _send_next(self) -> bool:
         store = self._worker.store
         now = self._clock.monotonic()
-        for pick in self._planner.picks(self._last_seq, now):
+        for pick in self._planner.picks(self._last_seq, now, store.events_written):
             if pick.lane is Lane.BACKLOG and self._backlog_inflight() >= max(1, self._sync.max_inflight // 2):
                 continue  # keep half the window for live data and events
             records = None if pick.lane is Lane.EVENTS else self._recent.take(pick.after, pick.limit, pick.before)

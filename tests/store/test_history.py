@@ -4,18 +4,25 @@ events index, and the store's own range read and the read-only reader agreeing."
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
-from edge_agent.store.history import SLACK_S, HistoryReader, Selection, count_range, seq_floor
+from edge_agent.store.history import SLACK_S, HistoryReader, Sample, Selection, count_range, seq_floor
+from edge_agent.store.rows import StoredRecord
 from edge_agent.store.series import StoreUnreadable
 from edge_agent.store.store import Store
 
 T0 = 1_790_000_000.0
 DAY = 86_400.0
+
+
+def samples(items: Iterable[Sample | StoredRecord]) -> list[Sample]:
+    """The readings a scan gave as plain tuples (a ``StoredRecord`` is a named tuple too: told apart by its type)."""
+    return [item for item in items if not isinstance(item, StoredRecord)]
 
 
 def filled(tmp_path: Path, records: list[Record]) -> Path:
@@ -45,7 +52,7 @@ def test_a_selection_reads_only_its_points_and_events(tmp_path: Path) -> None:
             "energy", "count_in", "lighting.set_level"}
         assert len(chosen) == 24 + 24 + 1
         unitless = list(reader.scan(T0, T0 + DAY, Selection(points=("count_*", "energy"), events=(), units=())))
-        assert {item[2] for item in unitless if isinstance(item, tuple)} == {"count_in"}  # energy has a unit
+        assert {item[2] for item in samples(unitless)} == {"count_in"}  # energy has a unit
         assert [s.seq for s in reader.events(T0, T0 + 3 * DAY, ("lighting.set_level",))] == [5, 102, 199]
 
 
@@ -69,13 +76,13 @@ def test_a_record_committed_late_is_read_and_one_stamped_far_ahead_is_not(tmp_pa
     store.close()
     window = Selection(points=("count_in",), bisect=True)
     with HistoryReader(db) as reader:
-        late = [item[3] for item in reader.scan(T0 + DAY, T0 + DAY + 3600, window) if isinstance(item, tuple)]
+        late = [item[3] for item in samples(reader.scan(T0 + DAY, T0 + DAY + 3600, window))]
         assert late == [2, 7]  # the upper end is never cut: the late one, committed last, is read
-        far = [item[3] for item in reader.scan(T0 + 4 * DAY, T0 + 4 * DAY + 1, window) if isinstance(item, tuple)]
+        far = [item[3] for item in samples(reader.scan(T0 + 4 * DAY, T0 + 4 * DAY + 1, window))]
         assert far == [2]  # stamped more than SLACK_S after its neighbours: before the bisected start, missed
         every = Selection(points=("count_in",))
-        assert [item[3] for item in reader.scan(T0 + 4 * DAY, T0 + 4 * DAY + 1, every)
-                if isinstance(item, tuple)] == [9, 2]  # a read from the first record finds it (export does)
+        found = [item[3] for item in samples(reader.scan(T0 + 4 * DAY, T0 + 4 * DAY + 1, every))]
+        assert found == [9, 2]  # a read from the first record finds it (export does)
 
 
 def test_the_store_and_the_reader_read_the_same_range(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from edge_agent.config.store import StoreConfig
@@ -201,3 +202,35 @@ def test_plain_readings_are_stored_exactly_as_the_general_row_would_store_them(t
     plain = [(seq, record) for seq, record in zip(seqs, mixed, strict=True)
              if isinstance(record, Reading) and stored_as_is(record)]
     assert len(plain) == 5 and all(back[seq] == record for seq, record in plain)
+
+
+def test_every_write_that_can_leave_an_unsent_event_moves_the_event_count(tmp_path: Path) -> None:
+    """The uplink skips reading the events lane while ``events_written`` stays as it was when the lane was found
+    empty: any write that leaves an unsent event behind must move it; plain readings and acknowledgements need not."""
+    store = open_store(tmp_path)
+    seen, cursor = store.events_written, store.last_seq()
+
+    def new_events() -> list[int]:
+        return [s.seq for s in store.pending(events=True, after=cursor, limit=100)]
+
+    odd = Reading("m-1", "shape", [1], T0)  # type: ignore[arg-type]  # SQLite cannot take it: becomes an event
+    writes: list[tuple[str, Callable[[], object], bool]] = [
+        ("plain readings", lambda: store.append(readings(5)), False),
+        ("acknowledgements", lambda: store.ack([1, 2]), False),
+        ("an alarm", lambda: store.append([*readings(2), Event("door_open", T0, Priority.ALARM)]), True),
+        ("a reading stored differently", lambda: store.append([Reading("cab-1", "firmware", "1.2", T0)]), False),
+        ("a record SQLite cannot take", lambda: store.append([odd]), True),
+        ("a record set aside", lambda: store.set_aside(3, "cannot be encoded"), True),
+    ]
+    for what, write, leaves_event in writes:
+        write()
+        found = new_events()
+        assert bool(found) is leaves_event, what
+        if found:
+            assert store.events_written != seen, f"{what}: an event waits and the count did not move"
+            cursor, seen = max(found), store.events_written
+        else:
+            seen = store.events_written
+    plain = store.events_written
+    store.append(readings(50))
+    assert store.events_written == plain  # the peer workload's commits: no read of the events lane for them

@@ -92,3 +92,30 @@ def test_token_bucket_refills_at_rate_up_to_burst() -> None:
     assert bucket.available(1.0) == 10.0
     assert bucket.available(100.0) == 20.0
     assert bucket.wait_for(15, 100.0) == 0.0
+
+
+def test_an_empty_events_lane_is_not_asked_again_until_the_store_writes_an_event() -> None:
+    plan = planner()
+    first = plan.picks(10, 0.0, events_written=3)
+    assert lanes(first) == [Lane.EVENTS, Lane.LIVE] and first[0].events_written == 3
+    plan.exhausted(first[0])  # the store had no unsent event after the cursor, its count being 3
+    assert lanes(plan.picks(10, 0.0, events_written=3)) == [Lane.LIVE]
+    assert lanes(plan.picks(10, 0.0, events_written=4)) == [Lane.EVENTS, Lane.LIVE]  # an event may wait now
+    assert lanes(plan.picks(10, 0.0)) == [Lane.EVENTS, Lane.LIVE]  # count unknown: always asked
+
+
+def test_a_count_taken_before_an_event_was_found_never_clears_the_lane_for_a_later_count() -> None:
+    plan = planner()
+    stale = plan.picks(10, 0.0, events_written=3)[0]
+    fresh = plan.picks(10, 0.0, events_written=4)[0]
+    plan.exhausted(stale)  # a read made with the count at 3 came back empty...
+    assert lanes(plan.picks(10, 0.0, events_written=4)) == [Lane.EVENTS, Lane.LIVE]  # ...that says nothing of 4
+    plan.exhausted(fresh)
+    assert lanes(plan.picks(10, 0.0, events_written=4)) == [Lane.LIVE]
+
+
+def test_rewind_asks_the_events_lane_again() -> None:
+    plan = planner()
+    plan.exhausted(plan.picks(10, 0.0, events_written=3)[0])
+    plan.rewind()  # events handed out but never acknowledged are offered again: the store must be read
+    assert lanes(plan.picks(10, 0.0, events_written=3)) == [Lane.EVENTS, Lane.LIVE]
