@@ -53,9 +53,10 @@ class RecentReadings:
         if self._floor is None:
             self._floor = seqs[0] - 1
         held = self._held
+        make = tuple.__new__  # StoredRecord(seq, record, False) without the named tuple's Python-level __new__
         for record, seq in zip(records, seqs, strict=True):
             if type(record) is Reading and stored_as_is(record):
-                held.append(StoredRecord(seq, record, False))
+                held.append(make(StoredRecord, (seq, record, False)))
             elif type(record) is not Reading:
                 continue  # events go up through the events lane, from the store
             else:  # the store keeps something else than this reading: from here on the store answers

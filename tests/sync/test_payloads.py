@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import UTC, datetime
 
 from edge_agent.backoff import Backoff
 from edge_agent.reading import Event, Priority, Reading
@@ -17,6 +19,25 @@ def stored(seq: int, value: object = 1.5, synced: bool = True) -> StoredRecord:
 
 def test_iso_utc_has_milliseconds_and_z() -> None:
     assert iso_utc(1_790_000_000.25) == "2026-09-21T14:13:20.250Z"
+
+
+def test_iso_utc_writes_the_instant_datetime_gives_to_the_millisecond() -> None:
+    """``iso_utc`` splits the time into its second (cached) and its fraction: it must give what
+    ``datetime.fromtimestamp`` gives (microseconds rounded half to even, then cut to milliseconds) everywhere,
+    at the edges of a millisecond, of a second (a fraction rounding up to the next), of a day, of a year."""
+    def expected(ts: float) -> str:
+        moment = datetime.fromtimestamp(ts, tz=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    draw = random.Random(20261130)
+    edges = [0.0, 0.0005, 0.9995, 0.9999994, 0.9999995, 0.9999996, 59.9999999, 86_399.9999996,
+             1_790_000_000.0, 1_790_000_000.0005, 1_790_000_000.9995, 1_790_000_000.9999995, 1_767_225_599.9999996,
+             253_402_214_399.999]
+    instants = edges + [draw.uniform(0, 4_102_444_800.0) for _ in range(20_000)]
+    instants += [round(draw.uniform(1.7e9, 1.8e9), 3) for _ in range(20_000)]  # poll times, to the millisecond
+    instants += [draw.randrange(1_700_000_000, 1_800_000_000) + n / 1000 + 0.0005 for n in range(1000)]
+    wrong = [(ts, iso_utc(ts), expected(ts)) for ts in instants if iso_utc(ts) != expected(ts)]
+    assert not wrong, wrong[:5]
 
 
 def test_batch_carries_records_in_order_with_contract_fields() -> None:
