@@ -22,13 +22,14 @@ _FIRST_TS = 0.0
 _LAST_TS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
 
 
-@functools.lru_cache(maxsize=4096)  # the readings of one poll share one timestamp
+@functools.lru_cache(maxsize=64)  # the readings of one poll share one time, and follow one another in a batch
 def iso_utc(ts: float) -> str:
     """UTC ISO 8601 with milliseconds and a Z; ValueError for an instant outside 1970-9999 (or NaN).
 
     The milliseconds are those of ``datetime.fromtimestamp(ts, UTC)`` (microseconds rounded half to even, then cut
     to milliseconds); the date and time of the whole second come from a cache of their own: every poll has a time
-    of its own, but a second holds hundreds of them."""
+    of its own, but a second holds hundreds of them. Both caches are small: a batch writes each time once, and
+    4,096 times held 1 MB (docs/performance.md)."""
     if not _FIRST_TS <= ts < _LAST_TS:
         raise ValueError(f"timestamp {str(ts)[:40]} is outside 1970-9999")
     fraction, whole = math.modf(ts)
@@ -53,17 +54,6 @@ def _json_text(text: str) -> str:
     return _ENCODER.encode(text)
 
 
-@functools.lru_cache(maxsize=8192)  # a point's names, unit and state repeat at every poll
-def _reading_frame(device: str, point: str, unit: str | None, quality: Quality, synced: bool) -> tuple[str, str]:
-    """A reading's JSON but its seq, time and value: what goes between the time and the value, and what follows
-    the value."""
-    clock = "" if synced else ',"clock_synced":false'
-    middle = f'"{clock},"device":{_json_text(device)},"point":{_json_text(point)},"value":'
-    unit_json = f',"unit":{_json_text(unit)}' if unit else ""
-    end = f'{unit_json},"quality":"{_LABELS[quality]}"}}'
-    return middle, end
-
-
 def _reading_json(seq: int, reading: Reading) -> bytes | None:
     """A reading's JSON written directly, byte for byte what ``_dumps(wire_record_json(...))`` writes; None for a value
     this shortcut does not handle (text, NaN, ...), which then takes the general path."""
@@ -81,8 +71,11 @@ def _reading_json(seq: int, reading: Reading) -> bytes | None:
         text = "null"
     else:
         return None
-    middle, end = _reading_frame(reading.device, reading.point, reading.unit, reading.quality, reading.clock_synced)
-    return f'{{"seq":{seq},"ts":"{iso_utc(reading.ts)}{middle}{text}{end}'.encode()
+    synced = "" if reading.clock_synced else ',"clock_synced":false'
+    unit = f',"unit":{_json_text(reading.unit)}' if reading.unit else ""
+    return (f'{{"seq":{seq},"ts":"{iso_utc(reading.ts)}"{synced},"device":{_json_text(reading.device)},'
+            f'"point":{_json_text(reading.point)},"value":{text}{unit},"quality":"{_LABELS[reading.quality]}"}}'
+            ).encode()
 
 
 def wire_record_json(stored: StoredRecord) -> dict[str, Any]:
