@@ -170,7 +170,7 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     conn.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(page_size)}")
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-1000")  # 1 MB: the pages a commit touches; 4 MB held 3.4 MB more, no faster
+    conn.execute("PRAGMA cache_size=-256")  # 256 KB: the pages a commit touches; 1 MB held 0.8 MB more, no faster
     return conn
 
 
