@@ -257,7 +257,7 @@ def test_the_daemon_holds_the_reports_code_only_once_a_report_is_due() -> None:
                             "edge_agent.reports.mobility", "edge_agent.reports.fiware")) == []
 
 
-def test_glibc_takes_the_arena_bound_and_trim_and_the_store_connection_has_a_1_mb_page_cache(tmp_path: Path) -> None:
+def test_glibc_takes_the_arena_bound_and_trim_and_the_store_connection_has_a_256_kb_page_cache(tmp_path: Path) -> None:
     from edge_agent.allocator import limit_arenas, release_free_pages
     from edge_agent.store.database import open_database
 
@@ -265,6 +265,6 @@ def test_glibc_takes_the_arena_bound_and_trim_and_the_store_connection_has_a_1_m
     assert release_free_pages() is True
     opened = open_database(tmp_path / "store.db")
     try:
-        assert opened.conn.execute("PRAGMA cache_size").fetchone()[0] == -1000
+        assert opened.conn.execute("PRAGMA cache_size").fetchone()[0] == -256
     finally:
         opened.conn.close()
