@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
@@ -39,6 +41,7 @@ class Hypervisor:
         self.latencies: list[float] = []
         self.since = 0.0
         self._seen = 0
+        self._tenths: Counter[int] = Counter()  # readings by the tenth of a second they were taken in
         self._lock = threading.Lock()
         self.client = subscribed_client(port, "hypervisor", [topic], self._on_message)
 
@@ -52,6 +55,7 @@ class Hypervisor:
                     continue
                 self.readings += 1
                 ts = datetime.fromisoformat(record["ts"]).timestamp()
+                self._tenths[int(ts * 10)] += 1
                 if ts >= self.since:
                     self._keep(arrived - ts)
 
@@ -68,6 +72,15 @@ class Hypervisor:
             self.readings = self.messages = self._seen = 0
             self.latencies = []
             self.since = time.time()
+
+    def taken_between(self, start: float, end: float) -> tuple[int, float]:
+        """The readings received so far that were taken (their ``ts``) in the whole tenths of a second between
+        ``start`` and ``end``, and the seconds those tenths span. Unlike a count of arrivals, it does not depend on
+        where a window falls among the gateway's group commits, which deliver readings a burst at a time."""
+        first, last = math.ceil(start * 10), math.floor(end * 10)
+        with self._lock:
+            taken = sum(self._tenths.get(tenth, 0) for tenth in range(first, last))
+        return taken, max(last - first, 0) / 10
 
     def snapshot(self) -> tuple[int, list[float]]:
         with self._lock:

@@ -122,11 +122,34 @@ def _entries(entries: Any) -> list[dict[str, Any]]:
 
 
 def _measure(pid: int, count: Any, warmup: float, seconds: float) -> dict[str, float]:
+    """Points/s delivered (``count``'s growth over the window) and the process's CPU: for the peer, whose stand-in
+    server counts points as they come, a flow without bursts."""
     time.sleep(warmup)
     before, n0 = sample(pid), count()
     time.sleep(seconds)
     after, n1 = sample(pid), count()
-    rate = (n1 - n0) / (after.at - before.at)
+    return _figures((n1 - n0) / (after.at - before.at), before, after)
+
+
+DELIVERY_MARGIN = 3.0  # s after the window for the readings taken in it to reach the subscription (p99 ~1 s)
+
+
+def measure_ours(pid: int, hypervisor: Hypervisor, warmup: float, seconds: float) -> dict[str, float]:
+    """Points/s for our agent: the readings taken in the window (their own time) that reached the hypervisor's
+    subscription, by the window's length. Our agent delivers a group commit's readings together, a few times a
+    second, so a count of arrivals between two instants held one commit more or fewer than the window spanned: at
+    the peer workload one commit is 1.3 % of a 15 s window, and 98.7 % "delivered" showed when every second's 6,500
+    readings had arrived."""
+    time.sleep(warmup)
+    before, start = sample(pid), time.time()
+    time.sleep(seconds)
+    after, end = sample(pid), time.time()
+    time.sleep(DELIVERY_MARGIN)
+    taken, span = hypervisor.taken_between(start, end)
+    return _figures(taken / span if span else 0.0, before, after)
+
+
+def _figures(rate: float, before: Any, after: Any) -> dict[str, float]:
     cpu = after.cpu_share(before)
     return {"points/s": round(rate, 1), "CPU %": round(100 * cpu, 1),
             "CPU us per point": round(1e6 * cpu / rate, 1) if rate else float("nan"), "RSS MB": round(after.rss_mb, 1)}
@@ -170,7 +193,7 @@ def _run_ours(bed: Bed, max_in_flight: int = 1) -> dict[str, float]:
     hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
     try:
         proc = children.python("agent", "-m", "edge_agent", "run", "--config", str(path), "--log-format", "json")
-        got = _measure(proc.pid, lambda: hypervisor.readings, bed.warmup, bed.seconds)
+        got = measure_ours(proc.pid, hypervisor, bed.warmup, bed.seconds)
         children.stop(proc)
     finally:
         hypervisor.close()

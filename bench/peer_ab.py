@@ -55,7 +55,7 @@ def main() -> None:
         hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
         try:
             proc = children.python("agent", "-m", "edge_agent", "run", "--config", str(path), "--log-format", "json")
-            got = peer._measure(proc.pid, lambda: hypervisor.readings, args.warmup, args.seconds)
+            got = peer.measure_ours(proc.pid, hypervisor, args.warmup, args.seconds)
             children.stop(proc)
         finally:
             hypervisor.close()
