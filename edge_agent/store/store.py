@@ -120,7 +120,8 @@ class Store:
                 if plain:
                     conn.executemany(INSERT_READING_SQL, plain)
                 if others:
-                    self._events_written += 1
+                    if any(row[1] == KIND_EVENT for row in others):  # not a reading kept otherwise (text, NaN)
+                        self._events_written += 1
                     conn.executemany(INSERT_SQL, others)
             except _UNBINDABLE:
                 conn.execute("ROLLBACK")
@@ -252,8 +253,8 @@ class Store:
 
     @property
     def events_written(self) -> int:
-        """A count that grows with every commit that may have written an event (an insert of anything but plain
-        readings, a record set aside), counted before its rows are written: a reader that takes the count, then
+        """A count that grows with every commit that may have written an event (an event inserted, a record SQLite
+        could not take, a record set aside), counted before its rows are written: a reader that takes the count, then
         reads the unsent events (after, in the store's thread) and finds none, knows that none is waiting while
         the count stays the same. Read without the lock (one int), as ``dropped_through``."""
         return self._events_written

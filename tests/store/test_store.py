@@ -206,7 +206,8 @@ def test_plain_readings_are_stored_exactly_as_the_general_row_would_store_them(t
 
 def test_every_write_that_can_leave_an_unsent_event_moves_the_event_count(tmp_path: Path) -> None:
     """The uplink skips reading the events lane while ``events_written`` stays as it was when the lane was found
-    empty: any write that leaves an unsent event behind must move it; plain readings and acknowledgements need not."""
+    empty: any write that leaves an unsent event behind must move it; readings (kept as they are or not) and
+    acknowledgements leave it as it is, so that their commits cost the uplink no read of the store."""
     store = open_store(tmp_path)
     seen, cursor = store.events_written, store.last_seq()
 
@@ -228,9 +229,10 @@ def test_every_write_that_can_leave_an_unsent_event_moves_the_event_count(tmp_pa
         assert bool(found) is leaves_event, what
         if found:
             assert store.events_written != seen, f"{what}: an event waits and the count did not move"
-            cursor, seen = max(found), store.events_written
-        else:
-            seen = store.events_written
+            cursor = max(found)
+        else:  # nothing to read: the count stays, and the uplink does not ask the store
+            assert store.events_written == seen, f"{what}: the count moved without an event"
+        seen = store.events_written
     plain = store.events_written
     store.append(readings(50))
     assert store.events_written == plain  # the peer workload's commits: no read of the events lane for them
