@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench import site
 from bench.common import Mosquitto
 from bench.hypervisor import Hypervisor
-from bench.procs import Children, free_block, run_folder, sample, wait_port
+from bench.procs import Children, ProcSample, free_block, run_folder, sample, wait_port
 from bench.scenario import Result
 from edge_agent.modbus.profile import load_profile
 
@@ -149,7 +149,7 @@ def measure_ours(pid: int, hypervisor: Hypervisor, warmup: float, seconds: float
     return _figures(taken / span if span else 0.0, before, after)
 
 
-def _figures(rate: float, before: Any, after: Any) -> dict[str, float]:
+def _figures(rate: float, before: ProcSample, after: ProcSample) -> dict[str, float]:
     cpu = after.cpu_share(before)
     return {"points/s": round(rate, 1), "CPU %": round(100 * cpu, 1),
             "CPU us per point": round(1e6 * cpu / rate, 1) if rate else float("nan"), "RSS MB": round(after.rss_mb, 1)}
