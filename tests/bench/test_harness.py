@@ -125,6 +125,7 @@ STANDALONE = [
     ("modbus_bench", ["--devices", "3", "--seconds", "2"], "naive one-per-point poller"),
     ("lorawan_bench", ["--uplinks", "40", "--devices", "4"], "uplinks_per_s"),
     ("store_floor", ["--seconds", "20"], "ratio (checkpoint included)"),
+    ("cpu_floor", ["--seconds", "1", "--warmup", "0.5"], "floor, asyncio poll"),
     ("report_bench", ["--nights", "2", "--no-noise", "--repeat", "1"], "energy report, ms (in process)"),
     ("store_cache", ["--cycles", "20", "--rounds", "1"], "resident MB added"),
 ]
