@@ -7,11 +7,11 @@ its three stages, each alone in a process of its own, against a real peer.
   has asyncio allocate 256 KB for each read, which in a process this small is an ``mmap``, an ``mremap`` and a
   ``munmap`` per answer, 6-9 µs a point of system time; the agent's allocator does not do that, its threshold for
   ``mmap`` being raised by what it frees at start, see docs/performance.md.)
+- ``poll-epoll``: the same polls without asyncio: non-blocking sockets, one ``select.epoll``, a heap of the
+  devices' next polls; what a poll loop of its own would cost instead of asyncio's transports, futures and tasks.
 - ``store``: the store's own table and settings (``edge_agent.store.database``: WAL, ``synchronous`` FULL), one
   ``executemany`` of the readings' rows per commit, five commits a second (the group commit's rate at that
   workload); each row's parameters made from a prepared list of names, as little as the store could do.
-- ``poll-epoll``: the same polls without asyncio: non-blocking sockets, one ``select.epoll``, a heap of the
-  devices' next polls; what a poll loop of its own would cost instead of asyncio's transports, futures and tasks.
 - ``upstream``: each reading's JSON (the wire format's fields) written with one f-string, a commit's readings in
   batches of 500 (``batch_max_records``), each published QoS 1 to a real Mosquitto over a plain socket, every
   PUBACK awaited before the next commit's batches.
@@ -21,7 +21,7 @@ The sum of poll, store and upstream is what the agent would cost if it did nothi
 design (asyncio); with poll-epoll instead of poll, in a design whose Modbus polling runs a loop of its own.
 docs/performance.md compares both with the 15 µs target ("The floor of CPU per point").
 
-    python -m bench.cpu_floor [--seconds 15] [--warmup 3] [--stage poll|store|upstream|poll-epoll]
+    python -m bench.cpu_floor [--seconds 15] [--warmup 3] [--stage poll|poll-epoll|store|upstream]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ DEVICES, PERIOD = 50, 0.1
 COMMITS_PER_S = 5
 BATCH = 500
 _FUNCTIONS = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
-STAGES = ("poll", "store", "upstream", "poll-epoll")
+STAGES = ("poll", "poll-epoll", "store", "upstream")
 
 
 def _plan() -> tuple[list[tuple[int, int, int]], int]:
@@ -177,12 +177,13 @@ def _epoll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]
     start = time.monotonic()
     due = [(start, index) for index in range(DEVICES)]
     scheduled = [start] * DEVICES
-    polls, first_polls, cpu, measuring_from, end = 0, 0, 0.0, start + warmup, start + warmup + seconds
+    polls, first_polls, measuring_from, end = 0, 0, start + warmup, start + warmup + seconds
+    cpu: float | None = None  # at the window's start
     while True:
         now = time.monotonic()
-        if now >= end:
+        if now >= end and cpu is not None:
             return _cpu() - cpu, (polls - first_polls) * points
-        if not cpu and now >= measuring_from:
+        if cpu is None and now >= measuring_from:
             cpu, first_polls = _cpu(), polls
         while due and due[0][0] <= now:
             at, index = heapq.heappop(due)
@@ -218,17 +219,18 @@ def _paced(step: Callable[[int], int], warmup: float, seconds: float) -> tuple[f
     points of the window after ``warmup``."""
     _, points = _plan()
     per_commit = round(DEVICES * points / PERIOD / COMMITS_PER_S)
-    next_at, cpu, done = time.monotonic(), 0.0, 0
+    next_at, done = time.monotonic(), 0
     measuring_from = next_at + warmup
     end = measuring_from + seconds
+    cpu: float | None = None  # at the window's start
     while True:
         now = time.monotonic()
-        if now >= end:
+        if now >= end and cpu is not None:
             return _cpu() - cpu, done
-        if now >= measuring_from and not cpu:
+        if cpu is None and now >= measuring_from:
             cpu = _cpu()
         handled = step(per_commit)
-        if cpu:
+        if cpu is not None:
             done += handled
         next_at += 1 / COMMITS_PER_S
         time.sleep(max(0.0, next_at - time.monotonic()))
