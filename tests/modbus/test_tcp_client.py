@@ -124,43 +124,38 @@ def test_each_request_times_out_at_its_own_deadline_on_one_connection() -> None:
 
 async def _awkward_device(port: int) -> asyncio.Server:
     """A device that answers read-input-register requests (register i holds 1000 + i) in awkward ways, by the
-    request's number on the connection: 1 its answer in three writes, cut inside the header and inside the data;
-    2 a frame that is not Modbus first, its answer a little later; 3 an answer to a transaction never asked
-    and the start of its own in one write, the rest of its own in another; 4 its answer labelled with another unit;
-    5 onwards, plainly."""
+    first register asked (the client opens a new connection after a failure): 0, its answer in three writes, cut
+    inside the header and inside the data; 10, a frame that is not Modbus instead of its answer; 20, an answer to a
+    transaction never asked and the start of its own in one write, the rest of its own in another; 30, its answer
+    labelled with another unit; any other, plainly."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        seen = 0
         while True:
             try:
                 request = await reader.readexactly(12)
             except asyncio.IncompleteReadError:
                 break
-            seen += 1
             tid, _, _, unit, function, start, count = struct.unpack(">HHHBBHH", request)
             data = struct.pack(f">B{count}H", 2 * count, *(1000 + start + i for i in range(count)))
 
             def answer(tid: int, unit: int, function: int = function, data: bytes = data) -> bytes:
                 return struct.pack(">HHHBB", tid, 0, 2 + len(data), unit, function) + data
 
-            if seen == 1:
+            if start == 0:
                 whole = answer(tid, unit)
                 for piece in (whole[:3], whole[3:10], whole[10:]):
                     writer.write(piece)
                     await writer.drain()
                     await asyncio.sleep(0.05)
-            elif seen == 2:
+            elif start == 10:
                 writer.write(struct.pack(">HHHB", tid, 7, 3, unit) + b"\x04\x02\x00")  # protocol id 7
-                await writer.drain()
-                await asyncio.sleep(0.05)
-                writer.write(answer(tid, unit))
-            elif seen == 3:
+            elif start == 20:
                 own = answer(tid, unit)
                 writer.write(answer((tid + 100) & 0xFFFF, unit) + own[:5])
                 await writer.drain()
                 await asyncio.sleep(0.05)
                 writer.write(own[5:])
-            elif seen == 4:
+            elif start == 30:
                 writer.write(answer(tid, unit + 1))
             else:
                 writer.write(answer(tid, unit))
@@ -171,24 +166,30 @@ async def _awkward_device(port: int) -> asyncio.Server:
 
 def test_answers_cut_short_joined_or_preceded_by_junk_each_reach_their_request() -> None:
     """The connection's read buffer keeps a frame cut short until the rest comes (also behind a whole frame read
-    with it), and drops what is not Modbus and frames that answer nothing asked."""
+    with it), drops what is not Modbus (never taken for an answer) and frames that answer nothing asked."""
 
-    async def scenario() -> tuple[list[list[int] | list[bool]], ModbusFailure, list[int] | list[bool]]:
+    async def scenario() -> tuple[list[list[int] | list[bool]], ModbusFailure, ModbusFailure,
+                                  list[int] | list[bool]]:
         port = free_port()
         server = await _awkward_device(port)
         link = ModbusLink(host="127.0.0.1", port=port)
         try:
-            answered = [await link.read(1, "input", start, 3, timeout=1.0) for start in (0, 10, 20)]
+            answered = [await link.read(1, "input", 0, 3, timeout=1.0)]
+            with pytest.raises(ModbusFailure) as junk:
+                await link.read(1, "input", 10, 3, timeout=0.3)
+            answered.append(await link.read(1, "input", 20, 3, timeout=1.0))
             with pytest.raises(ModbusFailure) as wrong_unit:
                 await link.read(1, "input", 30, 1, timeout=1.0)
             after = await link.read(1, "input", 40, 2, timeout=1.0)
         finally:
             link.close()
             server.close()
-        return answered, wrong_unit.value, after
+        return answered, junk.value, wrong_unit.value, after
 
-    answered, wrong_unit, after = run_async(scenario())
-    assert answered == [[1000, 1001, 1002], [1010, 1011, 1012], [1020, 1021, 1022]]
+    answered, junk, wrong_unit, after = run_async(scenario())
+    assert answered == [[1000, 1001, 1002], [1020, 1021, 1022]]
+    assert (junk.kind, str(junk)) == ("bad_frame", "unit 1: 10 bytes but no valid frame (CRC?)"), (
+        "a frame that is not Modbus was taken for the answer")
     assert wrong_unit.kind == "bad_frame"
     assert "unit 2" in str(wrong_unit)
     assert after == [1040, 1041]
