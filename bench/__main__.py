@@ -1,8 +1,8 @@
-"""The benchmark harness: ``python -m bench`` (quick, under five minutes on two cores) or ``--full``.
+"""The benchmark harness: ``python -m bench`` (quick, about ten minutes on two cores) or ``--full``.
 
-Runs every scenario (commune load, stress, backlog drain, Modbus efficiency, peer comparison, footprint), prints
-one table and writes the figures as JSON (default ``bench/results/bench-<time>.json``, git-ignored). Each scenario
-states its workload and its limit; see docs/performance.md for what the numbers mean.
+Runs every scenario (commune load, stress, backlog drain, Modbus efficiency, peer comparison, the floor of CPU per
+point, footprint), prints one table and writes the figures as JSON (default ``bench/results/bench-<time>.json``,
+git-ignored). Each scenario states its workload and its limit; see docs/performance.md for what the numbers mean.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import backlog, commune, footprint, modbus_efficiency, peer, stress, targets
+from bench import backlog, commune, cpu_floor, footprint, modbus_efficiency, peer, stress, targets
 from bench.procs import RESULTS
 from bench.scenario import Result, table
 from edge_agent.logs import setup_logging
 
 SCENARIOS: dict[str, Callable[[str], Result]] = {
     "commune": commune.run, "stress": stress.run, "backlog": backlog.run, "modbus": modbus_efficiency.run,
-    "peer": peer.run, "footprint": footprint.run,
+    "peer": peer.run, "floor": cpu_floor.run, "footprint": footprint.run,
 }
 
 

@@ -44,6 +44,7 @@ from typing import Any
 from bench import peer
 from bench.common import Mosquitto
 from bench.procs import Children, free_block, run_folder, wait_port
+from bench.scenario import Result
 
 DEVICES, PERIOD = 50, 0.1
 COMMITS_PER_S = 5
@@ -318,6 +319,36 @@ def run_stage(stage: str, warmup: float, seconds: float) -> dict[str, Any]:
             "CPU us per point": round(1e6 * cpu / points, 2) if points else float("nan")}
 
 
+FLOOR = "floor of the agent's design (asyncio poll + store + upstream), CPU us per point"
+FLOOR_EPOLL = "floor with a poll loop of its own (epoll poll + store + upstream), CPU us per point"
+
+
+def floor_figures(warmup: float, seconds: float) -> dict[str, float]:
+    """Each stage's CPU per point, each run alone in a process of its own (its CPU is its own), and both floors."""
+    figures: dict[str, float] = {}
+    for stage in STAGES:
+        done = subprocess.run([sys.executable, "-m", "bench.cpu_floor", "--stage", stage, "--seconds",
+                               str(seconds), "--warmup", str(warmup)], capture_output=True, text=True, check=True)
+        figures[f"{stage}, CPU us per point"] = json.loads(done.stdout.strip().splitlines()[-1])["CPU us per point"]
+    rest = figures["store, CPU us per point"] + figures["upstream, CPU us per point"]
+    figures[FLOOR] = round(figures["poll, CPU us per point"] + rest, 2)
+    figures[FLOOR_EPOLL] = round(figures["poll-epoll, CPU us per point"] + rest, 2)
+    return figures
+
+
+def run(mode: str) -> Result:
+    """Scenario 7 of ``python -m bench``: the floor beside the agent's CPU per point of scenario 5."""
+    result = Result("7 floor of CPU per point",
+                    f"the peer workload ({DEVICES} devices x the {peer.PROFILE} profile every {PERIOD:g} s), each "
+                    "stage's bare minimum alone in a process of its own (bench/cpu_floor.py)",
+                    "none: what the agent's design costs at the least on this machine, beside the 15 us target")
+    warmup, seconds = {"tiny": (0.5, 1.0), "quick": (3.0, 10.0)}.get(mode, (5.0, 30.0))
+    result.figures.update(floor_figures(warmup, seconds))
+    result.notes.append("poll: asyncio, no decoding; poll-epoll: the same polls without asyncio; store: one "
+                        "executemany per commit, synchronous FULL; upstream: one f-string per reading, QoS 1")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -328,17 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_stage(args.stage, args.warmup, args.seconds)))
         return 0
     print(f"the peer workload: {DEVICES} devices x the {peer.PROFILE} profile every {PERIOD:g} s")
-    figures: dict[str, float] = {}
-    for stage in STAGES:  # each in a process of its own: its CPU is its own
-        done = subprocess.run([sys.executable, "-m", "bench.cpu_floor", "--stage", stage, "--seconds",
-                               str(args.seconds), "--warmup", str(args.warmup)],
-                              capture_output=True, text=True, check=True)
-        stage_figures = json.loads(done.stdout.strip().splitlines()[-1])
-        figures[stage] = stage_figures["CPU us per point"]
-        print(f"{stage:10s} {figures[stage]:6.2f} µs a point ({stage_figures['points/s']:,.0f} points/s)")
-    rest = figures["store"] + figures["upstream"]
-    print(f"floor, asyncio poll   {figures['poll'] + rest:6.2f} µs a point (poll + store + upstream; target 15 µs)")
-    print(f"floor, epoll poll     {figures['poll-epoll'] + rest:6.2f} µs a point (poll-epoll + store + upstream)")
+    figures = floor_figures(args.warmup, args.seconds)
+    for stage in STAGES:
+        print(f"{stage:10s} {figures[f'{stage}, CPU us per point']:6.2f} µs a point")
+    print(f"floor, asyncio poll   {figures[FLOOR]:6.2f} µs a point (poll + store + upstream; target 15 µs)")
+    print(f"floor, epoll poll     {figures[FLOOR_EPOLL]:6.2f} µs a point (poll-epoll + store + upstream)")
     return 0
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.cpu_floor import FLOOR
 from bench.scenario import Result
 
 WALL, PEAK = ": wall ms median", ": peak RSS MB"
@@ -63,8 +64,10 @@ def verdicts(results: list[Result]) -> list[Verdict]:
         if cpu is None or ratio is None or delivered is None:
             out.append(Verdict(f"CPU per point, {mode}", "not measured", None))
             continue
+        floor = figure("7", FLOOR)
+        below = "" if floor is None else f"; the design's floor {floor:,.1f} us"
         out.append(Verdict(f"CPU per point, {mode}: <= 15 us and <= 1/10 of the peer's, >= 99 % delivered",
-                           f"{cpu:,.1f} us (peer ratio {ratio:.2f}), {delivered:.0f} % delivered",
+                           f"{cpu:,.1f} us (peer ratio {ratio:.2f}), {delivered:.0f} % delivered{below}",
                            cpu <= 15 and ratio <= 0.1 and delivered >= 99))
     written = figure("1", "SQLite bytes written per reading, with the checkpoint of the window's WAL")
     row = figure("1", "row size in the store, bytes per reading")

@@ -57,8 +57,9 @@ def _run_figures(rss: float, cpu: float, half_written: float) -> list[Result]:
                  "CLI status: wall ms median": 212.0, "CLI status: peak RSS MB": 27.7,
                  "CLI status, first after a config change: wall ms": 599.0, "CLI decode: wall ms median": 260.0,
                  "CLI decode: peak RSS MB": 28.3}
+    floor = {"floor of the agent's design (asyncio poll + store + upstream), CPU us per point": 13.7}
     return [Result("1 commune load", "w", "l", commune), Result("5 peer comparison", "w", "l", peer),
-            Result("6 footprint", "w", "l", footprint)]
+            Result("6 footprint", "w", "l", footprint), Result("7 floor of CPU per point", "w", "l", floor)]
 
 
 def _verdict(found: list[Verdict], start: str) -> Verdict:
@@ -75,6 +76,7 @@ def test_targets_judge_each_figure_against_the_issue_limit() -> None:
     assert _verdict(found, "`decode`").met is False  # 260 ms
     assert not any(v.target.startswith("`status, first") for v in found)  # the first run after an edit is apart
     assert _verdict(found, "alarm").met is True and _verdict(found, "readings").met is True
+    assert _verdict(found, "CPU per point, 50 connections").shown.endswith("; the design's floor 13.7 us")
     missed = verdicts(_run_figures(rss=46.1, cpu=36.4, half_written=55.1))
     assert _verdict(missed, "daemon resident memory").met is False
     assert _verdict(missed, "CPU per point, 1 connection").met is False
