@@ -1,4 +1,4 @@
-"""The benchmark harness: ``python -m bench`` (quick, about ten minutes on two cores) or ``--full``.
+"""The benchmark harness: ``python -m bench`` (quick, about nine minutes on two cores) or ``--full``.
 
 Runs every scenario (commune load, stress, backlog drain, Modbus efficiency, peer comparison, the floor of CPU per
 point, footprint), prints one table and writes the figures as JSON (default ``bench/results/bench-<time>.json``,
