@@ -163,3 +163,15 @@ def test_tiny_footprint_run_produces_figures(tmp_path: Path) -> None:
         assert figures[f"CLI {command}: wall ms median"] > 0
         assert figures[f"CLI {command}: peak RSS MB"] > 0
     assert figures["run -> READY s median"] > 0
+
+
+def test_a_failing_floor_stage_skips_scenario_7_and_not_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage that fails (here one the module does not know) leaves the scenario skipped with the stage's error;
+    ``python -m bench`` goes on with the other scenarios' figures."""
+    from bench import cpu_floor
+
+    monkeypatch.setattr(cpu_floor, "STAGES", ("no-such-stage",))
+    monkeypatch.chdir(REPO)
+    result = cpu_floor.run("tiny")
+    assert result.skipped is not None and result.skipped.startswith("stage no-such-stage failed: usage:")
+    assert not result.figures
