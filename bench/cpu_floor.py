@@ -175,35 +175,43 @@ def _epoll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]
         tids[index] = tid = (tids[index] + 1) & 0xFFFF
         socks[index].send(tid.to_bytes(2, "big") + frames[step[index]])
 
-    start = time.monotonic()
-    due = [(start, index) for index in range(DEVICES)]
-    scheduled = [start] * DEVICES
-    polls, first_polls, measuring_from, end = 0, 0, start + warmup, start + warmup + seconds
-    cpu: float | None = None  # at the window's start
-    while True:
-        now = time.monotonic()
-        if now >= end and cpu is not None:
-            return _cpu() - cpu, (polls - first_polls) * points
-        if cpu is None and now >= measuring_from:
-            cpu, first_polls = _cpu(), polls
-        while due and due[0][0] <= now:
-            at, index = heapq.heappop(due)
-            scheduled[index], step[index] = at, 0
-            send(index)
-        timeout = max(0.0, due[0][0] - now) if due else 0.1
-        for fd, _ in poller.poll(timeout):
-            index = by_fd[fd]
-            buffer = buffers[index]
-            filled[index] += socks[index].recv_into(memoryview(buffer)[filled[index]:])
-            if filled[index] < 6 or filled[index] < 6 + int.from_bytes(buffer[4:6], "big"):
-                continue
-            filled[index] = 0
-            step[index] += 1
-            if step[index] < len(frames):
+    try:
+        start = time.monotonic()
+        due = [(start, index) for index in range(DEVICES)]
+        scheduled = [start] * DEVICES
+        polls, first_polls, measuring_from, end = 0, 0, start + warmup, start + warmup + seconds
+        cpu: float | None = None  # at the window's start
+        while True:
+            now = time.monotonic()
+            if now >= end and cpu is not None:
+                return _cpu() - cpu, (polls - first_polls) * points
+            if cpu is None and now >= measuring_from:
+                cpu, first_polls = _cpu(), polls
+            while due and due[0][0] <= now:
+                at, index = heapq.heappop(due)
+                scheduled[index], step[index] = at, 0
                 send(index)
-            else:
-                polls += 1
-                heapq.heappush(due, (max(scheduled[index] + PERIOD, now), index))
+            timeout = max(0.0, due[0][0] - now) if due else 0.1
+            for fd, _ in poller.poll(timeout):
+                index = by_fd[fd]
+                buffer = buffers[index]
+                got = socks[index].recv_into(memoryview(buffer)[filled[index]:])
+                if not got:
+                    raise ConnectionError(f"server {base + index} closed the connection")
+                filled[index] += got
+                if filled[index] < 6 or filled[index] < 6 + int.from_bytes(buffer[4:6], "big"):
+                    continue
+                filled[index] = 0
+                step[index] += 1
+                if step[index] < len(frames):
+                    send(index)
+                else:
+                    polls += 1
+                    heapq.heappush(due, (max(scheduled[index] + PERIOD, now), index))
+    finally:
+        poller.close()
+        for sock in socks:
+            sock.close()
 
 
 def stage_poll_epoll(warmup: float, seconds: float) -> tuple[float, int]:
