@@ -49,24 +49,25 @@ from bench.scenario import Result
 DEVICES, PERIOD = 50, 0.1
 COMMITS_PER_S = 5
 BATCH = 500
-_FUNCTIONS = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 STAGES = ("poll", "poll-epoll", "store", "upstream")
 
 
 def _plan() -> tuple[list[tuple[int, int, int]], int]:
     """The peer profile's requests (function, start, count) as the agent plans them, and its points."""
+    from edge_agent.modbus.adapter import READ_FUNCTION
     from edge_agent.modbus.plan import build_plan
     from edge_agent.modbus.profile import load_profile
 
     plan = build_plan(load_profile(peer.PROFILE))
-    requests = [(_FUNCTIONS[str(getattr(block.table, "value", block.table))], block.start, block.count)
-                for block in plan]
+    requests = [(READ_FUNCTION[block.table], block.start, block.count) for block in plan]
     return requests, sum(len(block.points) for block in plan)
 
 
 def _request(function: int, start: int, count: int) -> bytes:
     """A read request's MBAP frame after its transaction id: protocol 0, length 6, unit 1, then the PDU."""
-    return b"\x00\x00\x00\x06\x01" + bytes([function]) + start.to_bytes(2, "big") + count.to_bytes(2, "big")
+    from edge_agent.modbus.tcp import read_pdu
+
+    return b"\x00\x00\x00\x06\x01" + read_pdu(function, start, count)
 
 
 def _cpu() -> float:

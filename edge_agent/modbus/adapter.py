@@ -30,7 +30,7 @@ _EXCEPTION_NAMES = {
     10: "gateway path unavailable",
     11: "gateway target failed to respond",
 }
-_READ_FUNCTION: dict[str, int] = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
+READ_FUNCTION: dict[str, int] = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 _WORDS = [struct.Struct(f">{n}H") for n in range(126)]  # unpackers of 0..125 registers
 
 Values = list[int] | list[bool]
@@ -132,7 +132,7 @@ class ModbusLink:
         """Registers (holding, input) or bits (coil, discrete) of one unit."""
         if self._tcp is None:
             return await self._serial_read(unit, table, start, count, timeout)
-        function = _READ_FUNCTION[table]
+        function = READ_FUNCTION[table]
         data = await self._tcp_call(unit, timeout, self._tcp.read(unit, function, start, count, timeout))
         return _values(function, count, data)
 
@@ -150,7 +150,7 @@ class ModbusLink:
                     if exc.kind != "exception":
                         break
             return out
-        functions = [_READ_FUNCTION[table] for table, _, _ in reads]
+        functions = [READ_FUNCTION[table] for table, _, _ in reads]
         pdus = [read_pdu(function, start, count) for function, (_, start, count) in zip(functions, reads, strict=True)]
         answers = await self._tcp_call(unit, timeout, self._tcp.request_many(unit, pdus, timeout))
         results: list[Values | ModbusFailure] = []
@@ -248,7 +248,7 @@ class ModbusLink:
 
     async def _serial_read(self, unit: int, table: Table, start: int, count: int,
                            timeout: float) -> list[int] | list[bool]:
-        function = _READ_FUNCTION[table]
+        function = READ_FUNCTION[table]
         answer = await self._serial_request(unit, function, read_pdu(function, start, count), timeout)
         try:
             data = check_read(answer, function, unit, count)
