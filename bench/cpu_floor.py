@@ -43,7 +43,7 @@ from typing import Any
 
 from bench import peer
 from bench.common import Mosquitto
-from bench.procs import Children, free_block, run_folder, wait_port
+from bench.procs import Children, run_folder
 from bench.scenario import Result
 
 DEVICES, PERIOD = 50, 0.1
@@ -143,11 +143,7 @@ def _against_servers(window: Callable[[int, float, float], tuple[float, int]], w
     """``window(base port, warmup, seconds)`` with the simulated servers listening on base..base+49."""
     children = Children(run_folder("cpu-floor-"))
     try:
-        base = free_block(DEVICES)
-        children.python("sim", "-m", "bench.sim", "tcp-fleet", "--port", str(base), "--count", str(DEVICES),
-                        "--profile", peer.PROFILE)
-        wait_port(base + DEVICES - 1)
-        return window(base, warmup, seconds)
+        return window(peer.start_servers(children, DEVICES, shared=False, pipelining=False), warmup, seconds)
     finally:
         children.close()
 

@@ -246,6 +246,16 @@ def run(mode: str, devices: int = 50, period: float = 0.1) -> Result:
     return result
 
 
+def start_servers(children: Children, devices: int, *, shared: bool, pipelining: bool) -> int:
+    """The simulated servers of the peer workload, ready: one per port from the returned one (``tcp-fleet``), or
+    one on it with units 1..``devices`` behind it (``shared``)."""
+    base = free_block(1 if shared else devices)
+    children.python("sim", "-m", "bench.sim", "tcp-shared" if shared else "tcp-fleet", "--port", str(base),
+                    "--count", str(devices), "--profile", PROFILE, *(["--pipelining"] if pipelining else []))
+    wait_port(base if shared else base + devices - 1)
+    return base
+
+
 def _compare(result: Result, shared: bool, devices: int, timing: tuple[float, float, float]) -> None:
     mode = "1 connection" if shared else f"{devices} connections"
     period = timing[0]
@@ -253,11 +263,7 @@ def _compare(result: Result, shared: bool, devices: int, timing: tuple[float, fl
     children = Children(folder)
     broker = Mosquitto.start()
     try:
-        base = free_block(1 if shared else devices)
-        sim_mode, count = ("tcp-shared", devices) if shared else ("tcp-fleet", devices)
-        children.python("sim", "-m", "bench.sim", sim_mode, "--port", str(base), "--count", str(count),
-                        "--profile", PROFILE, "--pipelining")
-        wait_port(base if shared else base + devices - 1)
+        base = start_servers(children, devices, shared=shared, pipelining=True)
         slaves = [(base, i + 1) for i in range(devices)] if shared else [(base + i, 1) for i in range(devices)]
         bed = Bed(folder, children, broker, slaves, *timing)
         capacity = server_capacity(base, devices) if shared else None
