@@ -49,7 +49,6 @@ from bench.scenario import Result
 DEVICES, PERIOD = 50, 0.1
 COMMITS_PER_S = 5
 BATCH = 500
-STAGES = ("poll", "poll-epoll", "store", "upstream")
 
 
 def _plan() -> tuple[list[tuple[int, int, int]], int]:
@@ -316,10 +315,13 @@ def stage_upstream(warmup: float, seconds: float) -> tuple[float, int]:
         broker.stop()
 
 
+MEASURES: dict[str, Callable[[float, float], tuple[float, int]]] = {
+    "poll": stage_poll, "poll-epoll": stage_poll_epoll, "store": stage_store, "upstream": stage_upstream}
+STAGES = tuple(MEASURES)
+
+
 def run_stage(stage: str, warmup: float, seconds: float) -> dict[str, Any]:
-    measure = {"poll": stage_poll, "store": stage_store, "upstream": stage_upstream,
-               "poll-epoll": stage_poll_epoll}[stage]
-    cpu, points = measure(warmup, seconds)
+    cpu, points = MEASURES[stage](warmup, seconds)
     return {"stage": stage, "points": points, "points/s": round(points / seconds, 1),
             "CPU us per point": round(1e6 * cpu / points, 2) if points else float("nan")}
 
