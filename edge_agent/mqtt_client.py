@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import select
 import socket
 import threading
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge_agent.backoff import Backoff
+from edge_agent.backoff import Backoff, random_share
 from edge_agent.errors import LinkDown
 from edge_agent.logs import get_logger
 from edge_agent.mqtt import packets as pk
@@ -127,6 +126,13 @@ _POLL_CAP = 2.0  # seconds: the network thread looks at its timers at least this
 
 _LOST = "Unspecified error"  # the name of a link that ended without a reason (closed, reset, unreadable)
 _REFUSED = "refused"  # the broker refused the connection: reported already, as "cannot connect: ..."
+
+
+def wire_name(host: str) -> str | bytes:
+    """The broker's name as the resolver and OpenSSL take it: ASCII as bytes, which both take as they are. Python
+    encodes a ``str`` host with its IDNA codec, which loads ``encodings.idna``, ``stringprep`` and ``unicodedata``
+    (0.3 MB resident for the daemon's life) for a name that needs no encoding; a name that does stays ``str``."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def _tls_context(tls: TlsFiles) -> ssl.SSLContext:
@@ -336,7 +342,7 @@ class MqttClient:
 
     def _run(self) -> None:
         if self.settings.start_jitter > 0:
-            self._stopping.wait(random.uniform(0.0, self.settings.start_jitter))
+            self._stopping.wait(self.settings.start_jitter * random_share())
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
@@ -363,10 +369,12 @@ class MqttClient:
         s = self.settings
         host, port = self._brokers[self._current]
         sock: socket.socket | None = None
+        name = wire_name(host)
         try:
-            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+            # typeshed types the host as str; create_connection hands it to getaddrinfo, which takes bytes too
+            sock = socket.create_connection((name, port), timeout=CONNECT_TIMEOUT)  # type: ignore[arg-type]
             if self._tls is not None:
-                tls_sock = self._tls.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+                tls_sock = self._tls.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
                 sock = tls_sock
                 tls_sock.settimeout(CONNECT_TIMEOUT)
                 tls_sock.do_handshake()

@@ -8,13 +8,12 @@ consecutive failures it is reported offline, once; its first answer reports it o
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from edge_agent.backoff import Backoff
+from edge_agent.backoff import Backoff, random_share
 
 FailureKind = Literal["timeout", "exception", "bad_frame", "connect", "decode", "internal"]
 Transition = Literal["offline", "online"]
@@ -28,7 +27,7 @@ class DeviceHealth:
     initial: float = 5.0
     maximum: float = 300.0
     offline_after: int = 3
-    jitter: Callable[[], float] = field(default=random.random, repr=False)
+    jitter: Callable[[], float] = field(default=random_share, repr=False)
     online: bool | None = None
     consecutive: int = 0
     skip_until: float = 0.0

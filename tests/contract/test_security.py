@@ -121,6 +121,31 @@ def test_the_agent_verifies_the_broker_certificate(tmp_path: Path, secure_broker
         hypervisor.close()
 
 
+@pytest.mark.parametrize(("host", "reached"), [("localhost", True), ("127.1", False)])
+def test_the_agent_checks_the_broker_name_against_its_certificate(
+        tmp_path: Path, secure_broker: Broker, pki: Pki, host: str, reached: bool) -> None:
+    """The broker's name goes to OpenSSL as the agent resolves it (ASCII, as bytes: edge_agent/mqtt_client.py):
+    ``localhost`` is in the broker's certificate; ``127.1`` reaches the same address but is not (nor an address
+    OpenSSL reads), so the handshake fails on the name."""
+    config = tls_site(tmp_path, secure_broker, pki)
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', f'host = "{host}"', 1))
+    hypervisor = Hypervisor(secure_broker.port, pki)
+    agent = AgentProcess(config).start()
+    log = tmp_path / "agent.log"
+    try:
+        if reached:
+            hypervisor.wait_for(lambda ms: any(m.topic == f"{PREFIX}/{GATEWAY}/status" for m in ms))
+            assert f"{host}:{secure_broker.port}" in log.read_text()
+        else:
+            wait_until(lambda: "upstream_down" in log.read_text(), what="a refused TLS handshake")
+            time.sleep(1.0)
+            assert not hypervisor.snapshot(f"{GATEWAY}/status")
+            assert "Hostname mismatch" in log.read_text()
+    finally:
+        agent.terminate()
+        hypervisor.close()
+
+
 def test_a_world_readable_secret_file_is_refused_but_the_gateway_keeps_running_until_it_is_fixed(
         tmp_path: Path, secure_broker: Broker, pki: Pki) -> None:
     """The secret is not used while others can read it, and the log says how to fix it; meanwhile the agent runs

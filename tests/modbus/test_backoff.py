@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from edge_agent.backoff import random_share
 from edge_agent.modbus.backoff import DeviceHealth
 
 
@@ -52,3 +53,18 @@ def test_an_answer_starts_the_wait_again_from_the_first() -> None:
     health.succeeded(10, 110.0)
     health.failed(20, "timeout", "x")
     assert health.skip_until == 25
+
+
+def test_the_default_jitter_spreads_devices_within_the_share() -> None:
+    """Without an injected source the shares come from os.urandom (edge_agent/backoff.py): in [0, 1), spread over
+    the range, so devices that failed together wait between 90 % and 100 % of the ceiling, not in step."""
+    shares = [random_share() for _ in range(2000)]
+    assert all(0.0 <= share < 1.0 for share in shares)
+    assert len(set(shares)) == len(shares)
+    assert [sum(1 for s in shares if k / 4 <= s < (k + 1) / 4) > 350 for k in range(4)] == [True] * 4
+    waits = set()
+    for _ in range(20):
+        health = DeviceHealth(initial=10, maximum=10, offline_after=1)
+        health.failed(0, "timeout", "x")
+        waits.add(health.skip_until)
+    assert all(9.0 <= wait <= 10.0 for wait in waits) and len(waits) == 20
