@@ -39,12 +39,13 @@ from edge_agent.control.book import DeviceBook
 from edge_agent.control.server import ControlServer
 from edge_agent.errors import EdgeAgentError
 from edge_agent.gateway_status import GatewayStatus
-from edge_agent.logs import get_logger
+from edge_agent.logs import format_in_use, get_logger
 from edge_agent.lorawan import lorawan_service
 from edge_agent.modbus import modbus_service
 from edge_agent.ports import Drivers, Outbox
 from edge_agent.reading import Event, Priority, Record
 from edge_agent.reports import report_service
+from edge_agent.reports.process import ReportProcess
 from edge_agent.rules import engine as rules_engine
 from edge_agent.services import Service, ServiceContext
 from edge_agent.store.group_commit import Committer
@@ -212,7 +213,8 @@ class Agent:
             rules = self.rules
             self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
         built: list[Service | None] = [_simulated_service(context), self.modbus, self.lorawan, self.rules,
-                                       report_service.build_service(context)]
+                                       report_service.build_service(context, ReportProcess(
+                                           self.loaded.path, self.loaded.sha256, format_in_use()))]
         return [service for service in built if service is not None]
 
     async def _stop(self) -> None:

@@ -110,16 +110,16 @@ class _Writer:
 
     def __init__(self, stream: TextIO | None, use_json: bool) -> None:
         self._stream = stream
-        self._json = use_json
+        self.json = use_json
         self._lock = threading.Lock()
 
     def __call__(self, level: str, event: EventDict) -> None:
         event["level"] = level
         event["timestamp"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")
-        if self._json:
+        if self.json:
             _exception_fields(event)
         _scrub(event)
-        line = (render_json if self._json else render_console)(event) + "\n"
+        line = (render_json if self.json else render_console)(event) + "\n"
         stream = self._stream or sys.stdout
         with self._lock:
             stream.write(line)
@@ -205,6 +205,13 @@ def setup_logging(fmt: str = "auto", level: str = "INFO") -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     _Config.level = _level_number(level)
     _Config.handler = _Writer(sys.stderr, use_json)
+
+
+def format_in_use() -> str:
+    """The format of the lines written now, ``json`` or ``console``: a process the daemon starts writes its own
+    lines to the same stderr, in the same format."""
+    handler = _Config.handler
+    return "json" if isinstance(handler, _Writer) and handler.json else "console"
 
 
 def set_level(level: str | int) -> None:

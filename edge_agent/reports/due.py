@@ -1,6 +1,6 @@
 """When the daily ``reports`` message is due, and how it is named: what the agent checks every minute, apart from
-the code that composes the message (``daily.py``, imported only when a report is due: the daemon does not hold
-the reports' code between two reports after a restart).
+the code that composes the message (``daily.py``, run in a process of its own, ``process.py``: the daemon never
+holds the reports' code).
 
 The report of day D is due at ``reports.daily_at`` (12:30 by default) on D+1; see ``daily.py``.
 """

@@ -2,22 +2,25 @@
 store as a ``report.daily`` event so that the uplink sends it like every other record (on the ``reports`` topic),
 however long the uplink is down.
 
-The history is read on a read-only connection of its own, in a worker thread: neither the event loop nor the
-store's own thread waits for it. Nothing waits for the report either: a failure is logged and tried again an
-hour later. Reports are made only while the clock is synchronised (a report's day must be the real day).
+Each report is composed by ``compose``: in the agent, a process of its own (``process.ReportProcess``), which
+reads the history on a read-only connection, so that the reports' code never stays in the daemon. Nothing waits
+for the report: a failure is logged and tried again an hour later. Reports are made only while the clock is
+synchronised (a report's day must be the real day).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 from edge_agent.cancellation import cancel_and_wait
 from edge_agent.logs import get_logger
 from edge_agent.reading import Event, Priority
 from edge_agent.reports import due
+from edge_agent.reports.process import ReportFailed
 from edge_agent.services import ServiceContext
 from edge_agent.store.history import HistoryReader
 
@@ -26,19 +29,22 @@ log = get_logger(__name__)
 CHECK_S = 60.0
 RETRY_S = 3600.0
 
+Compose = Callable[[date, float], Awaitable[dict[str, Any] | None]]  # (day, made_at) -> the report's data, or None
+
 
 class DailyReports:
     name = "reports"
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, compose: Compose) -> None:
         self._config = context.config
+        self._compose = compose
         self._sink = context.sink
         self._clock = context.clock
         self._done_through: date | None = None
         self._looked_back = False
         self._retry_at = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._reader: HistoryReader | None = None  # the read in progress, interrupted at stop
+        self._reader: HistoryReader | None = None  # the look back in progress, interrupted at stop
         self.made = 0
         self.failed = 0
         self.last_day: str | None = None
@@ -61,11 +67,17 @@ class DailyReports:
         while True:
             try:
                 await self.check()
-            except Exception:  # the agent's other work goes on; the report is tried again later
-                self.failed += 1
-                self._retry_at = self._clock.monotonic() + RETRY_S
+            except ReportFailed as exc:  # the agent's other work goes on; the report is tried again later
+                self._failed()
+                log.error("daily_report_failed", reason=str(exc), retry_s=RETRY_S)
+            except Exception:
+                self._failed()
                 log.exception("daily_report_failed", retry_s=RETRY_S)
             await asyncio.sleep(CHECK_S)
+
+    def _failed(self) -> None:
+        self.failed += 1
+        self._retry_at = self._clock.monotonic() + RETRY_S
 
     async def check(self) -> list[date]:
         """Make the reports that are due; return their days."""
@@ -79,7 +91,7 @@ class DailyReports:
             self._looked_back = True
         made = []
         for day in due.days_due(now, self._config, self._done_through):
-            data = await asyncio.to_thread(self._compose, day, now)
+            data = await self._compose(day, now)
             if data is not None:
                 await self._sink.submit([Event(due.KIND, now, Priority.INFO, None, due.message(day), data)])
                 self.made += 1
@@ -88,12 +100,6 @@ class DailyReports:
                 log.info("daily_report_made", day=day.isoformat())
             self._done_through = day
         return made
-
-    def _compose(self, day: date, now: float) -> dict[str, object] | None:
-        from edge_agent.reports import daily  # the reports' code, loaded when the first report is due
-
-        with self._reading() as reader:
-            return daily.compose(self._config, reader, day, now)
 
     def _last_reported(self, now: float) -> date | None:
         """The last day a report was made for, from the store (the catch-up window and a little more)."""
@@ -116,8 +122,8 @@ class DailyReports:
             reader.close()
 
 
-def build_service(context: ServiceContext) -> DailyReports | None:
-    """The daily reports, unless ``reports.daily`` is off."""
+def build_service(context: ServiceContext, compose: Compose) -> DailyReports | None:
+    """The daily reports, composed by ``compose``, unless ``reports.daily`` is off."""
     if not context.config.reports.daily:
         return None
-    return DailyReports(context)
+    return DailyReports(context, compose)

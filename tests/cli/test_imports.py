@@ -253,9 +253,10 @@ def test_the_help_table_matches_the_commands() -> None:
         assert command.get_short_help_str(300) == text, name
 
 
-def test_the_daemon_holds_the_reports_code_only_once_a_report_is_due() -> None:
-    """The daily report's composition (energy, bins, counts, FIWARE) is imported when a report is due, not with
-    the daemon's modules: after a restart, a gateway whose last report is made does not hold it until the next."""
+def test_the_daemon_leaves_the_reports_code_to_the_reports_process() -> None:
+    """The daily report's composition (energy, bins, counts, FIWARE) runs in a process of its own
+    (edge_agent/reports/process.py), never among the daemon's modules; tests/reports/test_daily.py checks that
+    the side that asks for a report loads none of it either."""
     script = ("import sys\nfrom edge_agent.config import mode\nmode.use_compiled()\n"
               "import edge_agent.agent, edge_agent.cli.daemon\n"
               "print(' '.join(sorted(m for m in sys.modules if m.startswith('edge_agent.reports'))))")

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
+
+import pytest
 
 from edge_agent.clock import FakeClock
 from edge_agent.config.load import load_config
@@ -17,8 +21,10 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.config.store import StoreConfig
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.reports import daily
+from edge_agent.reports.process import ReportFailed, ReportProcess
 from edge_agent.reports.report_service import DailyReports
 from edge_agent.services import ServiceContext
+from edge_agent.store.history import HistoryReader
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.store import Store
 from edge_agent.sync.lanes import Lane
@@ -72,11 +78,18 @@ class StoreSink:
             store.close()
 
 
+def _service(folder: Path, sink: StoreSink, clock: FakeClock) -> DailyReports:
+    """The service as the agent builds it: each report composed in a process of its own, from the site file."""
+    loaded = load_config(folder / "site.toml")
+    return DailyReports(ServiceContext(config=loaded.config, sink=sink, clock=clock),
+                        ReportProcess(loaded.path, loaded.sha256, "json"))
+
+
 def test_the_service_reports_each_day_once_and_not_again_after_a_restart(tmp_path: Path) -> None:
     config = write_site(tmp_path, BIN_AND_COUNTER)
     commit(config, day_records())
     clock, sink = FakeClock(at(D + timedelta(days=1), 12, 0)), StoreSink(config)
-    service = DailyReports(ServiceContext(config=config, sink=sink, clock=clock))
+    service = _service(tmp_path, sink, clock)
     assert asyncio.run(service.check()) == []  # the 10th is not due before 12:30 on the 11th
     clock.set_synced(False)
     clock.advance(45 * 60)
@@ -95,14 +108,14 @@ def test_the_service_reports_each_day_once_and_not_again_after_a_restart(tmp_pat
     ids = {e["id"] for e in data["fiware"]["entities"]}
     assert {"urn:ngsi-ld:StreetlightGroup:gw-reports:rue", "urn:ngsi-ld:WasteContainer:gw-reports:bac-1"} <= ids
     assert asyncio.run(service.check()) == []
-    restarted = DailyReports(ServiceContext(config=config, sink=sink, clock=clock))
+    restarted = _service(tmp_path, sink, clock)
     clock.advance(3600)
     assert asyncio.run(restarted.check()) == []  # found in the store: not made twice
     assert len(sink.submitted) == 1
     # Stopped for two days that held data: both are made when it starts again, oldest first.
     commit(config, [_moved(record, days * 86_400.0) for days in (1, 2) for record in day_records()])
     clock.advance(2 * 86_400.0)
-    again = DailyReports(ServiceContext(config=config, sink=sink, clock=clock))
+    again = _service(tmp_path, sink, clock)
     assert asyncio.run(again.check()) == [D + timedelta(days=1), D + timedelta(days=2)]
 
 
@@ -206,3 +219,79 @@ def _moved(record: Record, seconds: float) -> Record:
     if isinstance(record, Reading):  # a named tuple
         return record._replace(ts=record.ts + seconds)
     return replace(record, ts=record.ts + seconds)
+
+
+def _report_process(folder: Path, timeout: float = 600.0) -> ReportProcess:
+    loaded = load_config(folder / "site.toml")
+    return ReportProcess(loaded.path, loaded.sha256, "json", timeout)
+
+
+def test_the_report_process_composes_what_the_reports_code_composes_in_process(tmp_path: Path) -> None:
+    """The child reads the same config and store: its document is the in-process composition, through JSON."""
+    config = write_site(tmp_path, BIN_AND_COUNTER)
+    commit(config, day_records())
+    made_at = at(D + timedelta(days=1), 12, 45)
+    reader = HistoryReader(config.store.path)
+    try:
+        here = daily.compose(config, reader, D, made_at)
+    finally:
+        reader.close()
+    assert here is not None
+    composed = asyncio.run(_report_process(tmp_path)(D, made_at))
+    assert composed == json.loads(json.dumps(here))
+    assert asyncio.run(_report_process(tmp_path)(D - timedelta(days=3), made_at)) is None  # a day that held nothing
+
+
+def test_the_daemon_side_never_loads_the_reports_code(tmp_path: Path) -> None:
+    """The process that asks for the report (the daemon) gets its data without importing what composes it."""
+    config = write_site(tmp_path, BIN_AND_COUNTER)
+    commit(config, day_records())
+    script = ("import asyncio, sys\nfrom datetime import date\nfrom pathlib import Path\n"
+              "from edge_agent.config import mode\nmode.use_compiled()\n"
+              "from edge_agent.config.load import load_config\nfrom edge_agent.reports.process import ReportProcess\n"
+              f"loaded = load_config(Path({str(tmp_path / 'site.toml')!r}))\n"
+              "data = asyncio.run(ReportProcess(loaded.path, loaded.sha256, 'json')"
+              f"(date.fromisoformat({D.isoformat()!r}), {at(D + timedelta(days=1), 12, 45)!r}))\n"
+              "print(data['day'], *sorted(m for m in sys.modules if m.startswith('edge_agent.reports')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    day, *loaded = done.stdout.split()
+    assert day == D.isoformat() and "edge_agent.reports.process" in loaded
+    composing = ("daily", "energy", "waste", "mobility", "fiware", "encode", "inputs")
+    assert [m for m in loaded if m.rsplit(".", 1)[-1] in composing] == []
+
+
+def test_a_config_changed_since_the_start_is_refused_with_the_fix_named(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A site file edited under a running agent is not the config it runs: the report is not made with it, the
+    child says so in the agent's log, and the service tries again later."""
+    config = write_site(tmp_path, BIN_AND_COUNTER)
+    commit(config, day_records())
+    composer = _report_process(tmp_path)
+    site = tmp_path / "site.toml"
+    site.write_text(site.read_text() + "\n# edited on site\n")
+    with pytest.raises(ReportFailed, match="exited with status 1"):
+        asyncio.run(composer(D, at(D + timedelta(days=1), 12, 45)))
+    [line] = [json.loads(line) for line in capfd.readouterr().err.splitlines() if "daily_report_failed" in line]
+    assert line["day"] == D.isoformat()
+    assert "changed since the agent started" in line["reason"] and "edge-agent config check" in line["reason"]
+
+
+def test_a_report_process_that_gives_no_answer_in_time_is_stopped(tmp_path: Path) -> None:
+    config = write_site(tmp_path, BIN_AND_COUNTER)
+    commit(config, day_records())
+    with pytest.raises(ReportFailed, match="no answer in 0 s"):
+        asyncio.run(_report_process(tmp_path, timeout=0.01)(D, at(D + timedelta(days=1), 12, 45)))
+    wait_until(lambda: not _children_running("edge_agent.reports.process", str(tmp_path)), timeout=10,
+               what="the report's process gone")
+
+
+def _children_running(*words: str) -> bool:
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(word in text for word in words):
+            return True
+    return False
