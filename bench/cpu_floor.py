@@ -7,6 +7,9 @@ its three stages, each alone in a process of its own, against a real peer.
   has asyncio allocate 256 KB for each read, which in a process this small is an ``mmap``, an ``mremap`` and a
   ``munmap`` per answer, 6-9 µs a point of system time; the agent's allocator does not do that, its threshold for
   ``mmap`` being raised by what it frees at start, see docs/performance.md.)
+- ``poll-callbacks``: the same polls on asyncio without a future, task or ``sleep``: each answer's callback sends
+  the next request, the last one sets a timer for the next poll (``call_at``); what asyncio's transports and timers
+  cost alone, for a Modbus TCP poller that would stay on the event loop as a state machine.
 - ``poll-epoll``: the same polls without asyncio: non-blocking sockets, one ``select.epoll``, a heap of the
   devices' next polls; what a poll loop of its own would cost instead of asyncio's transports, futures and tasks.
 - ``store``: the store's own table and settings (``edge_agent.store.database``: WAL, ``synchronous`` FULL), one
@@ -18,10 +21,11 @@ its three stages, each alone in a process of its own, against a real peer.
 
 CPU per point: the stage process's user and system time over the window (``getrusage``) by the points it handled.
 The sum of poll, store and upstream is what the agent would cost if it did nothing but these three things, in its
-design (asyncio); with poll-epoll instead of poll, in a design whose Modbus polling runs a loop of its own.
+design (asyncio); with poll-callbacks or poll-epoll instead of poll, in a design whose Modbus polling is a state
+machine on the event loop, or runs a loop of its own.
 docs/performance.md compares both with the 15 µs target ("The floor of CPU per point").
 
-    python -m bench.cpu_floor [--seconds 15] [--warmup 3] [--stage poll|poll-epoll|store|upstream]
+    python -m bench.cpu_floor [--seconds 15] [--warmup 3] [--stage poll|poll-callbacks|poll-epoll|store|upstream]
 """
 
 from __future__ import annotations
@@ -101,6 +105,10 @@ class _Answers(asyncio.BufferedProtocol):
         rest = self._filled - end
         self._buffer[:rest] = self._buffer[end:self._filled]
         self._filled = rest
+        self.answered()
+
+    def answered(self) -> None:
+        """A whole answer came (one request is in flight at a time)."""
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -149,6 +157,67 @@ def _against_servers(window: Callable[[int, float, float], tuple[float, int]], w
 
 def stage_poll(warmup: float, seconds: float) -> tuple[float, int]:
     return _against_servers(lambda base, w, s: asyncio.run(_poll_window(base, w, s)), warmup, seconds)
+
+
+class _Plan(_Answers):
+    """A device's whole poll driven by its connection's callbacks: each answer sends the next request, the last
+    one sets a timer (``call_at``) for the next poll. No future, task or ``sleep``: what asyncio's transports and
+    timers cost alone."""
+
+    def __init__(self, frames: list[bytes], polls: list[int]) -> None:
+        super().__init__()
+        self._frames = frames
+        self._polls = polls
+        self._step = self._tid = 0
+        self._next_at = 0.0
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._next_at = loop.time()
+        self._send_first()
+
+    def _send_first(self) -> None:
+        self._step = 0
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        self._tid = (self._tid + 1) & 0xFFFF
+        self.transport.write(self._tid.to_bytes(2, "big") + self._frames[self._step])
+
+    def answered(self) -> None:
+        self._step += 1
+        if self._step < len(self._frames):
+            self._send()
+            return
+        self._polls[0] += 1
+        loop = asyncio.get_running_loop()
+        self._next_at = max(self._next_at + PERIOD, loop.time())
+        loop.call_at(self._next_at, self._send_first)
+
+
+async def _callbacks_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
+    requests, points = _plan()
+    frames = [_request(function, start, count) for function, start, count in requests]
+    loop, polls = asyncio.get_running_loop(), [0]
+    plans = []
+    for index in range(DEVICES):
+        _, plan = await loop.create_connection(lambda: _Plan(frames, polls), "127.0.0.1", base + index)
+        plans.append(plan)
+    for plan in plans:
+        plan.start()
+    await asyncio.sleep(warmup)
+    first, cpu = polls[0], _cpu()
+    await asyncio.sleep(seconds)
+    used, done = _cpu() - cpu, (polls[0] - first) * points
+    for plan in plans:
+        if plan.transport is not None:
+            plan.transport.close()
+    return used, done
+
+
+def stage_poll_callbacks(warmup: float, seconds: float) -> tuple[float, int]:
+    return _against_servers(lambda base, w, s: asyncio.run(_callbacks_window(base, w, s)), warmup, seconds)
 
 
 def _epoll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
@@ -316,7 +385,8 @@ def stage_upstream(warmup: float, seconds: float) -> tuple[float, int]:
 
 
 MEASURES: dict[str, Callable[[float, float], tuple[float, int]]] = {
-    "poll": stage_poll, "poll-epoll": stage_poll_epoll, "store": stage_store, "upstream": stage_upstream}
+    "poll": stage_poll, "poll-callbacks": stage_poll_callbacks, "poll-epoll": stage_poll_epoll, "store": stage_store,
+    "upstream": stage_upstream}
 STAGES = tuple(MEASURES)
 
 
@@ -328,6 +398,7 @@ def run_stage(stage: str, warmup: float, seconds: float) -> dict[str, Any]:
 
 FLOOR = "floor of the agent's design (asyncio poll + store + upstream), CPU us per point"
 FLOOR_EPOLL = "floor with a poll loop of its own (epoll poll + store + upstream), CPU us per point"
+FLOOR_CALLBACKS = "floor with polls driven by asyncio's callbacks (poll-callbacks + store + upstream), CPU us per point"
 
 
 def floor_figures(warmup: float, seconds: float) -> dict[str, float]:
@@ -340,6 +411,7 @@ def floor_figures(warmup: float, seconds: float) -> dict[str, float]:
     rest = figures["store, CPU us per point"] + figures["upstream, CPU us per point"]
     figures[FLOOR] = round(figures["poll, CPU us per point"] + rest, 2)
     figures[FLOOR_EPOLL] = round(figures["poll-epoll, CPU us per point"] + rest, 2)
+    figures[FLOOR_CALLBACKS] = round(figures["poll-callbacks, CPU us per point"] + rest, 2)
     return figures
 
 
@@ -355,8 +427,9 @@ def run(mode: str) -> Result:
     except subprocess.CalledProcessError as exc:  # the other scenarios' figures still count
         result.skipped = f"stage {exc.cmd[4]} failed: {(exc.stderr or '').strip()[-300:]}"
         return result
-    result.notes.append("poll: asyncio, no decoding; poll-epoll: the same polls without asyncio; store: one "
-                        "executemany per commit, synchronous FULL; upstream: one f-string per reading, QoS 1")
+    result.notes.append("poll: asyncio, no decoding; poll-callbacks: the same on asyncio's callbacks alone (no "
+                        "future, task or sleep); poll-epoll: the same polls without asyncio; store: one executemany "
+                        "per commit, synchronous FULL; upstream: one f-string per reading, QoS 1")
     return result
 
 
@@ -372,8 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"the peer workload: {DEVICES} devices x the {peer.PROFILE} profile every {PERIOD:g} s")
     figures = floor_figures(args.warmup, args.seconds)
     for stage in STAGES:
-        print(f"{stage:10s} {figures[f'{stage}, CPU us per point']:6.2f} µs a point")
+        print(f"{stage:14s} {figures[f'{stage}, CPU us per point']:6.2f} µs a point")
     print(f"floor, asyncio poll   {figures[FLOOR]:6.2f} µs a point (poll + store + upstream; target 15 µs)")
+    print(f"floor, callback polls {figures[FLOOR_CALLBACKS]:6.2f} µs a point (poll-callbacks + store + upstream)")
     print(f"floor, epoll poll     {figures[FLOOR_EPOLL]:6.2f} µs a point (poll-epoll + store + upstream)")
     return 0
 
