@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from edge_agent.clock import FakeClock
 from edge_agent.config.load import load_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.store import StoreConfig
+from edge_agent.logs import capture_logs
 from edge_agent.reading import Event, Priority, Reading, Record
 from edge_agent.reports import daily
 from edge_agent.reports.process import ReportFailed, ReportProcess
@@ -295,3 +296,40 @@ def _children_running(*words: str) -> bool:
         if all(word in text for word in words):
             return True
     return False
+
+
+def test_a_failed_report_is_logged_and_tried_again_an_hour_later(tmp_path: Path) -> None:
+    """The service's loop: the report's process refuses a site file edited under the agent; the agent counts the
+    failure, logs why, asks for nothing more for an hour, then makes the report once the file is its config again."""
+    config = write_site(tmp_path, BIN_AND_COUNTER)
+    commit(config, day_records())
+    clock, sink = FakeClock(at(D + timedelta(days=1), 12, 45)), StoreSink(config)
+    service = _service(tmp_path, sink, clock)
+    site = tmp_path / "site.toml"
+    original = site.read_text()
+    site.write_text(original + "\n# edited on site\n")
+
+    async def scenario() -> None:
+        with capture_logs() as logs:
+            await service.start()
+            try:
+                await wait_for(lambda: service.failed == 1, timeout=60)
+            finally:
+                await service.stop()
+        [failed] = [e for e in logs if e["event"] == "daily_report_failed"]
+        assert "exited with status 1" in failed["reason"] and failed["retry_s"] == 3600.0
+        assert service.health() == {"made": 0, "failed": 1, "last_day": None}
+        site.write_text(original)
+        assert await service.check() == []  # within the hour: not tried again
+        clock.advance(3600)
+        assert await service.check() == [D]
+
+    asyncio.run(scenario())
+    assert [event.data["day"] for event in sink.submitted if isinstance(event, Event)] == [D.isoformat()]
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
