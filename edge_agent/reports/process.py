@@ -43,8 +43,11 @@ class ReportProcess:
     async def __call__(self, day: date, made_at: float) -> dict[str, Any] | None:
         command = [sys.executable, "-m", MODULE, str(self._config_path), self._sha256, day.isoformat(),
                    repr(made_at), self._log_format]
-        child = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
-                                                     stdout=asyncio.subprocess.PIPE)
+        try:
+            child = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
+                                                         stdout=asyncio.subprocess.PIPE)
+        except OSError as exc:  # no memory for a process, or no interpreter where this one was started from
+            raise ReportFailed(f"cannot start the report's process ({exc})") from exc
         try:
             out, _ = await asyncio.wait_for(child.communicate(), self._timeout)
         except TimeoutError:

@@ -333,3 +333,14 @@ async def wait_for(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+def test_a_report_process_that_cannot_start_fails_with_the_reason(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """No interpreter where the agent was started from (an upgrade that removed it under a running agent): the
+    report fails with the reason, for the service to log and try again, not with a traceback."""
+    write_site(tmp_path, BIN_AND_COUNTER)
+    composer = _report_process(tmp_path)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "gone" / "python3"))
+    with pytest.raises(ReportFailed, match=r"cannot start the report's process \(.*No such file"):
+        asyncio.run(composer(D, at(D + timedelta(days=1), 12, 45)))
