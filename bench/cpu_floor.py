@@ -73,6 +73,12 @@ def _request(function: int, start: int, count: int) -> bytes:
     return b"\x00\x00\x00\x06\x01" + read_pdu(function, start, count)
 
 
+def _frames() -> tuple[list[bytes], int]:
+    """The peer profile's requests as MBAP frames after their transaction id, and the points of one poll."""
+    requests, points = _plan()
+    return [_request(function, start, count) for function, start, count in requests], points
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -114,11 +120,10 @@ class _Answers(asyncio.BufferedProtocol):
             waiter.set_result(None)
 
 
-async def _poll_device(port: int, requests: list[tuple[int, int, int]], polls: list[int]) -> None:
+async def _poll_device(port: int, frames: list[bytes], polls: list[int]) -> None:
     loop = asyncio.get_running_loop()
     _, answers = await loop.create_connection(_Answers, "127.0.0.1", port)
     assert answers.transport is not None
-    frames = [_request(function, start, count) for function, start, count in requests]
     tid, next_at = 0, loop.time()
     while True:
         for frame in frames:
@@ -131,14 +136,20 @@ async def _poll_device(port: int, requests: list[tuple[int, int, int]], polls: l
         await asyncio.sleep(max(0.0, next_at - loop.time()))
 
 
-async def _poll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
-    requests, points = _plan()
-    polls = [0]
-    tasks = [asyncio.create_task(_poll_device(base + i, requests, polls)) for i in range(DEVICES)]
+async def _measured(polls: list[int], points: int, warmup: float, seconds: float) -> tuple[float, int]:
+    """This process's CPU over ``seconds`` after ``warmup``, and the points polled meanwhile (``polls[0]`` counts
+    whole polls)."""
     await asyncio.sleep(warmup)
     first, cpu = polls[0], _cpu()
     await asyncio.sleep(seconds)
-    used, done = _cpu() - cpu, (polls[0] - first) * points
+    return _cpu() - cpu, (polls[0] - first) * points
+
+
+async def _poll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
+    frames, points = _frames()
+    polls = [0]
+    tasks = [asyncio.create_task(_poll_device(base + i, frames, polls)) for i in range(DEVICES)]
+    used, done = await _measured(polls, points, warmup, seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -197,8 +208,7 @@ class _Plan(_Answers):
 
 
 async def _callbacks_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
-    requests, points = _plan()
-    frames = [_request(function, start, count) for function, start, count in requests]
+    frames, points = _frames()
     loop, polls = asyncio.get_running_loop(), [0]
     plans = []
     for index in range(DEVICES):
@@ -206,10 +216,7 @@ async def _callbacks_window(base: int, warmup: float, seconds: float) -> tuple[f
         plans.append(plan)
     for plan in plans:
         plan.start()
-    await asyncio.sleep(warmup)
-    first, cpu = polls[0], _cpu()
-    await asyncio.sleep(seconds)
-    used, done = _cpu() - cpu, (polls[0] - first) * points
+    used, done = await _measured(polls, points, warmup, seconds)
     for plan in plans:
         if plan.transport is not None:
             plan.transport.close()
@@ -222,7 +229,7 @@ def stage_poll_callbacks(warmup: float, seconds: float) -> tuple[float, int]:
 
 def _epoll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]:
     """The same polls without asyncio: non-blocking sockets, one ``epoll`` and a heap of the devices' next polls."""
-    requests, points = _plan()
+    frames, points = _frames()
     socks = [socket.create_connection(("127.0.0.1", base + i)) for i in range(DEVICES)]
     for sock in socks:
         sock.setblocking(False)
@@ -230,7 +237,6 @@ def _epoll_window(base: int, warmup: float, seconds: float) -> tuple[float, int]
     by_fd = {sock.fileno(): index for index, sock in enumerate(socks)}
     step = [0] * DEVICES  # the request each device waits for
     buffers, filled = [bytearray(4096) for _ in socks], [0] * DEVICES
-    frames = [_request(function, start, count) for function, start, count in requests]
     poller = select.epoll()
     for fd in by_fd:
         poller.register(fd, select.EPOLLIN)
