@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from edge_agent.store.store import Store
 from edge_agent.sync.lanes import Lane
 from edge_agent.sync.payloads import split_reports
 from tests.contract.support import Schemas
+from tests.lorawan.support import wait_until as wait_until_async
 from tests.reports.support import at, commit, meter, set_level, write_site
 from tests.support.agent_proc import AgentProcess, store_rows, wait_until
 from tests.support.broker import Broker
@@ -313,7 +314,7 @@ def test_a_failed_report_is_logged_and_tried_again_an_hour_later(tmp_path: Path)
         with capture_logs() as logs:
             await service.start()
             try:
-                await wait_for(lambda: service.failed == 1, timeout=60)
+                await wait_until_async(lambda: service.failed == 1, timeout=60)
             finally:
                 await service.stop()
         [failed] = [e for e in logs if e["event"] == "daily_report_failed"]
@@ -327,12 +328,6 @@ def test_a_failed_report_is_logged_and_tried_again_an_hour_later(tmp_path: Path)
     asyncio.run(scenario())
     assert [event.data["day"] for event in sink.submitted if isinstance(event, Event)] == [D.isoformat()]
 
-
-async def wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def test_a_report_process_that_cannot_start_fails_with_the_reason(tmp_path: Path,
