@@ -27,6 +27,7 @@ FailureKindName = Literal["timeout", "connect", "bad_frame", "exception"]
 _HEADER = struct.Struct(">HHHB")
 _READ = struct.Struct(">BHH")
 _MAX_ADU_LENGTH = 254  # the MBAP length field counts the unit id and a PDU of at most 253 bytes
+_BUFFER_SIZE = 4096  # what one read may fill: what is kept between reads is less than a frame (260 bytes)
 
 Trace = Callable[[int, bool, bytes], None]  # unit, sent, frame
 
@@ -95,16 +96,22 @@ class _Deadlines:
             self._arm(loop, min(self._waiting.values()))
 
 
-class _Protocol(asyncio.Protocol):
+class _Protocol(asyncio.BufferedProtocol):
     """Bytes in, complete MBAP frames out to the requests waiting for them (by transaction id); junk counted,
-    never fatal."""
+    never fatal.
+
+    The transport reads into this protocol's own buffer (``get_buffer``), not into a new 256 KiB bytes object per
+    read as it does for a plain ``asyncio.Protocol``. Those reads, each shrunk to the few bytes of an answer and
+    kept in the frames' trace, left holes in the heap too small for the next 256 KiB: it grew for an hour."""
 
     def __init__(self, trace: Trace) -> None:
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, tuple[_Batch, int, int]] = {}  # transaction id: (batch, index in it, unit)
         self.received = 0  # bytes since the last request went out on an idle connection, not taken by a request
         self.unit = 0  # of the last request sent: what a frame that answers no request is shown under
-        self._buffer = b""
+        self._buffer = bytearray(_BUFFER_SIZE)
+        self._view = memoryview(self._buffer)
+        self._kept = 0  # bytes at the start of the buffer: the beginning of a frame not yet whole
         self._trace = trace
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -119,31 +126,37 @@ class _Protocol(asyncio.Protocol):
             if not batch.future.done():
                 batch.future.set_exception(TcpFailure("connect", f"connection lost ({reason})"))
 
-    def data_received(self, data: bytes) -> None:
-        self.received += len(data)
-        buffer = self._buffer + data if self._buffer else data
-        while len(buffer) >= 8:
-            tid, protocol, length, unit = _HEADER.unpack_from(buffer)
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view[self._kept:] if self._kept else self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.received += nbytes
+        view, filled, start = self._view, self._kept + nbytes, 0
+        while filled - start >= 8:
+            tid, protocol, length, unit = _HEADER.unpack_from(view, start)
             if protocol != 0 or not 2 <= length <= _MAX_ADU_LENGTH:
-                self._trace(self.unit, False, buffer)
-                buffer = b""  # no frame boundary to resync on: drop what came, wait for the next answer
+                self._trace(self.unit, False, view[start:filled].tobytes())
+                start = filled  # no frame boundary to resync on: drop what came, wait for the next answer
                 break
-            end = 6 + length
-            if len(buffer) < end:
+            end = start + 6 + length
+            if filled < end:
                 break
-            frame, buffer = buffer[:end], buffer[end:]
+            frame = view[start:end].tobytes()
+            start = end
             waiting = self.pending.pop(tid, None)
             if waiting is None:
                 self._trace(self.unit, False, frame)
                 continue  # a late answer to a request that timed out: dropped
             batch, index, asked = waiting
             self._trace(asked, False, frame)
-            self.received -= end
+            self.received -= len(frame)
             if unit != asked:
                 batch.answer(index, TcpFailure("bad_frame", f"answer from unit {unit}, asked unit {asked}"))
             else:
                 batch.answer(index, frame[7:])
-        self._buffer = buffer
+        self._kept = kept = filled - start
+        if kept and start:
+            view[:kept] = view[start:filled]  # less than one frame: the buffer always has room for a whole one
 
 
 class TcpClient:
