@@ -109,8 +109,7 @@ class _Protocol(asyncio.BufferedProtocol):
         self.pending: dict[int, tuple[_Batch, int, int]] = {}  # transaction id: (batch, index in it, unit)
         self.received = 0  # bytes since the last request went out on an idle connection, not taken by a request
         self.unit = 0  # of the last request sent: what a frame that answers no request is shown under
-        self._buffer = bytearray(_BUFFER_SIZE)
-        self._view = memoryview(self._buffer)
+        self._view = memoryview(bytearray(_BUFFER_SIZE))  # never resized: the transport reads into it
         self._kept = 0  # bytes at the start of the buffer: the beginning of a frame not yet whole
         self._trace = trace
 
