@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import subprocess
-import sys
 import tracemalloc
 
 import pytest
 
 from edge_agent.modbus.adapter import ModbusFailure, ModbusLink
 from edge_agent.modbus.simulator import make_units, start_tcp
+from tests.faults.rig import ModbusFleet
 from tests.modbus.helpers import run_async
-from tests.support.ports import free_port, wait_port
+from tests.support.ports import free_port
 
 
 async def _late_device(port: int, delays: dict[int, float]) -> asyncio.Server:
@@ -203,12 +202,8 @@ def test_answers_are_read_into_the_connections_own_buffer_not_a_large_object_per
     256 KiB object for every read; shrunk to the answer's few bytes and kept in the frames' trace, those left holes
     in the heap that the next 256 KiB did not fit, and the daemon's memory grew for an hour of polling. The device
     runs in a process of its own, so that only the client's allocations are traced here."""
-    port = free_port()
-    device = subprocess.Popen([sys.executable, "-m", "edge_agent.modbus.simulator", "--base-port", str(port),
-                               "--count", "1", "--profiles", "eastron_sdm120"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    async def scenario() -> tuple[int, int, int]:
+    async def scenario(port: int) -> tuple[int, int, int]:
         link = ModbusLink(host="127.0.0.1", port=port)
         try:
             await link.read(1, "input", 0, 10, timeout=2.0)  # connected, every code path run once
@@ -224,11 +219,10 @@ def test_answers_are_read_into_the_connections_own_buffer_not_a_large_object_per
             link.close()
         return len(answered), before, peak
 
+    device = ModbusFleet(1)  # an eastron_sdm120, unit 1, in a process of its own
     try:
-        wait_port(port, timeout=20)
-        answered, before, peak = run_async(scenario())
+        answered, before, peak = run_async(scenario(device.ports[0]))
     finally:
-        device.terminate()
-        device.wait(timeout=10)
+        device.close()
     assert answered == 50
     assert peak - before < 64 * 1024, f"50 reads took {peak - before} bytes at their peak"
