@@ -329,7 +329,6 @@ def test_a_failed_report_is_logged_and_tried_again_an_hour_later(tmp_path: Path)
     assert [event.data["day"] for event in sink.submitted if isinstance(event, Event)] == [D.isoformat()]
 
 
-
 def test_a_report_process_that_cannot_start_fails_with_the_reason(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """No interpreter where the agent was started from (an upgrade that removed it under a running agent): the
