@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,25 +15,53 @@ RECENT_UPLINKS = 10  # uplinks whose radio metadata is kept per device, for the 
 
 
 class Dedup:
-    """Remembers the last ``size`` deduplication ids; ``seen`` records an id and says if it was known."""
+    """Remembers the last ``size`` deduplication ids heard; ``seen`` records an id and says if it was known.
+
+    ChirpStack's ids are UUIDs: each is kept as the 128-bit number its 32 hex digits spell (any other id as its
+    text), in a set and in a ring of ``size`` slots that forgets the oldest. Full, 4,096 ids take about 0.34 MB,
+    against 0.63 MB as text in an ordered dict; the daemon holds it for its life."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
+        if size < 1:
+            raise ValueError("a deduplication memory holds at least one id")
+        self._known: set[int | str] = set()
+        self._ring: list[int | str | None] = [None] * size
+        self._next = 0
 
     def seen(self, key: str) -> bool:
         if not key:
             return False
-        if key in self._ids:
-            self._ids.move_to_end(key)
+        compact = _uuid_number(key)
+        known = self._known
+        if compact in known:
             return True
-        self._ids[key] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
+        ring, slot = self._ring, self._next
+        oldest = ring[slot]
+        if oldest is not None:
+            known.discard(oldest)
+        ring[slot] = compact
+        known.add(compact)
+        self._next = (slot + 1) % len(ring)
         return False
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._known)
+
+
+_UUID_DASHES = (8, 13, 18, 23)
+
+
+def _uuid_number(key: str) -> int | str:
+    """A UUID in its canonical text (8-4-4-4-12 hex digits, either case) as its number; any other id as it is."""
+    if len(key) != 36 or any(key[at] != "-" for at in _UUID_DASHES):
+        return key
+    digits = key.replace("-", "")
+    if len(digits) != 32 or not (digits.isascii() and digits.isalnum()):
+        return key  # int() would also take "_", "+" and other scripts' digits
+    try:
+        return int(digits, 16)
+    except ValueError:  # letters past "f"
+        return key
 
 
 @dataclass(frozen=True)
