@@ -48,12 +48,9 @@ class Dedup:
         return len(self._known)
 
 
-_UUID_DASHES = (8, 13, 18, 23)
-
-
 def _uuid_number(key: str) -> int | str:
     """A UUID in its canonical text (8-4-4-4-12 hex digits, either case) as its number; any other id as it is."""
-    if len(key) != 36 or any(key[at] != "-" for at in _UUID_DASHES):
+    if len(key) != 36 or not key[8] == key[13] == key[18] == key[23] == "-":
         return key
     digits = key.replace("-", "")
     if len(digits) != 32 or not (digits.isascii() and digits.isalnum()):
