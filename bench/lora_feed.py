@@ -20,10 +20,14 @@ def devices(count: int) -> list[dict[str, Any]]:
 
 
 class LoraFeed:
-    """Publishes uplinks round-robin over ``nodes`` nodes, ``rate`` uplinks/s, each stamped with the send time."""
+    """Publishes uplinks round-robin over ``nodes`` nodes, ``rate`` uplinks/s, each stamped with the send time.
 
-    def __init__(self, port: int, nodes: int, rate: float) -> None:
+    ``first_round`` (uplinks/s, 0 for none): the first pass over the nodes goes at that rate, so that every node has
+    been heard once before the nominal rate begins (``first_round_sent``), as on a gateway that has run for a while."""
+
+    def __init__(self, port: int, nodes: int, rate: float, *, first_round: float = 0.0) -> None:
         self.nodes, self.rate, self.sent = nodes, rate, 0
+        self.first_round = first_round
         self._stop = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-chirpstack-{port}")
         self.client.max_inflight_messages_set(100)
@@ -35,10 +39,21 @@ class LoraFeed:
         self._thread.start()
         return self
 
+    @property
+    def first_round_sent(self) -> bool:
+        return self.sent >= self.nodes
+
+    def _due(self, began: float) -> float:
+        if not self.first_round:
+            return began + self.sent / self.rate
+        if self.sent < self.nodes:
+            return began + self.sent / self.first_round
+        return began + self.nodes / self.first_round + (self.sent - self.nodes) / self.rate
+
     def _run(self) -> None:
         began = time.monotonic()
         while not self._stop.is_set():
-            due = began + self.sent / self.rate
+            due = self._due(began)
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
             topic, raw = _event(self.sent, self.nodes, "json")
