@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.device_state import LorawanDeviceStatus
+from edge_agent.lorawan import signal_log
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.events import Radio
 
@@ -101,7 +102,7 @@ class RadioTrack:
     silent: bool = False
     alarms: dict[str, bool] = field(default_factory=dict)
     application_id: str | None = None
-    recent: tuple[tuple[float, int, Radio], ...] = ()  # the last RECENT_UPLINKS, oldest first (a tuple: no
+    recent: tuple[signal_log.PackedUplink, ...] = ()  # the last RECENT_UPLINKS, oldest first (a tuple: no
     # deque's 64-slot block per device)
     missing_fields: int = 0  # codec = "chirpstack": mapped fields the decoded object lacked
     problem: str | None = None  # why the device's codec cannot be used (its uplinks are kept undecoded)
@@ -124,11 +125,7 @@ class RadioTrack:
 
     def signal(self, last: int = RECENT_UPLINKS) -> list[dict[str, Any]]:
         """The radio metadata of the last uplinks, newest first: each gateway's RSSI and SNR, the SF."""
-        newest = list(self.recent)[::-1][:max(0, last)]
-        return [{"ts": ts, "f_cnt": f_cnt, "spreading_factor": radio.spreading_factor, "bandwidth": radio.bandwidth,
-                 "frequency": radio.frequency, "gateways": [{"gateway": rx.gateway_id, "rssi": rx.rssi, "snr": rx.snr}
-                                                            for rx in radio.receptions]}
-                for ts, f_cnt, radio in newest]
+        return [signal_log.unpack(entry) for entry in self.recent[::-1][:max(0, last)]]
 
 
 class DeviceTable:
@@ -154,7 +151,9 @@ class DeviceTable:
         state.radio = radio
         state.last_seen = wall
         state.heard_mono = mono
-        state.recent = (*state.recent[max(0, len(state.recent) - RECENT_UPLINKS + 1):], (wall, f_cnt, radio))
+        recent = state.recent
+        packed = signal_log.pack(wall, f_cnt, radio, recent[-1] if recent else None)
+        state.recent = (*recent[max(0, len(recent) - RECENT_UPLINKS + 1):], packed)
         state.uplinks += 1
         state.lost_uplinks += check.lost
         state.counter_resets += int(check.reset)
