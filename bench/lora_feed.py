@@ -22,12 +22,14 @@ def devices(count: int) -> list[dict[str, Any]]:
 class LoraFeed:
     """Publishes uplinks round-robin over ``nodes`` nodes, ``rate`` uplinks/s, each stamped with the send time.
 
-    ``first_round`` (uplinks/s, 0 for none): the first pass over the nodes goes at that rate, so that every node has
-    been heard once before the nominal rate begins (``first_round_sent``), as on a gateway that has run for a while."""
+    ``warm_up`` (rounds, uplinks/s; none by default): the first passes over the nodes go at that rate, so that every
+    node has been heard that many times before the nominal rate begins (``warmed_up``), as on a gateway that has run
+    for a while."""
 
-    def __init__(self, port: int, nodes: int, rate: float, *, first_round: float = 0.0) -> None:
+    def __init__(self, port: int, nodes: int, rate: float, *, warm_up: tuple[int, float] = (0, 0.0)) -> None:
         self.nodes, self.rate, self.sent = nodes, rate, 0
-        self.first_round = first_round
+        rounds, warm_rate = warm_up
+        self.warm_up_uplinks, self.warm_up_rate = (nodes * rounds, warm_rate) if rounds and warm_rate else (0, 0.0)
         self._stop = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-chirpstack-{port}")
         self.client.max_inflight_messages_set(100)
@@ -40,15 +42,14 @@ class LoraFeed:
         return self
 
     @property
-    def first_round_sent(self) -> bool:
-        return self.sent >= self.nodes
+    def warmed_up(self) -> bool:
+        return self.sent >= self.warm_up_uplinks
 
     def _due(self, began: float) -> float:
-        if not self.first_round:
-            return began + self.sent / self.rate
-        if self.sent < self.nodes:
-            return began + self.sent / self.first_round
-        return began + self.nodes / self.first_round + (self.sent - self.nodes) / self.rate
+        fast = self.warm_up_uplinks
+        if self.sent < fast:
+            return began + self.sent / self.warm_up_rate
+        return began + (fast / self.warm_up_rate if fast else 0.0) + (self.sent - fast) / self.rate
 
     def _run(self) -> None:
         began = time.monotonic()

@@ -38,7 +38,7 @@ class Load:
     rtu_paced: bool = True
     lora_nodes: int = 500
     lora_rate: float = 500 / 600  # uplinks/s: 500 nodes every 10 minutes
-    lora_first_round: float = 0.0  # > 0: every node heard once first, at this many uplinks/s (see LoraFeed)
+    lora_warm_up: tuple[int, float] = (0, 0.0)  # every node heard this many times first, at this many uplinks/s
     store: tuple[tuple[str, Any], ...] = ()  # [store] settings over the defaults, e.g. (("synchronous", "normal"),)
     alarm_every: float = 0.0  # > 0: one more meter, polled every second, for measure_alarms (bench/alarm_latency.py)
     sync: tuple[tuple[str, Any], ...] = ()  # [upstream.sync] settings over the bench's
@@ -129,16 +129,15 @@ class Pipeline:
         self.agent_pid = agent.pid
         self._await_first_readings()
         if load.lora_nodes:
-            self.feed = LoraFeed(broker.port, load.lora_nodes, load.lora_rate,
-                                 first_round=load.lora_first_round).start()
+            self.feed = LoraFeed(broker.port, load.lora_nodes, load.lora_rate, warm_up=load.lora_warm_up).start()
 
-    def await_every_node_heard(self, settle: float = 3.0, timeout: float = 120.0) -> None:
-        """Once the feed's first round is published (``Load.lora_first_round``), ``settle`` seconds more for the agent
-        to take the last of it."""
+    def await_warm_up(self, settle: float = 3.0, timeout: float = 300.0) -> None:
+        """Once the feed's warm-up is published (``Load.lora_warm_up``), ``settle`` seconds more for the agent to
+        take the last of it."""
         deadline = time.monotonic() + timeout
-        while self.feed is not None and not self.feed.first_round_sent:
+        while self.feed is not None and not self.feed.warmed_up:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the LoRaWAN feed's first round not sent in {timeout} s; see {self.folder}")
+                raise RuntimeError(f"the LoRaWAN feed's warm-up not sent in {timeout} s; see {self.folder}")
             time.sleep(0.1)
         time.sleep(settle)
 
