@@ -160,8 +160,8 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
 # Before the window, each LoRaWAN node heard once in a first round at 50 uplinks/s (10 s for the commune's 500
 # nodes, where the nominal rate takes 10 minutes): their last values, tracks and codec state, about 2 MB, which a
 # window opened earlier missed. The full mode goes on to the signal view's depth (RECENT_UPLINKS rounds) at 10
-# uplinks/s. Faster warm-ups leave their own high-water mark: ten rounds at 100/s read 1.5 MB above the nominal
-# rate's hour (docs/performance.md).
+# uplinks/s. Faster warm-ups leave their own high-water mark: six rounds at 100/s read 1.4 MB above six at the
+# nominal rate (docs/performance.md).
 WARM_UP = {"tiny": (1, 50.0), "quick": (1, 50.0)}
 
 
@@ -171,7 +171,7 @@ def daemon_figures(mode: str, *, tls: bool = False) -> dict[str, Any]:
     seconds = {"tiny": 3.0, "quick": 60.0}.get(mode, 600.0)
     with Pipeline(load) as pipeline:
         pipeline.await_warm_up(timeout=60.0 + warm_up[0] * load.lora_nodes / warm_up[1])
-        time.sleep(load.tcp_interval)
+        time.sleep(load.tcp_interval)  # and one full poll cycle after it
         began = time.monotonic()
         samples: list[tuple[float, float]] = []
         while True:
