@@ -7,7 +7,7 @@ from typing import Literal
 
 from edge_agent.config.base import Field, Model, Position, ValidationInfo, field_validator, model_validator
 
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 class BinGeometry(Model):
@@ -66,7 +66,7 @@ class LorawanDeviceConfig(Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     dev_eui: str = Field(pattern=r"^[0-9a-fA-F]{16}$")
     codec: str
-    application_id: str | None = Field(None, pattern=_UUID, description="ChirpStack application, for downlinks")
+    application_id: str | None = Field(None, pattern=UUID_PATTERN, description="ChirpStack application, for downlinks")
     uplink_interval: float = Field(3600.0, gt=0, description="seconds between the device's regular uplinks")
     silent_after: float = Field(3.0, ge=1.0, description="silent alarm after this many missed intervals")
     confirmed_downlinks: bool = True
@@ -131,7 +131,7 @@ class ChirpstackConfig(Model):
         import re
 
         for item in value:
-            if not re.match(_UUID, item):
+            if not re.match(UUID_PATTERN, item):
                 raise ValueError(f"'{item}' is not a ChirpStack application id (a UUID)")
         return [item.lower() for item in value]
 

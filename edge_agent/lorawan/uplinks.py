@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.lorawan import signal_log
-from edge_agent.lorawan.config import LorawanDeviceConfig
+from edge_agent.lorawan.config import UUID_PATTERN, LorawanDeviceConfig
 from edge_agent.lorawan.events import Radio
 
 _FCNT_MODULO = 1 << 32
 _WRAP_WINDOW = 1 << 16  # a drop from near 2**32 to below this is a wrap, not a reset
+_CANONICAL_UUID = re.compile(UUID_PATTERN)  # fullmatch: no newline after it
 RECENT_UPLINKS = 10  # uplinks whose radio metadata is kept per device, for the signal view
 
 
@@ -51,16 +53,8 @@ class Dedup:
 
 
 def _uuid_number(key: str) -> int | str:
-    """A UUID in its canonical text (8-4-4-4-12 hex digits, either case) as its number; any other id as it is."""
-    if len(key) != 36 or not key[8] == key[13] == key[18] == key[23] == "-":
-        return key
-    digits = key.replace("-", "")
-    if len(digits) != 32 or not (digits.isascii() and digits.isalnum()):
-        return key  # int() would also take "_", "+" and other scripts' digits
-    try:
-        return int(digits, 16)
-    except ValueError:  # letters past "f"
-        return key
+    """A UUID in its canonical text (``config.UUID_PATTERN``, either case) as its number; any other id as it is."""
+    return int(key.replace("-", ""), 16) if _CANONICAL_UUID.fullmatch(key) else key
 
 
 @dataclass(frozen=True)

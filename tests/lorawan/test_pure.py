@@ -87,6 +87,7 @@ def test_dedup_knows_a_uuid_in_either_case_and_keeps_other_ids_as_text() -> None
     assert dedup.seen(uplink) is False
     assert dedup.seen(uplink.upper()) is True  # one UUID, however it is written
     assert dedup.seen(uplink.replace("-", "")) is False  # not a UUID's canonical text: another id
+    assert dedup.seen(uplink + "\n") is False  # nor with a newline after it
     assert dedup.seen("0f8b7c5e-3a2d-4e1f-9b6a-5c4d3e2f1a0c") is False  # one digit apart
     lookalikes = ["0f8b7c5e-3a2d-4e1f-9b6a-5c4d3e2f1a0g", "0f8b7c5e-3a2d-4e1f-9b6a-5c4d3e2f1_0b",
                   "0f8b7c5e-3a2d-4e1f-9b6a-5c4d3e2f1\u0661\u0660b"]  # a letter past f, "_", Arabic-Indic digits
