@@ -166,11 +166,10 @@ WARM_UP = {"tiny": (1, 50.0), "quick": (1, 50.0)}
 
 
 def daemon_figures(mode: str, *, tls: bool = False) -> dict[str, Any]:
-    warm_up = WARM_UP.get(mode, (RECENT_UPLINKS, 10.0))
-    load = replace(TINY if mode == "tiny" else COMMUNE, tls=tls, lora_warm_up=warm_up)
+    load = replace(TINY if mode == "tiny" else COMMUNE, tls=tls, lora_warm_up=WARM_UP.get(mode, (RECENT_UPLINKS, 10.0)))
     seconds = {"tiny": 3.0, "quick": 60.0}.get(mode, 600.0)
     with Pipeline(load) as pipeline:
-        pipeline.await_warm_up(timeout=60.0 + warm_up[0] * load.lora_nodes / warm_up[1])
+        pipeline.await_warm_up()
         time.sleep(load.tcp_interval)  # and one full poll cycle after it
         began = time.monotonic()
         samples: list[tuple[float, float]] = []

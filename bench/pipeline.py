@@ -131,9 +131,11 @@ class Pipeline:
         if load.lora_nodes:
             self.feed = LoraFeed(broker.port, load.lora_nodes, load.lora_rate, warm_up=load.lora_warm_up).start()
 
-    def await_warm_up(self, settle: float = 3.0, timeout: float = 300.0) -> None:
+    def await_warm_up(self, settle: float = 3.0) -> None:
         """Once the feed's warm-up is published (``Load.lora_warm_up``), ``settle`` seconds more for the agent to
-        take the last of it."""
+        take the last of it. A feed a minute behind its warm-up's own time is an error."""
+        rounds, rate = self.load.lora_warm_up
+        timeout = 60.0 + (rounds * self.load.lora_nodes / rate if rounds and rate else 0.0)
         deadline = time.monotonic() + timeout
         while self.feed is not None and not self.feed.warmed_up:
             if time.monotonic() > deadline:
