@@ -85,7 +85,7 @@ async def points(ctx: ControlContext, args: dict[str, Any]) -> Reply:
     except KeyError as exc:
         raise RequestFailed(str(exc.args[0])) from None
     for row in rows:
-        row["last"] = ctx.book.get(row["device"]).values.get(row["point"])
+        row["last"] = ctx.book.get(row["device"]).value(row["point"])
     return ok(points=rows + _heard_points(ctx, device if isinstance(device, str) else None))
 
 
