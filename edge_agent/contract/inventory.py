@@ -53,7 +53,7 @@ class InventoryPublisher:
         self._link = link
         self._drivers = drivers
         self._task: asyncio.Task[None] | None = None
-        self._sent: dict[str, Any] | None = None
+        self._sent: tuple[bool | None, ...] | None = None  # the devices' online states in the last one sent
         self._connection: float | None = None
         self._identities: SiteIdentities | None = None
         self.published = 0
@@ -71,12 +71,18 @@ class InventoryPublisher:
         return {"published": self.published}
 
     def current(self) -> dict[str, Any]:
+        return self._fields(self._states())
+
+    def _states(self) -> dict[str, DeviceState]:
         drivers = self._drivers
         modbus = drivers.modbus.devices_status(details=False) if drivers.modbus is not None else []
         lorawan = drivers.lorawan.devices_status() if drivers.lorawan is not None else []
+        return device_states(self._config.devices, modbus, lorawan)
+
+    def _fields(self, states: Mapping[str, DeviceState]) -> dict[str, Any]:
         if self._identities is None:  # read once: the shipped driver files do not change while the agent runs
             self._identities = site_identities(self._config)
-        return inventory_fields(self._config, device_states(self._config.devices, modbus, lorawan), self._identities)
+        return inventory_fields(self._config, states, self._identities)
 
     async def _loop(self) -> None:
         while True:
@@ -91,12 +97,16 @@ class InventoryPublisher:
         since = link.counters.connected_since
         if not link.connected or since is None:
             return
-        fields = self.current()
-        if since == self._connection and fields == self._sent:
+        states = self._states()
+        # The inventory changes with the devices' online states alone (the config and the identities are fixed for
+        # the agent's life): they are what is kept of the last one sent, not the inventory itself.
+        online = tuple(state.online if (state := states.get(device.name)) else None for device in self._config.devices)
+        if since == self._connection and online == self._sent:
             return
+        fields = self._fields(states)
         payload = inventory_payload({**fields, "ts": iso_utc(self._clock.now())})
         with contextlib.suppress(LinkDown):
             link.publish_raw(link.topics.inventory, payload, retain=True)
-            self._sent, self._connection = fields, since
+            self._sent, self._connection = online, since
             self.published += 1
             log.info("inventory_published", devices=len(fields["devices"]))
