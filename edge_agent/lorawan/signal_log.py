@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from edge_agent.lorawan.events import Radio
 
@@ -47,6 +47,27 @@ def unpack(entry: PackedUplink) -> dict[str, Any]:
         shown.append({"gateway": gateway, "rssi": rssi, "snr": None if math.isnan(snr) else snr})
     return {"ts": wall, "f_cnt": f_cnt, "spreading_factor": _given(spreading_factor), "bandwidth": _given(bandwidth),
             "frequency": _given(frequency), "gateways": shown}
+
+
+class Best(NamedTuple):
+    """What ``status`` shows of a device's last uplink: the gateway that heard it best, with its RSSI and SNR, and
+    the spreading factor."""
+
+    gateway: str | None = None
+    rssi: int | None = None
+    snr: float | None = None
+    spreading_factor: int | None = None
+
+
+def best(entry: PackedUplink) -> Best:
+    """The best reception of a packed uplink: the first (the parsers sort the receptions by RSSI, strongest
+    first, as they pick the best)."""
+    numbers, gateways = entry
+    spreading_factor = _given(_HEAD.unpack_from(numbers)[2])
+    if not gateways:
+        return Best(spreading_factor=spreading_factor)
+    rssi, snr = _RECEPTION.unpack_from(numbers, _HEAD.size)
+    return Best(gateways[0], rssi, None if math.isnan(snr) else snr, spreading_factor)
 
 
 def _int(value: int | None) -> int:

@@ -86,7 +86,6 @@ class RadioTrack:
     heard_mono: float
     last_seen: float | None = None
     f_cnt: int | None = None
-    radio: Radio = field(default_factory=Radio)
     battery_percent: float | None = None
     uplinks: int = 0
     lost_uplinks: int = 0
@@ -106,10 +105,11 @@ class RadioTrack:
         return self.config.uplink_interval * self.config.silent_after
 
     def status(self) -> LorawanDeviceStatus:
+        last = signal_log.best(self.recent[-1]) if self.recent else signal_log.Best()
         return {
             "device": self.config.name, "dev_eui": self.config.dev_eui, "codec": self.config.codec,
-            "last_seen": self.last_seen, "f_cnt": self.f_cnt, "rssi": self.radio.rssi, "snr": self.radio.snr,
-            "spreading_factor": self.radio.spreading_factor, "gateway": self.radio.gateway_id,
+            "last_seen": self.last_seen, "f_cnt": self.f_cnt, "rssi": last.rssi, "snr": last.snr,
+            "spreading_factor": last.spreading_factor, "gateway": last.gateway,
             "battery_percent": self.battery_percent, "uplinks": self.uplinks, "lost_uplinks": self.lost_uplinks,
             "counter_resets": self.counter_resets, "decode_errors": self.decode_errors,
             "duplicates": self.duplicates, "silent": self.silent,
@@ -142,7 +142,6 @@ class DeviceTable:
         """Record an uplink; returns what its frame counter says."""
         check = check_fcnt(state.f_cnt, f_cnt)
         state.f_cnt = f_cnt
-        state.radio = radio
         state.last_seen = wall
         state.heard_mono = mono
         recent = state.recent

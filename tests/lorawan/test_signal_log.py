@@ -6,10 +6,16 @@ import json
 import time
 import tracemalloc
 
+import pytest
+from chirpstack_api import integration
+from google.protobuf import json_format
+
 from bench.lorawan_bench import _event
+from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.lorawan.event_parsing import parse_event
 from edge_agent.lorawan.events import Radio, Reception, UplinkFrame, parse_topic
 from edge_agent.lorawan.signal_log import PackedUplink, pack, unpack
+from edge_agent.lorawan.uplinks import DeviceTable
 
 
 def test_an_uplink_is_shown_as_its_radio_metadata_came_whatever_it_lacked() -> None:
@@ -68,3 +74,35 @@ def test_ten_uplinks_of_five_hundred_nodes_take_under_200_bytes_each_against_448
             tracemalloc.stop()
     assert unpack(kept[-1])["gateways"][0]["rssi"] == -60 - 4999 % 57
     assert held / 5000 < 200, f"{held / 5000:.0f} bytes an uplink"
+
+
+@pytest.mark.parametrize("encoding", ["json", "protobuf"])
+def test_status_shows_the_best_reception_of_the_last_uplink_as_the_parser_picked_it(encoding: str) -> None:
+    """Three gateways, the strongest second in ChirpStack's list and two at the same RSSI: ``status`` shows the
+    gateway, RSSI and SNR the parser picked as the best (the track keeps only the packed uplinks)."""
+    name, raw = _event(3, 500, "json")
+    event = json.loads(raw)
+    event["rxInfo"] = [{"gatewayId": "0016c001ff10a001", "rssi": -110, "snr": -2.5, "crcStatus": "CRC_OK"},
+                       {"gatewayId": "0016c001ff10a002", "rssi": -80, "snr": 9.25, "crcStatus": "CRC_OK"},
+                       {"gatewayId": "0016c001ff10a003", "rssi": -80, "snr": 1.0, "crcStatus": "CRC_OK"}]
+    event["txInfo"]["modulation"]["lora"]["spreadingFactor"] = 10
+    payload = json.dumps(event).encode()
+    if encoding == "protobuf":
+        payload = bytes(json_format.ParseDict(event, integration.UplinkEvent(),
+                                              ignore_unknown_fields=True).SerializeToString())
+    uplink = parse_event(parse_topic(name), payload, encoding)
+    assert isinstance(uplink, UplinkFrame)
+    config = LorawanDeviceConfig(driver="lorawan", name="bin", dev_eui=uplink.dev_eui, codec="dragino_ldds75")
+    table = DeviceTable([config], now_mono=0.0)
+    track = table.by_name("bin")
+    assert track is not None
+    assert {key: track.status()[key] for key in ("gateway", "rssi", "snr", "spreading_factor")} == \
+        {"gateway": None, "rssi": None, "snr": None, "spreading_factor": None}
+    table.heard(track, f_cnt=uplink.f_cnt, radio=uplink.radio, wall=1.0, mono=1.0)
+    radio = uplink.radio
+    assert (radio.gateway_id, radio.rssi, radio.snr, radio.spreading_factor) == ("0016c001ff10a002", -80, 9.25, 10)
+    assert {key: track.status()[key] for key in ("gateway", "rssi", "snr", "spreading_factor")} == \
+        {"gateway": radio.gateway_id, "rssi": radio.rssi, "snr": radio.snr, "spreading_factor": 10}
+    table.heard(track, f_cnt=uplink.f_cnt + 1, radio=Radio(), wall=2.0, mono=2.0)  # heard with no radio metadata
+    assert {key: track.status()[key] for key in ("gateway", "rssi", "snr", "spreading_factor")} == \
+        {"gateway": None, "rssi": None, "snr": None, "spreading_factor": None}
