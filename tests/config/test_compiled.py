@@ -364,3 +364,41 @@ print(json.dumps({"yaml": "yaml" in sys.modules, "types": sorted(mapping.types),
     assert answer["codecs"] == default_registry().names()
     table = (default_registry().folder / "milesight_em310_udl.codec.yaml").read_text()
     assert answer["table"] == json.loads(json.dumps(read_yaml(table, fast=False)))
+
+
+def test_a_compiled_process_holds_its_documents_as_text_a_fraction_of_their_trees(tmp_path: Path) -> None:
+    """The documents (Modbus profiles, a codec's table, the FIWARE mapping, the YAML parsed) stay in the process for
+    its life, for whatever reads them later: held as JSON text, not as the trees they decode to."""
+    level = ('[[devices]]\ndriver = "lorawan"\nname = "bin"\ndev_eui = "24E124713B000001"\n'
+             'codec = "milesight_em310_udl"\n')
+    config = site(tmp_path, SITE.replace("[lighting]", level + "\n[lighting]", 1))
+    probe(config)  # writes the compiled form
+    script = """
+import json, sys
+from edge_agent.config import mode
+mode.use_compiled()
+from edge_agent.config import compiled
+from edge_agent.config.load import load_config
+from edge_agent.contract.fiware import default_mapping
+load_config(sys.argv[1])
+default_mapping()
+
+def deep(node, seen):
+    if id(node) in seen:
+        return 0
+    seen.add(id(node))
+    size = sys.getsizeof(node)
+    children = [*node.keys(), *node.values()] if isinstance(node, dict) else node if isinstance(node, list) else []
+    return size + sum(deep(child, seen) for child in children)
+
+trees = compiled.known_documents()
+print(json.dumps({"held": sum(deep(held, set()) for held in compiled._known.values()),
+                  "trees": deep(trees, set()), "keys": sorted(trees)}))
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, check=True)
+    answer = json.loads(done.stdout)
+    assert any(key.startswith("edge_agent.contract.fiware:") for key in answer["keys"])
+    assert any(key.startswith("edge_agent.modbus.profile:") for key in answer["keys"])
+    assert answer["trees"] > 100_000
+    assert answer["held"] * 3 < answer["trees"], answer
