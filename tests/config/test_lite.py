@@ -8,6 +8,7 @@ import tracemalloc
 import pytest
 
 from edge_agent.config.lite import BaseModel, Field
+from tests.support.memory import traced
 
 NAMES = ("name", "dev_eui", "codec", "description", "latitude", "longitude", "uplink_interval", "tags",
          "area", "street", "installed", "enabled")
@@ -60,17 +61,11 @@ def test_records_keep_their_values_inline_not_in_a_dictionary_each(build: str) -
     class). The compiled form's records used to have their ``__dict__`` updated: a dictionary each, 528 bytes."""
     node = _model()
     values = [{name: f"{name}-{i}" for name in NAMES} for i in range(2000)]
-    tracing = tracemalloc.is_tracing()
-    if not tracing:
-        tracemalloc.start()
-    try:
+    with traced():
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         records = [node.filled(v) for v in values] if build == "filled" else [node(**v) for v in values]
         gc.collect()
         each = (tracemalloc.get_traced_memory()[0] - before) / len(records)
-    finally:
-        if not tracing:
-            tracemalloc.stop()
     assert each < 260, f"{each:.0f} bytes a record"
     assert records[1999].street == "street-1999"

@@ -7,6 +7,7 @@ import tracemalloc
 
 from edge_agent.control.book import MAX_UNKNOWN_DEVICES, DeviceBook
 from edge_agent.reading import Event, Priority, Quality, Reading, Record
+from tests.support.memory import traced
 
 POINTS = ("temperature", "humidity", "battery_voltage", "fill_level", "distance", "tilt", "rssi", "snr",
           "spreading_factor", "frequency", "gateways", "f_cnt", "battery", "angle", "status", "counter")
@@ -85,10 +86,7 @@ def test_five_hundred_nodes_of_sixteen_points_keep_about_a_kilobyte_each() -> No
     Kept as the readings in a dictionary per device, this took 2,472 bytes a device; packed, 921."""
     names = [f"node-{i:03d}" for i in range(500)]
     units = ("°C", "%", "V", "%", "mm", "°", "dBm", "dB", None, "Hz", None, None, "%", "°", None, None)
-    tracing = tracemalloc.is_tracing()
-    if not tracing:
-        tracemalloc.start()
-    try:
+    with traced():
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         book = DeviceBook(names)
@@ -101,9 +99,6 @@ def test_five_hundred_nodes_of_sixteen_points_keep_about_a_kilobyte_each() -> No
         gc.collect()
         held = tracemalloc.get_traced_memory()[0] - empty
         assert empty - before < 200_000
-    finally:
-        if not tracing:
-            tracemalloc.stop()
     per_device = held / len(names)
     assert per_device < 1_100, f"{per_device:.0f} bytes a device"
     assert book.get("node-042").values["fill_level"] == {"value": 47.5, "unit": "%", "quality": "good",

@@ -14,6 +14,7 @@ from edge_agent.lorawan.event_parsing import parse_event
 from edge_agent.lorawan.events import Ack, EventError, Log, TxAck, UplinkFrame, parse_topic
 from edge_agent.lorawan.uplinks import Dedup, check_fcnt
 from tests.lorawan.support import APP, encode, event_topic, uplink_event
+from tests.support.memory import traced
 
 EUI = "a84041000181c5e1"
 
@@ -102,18 +103,12 @@ def test_dedup_full_of_chirpstack_ids_stays_small() -> None:
     decoded from bytes as it is heard, as the intake parses it from a message, so the text is the memory's alone to
     keep or to drop."""
     raw = [str(uuid.UUID(int=(n * 0x9E3779B97F4A7C15_F39CC0605CEDC834) % (1 << 128))).encode() for n in range(1, 4097)]
-    tracing = tracemalloc.is_tracing()
-    if not tracing:
-        tracemalloc.start()
-    try:
+    with traced():
         before, _ = tracemalloc.get_traced_memory()
         dedup = Dedup(size=4096)
         for key in raw:
             dedup.seen(key.decode())
         held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if not tracing:
-            tracemalloc.stop()
     assert len(dedup) == 4096
     assert all(dedup.seen(key.decode()) for key in raw[::97])
     assert held < 400 * 1024, f"{held} bytes for 4,096 ids"

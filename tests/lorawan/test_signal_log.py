@@ -16,6 +16,7 @@ from edge_agent.lorawan.event_parsing import parse_event
 from edge_agent.lorawan.events import Radio, Reception, UplinkFrame, parse_topic
 from edge_agent.lorawan.signal_log import PackedUplink, pack, unpack
 from edge_agent.lorawan.uplinks import DeviceTable
+from tests.support.memory import traced
 
 
 def test_an_uplink_is_shown_as_its_radio_metadata_came_whatever_it_lacked() -> None:
@@ -54,10 +55,7 @@ def test_ten_uplinks_of_five_hundred_nodes_take_under_200_bytes_each_against_448
         event = json.loads(raw)
         event["rxInfo"][0].update(rssi=-60 - index % 57, snr=-5 + index % 80 * 0.25)
         messages.append((parse_topic(name), json.dumps(event).encode()))
-    tracing = tracemalloc.is_tracing()
-    if not tracing:
-        tracemalloc.start()
-    try:
+    with traced():
         before = tracemalloc.get_traced_memory()[0]
         last: dict[str, PackedUplink] = {}
         kept: list[PackedUplink] = []
@@ -69,9 +67,6 @@ def test_ten_uplinks_of_five_hundred_nodes_take_under_200_bytes_each_against_448
             kept.append(packed)
         del uplink, packed
         held = tracemalloc.get_traced_memory()[0] - before - 5000 * 8  # the list's slots are the test's own
-    finally:
-        if not tracing:
-            tracemalloc.stop()
     assert unpack(kept[-1])["gateways"][0]["rssi"] == -60 - 4999 % 57
     assert held / 5000 < 200, f"{held / 5000:.0f} bytes an uplink"
 

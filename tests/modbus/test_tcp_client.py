@@ -13,6 +13,7 @@ from edge_agent.modbus.adapter import ModbusFailure, ModbusLink
 from edge_agent.modbus.simulator import make_units, start_tcp
 from tests.faults.rig import ModbusFleet
 from tests.modbus.helpers import run_async
+from tests.support.memory import traced
 from tests.support.ports import free_port
 
 
@@ -207,17 +208,11 @@ def test_answers_are_read_into_the_connections_own_buffer_not_a_large_object_per
         link = ModbusLink(host="127.0.0.1", port=port)
         try:
             await link.read(1, "input", 0, 10, timeout=2.0)  # connected, every code path run once
-            tracing = tracemalloc.is_tracing()  # a run under PYTHONTRACEMALLOC keeps tracing after the test
-            if not tracing:
-                tracemalloc.start()
-            try:
+            with traced():
                 before = tracemalloc.get_traced_memory()[0]
                 tracemalloc.reset_peak()
                 answered = [await link.read(1, "input", 0, 10, timeout=2.0) for _ in range(50)]
                 peak = tracemalloc.get_traced_memory()[1]
-            finally:
-                if not tracing:
-                    tracemalloc.stop()
         finally:
             link.close()
         return len(answered), before, peak
