@@ -131,7 +131,7 @@ class ChirpstackConfig(Model):
         import re
 
         for item in value:
-            if not re.match(UUID_PATTERN, item):
+            if not re.fullmatch(UUID_PATTERN, item):  # the whole text: "$" alone lets a final newline by
                 raise ValueError(f"'{item}' is not a ChirpStack application id (a UUID)")
         return [item.lower() for item in value]
 

@@ -169,8 +169,11 @@ def test_device_and_chirpstack_config_checks() -> None:
                 {"driver": "lorawan", "name": "b", "dev_eui": "a84041000181c5e1", "codec": "dragino_ldds75", **bad})
     with pytest.raises(ValidationError, match="grpc_address"):
         ChirpstackConfig.model_validate({"api_token_file": "/etc/token"})
-    with pytest.raises(ValidationError, match="UUID"):
-        ChirpstackConfig.model_validate({"application_ids": ["commune"]})
+    for not_an_id in ("commune", "0f4e2a6c-1b8d-4c3e-9a7f-5d2b8e6c4a10\n"):
+        with pytest.raises(ValidationError, match="UUID"):
+            ChirpstackConfig.model_validate({"application_ids": [not_an_id]})
+    taken = ChirpstackConfig.model_validate({"application_ids": ["0F4E2A6C-1B8D-4C3E-9A7F-5D2B8E6C4A10"]})
+    assert taken.application_ids == ["0f4e2a6c-1b8d-4c3e-9a7f-5d2b8e6c4a10"]
 
 
 def test_a_device_keeps_the_radio_of_its_last_uplinks_newest_first() -> None:
