@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from edge_agent.config.base import Field, Model, Position, ValidationInfo, field_validator, model_validator
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = re.compile(UUID_PATTERN)
+
+
+def is_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID in its canonical form (8-4-4-4-12 hex digits, either case) and nothing else:
+    ``fullmatch``, since ``$`` alone lets a final newline by."""
+    return _UUID.fullmatch(text) is not None
 
 
 class BinGeometry(Model):
@@ -128,10 +136,8 @@ class ChirpstackConfig(Model):
     @field_validator("application_ids")
     @classmethod
     def _uuids(cls, value: list[str]) -> list[str]:
-        import re
-
         for item in value:
-            if not re.fullmatch(UUID_PATTERN, item):  # the whole text: "$" alone lets a final newline by
+            if not is_uuid(item):
                 raise ValueError(f"'{item}' is not a ChirpStack application id (a UUID)")
         return [item.lower() for item in value]
 

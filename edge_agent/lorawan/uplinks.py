@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.device_state import LorawanDeviceStatus
 from edge_agent.lorawan import signal_log
-from edge_agent.lorawan.config import UUID_PATTERN, LorawanDeviceConfig
+from edge_agent.lorawan.config import LorawanDeviceConfig, is_uuid
 from edge_agent.lorawan.events import Radio
 
 _FCNT_MODULO = 1 << 32
 _WRAP_WINDOW = 1 << 16  # a drop from near 2**32 to below this is a wrap, not a reset
-_CANONICAL_UUID = re.compile(UUID_PATTERN)  # fullmatch: no newline after it
 RECENT_UPLINKS = 10  # uplinks whose radio metadata is kept per device, for the signal view
 
 
@@ -53,8 +51,8 @@ class Dedup:
 
 
 def _uuid_number(key: str) -> int | str:
-    """A UUID in its canonical text (``config.UUID_PATTERN``, either case) as its number; any other id as it is."""
-    return int(key.replace("-", ""), 16) if _CANONICAL_UUID.fullmatch(key) else key
+    """A UUID in its canonical text (``config.is_uuid``) as its number; any other id as it is."""
+    return int(key.replace("-", ""), 16) if is_uuid(key) else key
 
 
 @dataclass(frozen=True)
