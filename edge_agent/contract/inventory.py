@@ -26,6 +26,12 @@ log = get_logger(__name__)
 _EVERY = 1.0  # seconds between checks for a new connection or a changed state
 
 
+def online(states: Mapping[str, DeviceState], device: str) -> bool | None:
+    """Whether ``device`` answers; None while it has no state yet."""
+    state = states.get(device)
+    return state.online if state else None
+
+
 def inventory_fields(config: SiteConfig, states: Mapping[str, DeviceState],
                      identities: SiteIdentities | None = None) -> dict[str, Any]:
     """``states``: device name -> its state (a device without one is not known yet: ``online`` null)."""
@@ -35,7 +41,7 @@ def inventory_fields(config: SiteConfig, states: Mapping[str, DeviceState],
         ident = identities.devices[device.name]
         devices.append({
             "name": device.name, "driver": device.driver, "model": ident.model, "fiware_type": ident.entity_type,
-            "fiware_id": ident.entity_id, "online": state.online if (state := states.get(device.name)) else None,
+            "fiware_id": ident.entity_id, "online": online(states, device.name),
         })
     return {"gateway": config.gateway_id,
             "location": {"type": "Point", "coordinates": [config.site.longitude, config.site.latitude]},
@@ -100,13 +106,13 @@ class InventoryPublisher:
         states = self._states()
         # The inventory changes with the devices' online states alone (the config and the identities are fixed for
         # the agent's life): they are what is kept of the last one sent, not the inventory itself.
-        online = tuple(state.online if (state := states.get(device.name)) else None for device in self._config.devices)
-        if since == self._connection and online == self._sent:
+        answering = tuple(online(states, device.name) for device in self._config.devices)
+        if since == self._connection and answering == self._sent:
             return
         fields = self._fields(states)
         payload = inventory_payload({**fields, "ts": iso_utc(self._clock.now())})
         with contextlib.suppress(LinkDown):
             link.publish_raw(link.topics.inventory, payload, retain=True)
-            self._sent, self._connection = online, since
+            self._sent, self._connection = answering, since
             self.published += 1
             log.info("inventory_published", devices=len(fields["devices"]))
