@@ -147,6 +147,22 @@ def pydantic_form(config: Path) -> dict[str, Any]:
     return body
 
 
+def compiled_site_with_a_table_codec(tmp_path: Path) -> Path:
+    """``SITE`` with a level sensor (a table codec), its compiled form written."""
+    level = ('[[devices]]\ndriver = "lorawan"\nname = "bin"\ndev_eui = "24E124713B000001"\n'
+             'codec = "milesight_em310_udl"\n')
+    config = site(tmp_path, SITE.replace("[lighting]", level + "\n[lighting]", 1))
+    probe(config)  # writes the compiled form
+    return config
+
+
+def run_compiled(script: str, config: Path) -> Any:
+    """What ``script`` (a compiled process, given the config's path) prints, as JSON."""
+    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
 @pytest.mark.parametrize("name", [*sorted(p.stem for p in resources.configs_dir().glob("*.toml")), "test-site"])
 def test_a_compiled_process_reads_what_pydantic_validated(tmp_path: Path, name: str) -> None:
     text = SITE if name == "test-site" else resources.bundled_config(name).read_text()
@@ -332,10 +348,7 @@ except ConfigError as exc:
 def test_the_yaml_the_check_parsed_is_not_parsed_again_in_a_compiled_process(tmp_path: Path) -> None:
     """The FIWARE mapping, the codec registry and table codecs come from the compiled form: no YAML parser, and
     the same data as parsing the text gives."""
-    level = ('[[devices]]\ndriver = "lorawan"\nname = "bin"\ndev_eui = "24E124713B000001"\n'
-             'codec = "milesight_em310_udl"\n')
-    config = site(tmp_path, SITE.replace("[lighting]", level + "\n[lighting]", 1))
-    probe(config)  # writes the compiled form
+    config = compiled_site_with_a_table_codec(tmp_path)
     script = """
 import json, sys, tomllib
 from pathlib import Path
@@ -353,9 +366,7 @@ table = read_yaml((registry.folder / "milesight_em310_udl.codec.yaml").read_text
 print(json.dumps({"yaml": "yaml" in sys.modules, "types": sorted(mapping.types), "codecs": registry.names(),
                   "table": table}))
 """
-    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, check=True)
-    answer = json.loads(done.stdout)
+    answer = run_compiled(script, config)
     assert answer["yaml"] is False
     from edge_agent.contract.fiware import default_mapping
     from edge_agent.lorawan.codecs import default_registry
@@ -369,10 +380,7 @@ print(json.dumps({"yaml": "yaml" in sys.modules, "types": sorted(mapping.types),
 def test_a_compiled_process_holds_its_documents_as_text_a_fraction_of_their_trees(tmp_path: Path) -> None:
     """The documents (Modbus profiles, a codec's table, the FIWARE mapping, the YAML parsed) stay in the process for
     its life, for whatever reads them later: held as JSON text, not as the trees they decode to."""
-    level = ('[[devices]]\ndriver = "lorawan"\nname = "bin"\ndev_eui = "24E124713B000001"\n'
-             'codec = "milesight_em310_udl"\n')
-    config = site(tmp_path, SITE.replace("[lighting]", level + "\n[lighting]", 1))
-    probe(config)  # writes the compiled form
+    config = compiled_site_with_a_table_codec(tmp_path)
     script = """
 import json, sys
 from edge_agent.config import mode
@@ -395,9 +403,7 @@ trees = compiled.known_documents()
 print(json.dumps({"held": sum(deep(held, set()) for held in compiled._known.values()),
                   "trees": deep(trees, set()), "keys": sorted(trees)}))
 """
-    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, check=True)
-    answer = json.loads(done.stdout)
+    answer = run_compiled(script, config)
     assert any(key.startswith("edge_agent.contract.fiware:") for key in answer["keys"])
     assert any(key.startswith("edge_agent.modbus.profile:") for key in answer["keys"])
     assert answer["trees"] > 100_000
