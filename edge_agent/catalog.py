@@ -11,13 +11,13 @@ becomes of the devices using it (the services report them unusable and run on).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from edge_agent import resources
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 
 if TYPE_CHECKING:  # the codecs and profiles are loaded when a driver is looked for, not with a site's config
     from edge_agent.lorawan.codecs import PayloadCodec
@@ -28,7 +28,7 @@ Kind = Literal["modbus", "lorawan"]
 BUNDLED = "bundled"
 
 
-@dataclass(frozen=True)
+@frozen
 class DriverFile:
     """One driver file: a Modbus profile or a LoRaWAN codec, bundled or from a site directory."""
 

@@ -6,10 +6,10 @@ The retained inventory (MQTT) reads its ``online``; the control socket's device 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 from edge_agent.config.devices import SimulatedDeviceConfig
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.config import LorawanDeviceConfig
 from edge_agent.modbus.config import ModbusDeviceConfig
 
@@ -59,7 +59,7 @@ class LorawanDeviceStatus(TypedDict):
     problem: str | None  # why its codec cannot be used
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceState:
     """One device as the technician and the hypervisor see it."""
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge_agent.backoff import Backoff, random_share
 from edge_agent.errors import LinkDown
+from edge_agent.frozen import frozen
 from edge_agent.logs import get_logger
 from edge_agent.mqtt import packets as pk
 from edge_agent.sync.credentials import Credentials
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@frozen
 class TlsFiles:
     ca_file: Path | None
     cert_file: Path | None
@@ -48,7 +49,7 @@ class TlsFiles:
     verify: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class MqttSettings:
     host: str
     port: int
@@ -100,7 +101,7 @@ def plain_reason(reason: object) -> str:
     return _PLAIN.get(text, text)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Message:
     """A message received; ``mid`` and ``qos`` are what ``ack`` needs."""
 

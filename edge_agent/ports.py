@@ -5,9 +5,9 @@ commands) and to the technician's control socket. Each names only what its users
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from edge_agent.frozen import frozen
 from edge_agent.store.outbox import OutboxStats
 from edge_agent.store.rows import StoredRecord
 from edge_agent.store.worker import StoreWorker
@@ -77,7 +77,7 @@ class LightingGroups(Protocol):
     def active_alarms(self) -> list[tuple[str, str, str | None]]: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class Drivers:
     """The drivers the site runs (None: the site has no such device) and its rules (None: no lighting, no alarm)."""
 

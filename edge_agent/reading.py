@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, NamedTuple
+
+from edge_agent.frozen import frozen
 
 Value = float | int | bool | str | None
 
@@ -47,7 +49,7 @@ class Reading(NamedTuple):
     clock_synced: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Event:
     """Something that happened: an alarm raised or cleared, a device offline, a store dropping data."""
 

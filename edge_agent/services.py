@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.reading import Record
 
 
@@ -31,7 +31,7 @@ class Service(Protocol):
     def health(self) -> dict[str, object]: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceContext:
     """What a service factory gets to build its service."""
 

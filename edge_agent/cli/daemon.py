@@ -9,14 +9,15 @@ are read here, spelled as ``run --help`` lists them (through typer, see run_cmd)
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from edge_agent.frozen import frozen
 
 LOG_FORMATS = ("auto", "json", "console")
 USAGE = "usage: edge-agent run --config PATH [--log-format {auto,json,console}]"
 
 
-@dataclass(frozen=True)
+@frozen
 class Options:
     config: Path
     log_format: str = "auto"

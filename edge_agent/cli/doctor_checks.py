@@ -9,13 +9,13 @@ import os
 import socket
 import ssl
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.clock import kernel_clock_synced
 from edge_agent.config.site import SiteConfig
 from edge_agent.config.upstream import TlsConfig
 from edge_agent.errors import ConfigError, DeviceError
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.doctor import DEFAULT_CHIRPSTACK_TOML, check_chirpstack_text
 from edge_agent.lorawan.grpc_client import read_token, token_problem
 from edge_agent.store.series import StoreUnreadable
@@ -28,7 +28,7 @@ MIN_FREE_BYTES = 100_000_000
 _DAY = 86_400.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     name: str
     status: str  # "ok", "warn" or "fail"

@@ -10,7 +10,6 @@ previous run does not count.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -19,13 +18,14 @@ from edge_agent.cli.output import fail
 from edge_agent.config.load import load_config
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError, EdgeAgentError
+from edge_agent.frozen import frozen
 from edge_agent.store.series import StoreUnreadable
 from edge_agent.store.view import agent_activity
 
 START_EVENT = "agent_started"  # the event the agent commits as it starts
 
 
-@dataclass(frozen=True)
+@frozen
 class AgentFacts:
     """What is known of the agent: when it last started, when it last committed, whether it answered live."""
 

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from edge_agent.frozen import frozen
 
 _CONFIG = {"--config": "config", "-c": "config"}
 _JSON = {"--json": "as_json"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Quick:
     """A command run without typer: the plain function its typer command calls, and that command's options."""
 

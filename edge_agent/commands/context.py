@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from edge_agent.clock import Clock
 from edge_agent.config.load import LoadedConfig
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ports import CommandLink, Drivers, Outbox, Restarter
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandContext:
     loaded: LoadedConfig  # the config in force, its file and its digest
     clock: Clock

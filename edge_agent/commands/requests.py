@@ -11,12 +11,13 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from edge_agent.clock import plausible
 from edge_agent.commands.errors import CommandFailure, ErrorCode
+from edge_agent.frozen import frozen
 from edge_agent.rules.overrides import MAX_OVERRIDE_S
 from edge_agent.safe_text import encodable, safe_data
 
@@ -28,7 +29,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ENVELOPE = {"v", "id", "command", "sent_at", "args"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Known:
     """What the gateway has: device and lighting group names."""
 
@@ -36,7 +37,7 @@ class Known:
     groups: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     id: str
     command: str

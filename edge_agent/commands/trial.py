@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from edge_agent.durable import remove, write_atomically
+from edge_agent.frozen import frozen
 from edge_agent.logs import get_logger
 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@frozen
 class Marker:
     request_id: str
     state: str

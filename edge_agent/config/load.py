@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,13 @@ from edge_agent.config.base import BaseModel, ValidationError
 from edge_agent.config.references import unknown_devices
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 
 # The fields that pick a model in a tagged union (devices by driver, alarm rules by kind).
 _DISCRIMINATORS = ("driver", "kind")
 
 
-@dataclass(frozen=True)
+@frozen
 class LoadedConfig:
     """A validated config, with where it came from and a hash the hypervisor can compare."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.contract.fiware import FiwareMapping, ModelSpec, StateRule, TypeSpec
 from edge_agent.contract.identity import DeviceIdentity
 from edge_agent.contract.placement import Placement, reading_of, seq_value, sub
+from edge_agent.frozen import frozen
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.payloads import iso_utc
 
@@ -101,7 +101,7 @@ def _relationship(target: str | list[str]) -> dict[str, Any]:
     return {"type": "Relationship", "object": target}
 
 
-@dataclass(frozen=True)
+@frozen
 class Judged:
     """What one device's attributes are derived from: its identity, its model, its readings of the batch."""
 

@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from edge_agent.config.base import Field, Model, ValidationError
 from edge_agent.config.compiled import validate
 from edge_agent.config.yaml_text import YamlError, read_yaml
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 from edge_agent.resources import drivers_dir
 
 DEFAULT_TYPE = "Device"
@@ -89,7 +90,7 @@ class _File(Model):
 
 # -- the rules ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Unit:
     symbol: str
     code: str
@@ -97,7 +98,7 @@ class Unit:
     factor: float
 
 
-@dataclass(frozen=True)
+@frozen
 class PointRule:
     """A point an attribute takes: by exact name, or by pattern with the component of an object value; ``when``:
     the values other points of the device must have had for the reading to mean what the attribute means."""
@@ -117,7 +118,7 @@ class PointRule:
         return True, (self.component or "").format(**found.groupdict())
 
 
-@dataclass(frozen=True)
+@frozen
 class AttributeSpec:
     name: str
     rules: tuple[PointRule, ...]
@@ -142,7 +143,7 @@ class AttributeSpec:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """Where a point goes: the attribute, its component in an object value, the other points' values it needs."""
 
@@ -151,7 +152,7 @@ class Target:
     when: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class StateRule:
     """A state attribute judged from flags: the first state with a raised flag, else ``otherwise``."""
 
@@ -163,7 +164,7 @@ class StateRule:
         return {point for _, flags in self.states for point, _ in flags}
 
 
-@dataclass(frozen=True)
+@frozen
 class TypeSpec:
     name: str
     subject: str
@@ -189,7 +190,7 @@ class TypeSpec:
         return found
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelSpec:
     entity_type: str
     enums: Mapping[str, Mapping[object, str]] = field(default_factory=dict)
@@ -206,7 +207,7 @@ class ModelSpec:
         return point, None
 
 
-@dataclass(frozen=True)
+@frozen
 class KindRule:
     entity_type: str
     points: tuple[str, ...]
@@ -221,7 +222,7 @@ class KindRule:
         return any(fnmatch.fnmatchcase(point, pattern) for point in points for pattern in self.points)
 
 
-@dataclass(frozen=True)
+@frozen
 class FiwareMapping:
     units: Mapping[str, Unit]
     types: Mapping[str, TypeSpec]

@@ -9,7 +9,7 @@ never changes while the agent runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from edge_agent.config.site import SiteConfig
 from edge_agent.config.yaml_text import YamlError, read_yaml
 from edge_agent.contract.fiware import DEFAULT_TYPE, FiwareMapping, ModelSpec, default_mapping
 from edge_agent.errors import ConfigError, DecodeError
+from edge_agent.frozen import frozen
 from edge_agent.logs import get_logger
 from edge_agent.lorawan.codec_api import CodecOptions
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig
@@ -45,7 +46,7 @@ def model_key(device: object) -> str:
     return str(getattr(device, "driver", "unknown"))
 
 
-@dataclass(frozen=True)
+@frozen
 class Facts:
     """What the driver files say of a device's model: words describing it, and its point names."""
 
@@ -54,7 +55,7 @@ class Facts:
     domain: str | None = None  # lighting, waste, mobility, security, energy, water or environment
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceIdentity:
     name: str
     model: str
@@ -69,7 +70,7 @@ class DeviceIdentity:
         return self.spec.entity_type
 
 
-@dataclass(frozen=True)
+@frozen
 class GroupIdentity:
     name: str
     entity_id: str
@@ -78,7 +79,7 @@ class GroupIdentity:
     implicit: bool = False  # a cabinet's own circuits, for a cabinet that is in no configured group
 
 
-@dataclass(frozen=True)
+@frozen
 class SiteIdentities:
     gateway: str
     devices: Mapping[str, DeviceIdentity]

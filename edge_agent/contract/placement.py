@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.contract.fiware import AttributeSpec, FiwareMapping, ModelSpec, Target, TypeSpec, camel
+from edge_agent.frozen import frozen
 from edge_agent.reading import Quality, Reading, Value
 from edge_agent.store.rows import StoredRecord
 from edge_agent.sync.payloads import iso_utc
@@ -27,7 +28,7 @@ ADDRESSED_SUFFIX = "ByAddress"
 RENAMED_SUFFIX = "Reading"  # a point whose own name is a term of the model's context
 
 
-@dataclass(frozen=True)
+@frozen
 class Placed:
     """One reading in its attribute: the value as the attribute holds it, and its unit code."""
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.clock import Clock
 from edge_agent.config.site import SiteConfig
 from edge_agent.control.book import DeviceBook
 from edge_agent.control.tail import TailHub
+from edge_agent.frozen import frozen
 from edge_agent.gateway_status import GatewayStatus
 from edge_agent.ports import Drivers, Outbox, Publisher
 
 Reply = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@frozen
 class ControlContext:
     """What the control operations see of the running gateway."""
 

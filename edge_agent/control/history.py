@@ -10,11 +10,11 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from edge_agent.control.protocol import RequestFailed, ok, reply_record_json
+from edge_agent.frozen import frozen
 from edge_agent.store import series
 from edge_agent.store.view import StoreView
 
@@ -42,7 +42,7 @@ def _name(args: dict[str, Any], key: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@frozen
 class HistoryQuery:
     device: str
     point: str
@@ -63,7 +63,7 @@ class HistoryQuery:
         return cls(_name(args, "device"), _name(args, "point"), since, until, buckets)
 
 
-@dataclass(frozen=True)
+@frozen
 class EventsQuery:
     since: float
     limit: int

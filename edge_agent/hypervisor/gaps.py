@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from edge_agent.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Gap:
     gateway: str
     first: int
@@ -19,7 +19,7 @@ class Gap:
         return self.last - self.first + 1
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplayPolicy:
     """``grace``: a hole younger than this may still be in flight (lanes interleave); ``retry_after``: wait for an
     answer this long before asking again; ``max_attempts``: then give up (the gateway may have pruned or dropped
@@ -31,7 +31,7 @@ class ReplayPolicy:
     max_per_tick: int = 50
 
 
-@dataclass(frozen=True)
+@frozen
 class Decision:
     request: list[Gap]
     abandon: list[Gap]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import psycopg
 
+from edge_agent.frozen import frozen
 from edge_agent.logs import get_logger
 
 log = get_logger(__name__)
@@ -17,7 +17,7 @@ _LOCK_KEY = 0x45444745  # one advisory lock: two workers starting together migra
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Migration:
     version: int
     name: str

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.frozen import frozen
 
 CONTRACT_VERSION = 1
 _ZLIB_FIRST_BYTE = 0x78
@@ -23,7 +23,7 @@ class BadPayload(EdgeAgentError):
     """A message that does not follow the contract: logged with its gateway, counted, skipped."""
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordRow:
     """One record, shaped like a row of the ``records`` table."""
 
@@ -40,7 +40,7 @@ class RecordRow:
     extra: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
+@frozen
 class IncomingBatch:
     gateway: str
     lane: str
@@ -48,7 +48,7 @@ class IncomingBatch:
     records: list[RecordRow]
 
 
-@dataclass(frozen=True)
+@frozen
 class StatusMessage:
     """A gateway's retained status message as the ingest reads it."""
 
@@ -141,7 +141,7 @@ def replay_request(prefix: str, gateway: str, first: int, last: int, *, request_
     return f"{prefix}/{gateway}/commands", json.dumps(body, separators=(",", ":")).encode()
 
 
-@dataclass(frozen=True)
+@frozen
 class ReplayAnswer:
     """A gateway's answer to a replay request: which range it covered and how many records it sent."""
 

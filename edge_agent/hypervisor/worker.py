@@ -20,6 +20,7 @@ import psycopg
 
 from edge_agent.backoff import Backoff
 from edge_agent.errors import LinkDown
+from edge_agent.frozen import frozen
 from edge_agent.hypervisor import db
 from edge_agent.hypervisor.gaps import Gap, ReplayPolicy, decide
 from edge_agent.hypervisor.migrate import apply_migrations
@@ -40,7 +41,7 @@ from edge_agent.sync.credentials import Credentials
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@frozen
 class IngestSettings:
     host: str
     port: int

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from edge_agent.domains import DOMAINS
 from edge_agent.errors import DecodeError, WriteRejected
+from edge_agent.frozen import frozen
 from edge_agent.reading import Quality
 
 __all__ = [
@@ -37,7 +38,7 @@ class EncodeError(WriteRejected):
     """A command the codec cannot encode: unknown name, value missing or out of range."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Point:
     """One decoded value, in our vocabulary and units (percentages 0-100); ``None`` only with BAD quality."""
 
@@ -47,7 +48,7 @@ class Point:
     quality: Quality = Quality.GOOD
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class PastReadings:
     """A record of readings the device stored and sent later (a history record): when, by the device's clock
     (``ts``, Unix seconds), and what it measured then. Never a current value."""
@@ -60,7 +61,7 @@ class PastReadings:
                 "points": {p.name: {"value": p.value, "unit": p.unit, "quality": p.quality.label} for p in self.points}}
 
 
-@dataclass(frozen=True)
+@frozen
 class Decoded:
     """What one uplink said: its points, its alarm flags (True = raised) and its battery level.
 
@@ -194,7 +195,7 @@ class DecodedBuilder:
                        tuple(self._notes), history)
 
 
-@dataclass(frozen=True)
+@frozen
 class CodecOptions:
     """Per-device settings a codec may need (from the device's site config)."""
 
@@ -203,7 +204,7 @@ class CodecOptions:
     sensor_offset_mm: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Downlink:
     """An encoded command: the bytes and the fPort to send them on."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +18,7 @@ from typing import cast
 from edge_agent import resources
 from edge_agent.config.yaml_text import read_yaml
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.codec_api import (
     DOMAINS,
     CodecOptions,
@@ -34,7 +35,7 @@ TABLE_SUFFIX = ".codec.yaml"
 PYTHON_SUFFIX = ".py"
 
 
-@dataclass(frozen=True)
+@frozen
 class PayloadCodec:
     """One device model's codec, checked when it was loaded."""
 

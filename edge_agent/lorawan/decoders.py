@@ -6,10 +6,9 @@ A device whose codec file cannot be used (a site codec with an error, or failing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from edge_agent.catalog import Catalog
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.codec_api import CodecOptions, Decoded, DecodeError
 from edge_agent.lorawan.codecs import PayloadCodec
 from edge_agent.lorawan.config import CHIRPSTACK_CODEC, LorawanDeviceConfig, ObjectField
@@ -17,7 +16,7 @@ from edge_agent.lorawan.events import UplinkFrame
 from edge_agent.lorawan.object_codec import decode_object
 
 
-@dataclass(frozen=True)
+@frozen
 class PayloadDecoder:
     """The device's own codec decodes the payload bytes."""
 
@@ -27,7 +26,7 @@ class PayloadDecoder:
         return self.codec.decode(uplink.f_port, uplink.data, options), 0
 
 
-@dataclass(frozen=True)
+@frozen
 class ObjectDecoder:
     """ChirpStack decoded the payload; the site config's mapping picks the fields of its ``object``."""
 
@@ -38,7 +37,7 @@ class ObjectDecoder:
         return result.decoded, result.missing
 
 
-@dataclass(frozen=True)
+@frozen
 class UnusableDecoder:
     """The device's codec could not be loaded: every uplink is undecodable, with the reason."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.config import ChirpstackConfig
 
 DEFAULT_CHIRPSTACK_TOML = Path("/etc/chirpstack/chirpstack.toml")
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     ok: bool
     check: str

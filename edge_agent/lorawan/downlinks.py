@@ -7,8 +7,9 @@ import enum
 import json
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.events import Ack, Encoding, Log, TxAck
 from edge_agent.reading import Event, Priority
 
@@ -39,7 +40,7 @@ class DownlinkStatus(enum.StrEnum):
         return self in (DownlinkStatus.DELIVERED, DownlinkStatus.FAILED, DownlinkStatus.EXPIRED)
 
 
-@dataclass(frozen=True)
+@frozen
 class DownlinkTicket:
     """One downlink and what became of it."""
 

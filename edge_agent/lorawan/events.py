@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.frozen import frozen
 from edge_agent.safe_text import safe_text
 
 Encoding = Literal["json", "protobuf"]
@@ -32,14 +33,14 @@ class EventError(EdgeAgentError):
         super().__init__(safe_text(message))
 
 
-@dataclass(frozen=True)
+@frozen
 class Topic:
     application_id: str
     dev_eui: str
     event: str
 
 
-@dataclass(frozen=True, slots=True)  # slots: each device keeps its last uplinks' (uplinks.RECENT_UPLINKS)
+@frozen(slots=True)  # slots: each device keeps its last uplinks' (uplinks.RECENT_UPLINKS)
 class Reception:
     """How one gateway heard one uplink."""
 
@@ -48,7 +49,7 @@ class Reception:
     snr: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Radio:
     """Radio metadata of one uplink: the gateway that heard it best, and every gateway that heard it."""
 
@@ -63,7 +64,7 @@ class Radio:
     receptions: tuple[Reception, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class UplinkFrame:
     dev_eui: str
     application_id: str
@@ -78,7 +79,7 @@ class UplinkFrame:
     object: dict[str, Any] | None = None  # what ChirpStack's device-profile codec decoded, when one ran
 
 
-@dataclass(frozen=True)
+@frozen
 class TxAck:
     dev_eui: str
     queue_item_id: str
@@ -87,7 +88,7 @@ class TxAck:
     gateway_id: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Ack:
     dev_eui: str
     queue_item_id: str
@@ -95,7 +96,7 @@ class Ack:
     f_cnt_down: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Log:
     dev_eui: str
     level: str
@@ -104,7 +105,7 @@ class Log:
     context: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class Status:
     dev_eui: str
     battery_percent: float | None
@@ -112,7 +113,7 @@ class Status:
     external_power: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Join:
     dev_eui: str
     dev_addr: str

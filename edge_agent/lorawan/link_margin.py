@@ -22,8 +22,9 @@ The verdict:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from enum import Enum
+
+from edge_agent.frozen import frozen
 
 SNR_FLOOR_DB: dict[int, float] = {6: -5.0, 7: -7.5, 8: -10.0, 9: -12.5, 10: -15.0, 11: -17.5, 12: -20.0}
 THERMAL_NOISE_DBM_HZ = -174.0
@@ -40,7 +41,7 @@ class Level(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     level: Level
     margin_db: float | None = None

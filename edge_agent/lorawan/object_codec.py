@@ -9,8 +9,8 @@ range) gives a BAD or UNCERTAIN point, as with every codec.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from edge_agent.frozen import frozen
 from edge_agent.lorawan.codec_api import Decoded, DecodedBuilder, DecodeError, Quality
 from edge_agent.lorawan.config import ObjectField
 
@@ -19,7 +19,7 @@ _FALSE = {"false", "off", "no", "0", "normal", "ok", ""}
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@frozen
 class ObjectResult:
     decoded: Decoded
     missing: int  # mapped fields the object did not have

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.device_state import LorawanDeviceStatus
+from edge_agent.frozen import frozen
 from edge_agent.lorawan import signal_log
 from edge_agent.lorawan.config import LorawanDeviceConfig, is_uuid
 from edge_agent.lorawan.events import Radio
@@ -55,7 +56,7 @@ def _uuid_number(key: str) -> int | str:
     return int(key.replace("-", ""), 16) if is_uuid(key) else key
 
 
-@dataclass(frozen=True)
+@frozen
 class FcntCheck:
     lost: int = 0
     reset: bool = False

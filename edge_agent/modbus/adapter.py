@@ -11,10 +11,10 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.errors import DeviceError
+from edge_agent.frozen import frozen
 from edge_agent.modbus.backoff import FailureKind
 from edge_agent.modbus.profile import Table
 from edge_agent.modbus.rtu import RtuClient
@@ -46,7 +46,7 @@ class ModbusFailure(DeviceError):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class SerialParams:
     port: str
     baudrate: int = 9600
@@ -55,7 +55,7 @@ class SerialParams:
     bytesize: int = 8
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Frame:
     """One raw frame as seen on the wire (``sent`` by us or received), with its unit and time."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from edge_agent.errors import DecodeError, WriteRejected
+from edge_agent.frozen import frozen
 
 DataType = Literal["bool", "bit", "u16", "s16", "u32", "s32", "u64", "s64", "f32", "f64", "string"]
 Order = Literal["big", "little"]
@@ -24,7 +24,7 @@ NUMERIC = frozenset(_STRUCT)
 INTEGER = frozenset({"u16", "s16", "u32", "s32", "u64", "s64"})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class RegisterCodec:
     """How one point's registers turn into a value. ``length`` is in registers (strings only)."""
 

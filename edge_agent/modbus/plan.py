@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
 
 from edge_agent.errors import DecodeError
+from edge_agent.frozen import frozen
 from edge_agent.modbus.datatypes import RegisterCodec, decode, scale_digits
 from edge_agent.modbus.profile import BIT_TABLES, PointSpec, Profile, Table
 from edge_agent.reading import Quality, Value
@@ -22,7 +23,7 @@ MAX_BITS = 2000
 TABLE_ORDER: tuple[Table, ...] = ("coil", "discrete", "holding", "input")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class PlannedPoint:
     spec: PointSpec
     codec: RegisterCodec
@@ -44,7 +45,7 @@ class Step(NamedTuple):
     item: PlannedPoint
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class ReadBlock:
     """One request: ``count`` registers or bits of ``table`` from ``start``, feeding ``points``.
 

@@ -4,10 +4,10 @@ and (later) the control-socket handler of the running agent call the same code."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from edge_agent.clock import SystemClock
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.modbus.adapter import ModbusFailure, ModbusLink, SerialParams
 from edge_agent.modbus.config import ModbusDeviceConfig
 from edge_agent.modbus.datatypes import RegisterCodec
@@ -21,7 +21,7 @@ USUAL_PARITIES = ("N", "E", "O")
 _NO_TARGET = {10, 11}  # gateway path unavailable / target failed to respond: nobody at that unit
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Endpoint:
     """Where to talk: a TCP host, or a serial port with its settings."""
 
@@ -43,7 +43,7 @@ class Endpoint:
         return f"{self.host}:{self.port}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class ScanHit:
     endpoint: str
     unit: int

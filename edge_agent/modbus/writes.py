@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from edge_agent.errors import WriteRejected
+from edge_agent.frozen import frozen
 from edge_agent.modbus.adapter import ModbusFailure
 from edge_agent.modbus.datatypes import RegisterCodec, encode
 from edge_agent.modbus.plan import decode_point
@@ -14,7 +14,7 @@ from edge_agent.modbus.profile import PointSpec, Profile
 from edge_agent.reading import Value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class WriteResult:
     """The outcome of one write. ``reason`` says why it failed, in plain words."""
 
@@ -26,7 +26,7 @@ class WriteResult:
     read_back: Value = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class PreparedWrite:
     spec: PointSpec
     codec: RegisterCodec

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from edge_agent.frozen import frozen
 
 CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
 SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH = 8, 9, 10, 11, 12, 13, 14, 15
@@ -217,7 +219,7 @@ def decode_properties(data: bytes, pos: int) -> tuple[Properties, int]:
 
 # -- CONNECT / CONNACK ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Connect:
     client_id: str
     keepalive: int = 60
@@ -281,7 +283,7 @@ def decode_connect(body: bytes) -> Connect:
                    (flags >> 3) & 0x03, bool(flags & 0x20), properties)
 
 
-@dataclass(frozen=True)
+@frozen
 class Connack:
     session_present: bool
     reason: int  # as sent: a 3.1.1 return code or an MQTT 5 reason code (``connack_reason`` maps the first)
@@ -304,7 +306,7 @@ def decode_connack(body: bytes, mqtt5: bool) -> Connack:
 
 # -- PUBLISH / PUBACK ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Publish:
     topic: str
     payload: bytes

@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edge_agent.frozen import frozen
+
 IssueKind = Literal["reset", "rollover", "glitch", "gap"]
 ROLLOVER_ZONE = 0.9  # a fall from above this share of rollover_at is a rollover
 RELATIVE_JITTER = 1e-6  # falls smaller than this share of the value are rounding
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Issue:
     """Something the counter did between the readings at ``since`` and ``ts``."""
 

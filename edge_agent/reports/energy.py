@@ -22,12 +22,13 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.reading import Event
 from edge_agent.reports import levels, metering
 from edge_agent.reports.inputs import Inputs, Key, Source, read
@@ -43,7 +44,7 @@ METER_MARGIN_S = 24 * HOUR  # meter readings this far around a night let its end
 LAMP_ALARMS = ("lamp_failure", "lamp_error", "driver_error")
 
 
-@dataclass(frozen=True)
+@frozen
 class CounterNote:
     device: str
     point: str
@@ -55,7 +56,7 @@ class CounterNote:
     counted_kwh: float
 
 
-@dataclass(frozen=True)
+@frozen
 class OverrideUse:
     start: float
     end: float
@@ -65,14 +66,14 @@ class OverrideUse:
     extra_kwh: float | None  # what it added to the program's plan over the same time (modelled)
 
 
-@dataclass(frozen=True)
+@frozen
 class LampFault:
     ts: float
     device: str
     what: str
 
 
-@dataclass(frozen=True)
+@frozen
 class GroupNight:
     group: str
     category: str
@@ -107,7 +108,7 @@ class GroupNight:
     counter_issues: list[CounterNote] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@frozen
 class MeterNight:
     """One counter over one night, whole (not split between the groups it measures)."""
 
@@ -121,7 +122,7 @@ class MeterNight:
     unit: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class EnergyReport:
     commune: str
     timezone: str
@@ -182,7 +183,7 @@ def _modelled(power_w: float | None, pieces: Sequence[levels.Segment]) -> float 
     return sum(power_w * piece.level / 100.0 * piece.seconds for piece in pieces) / HOUR / 1000.0
 
 
-@dataclass(frozen=True)
+@frozen
 class _Night:
     span: Span
     modelled: dict[str, float | None]  # every group's modelled kWh this night, to split shared counters

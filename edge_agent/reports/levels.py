@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from edge_agent.frozen import frozen
 from edge_agent.reading import Event
 from edge_agent.rules.programs import NightPlan
 
@@ -25,7 +25,7 @@ OVERRIDE_EXPIRED = "lighting.override_expired"
 EVENT_KINDS = (SET_LEVEL, OVERRIDE, OVERRIDE_EXPIRED)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Segment:
     """From ``start`` to ``end`` the group was at ``level`` percent; ``assumed``: taken from the program."""
 
@@ -40,7 +40,7 @@ class Segment:
         return self.end - self.start
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Override:
     start: float
     end: float

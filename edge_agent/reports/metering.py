@@ -10,8 +10,8 @@ report says when a group's energy is such a share.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from edge_agent.frozen import frozen
 from edge_agent.reports.counters import Track, track
 from edge_agent.reports.inputs import Inputs, Key
 from edge_agent.rules.config import Group
@@ -19,7 +19,7 @@ from edge_agent.rules.config import Group
 KWH_PER_UNIT = {"kwh": 1.0, "wh": 0.001, "mwh": 1000.0}
 
 
-@dataclass(frozen=True)
+@frozen
 class Counter:
     """One energy counter, made monotonic, in kWh."""
 

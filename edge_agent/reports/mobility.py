@@ -28,11 +28,12 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.reports.counters import Issue, track
 from edge_agent.reports.devices import device_interval, serves
 from edge_agent.reports.inputs import Inputs
@@ -47,7 +48,7 @@ COUNT_UNITS = (None, "", "count")
 Hour = tuple[date, int]
 
 
-@dataclass(frozen=True)
+@frozen
 class Flow:
     """What one counting point of a device counted."""
 
@@ -61,7 +62,7 @@ class Flow:
         return sum(self.hourly.values())
 
 
-@dataclass(frozen=True)
+@frozen
 class CounterReport:
     device: str
     flows: list[Flow]
@@ -106,7 +107,7 @@ class CounterReport:
         return hour, hourly[hour]
 
 
-@dataclass(frozen=True)
+@frozen
 class MobilityReport:
     commune: str
     timezone: str
@@ -221,7 +222,7 @@ def _booleans(inputs: Inputs, device: str, point: str) -> bool:
     return any(isinstance(value, bool) for _, value in inputs.series.get((device, point), ())[:5])
 
 
-@dataclass(frozen=True)
+@frozen
 class _Occupancy:
     rate: float | None
     by_hour: list[float | None]

@@ -7,16 +7,16 @@ Everything is turned into Unix seconds at once; the arithmetic after that never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from edge_agent.frozen import frozen
 from edge_agent.rules.programs import NOON, local_instant
 
 MIDNIGHT = time(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Span:
     """A named stretch of time: a night (``day`` is its evening) or a day; [start, end) in Unix seconds."""
 

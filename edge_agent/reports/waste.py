@@ -20,11 +20,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.reports.devices import device_interval, device_position, serves
 from edge_agent.reports.inputs import Inputs
 from edge_agent.reports.period import day, local, overlap
@@ -37,14 +38,14 @@ HOLD_INTERVALS = 3.0
 FULL_SCALE = 100.0  # the highest level a bin's sensor reports
 
 
-@dataclass(frozen=True)
+@frozen
 class Collection:
     ts: float  # the first reading after the fall
     before: float
     after: float
 
 
-@dataclass(frozen=True)
+@frozen
 class BinReport:
     device: str
     latitude: float | None
@@ -63,7 +64,7 @@ class BinReport:
     series: list[tuple[float, float]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@frozen
 class WasteReport:
     commune: str
     timezone: str

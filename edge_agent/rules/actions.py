@@ -7,11 +7,12 @@ has is harmless). The engine retries with limits and records each outcome as an 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from edge_agent.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen(slots=True)
 class SetLevel:
     """Put one member of a group at ``level`` percent (0 = off)."""
 
@@ -23,7 +24,7 @@ class SetLevel:
     attempt: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class ActionOutcome:
     """What came of a write: ``ok`` once the device took it; ``read_back`` if it was read back."""
 

@@ -15,12 +15,12 @@ forbidden window is reported, naming the group, the program and the hours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge_agent.config.load import LoadedConfig
 from edge_agent.config.site import SiteConfig
+from edge_agent.frozen import frozen
 from edge_agent.rules.config import Category, Group
 from edge_agent.rules.programs import NOON, Place, Step, local_instant, plan_program
 from edge_agent.rules.sun import NightSun
@@ -30,7 +30,7 @@ ONE_AM = time(1, 0)
 SEVEN_AM = time(7, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Window:
     """When the decree wants the group off: from ``off_by`` to ``on_from`` (None: until sunrise)."""
 

@@ -7,13 +7,14 @@ wall-clock end and ``resume_saved`` decides what is left of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from edge_agent.frozen import frozen
 
 MAX_OVERRIDE_S = 7 * 86_400  # the longest hold the hypervisor or a technician may ask for
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Resume:
     """What to do with an override saved before a restart: hold it for ``remaining_s`` more (None: until cleared),
     drop it because it ended while the agent was stopped, or wait for the clock to be synchronised to tell."""
@@ -35,7 +36,7 @@ def resume_saved(duration_s: float | None, ends_at: float | None, now: float, sy
     return Resume("hold", min(remaining, duration_s)) if remaining > 0 else Resume("ended")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Override:
     group: str
     level: int

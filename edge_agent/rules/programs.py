@@ -8,24 +8,24 @@ happens twice (02:30 in October) as its first occurrence. Each step is one insta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from edge_agent.frozen import frozen
 from edge_agent.rules.config import WEEKDAYS, Calendar, LightingConfig, Program, TimeRef
 from edge_agent.rules.sun import NightSun, night_sun
 
 NOON = time(12, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Place:
     latitude: float
     longitude: float
     timezone: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Step:
     """From ``ts`` (Unix seconds, UTC) on, the group is at ``level`` percent; ``cause`` says why."""
 
@@ -34,7 +34,7 @@ class Step:
     cause: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class NightPlan:
     """One group's night, noon to noon: the steps in time order, the first one at the night's start."""
 

@@ -8,21 +8,22 @@ write is retried with a doubling delay; after ``attempts`` failures it is retrie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from edge_agent.frozen import frozen
 from edge_agent.rules.actions import ActionOutcome, SetLevel
 from edge_agent.rules.programs import NightPlan
 
 GIVE_UP_RETRY_S = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Target:
     level: int
     source: str  # "override", "safe" (clock not synchronised), or "program <name>"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class RetryPolicy:
     attempts: int = 4
     first_delay_s: float = 30.0
@@ -33,7 +34,7 @@ class RetryPolicy:
         return min(self.first_delay_s * 2.0 ** (failures - 1), GIVE_UP_RETRY_S)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class MemberState:
     """One actuator: what it was last confirmed at, and the write being pursued."""
 

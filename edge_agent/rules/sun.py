@@ -6,7 +6,6 @@ on the evening date, its sunrise and civil dawn on the morning date, whatever th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -15,13 +14,14 @@ from astral import Observer
 from astral.sun import dawn, dusk, sunrise, sunset
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.frozen import frozen
 
 
 class SunError(EdgeAgentError):
     """The sun does not rise or set on that date at that place (polar day or night)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class NightSun:
     """Sun events bounding one night, in Unix seconds (UTC)."""
 

@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from edge_agent.frozen import frozen
 from edge_agent.reading import Reading, Value
 from edge_agent.rules.config import AlarmRule, DoorAtNight, LampFailure, Silent, Threshold
 
 Commanded = Callable[[str, str], int | None]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class AlarmChange:
     rule: str
     device: str

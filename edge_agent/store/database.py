@@ -8,10 +8,11 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from edge_agent import durable
+from edge_agent.frozen import frozen
 from edge_agent.logs import get_logger
 from edge_agent.store.acks import COVERED_SQL
 from edge_agent.store.outbox import SEQ_FLOOR_KEY, last_seq
@@ -71,7 +72,7 @@ def autocheckpoint_pages(page_size: int) -> int:
 REPORTED_KEY = "corrupt_reported"  # meta: the moved-aside files whose alarm is committed (a JSON list)
 
 
-@dataclass(frozen=True)
+@frozen
 class OpenResult:
     """A ready connection, and what had to be done to get it.
 

@@ -13,10 +13,10 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_agent.frozen import frozen
 from edge_agent.reading import Value
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, StoredRecord, from_row
 from edge_agent.store.series import StoreUnreadable, first_seq_at, open_reader
@@ -29,7 +29,7 @@ SLACK_S = 86_400.0
 Sample = tuple[float, str, str, Value, str | None, int, bool]  # ts, device, point, value, unit, quality, synced
 
 
-@dataclass(frozen=True)
+@frozen
 class Selection:
     """Which records of a period to read.
 

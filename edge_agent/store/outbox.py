@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from edge_agent.frozen import frozen
 from edge_agent.store import acks
 from edge_agent.store.rows import KIND_EVENT
 
 
-@dataclass(frozen=True)
+@frozen
 class OutboxStats:
     """What the store holds and what it had to give up."""
 

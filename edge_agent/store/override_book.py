@@ -10,10 +10,10 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.frozen import frozen
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lighting_overrides (
@@ -39,7 +39,7 @@ def _plain_errors() -> Iterator[None]:
         raise OverrideBookError(str(exc)) from exc
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class SavedOverride:
     group: str
     level: int

@@ -9,10 +9,10 @@ so the first row of a time range is found by bisecting the sequence numbers, and
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.frozen import frozen
 from edge_agent.reading import Event, Quality
 from edge_agent.store.rows import KIND_EVENT, KIND_READING, SELECT_COLUMNS, from_row
 
@@ -24,7 +24,7 @@ class StoreUnreadable(EdgeAgentError):
     """The store cannot be opened for reading; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Bucket:
     """The numeric values of one point over one slice of time."""
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.config.site import SiteConfig
 from edge_agent.errors import ConfigError
+from edge_agent.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Credentials:
     username: str
     password: str

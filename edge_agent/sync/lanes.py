@@ -11,7 +11,8 @@ cursor on the sequence numbers it has handed out.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from edge_agent.frozen import frozen
 
 LIVE_ACTIVE = 2.0  # seconds after a live batch during which the backlog is throttled
 
@@ -23,7 +24,7 @@ class Lane(enum.StrEnum):
     REPORTS = "reports"  # a daily report: an event of the events lane, sent alone on the reports topic
 
 
-@dataclass(frozen=True)
+@frozen
 class Pick:
     """Ask the store for unsent records of a lane: seq in (after, before), at most ``limit``."""
 

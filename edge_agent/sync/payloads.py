@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from edge_agent.frozen import frozen
 from edge_agent.reading import Event, Quality, Reading
 from edge_agent.safe_text import safe_data, safe_text
 from edge_agent.store.rows import StoredRecord
@@ -118,7 +119,7 @@ def _dumps(data: Any) -> bytes:
     return _ENCODER.encode(data).encode()
 
 
-@dataclass(frozen=True)
+@frozen
 class Batch:
     """A publishable batch: its payload and the sequence numbers it carries; the records left out because they
     are too big on their own (``oversized``) or cannot be encoded at all (``unencodable``: seq and why)."""

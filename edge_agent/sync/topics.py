@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from edge_agent.config.upstream import TopicsConfig
+from edge_agent.frozen import frozen
 from edge_agent.sync.lanes import Lane
 
 
-@dataclass(frozen=True)
+@frozen
 class Topics:
     prefix: str
     gateway: str
