@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench import site
 from bench.common import Mosquitto
+from bench.deployed import agent_environment
 from bench.hypervisor import Hypervisor
 from bench.procs import Children, ProcSample, free_block, run_folder, sample, wait_port
 from bench.scenario import Result
@@ -192,7 +193,8 @@ def _run_ours(bed: Bed, max_in_flight: int = 1) -> dict[str, float]:
     path = site.write(folder, config)
     hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
     try:
-        proc = children.python("agent", "-m", "edge_agent", "run", "--config", str(path), "--log-format", "json")
+        proc = children.python("agent", "-m", "edge_agent", "run", "--config", str(path), "--log-format", "json",
+                               env=agent_environment())
         got = measure_ours(proc.pid, hypervisor, bed.warmup, bed.seconds)
         children.stop(proc)
     finally:

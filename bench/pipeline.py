@@ -19,6 +19,7 @@ from bench.alarm_latency import DEVICE as ALARM_DEVICE
 from bench.alarm_latency import RULE as ALARM_RULE
 from bench.alarm_latency import AlarmWatch, SwingingMeter
 from bench.common import Mosquitto, io_written
+from bench.deployed import agent_environment
 from bench.hypervisor import Hypervisor, percentile
 from bench.lora_feed import LoraFeed, devices
 from bench.procs import Children, ProcSample, free_block, run_folder, sample, socat_pair, wait_port
@@ -125,7 +126,7 @@ class Pipeline:
         self.hypervisor = Hypervisor(broker.port, "fute/bench-gw/readings")
         prof = ["-m", "cProfile", "-o", str(self.profile_to)] if self.profile_to else []
         agent = self.children.python("agent", *prof, "-m", "edge_agent", "run", "--config", str(path),
-                                     "--log-format", "json")
+                                     "--log-format", "json", env=agent_environment())
         self.agent_pid = agent.pid
         self._await_first_readings()
         if load.lora_nodes:

@@ -195,6 +195,9 @@ build_venv() { # VERSION: /opt/edge-agent/VERSION, complete or rebuilt from scra
   said=$("$dir/bin/edge-agent" --version 2>&1) || true
   [[ $said == "edge-agent $version" ]] \
     || { rm -rf "$dir"; die "the new environment does not run: 'edge-agent --version' said: $said"; }
+  # The daemon's bytecode as its unit runs it, optimised, into the version's own folder (edge_agent/bytecode.py)
+  "$dir/bin/python" -m edge_agent.bytecode "$dir/pycache" 1>&2 \
+    || say "some modules (named above) did not compile optimised: the agent compiles those from source at each start"
   keep_units "$dir"
   touch "$dir/.complete"
 }

@@ -1,0 +1,70 @@
+"""The daemon's bytecode, compiled once at install time the way its unit runs it.
+
+The unit (systemd/edge-agent.service) starts the agent optimised, ``PYTHONOPTIMIZE=2``: no docstrings, no
+``assert``. Docstrings are a sixth of the code the daemon holds, 1.0 MB of its resident memory at commune load
+(docs/performance.md). Such bytecode has files of its own (``*.opt-2.pyc``), which the daemon never writes: it runs
+with ``PYTHONDONTWRITEBYTECODE=1`` and may not write under /opt. So scripts/install.sh compiles it once for each
+installed version, into that version's own folder, which the unit names (``PYTHONPYCACHEPREFIX``)::
+
+    /opt/edge-agent/<version>/bin/python -m edge_agent.bytecode /opt/edge-agent/<version>/pycache
+
+for the standard library and every package of the version's environment. A module left without it (the Python
+package upgraded since, a file added by hand) is compiled from its source at each start: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import compileall
+import re
+import sys
+import sysconfig
+from pathlib import Path
+
+OPTIMIZE = 2  # python -OO, PYTHONOPTIMIZE=2: what the unit sets
+# What no service imports: the standard library's own tests and tools, the GUI, and what a virtual environment
+# keeps beside it (its packages are compiled on their own, below).
+_STDLIB_SKIPPED = re.compile(
+    r"[/\\](test|tests|idlelib|tkinter|turtledemo|lib2to3|ensurepip|pydoc_data|site-packages|dist-packages"
+    r"|config-[^/\\]*)[/\\]")
+_PACKAGES_SKIPPED = re.compile(r"[/\\](tests?|pip|setuptools|pkg_resources)[/\\]")
+
+
+def roots() -> list[tuple[Path, re.Pattern[str]]]:
+    """The folders to compile, each with what it skips: the standard library, this environment's packages, and
+    this package wherever it is imported from (a checkout installed in development mode)."""
+    paths = sysconfig.get_paths()
+    found = [(Path(paths["stdlib"]), _STDLIB_SKIPPED)]
+    for key in ("purelib", "platlib"):
+        folder = Path(paths[key])
+        if folder.is_dir() and all(folder != known for known, _ in found):
+            found.append((folder, _PACKAGES_SKIPPED))
+    package = Path(__file__).resolve().parent
+    if not any(package.is_relative_to(known) for known, skipped in found if skipped is _PACKAGES_SKIPPED):
+        found.append((package, _PACKAGES_SKIPPED))
+    return found
+
+
+def compile_into(prefix: Path, *, workers: int = 0) -> bool:
+    """Compile every root's modules at ``OPTIMIZE`` into ``prefix``; whether all of them compiled (compileall
+    names the ones that did not). Workers are forked, so they inherit the prefix."""
+    sys.pycache_prefix = str(prefix)
+    ok = True
+    for root, skipped in roots():
+        ok = bool(compileall.compile_dir(root, quiet=1, rx=skipped, optimize=OPTIMIZE, workers=workers)) and ok
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python -m edge_agent.bytecode PREFIX\n"
+              "compiles the standard library and this environment's packages without docstrings or asserts "
+              "(python -OO) into PREFIX, the folder PYTHONPYCACHEPREFIX names", file=sys.stderr)
+        return 2
+    prefix = Path(args[0]).absolute()
+    prefix.mkdir(parents=True, exist_ok=True)
+    return 0 if compile_into(prefix) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
