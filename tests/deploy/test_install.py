@@ -61,6 +61,34 @@ def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Pa
     assert not (installed / "var/lib/edge-agent").exists(), "systemd's StateDirectory= makes it, owned right"
 
 
+# In the daemon's environment (the unit's, its bytecode folder here under --root): which modules came from source.
+_FROM_SOURCE = """
+import importlib.util, os, sys
+import edge_agent.agent, edge_agent.mqtt_client, ssl, zoneinfo, serial
+print(sys.flags.optimize, sorted(name for name, module in sys.modules.items()
+      if (getattr(module, "__file__", None) or "").endswith(".py")
+      and not os.path.exists(importlib.util.cache_from_source(module.__file__))))
+"""
+
+
+def test_the_daemon_runs_optimised_from_the_bytecode_install_compiled(installed: Path) -> None:
+    """The unit runs the agent with PYTHONOPTIMIZE=2 and PYTHONPYCACHEPREFIX (1 MB less resident, docs/performance.md):
+    install.sh compiled that bytecode, so no module the daemon imports is compiled from source at its start."""
+    unit = (PROJECT / "systemd" / "edge-agent.service").read_text()
+    assert "PYTHONOPTIMIZE=2 PYTHONPYCACHEPREFIX=/opt/edge-agent/current/pycache" in unit
+    version = installed / "opt/edge-agent" / FIRST
+    env = {**os.environ, "PYTHONOPTIMIZE": "2", "PYTHONPYCACHEPREFIX": str(version / "pycache"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
+                            env=env, check=True, timeout=60)
+    assert result.stdout.strip() == "2 []", result.stdout
+    env.pop("PYTHONPYCACHEPREFIX")  # the check can fail: elsewhere, nothing is compiled optimised
+    result = subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
+                            env=env, check=True, timeout=60)
+    assert "edge_agent.agent" in result.stdout
+
+
 def test_a_rerun_changes_nothing_and_never_overwrites_an_edited_config(
     installed: Path, wheelhouse: Wheelhouse, site_file: Path
 ) -> None:
