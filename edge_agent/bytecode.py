@@ -1,9 +1,9 @@
 """The daemon's bytecode, compiled once at install time the way its unit runs it.
 
 The unit (systemd/edge-agent.service) starts the agent optimised, ``PYTHONOPTIMIZE=2``: no docstrings, no
-``assert``. Docstrings are a sixth of the code the daemon holds, 1.0 MB of its resident memory at commune load
-(docs/performance.md). Such bytecode has files of its own (``*.opt-2.pyc``), which the daemon never writes: it runs
-with ``PYTHONDONTWRITEBYTECODE=1`` and may not write under /opt. So scripts/install.sh compiles it once for each
+``assert``: 1.0 MB less of its resident memory at commune load, mostly docstrings (docs/performance.md). Such
+bytecode has files of its own (``*.opt-2.pyc``), which the daemon never writes: it runs with
+``PYTHONDONTWRITEBYTECODE=1`` and may not write under /opt. So scripts/install.sh compiles it once for each
 installed version, into that version's own folder, which the unit names (``PYTHONPYCACHEPREFIX``)::
 
     /opt/edge-agent/<version>/bin/python -m edge_agent.bytecode /opt/edge-agent/<version>/pycache
