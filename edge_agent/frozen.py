@@ -56,23 +56,21 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _owner(instance: Any) -> type[Any]:
-    """The class ``@frozen`` made that this instance is of (itself, or a base of a plain subclass)."""
-    return next(cls for cls in type(instance).__mro__ if _FIELDS in cls.__dict__)
+def _unless_frozen(instance: Any, name: str, change: str) -> type[Any]:
+    """The class ``@frozen`` made that this instance is of (itself, or a base of a plain subclass), once sure the
+    change may be made: an instance of that class itself, or a field of it, refuses any."""
+    owner = next(cls for cls in type(instance).__mro__ if _FIELDS in cls.__dict__)
+    if owner is type(instance) or name in getattr(owner, _FIELDS):
+        raise dataclasses.FrozenInstanceError(f"cannot {change} field {name!r}")
+    return owner
 
 
 def _setattr(self: Any, name: str, value: Any) -> None:
-    owner = _owner(self)
-    if owner is type(self) or name in getattr(owner, _FIELDS):
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-    super(owner, self).__setattr__(name, value)
+    super(_unless_frozen(self, name, "assign to"), self).__setattr__(name, value)
 
 
 def _delattr(self: Any, name: str) -> None:
-    owner = _owner(self)
-    if owner is type(self) or name in getattr(owner, _FIELDS):
-        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
-    super(owner, self).__delattr__(name)
+    super(_unless_frozen(self, name, "delete"), self).__delattr__(name)
 
 
 def _share_methods(cls: type, *, slots: bool) -> type:
@@ -84,16 +82,15 @@ def _share_methods(cls: type, *, slots: bool) -> type:
     fields = dataclasses.fields(made)
     compared = [f.name for f in fields if f.compare]
     hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
+    compared_values = _values_of(compared)
     shared: dict[str, Any] = {
-        _COMPARED: _values_of(compared),
-        _HASHED: _values_of(hashed) if hashed != compared else None,
+        _COMPARED: compared_values,
+        _HASHED: compared_values if hashed == compared else _values_of(hashed),
         _SHOWN: tuple(f.name for f in fields if f.repr),
         _FIELDS: frozenset(f.name for f in fields),
         "__setattr__": _setattr,
         "__delattr__": _delattr,
     }
-    if shared[_HASHED] is None:
-        shared[_HASHED] = shared[_COMPARED]
     if "__eq__" not in own:
         shared["__eq__"] = _eq
     if not own_hash:

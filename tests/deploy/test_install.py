@@ -77,16 +77,15 @@ def test_the_daemon_runs_optimised_from_the_bytecode_install_compiled(installed:
     unit = (PROJECT / "systemd" / "edge-agent.service").read_text()
     assert "PYTHONOPTIMIZE=2 PYTHONPYCACHEPREFIX=/opt/edge-agent/current/pycache" in unit
     version = installed / "opt/edge-agent" / FIRST
-    env = {**os.environ, "PYTHONOPTIMIZE": "2", "PYTHONPYCACHEPREFIX": str(version / "pycache"),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)
-    result = subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
-                            env=env, check=True, timeout=60)
-    assert result.stdout.strip() == "2 []", result.stdout
-    env.pop("PYTHONPYCACHEPREFIX")  # the check can fail: elsewhere, nothing is compiled optimised
-    result = subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
-                            env=env, check=True, timeout=60)
-    assert "edge_agent.agent" in result.stdout
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(PYTHONOPTIMIZE="2", PYTHONDONTWRITEBYTECODE="1")
+
+    def from_source(**extra: str) -> str:
+        return subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
+                              env={**env, **extra}, check=True, timeout=60).stdout.strip()
+
+    assert (said := from_source(PYTHONPYCACHEPREFIX=str(version / "pycache"))) == "2 []", said
+    assert "edge_agent.agent" in from_source()  # the check can fail: elsewhere, nothing is compiled optimised
 
 
 def test_a_rerun_changes_nothing_and_never_overwrites_an_edited_config(
