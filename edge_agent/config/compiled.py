@@ -13,7 +13,8 @@ names. A file whose key or own checksum does not match, or that cannot be read o
 is loaded from it: it holds JSON, and a value becomes one of the model classes listed below or a plain value.
 
 The YAML texts read while compiling (the FIWARE mapping, the codec registry and table codecs) are recorded with the
-documents by their SHA-256 (``parsed_yaml``): the daemon parses none of them again, and loads no YAML parser.
+documents by their SHA-256 (``parsed_text``), and so are the Modbus profiles' TOML: the daemon parses none of them
+again, and loads neither a YAML nor a TOML parser.
 
 A driver file or the FIWARE mapping is validated through ``validate``: in a pydantic process it runs pydantic (and,
 while a config is being compiled, remembers the result by the SHA-256 of the input); in a compiled process it
@@ -237,11 +238,12 @@ def validate(model: type[M], data: Any) -> M:
     return decoded
 
 
-def parsed_yaml(text: str, parse: Callable[[], Any]) -> Any:
-    """What ``parse()`` makes of the YAML ``text`` (a driver file, the FIWARE mapping). While a config is being
-    compiled, the result is recorded among the documents by the text's SHA-256; a compiled process takes it from
-    there when it has it (no YAML parser loaded), and parses otherwise (a file the check did not read)."""
-    key = "yaml:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def parsed_text(kind: str, text: str, parse: Callable[[], Any]) -> Any:
+    """What ``parse()`` makes of ``text``, a file in the language ``kind`` (``yaml``: a driver file, the FIWARE
+    mapping; ``toml``: a Modbus profile). While a config is being compiled, the result is recorded among the
+    documents by the text's SHA-256; a compiled process takes it from there when it has it (no parser loaded), and
+    parses otherwise (a file the check did not read)."""
+    key = f"{kind}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     if mode.compiled() and key in _known:
         with suppress(Unusable):
             return _known_document(key)
@@ -389,10 +391,25 @@ _PATH_KEY = re.compile(rb"""^[ \t]*path[ \t]*=[ \t]*(?:"([^"\\\n]*)"|'([^'\n]*)'
 _TABLE = re.compile(rb"^[ \t]*\[", re.MULTILINE)
 
 
+# The store's table or keys written any way: ``[store]``, ``["store"]``, ``store = {...}``, ``store.path = ...``.
+_STORE_MENTIONED = re.compile(rb"""^[ \t]*\[?[ \t]*["']?store["']?[ \t]*[\].=]""", re.MULTILINE)
+
+
 def store_hint(raw_bytes: bytes) -> Path:
     """Where the store lies, read from the text without parsing it: the ``path`` of a ``[store]`` table written a
     key a line, else the default place. Only a place to look (the key decides the rest): a config that names its
     store otherwise is parsed as ever."""
+    return _named_store(raw_bytes) or DEFAULT_STORE
+
+
+def store_hint_is_sure(raw_bytes: bytes) -> bool:
+    """Whether ``store_hint`` names the store's very place: the text has a ``[store]`` table whose ``path`` is
+    written a key a line, or mentions no store at all (the default place). A text that writes it otherwise may
+    mean another place, which only parsing it tells."""
+    return _named_store(raw_bytes) is not None or _STORE_MENTIONED.search(raw_bytes) is None
+
+
+def _named_store(raw_bytes: bytes) -> Path | None:
     table = _STORE_TABLE.search(raw_bytes)
     if table is not None:
         following = _TABLE.search(raw_bytes, table.end())
@@ -402,7 +419,7 @@ def store_hint(raw_bytes: bytes) -> Path:
                 name = (key.group(1) if key.group(1) is not None else key.group(2)).decode("utf-8")
                 if name:
                     return Path(name)
-    return DEFAULT_STORE
+    return None
 
 
 def _read_checked(location: Path) -> tuple[dict[str, Any], bytes]:
@@ -438,16 +455,31 @@ def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any], site_dirs: 
     try:
         config, documents = read(raw_bytes, data, path, site_dirs)
     except Unusable:
-        answer = _child(["site", str(path)], raw_bytes)  # checks, and writes the compiled form
-        if "problems" in answer:
-            raise ConfigError([str(line) for line in answer["problems"]]) from None
-        try:
-            form = answer["ok"]
-            config, documents = decode(form["config"]), form["documents"]
-            if not isinstance(documents, dict):
-                raise Unusable("no documents")
-        except (Unusable, KeyError, TypeError) as exc:
-            raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
+        return compile_elsewhere(raw_bytes, path)
+    _keep(documents)
+    return config
+
+
+def compile_unparsed(raw_bytes: bytes, path: Path) -> Any | None:
+    """In a compiled process without a fresh compiled form: the SiteConfig from a pydantic process that parses and
+    checks the text (its problems raised here as ConfigError) and writes the form where ``read_unparsed`` will
+    find it, this process parsing nothing (the daemon then never loads a TOML parser, 0.4 MB). None when only
+    parsing the text tells where the form goes (``store_hint_is_sure``)."""
+    return compile_elsewhere(raw_bytes, path) if store_hint_is_sure(raw_bytes) else None
+
+
+def compile_elsewhere(raw_bytes: bytes, path: Path) -> Any:
+    """The SiteConfig a pydantic process checked and compiled (writing the form); its problems as ConfigError."""
+    answer = _child(["site", str(path)], raw_bytes)
+    if "problems" in answer:
+        raise ConfigError([str(line) for line in answer["problems"]]) from None
+    try:
+        form = answer["ok"]
+        config, documents = decode(form["config"]), form["documents"]
+        if not isinstance(documents, dict):
+            raise Unusable("no documents")
+    except (Unusable, KeyError, TypeError) as exc:
+        raise ConfigError([f"{path}: (top level): cannot be checked ({exc})"]) from exc
     _keep(documents)
     return config
 

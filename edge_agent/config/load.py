@@ -41,13 +41,15 @@ def load_config(path: Path | str) -> LoadedConfig:
 
 def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
     """Validate config text that was read from ``path``; whatever the text, ConfigError is the only failure."""
-    if mode.compiled():  # a fresh compiled form of this very text: no TOML parsed (config/compiled.py)
-        from edge_agent.config.compiled import read_unparsed
+    if mode.compiled():  # a fresh compiled form of this very text, or one compiled now: no TOML parsed here
+        from edge_agent.config.compiled import compile_unparsed, read_unparsed
 
         known = read_unparsed(raw_bytes, path)
+        if known is None:
+            known = compile_unparsed(raw_bytes, path)
         if known is not None:
             return LoadedConfig(path=path, config=known, sha256=hashlib.sha256(raw_bytes).hexdigest())
-    import tomllib  # here: a command whose compiled form is fresh never parses TOML
+    import tomllib  # here: a compiled process parses TOML only when the text hides where its store is
 
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))

@@ -3,7 +3,7 @@
 Parsed by libyaml when PyYAML was built with it (several times faster than the pure-Python parser: the FIWARE
 mapping alone took a tenth of a second), or by the pure-Python parser when asked (``fast=False``: its messages). A
 process that reads configs compiled takes what the checking process parsed from the same text when the compiled
-form has it (``edge_agent.config.compiled.parsed_yaml``): the daemon holds no YAML parser for the files its site
+form has it (``edge_agent.config.compiled.parsed_text``): the daemon holds no YAML parser for the files its site
 config uses. PyYAML's errors come out as ``YamlError``, with PyYAML's message.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge_agent.config.compiled import parsed_yaml
+from edge_agent.config.compiled import parsed_text
 
 
 class YamlError(ValueError):
@@ -20,7 +20,7 @@ class YamlError(ValueError):
 
 def read_yaml(text: str, *, fast: bool = True) -> Any:
     """The data of the YAML ``text``; YamlError if it is not YAML."""
-    return parsed_yaml(text, lambda: _parse(text, fast))
+    return parsed_text("yaml", text, lambda: _parse(text, fast))
 
 
 def _parse(text: str, fast: bool) -> Any:

@@ -7,12 +7,11 @@ overlapping registers, write ranges) so that a bad profile fails at start-up, ne
 from __future__ import annotations
 
 import functools
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from edge_agent.config.base import Field, Model, ValidationError, model_validator
-from edge_agent.config.compiled import validate
+from edge_agent.config.compiled import parsed_text, validate
 from edge_agent.domains import Domain
 from edge_agent.errors import ConfigError
 from edge_agent.modbus.datatypes import DataType, Order, RegisterCodec
@@ -136,16 +135,25 @@ def load_profile(name: str) -> Profile:
 
 def read_profile(path: Path) -> Profile:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: (toml): {exc}"]) from exc
+    # A compiled process (the daemon) takes what the check parsed of this very text: it loads no TOML parser.
+    data = parsed_text("toml", text, lambda: _parse(path, text))
     try:
         return validate(Profile, data)
     except ValidationError as exc:
         raise ConfigError([f"{path}: {_key(error['loc'], data)}: {_explain(error)}"
                            for error in exc.errors(include_url=False)]) from exc
+
+
+def _parse(path: Path, text: str) -> Any:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: (toml): {exc}"]) from exc
 
 
 _SECTIONS: dict[str, type[Model]] = {"device": DeviceInfo, "defaults": Defaults, "points": PointSpec,

@@ -137,9 +137,10 @@ def site(tmp_path: Path, text: str = SITE) -> Path:
 
 
 def validated(documents: dict[str, Any]) -> dict[str, Any]:
-    """The validated documents, without the YAML texts parsed (``yaml:<sha256>``), which a process records only if
-    its own caches had not read them already: the checker, a fresh process, records all it reads."""
-    return {key: value for key, value in documents.items() if not key.startswith("yaml:")}
+    """The validated documents, without the YAML and TOML texts parsed (``yaml:<sha256>``, ``toml:<sha256>``), which
+    a process records only if its own caches had not read them already: the checker, a fresh process, records all
+    it reads."""
+    return {key: value for key, value in documents.items() if not key.startswith(("yaml:", "toml:"))}
 
 
 def pydantic_form(config: Path) -> dict[str, Any]:
@@ -218,20 +219,39 @@ def test_an_altered_or_unreadable_compiled_form_is_not_used(tmp_path: Path) -> N
     cache.write_text("{not json")
     assert probe(config)["config"] == pydantic_form(config)["config"]
     # Driver directories other than the config's in the header: the key was not made over them, so the form is
-    # not taken as it is found from the text alone; the config is parsed, and then its key matches.
+    # not taken; the pydantic process compiles it again, with the config's own directories.
     header_line, config_line, documents_line = cache.read_bytes().split(b"\n")
     header = json.loads(header_line)
     header.update(dirs=[str(tmp_path / "elsewhere")])
     cache.write_bytes(b"\n".join([json.dumps(header).encode(), config_line, documents_line]))
-    answer = probe(config)
-    assert answer["toml"] and answer["config"] == pydantic_form(config)["config"]
+    assert probe(config)["config"] == pydantic_form(config)["config"]
+    assert json.loads(cache.read_bytes().split(b"\n")[0])["dirs"] != [str(tmp_path / "elsewhere")]
 
 
 def test_a_fresh_compiled_form_is_found_without_parsing_the_toml(tmp_path: Path) -> None:
     config = site(tmp_path)
-    assert probe(config)["toml"], "no compiled form yet: the config is parsed, checked and compiled"
+    first = probe(config)
+    assert first["toml"] is False, "no compiled form yet: the pydantic process parses, checks and compiles it"
+    assert first["config"] == pydantic_form(config)["config"] and first["pydantic"] is False
+    assert (tmp_path / ("store.db" + compiled.SUFFIX)).is_file()
     again = probe(config)
     assert again["toml"] is False and again["config"] == pydantic_form(config)["config"]
+
+
+def test_without_a_compiled_form_the_text_goes_unparsed_to_the_pydantic_process(tmp_path: Path) -> None:
+    """The store's place certain from the text (a [store] table's path): this process parses nothing, the pydantic
+    process compiles it where the next one finds it; its TOML errors come back as a check in process gives them."""
+    config = site(tmp_path)
+    config.write_text(config.read_text() + '[[devices]]\ndriver = "modbus"\nname = "spare"\n')
+    with pytest.raises(ConfigError) as expected:
+        load_config(config)
+    assert probe(config) == {"problems": expected.value.problems}
+    config.write_text(config.read_text() + "[[devices]\n")
+    with pytest.raises(ConfigError) as expected:
+        load_config(config)
+    answer = probe(config)
+    assert answer == {"problems": expected.value.problems} and "(toml)" in answer["problems"][0]
+    assert not (tmp_path / ("store.db" + compiled.SUFFIX)).exists(), "a config with problems is not compiled"
 
 
 @pytest.mark.parametrize("store", ['store = {{ path = "{path}" }}', 'store.path = "{path}"'])
@@ -253,6 +273,11 @@ def test_the_store_is_looked_for_where_a_store_table_names_it() -> None:
     assert hint(b'[store]\npath = "/var/\\u00e9.db"\n') == compiled.DEFAULT_STORE, "escapes: parsed instead"
     assert hint(b'gateway_id = "x"\n') == compiled.DEFAULT_STORE
     assert hint(b'[store]\npath = "\xff.db"\n') == compiled.DEFAULT_STORE
+    sure = compiled.store_hint_is_sure
+    assert sure(named) and sure(b'gateway_id = "x"\n[upstream]\nhost = "store.example"\n# the store: default\n')
+    for unsure in (b'store = { path = "/var/a.db" }\n', b'store.path = "/var/a.db"\n', b'["store"]\npath = "/a"\n',
+                   b'[store]\nmax_bytes = 5\n', b'[store]\npath = "/var/\\u00e9.db"\n', b"[ store.retention ]\n"):
+        assert not sure(unsure), unsure
 
 
 def test_a_changed_site_driver_makes_the_compiled_form_stale(tmp_path: Path) -> None:
