@@ -42,6 +42,16 @@ readonly BUILD_PACKAGES=python3,python3-pip,python3-venv,python3-dev,build-essen
 readonly GATEWAY=demo-esternay # configs/demo.toml, installed with --site demo
 readonly RECORD_TOPICS=("fute/$GATEWAY/readings" "fute/$GATEWAY/events")
 
+# Printed by the installed Python in the unit's environment: its optimize flag, how many modules the daemon's
+# imports loaded from a file, and which of them had no compiled bytecode (compiled from source at this start).
+readonly FROM_SOURCE='
+import importlib.util, os, sys
+import edge_agent.agent, edge_agent.mqtt_client, ssl, zoneinfo, serial
+files = [name for name, module in sys.modules.items() if (getattr(module, "__file__", None) or "").endswith(".py")]
+print(sys.flags.optimize, len(files), sorted(name for name in files
+      if not os.path.exists(importlib.util.cache_from_source(sys.modules[name].__file__))))
+'
+
 say() { printf 'check-arm.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 now() { date +%s.%N; }
@@ -187,6 +197,19 @@ inside() { # LABEL (arm64, armv7): install and demo in DIR/rootfs-LABEL
     "$version, $(find "$rootfs"/opt/edge-agent/current/lib/python3*/site-packages -maxdepth 1 -name '*.dist-info' | wc -l)" \
     "distributions, Python $("${in[@]}" /usr/bin/python3 -c 'import platform; print(platform.python_version(), platform.machine())')"
 
+  # The daemon's environment as its unit sets it (PYTHONOPTIMIZE=2, the bytecode install.sh compiled): the demo
+  # below runs in it, and no module the daemon imports may be compiled from source there.
+  # The interpreter is the one the unit's edge-agent script names (the version's own folder, not current/).
+  local unit_env=() bytecode python
+  read -r -a unit_env <<<"$(sed -n 's/^Environment=//p' "$rootfs/etc/systemd/system/edge-agent.service" | paste -sd ' ' -)"
+  ((${#unit_env[@]})) || die "the installed unit sets no Environment=: see $rootfs/etc/systemd/system/edge-agent.service"
+  python=$(sed -n '1s/^#!//p' "$rootfs/opt/edge-agent/current/bin/edge-agent")
+  bytecode=$("${in[@]}" "${unit_env[@]}" "$python" -c "$FROM_SOURCE") \
+    || die "the installed agent does not import in its unit's environment (${unit_env[*]})"
+  [[ $bytecode == "2 "*" []" ]] || die "in the unit's environment, modules compiled from source (optimize, count, names): $bytecode"
+  proven "$label bytecode: in the unit's environment (${unit_env[*]}) the daemon's $(cut -d' ' -f2 <<<"$bytecode") modules, ssl, zoneinfo" \
+    "and serial among them, all came from the optimised bytecode install.sh compiled, none from source"
+
   rm -rf "${rootfs:?}$logs" "$rootfs/var/lib/edge-agent-demo"
   mkdir -p "$rootfs$logs"
   "${in[@]}" /usr/sbin/mosquitto -p 1883 >"$rootfs$logs/mosquitto.log" 2>&1 &
@@ -201,7 +224,7 @@ inside() { # LABEL (arm64, armv7): install and demo in DIR/rootfs-LABEL
   local sub=$!
   sleep 2 # the subscription is in place before the first record can be published
   start=$(now)
-  "${in[@]}" /opt/edge-agent/current/bin/edge-agent demo --config /etc/edge-agent/site.toml \
+  "${in[@]}" "${unit_env[@]}" /opt/edge-agent/current/bin/edge-agent demo --config /etc/edge-agent/site.toml \
     --duration "$SECONDS_OF_DEMO" --state-dir /var/lib/edge-agent-demo >"$rootfs$logs/demo.out" 2>&1 &
   local demo=$! first=""
   while kill -0 "$demo" 2>/dev/null; do

@@ -45,8 +45,9 @@ def check_arm(*options: str) -> tuple[Path, str]:
 
 
 def assert_installed_and_acknowledged(rootfs: Path, label: str, machine: int, said: str) -> None:
-    """The agent's compiled dependencies and the rootfs's Mosquitto are ELF files for MACHINE, the record topics
-    reached the broker as many times as the script said, and the agent's store holds acknowledged records."""
+    """The agent's compiled dependencies and the rootfs's Mosquitto are ELF files for MACHINE, the daemon's modules
+    imported from the optimised bytecode install.sh compiled, the record topics reached the broker as many times as
+    the script said, and the agent's store holds acknowledged records."""
     site = next((rootfs / "opt/edge-agent/current/lib").glob("python3*/site-packages"))
     compiled = ("pydantic_core/_pydantic_core*.so", "yaml/_yaml*.so", "_cffi_backend*.so",
                 "_argon2_cffi_bindings/_ffi*.so")
@@ -54,6 +55,9 @@ def assert_installed_and_acknowledged(rootfs: Path, label: str, machine: int, sa
     assert [elf_machine(path) for path in native] == [machine] * len(native), native
     assert elf_machine(rootfs / "usr/sbin/mosquitto") == machine
 
+    optimised = re.search(rf"{label} bytecode: in the unit's environment \(PYTHON\S* .*PYTHONOPTIMIZE=2 .*\) "
+                          r"the daemon's (\d+) modules", said)
+    assert optimised is not None and int(optimised.group(1)) > 100, said
     topics = (rootfs / "var/log/check-arm/records.topics").read_text().splitlines()
     assert topics and set(topics) <= RECORD_TOPICS, topics[:5]
     count = re.search(rf"{label} demo: (\d+) record messages reached Mosquitto inside the {label} rootfs", said)
