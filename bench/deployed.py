@@ -4,6 +4,8 @@ scripts/install.sh compiles it (``python -m edge_agent.bytecode``), into a folde
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import shlex
 import subprocess
 import sys
@@ -30,10 +32,13 @@ def unit_environment(unit_text: str) -> dict[str, str]:
 @functools.cache
 def agent_environment() -> dict[str, str]:
     """The unit's environment for an agent started by the harness, the bytecode folder it names compiled first
-    (once a run: what is compiled already is only checked)."""
+    (once a run: what is compiled already is only checked). The folder is named after that environment, so the
+    bytecode of another unit's flags (optimisation, column positions) is never taken."""
     env = unit_environment(UNIT.read_text())
     if _PREFIX in env:
-        env[_PREFIX] = str(PYCACHE)
-        subprocess.run([sys.executable, "-m", "edge_agent.bytecode", str(PYCACHE)], check=True, cwd=REPO,
+        flags = hashlib.sha256(json.dumps(sorted(env.items())).encode()).hexdigest()[:12]
+        folder = PYCACHE.with_name(f"{PYCACHE.name}-{flags}")
+        env[_PREFIX] = str(folder)
+        subprocess.run([sys.executable, "-m", "edge_agent.bytecode", str(folder)], check=True, cwd=REPO,
                        stdout=subprocess.DEVNULL)
     return env

@@ -61,21 +61,28 @@ def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Pa
     assert not (installed / "var/lib/edge-agent").exists(), "systemd's StateDirectory= makes it, owned right"
 
 
-# In the daemon's environment (the unit's, its bytecode folder here under --root): which modules came from source.
+# In the daemon's environment (the unit's, its bytecode folder here under --root): which modules came from source,
+# and whether the code of the agent's and of ssl's compiled files has column positions.
 _FROM_SOURCE = """
-import importlib.util, os, sys
+import importlib.util, marshal, os, sys
 import edge_agent.agent, edge_agent.mqtt_client, ssl, zoneinfo, serial
 print(sys.flags.optimize, sorted(name for name, module in sys.modules.items()
       if (getattr(module, "__file__", None) or "").endswith(".py")
       and not os.path.exists(importlib.util.cache_from_source(module.__file__))))
+for compiled in (importlib.util.cache_from_source(module.__file__) for module in (edge_agent.agent, ssl)):
+    if os.path.exists(compiled):
+        with open(compiled, "rb") as pyc:
+            code = marshal.loads(pyc.read()[16:])
+        print(any(column is not None for _, _, column, _ in code.co_positions()))
 """
 
 
 def test_the_daemon_runs_optimised_from_the_bytecode_install_compiled(installed: Path) -> None:
-    """The unit runs the agent with PYTHONOPTIMIZE=2 and PYTHONPYCACHEPREFIX (1 MB less resident, docs/performance.md):
-    install.sh compiled that bytecode, so no module the daemon imports is compiled from source at its start."""
+    """The unit runs the agent with PYTHONOPTIMIZE=2, PYTHONNODEBUGRANGES=1 and PYTHONPYCACHEPREFIX (1.2 MB less
+    resident, docs/performance.md): install.sh compiled that bytecode, without column positions, so no module the
+    daemon imports is compiled from source at its start."""
     unit = (PROJECT / "systemd" / "edge-agent.service").read_text()
-    assert "PYTHONOPTIMIZE=2 PYTHONPYCACHEPREFIX=/opt/edge-agent/current/pycache" in unit
+    assert "PYTHONOPTIMIZE=2 PYTHONNODEBUGRANGES=1 PYTHONPYCACHEPREFIX=/opt/edge-agent/current/pycache" in unit
     version = installed / "opt/edge-agent" / FIRST
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(PYTHONOPTIMIZE="2", PYTHONDONTWRITEBYTECODE="1")
@@ -84,8 +91,8 @@ def test_the_daemon_runs_optimised_from_the_bytecode_install_compiled(installed:
         return subprocess.run([str(version / "bin/python"), "-c", _FROM_SOURCE], capture_output=True, text=True,
                               env={**env, **extra}, check=True, timeout=60).stdout.strip()
 
-    assert (said := from_source(PYTHONPYCACHEPREFIX=str(version / "pycache"))) == "2 []", said
-    assert "edge_agent.agent" in from_source()  # the check can fail: elsewhere, nothing is compiled optimised
+    assert (said := from_source(PYTHONPYCACHEPREFIX=str(version / "pycache"))) == "2 []\nFalse\nFalse", said
+    assert "edge_agent.agent" in from_source().splitlines()[0]  # the check can fail: nothing elsewhere is compiled
 
 
 def test_a_rerun_changes_nothing_and_never_overwrites_an_edited_config(
