@@ -61,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0].startswith("-"):
         print("usage: python -m edge_agent.bytecode PREFIX\n"
-              "compiles the standard library and this environment's packages without docstrings or asserts "
-              "(python -OO) into PREFIX, the folder PYTHONPYCACHEPREFIX names", file=sys.stderr)
+              "compiles the standard library and this environment's packages without docstrings, asserts "
+              "(python -OO) nor column positions into PREFIX, the folder PYTHONPYCACHEPREFIX names", file=sys.stderr)
         return 2
-    if has_columns():  # compile() keeps them unless the interpreter was started without: start one so
+    if has_columns() and "no_debug_ranges" not in sys._xoptions:  # compile() keeps them: start a Python without
         return subprocess.call([sys.executable, "-X", "no_debug_ranges", "-m", "edge_agent.bytecode", *args])
     prefix = Path(args[0]).absolute()
     prefix.mkdir(parents=True, exist_ok=True)

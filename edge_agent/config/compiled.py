@@ -463,7 +463,7 @@ def load_site(raw_bytes: bytes, path: Path, data: Mapping[str, Any], site_dirs: 
 def compile_unparsed(raw_bytes: bytes, path: Path) -> Any | None:
     """In a compiled process without a fresh compiled form: the SiteConfig from a pydantic process that parses and
     checks the text (its problems raised here as ConfigError) and writes the form where ``read_unparsed`` will
-    find it, this process parsing nothing (the daemon then never loads a TOML parser, 0.4 MB). None when only
+    find it, this process parsing nothing (the daemon then never loads a TOML parser: 377 KB). None when only
     parsing the text tells where the form goes (``store_hint_is_sure``)."""
     return compile_elsewhere(raw_bytes, path) if store_hint_is_sure(raw_bytes) else None
 

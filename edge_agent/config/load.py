@@ -49,7 +49,7 @@ def parse_config(raw_bytes: bytes, path: Path) -> LoadedConfig:
             known = compile_unparsed(raw_bytes, path)
         if known is not None:
             return LoadedConfig(path=path, config=known, sha256=hashlib.sha256(raw_bytes).hexdigest())
-    import tomllib  # here: a compiled process parses TOML only when the text hides where its store is
+    import tomllib  # a pydantic process; a compiled one only when the text hides where its store is
 
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))

@@ -238,9 +238,9 @@ def test_a_fresh_compiled_form_is_found_without_parsing_the_toml(tmp_path: Path)
     assert again["toml"] is False and again["config"] == pydantic_form(config)["config"]
 
 
-def test_without_a_compiled_form_the_text_goes_unparsed_to_the_pydantic_process(tmp_path: Path) -> None:
-    """The store's place certain from the text (a [store] table's path): this process parses nothing, the pydantic
-    process compiles it where the next one finds it; its TOML errors come back as a check in process gives them."""
+def test_a_text_compiled_elsewhere_has_the_problems_a_check_in_process_gives(tmp_path: Path) -> None:
+    """Without a compiled form, the text goes unparsed to the pydantic process (test above): its problems, a TOML
+    syntax error among them, come back as a check in process gives them, and nothing is compiled."""
     config = site(tmp_path)
     config.write_text(config.read_text() + '[[devices]]\ndriver = "modbus"\nname = "spare"\n')
     with pytest.raises(ConfigError) as expected:
