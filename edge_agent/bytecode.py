@@ -17,6 +17,8 @@ package upgraded since, a file added by hand) is compiled from its source at eac
 from __future__ import annotations
 
 import compileall
+import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -69,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     prefix = Path(args[0]).absolute()
     prefix.mkdir(parents=True, exist_ok=True)
     return 0 if compile_into(prefix) else 1
+
+
+def from_source() -> tuple[int, list[str]]:
+    """Of the modules this process loaded from a ``.py`` file: how many, and which had no compiled bytecode where
+    this process looks for it (in its prefix, when it runs with one), so were compiled from source when imported."""
+    files = {name: path for name, module in list(sys.modules.items())
+             if (path := getattr(module, "__file__", None) or "").endswith(".py")}
+    return len(files), sorted(name for name, path in files.items()
+                              if not os.path.exists(importlib.util.cache_from_source(path)))
 
 
 def has_columns() -> bool:

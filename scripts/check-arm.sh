@@ -45,11 +45,10 @@ readonly RECORD_TOPICS=("fute/$GATEWAY/readings" "fute/$GATEWAY/events")
 # Printed by the installed Python in the unit's environment: its optimize flag, how many modules the daemon's
 # imports loaded from a file, and which of them had no compiled bytecode (compiled from source at this start).
 readonly FROM_SOURCE='
-import importlib.util, os, sys
+import sys
 import edge_agent.agent, edge_agent.mqtt_client, ssl, zoneinfo, serial
-files = [name for name, module in sys.modules.items() if (getattr(module, "__file__", None) or "").endswith(".py")]
-print(sys.flags.optimize, len(files), sorted(name for name in files
-      if not os.path.exists(importlib.util.cache_from_source(sys.modules[name].__file__))))
+from edge_agent.bytecode import from_source
+print(sys.flags.optimize, *from_source())
 '
 
 say() { printf 'check-arm.sh: %s\n' "$*" >&2; }

@@ -66,9 +66,8 @@ def test_install_puts_everything_where_it_belongs(installed: Path, site_file: Pa
 _FROM_SOURCE = """
 import importlib.util, marshal, os, sys
 import edge_agent.agent, edge_agent.mqtt_client, ssl, zoneinfo, serial
-print(sys.flags.optimize, sorted(name for name, module in sys.modules.items()
-      if (getattr(module, "__file__", None) or "").endswith(".py")
-      and not os.path.exists(importlib.util.cache_from_source(module.__file__))))
+from edge_agent.bytecode import from_source
+print(sys.flags.optimize, from_source()[1])
 for compiled in (importlib.util.cache_from_source(module.__file__) for module in (edge_agent.agent, ssl)):
     if os.path.exists(compiled):
         with open(compiled, "rb") as pyc:
