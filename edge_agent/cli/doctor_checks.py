@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import sys
 import time
 from pathlib import Path
 
@@ -225,3 +226,32 @@ def database(config: SiteConfig) -> Check:
                       "restart the agent ('sudo systemctl restart edge-agent'): it moves a damaged store aside and"
                       " starts a new one")
     return ok("database", f"{db} passes its integrity check")
+
+
+# -- the daemon's bytecode ---------------------------------------------------------------------------
+
+def judge_bytecode(prefix: Path, checked: int, stale: list[Path], python: Path) -> Check:
+    """``stale``: of the ``checked`` modules compiled for the daemon into ``prefix``, those whose bytecode is missing
+    or older than their source; ``python``: the installed version's interpreter, which compiles them again."""
+    name = "bytecode"
+    if not stale:
+        return ok(name, f"the daemon's {checked} modules are compiled, up to date, in {prefix}")
+    examples = ", ".join(str(path) for path in stale[:2]) + (", ..." if len(stale) > 2 else "")
+    return Check(name, "warn",
+                 f"{len(stale)} of {checked} modules have no up-to-date bytecode in {prefix} ({examples}): Python"
+                 " or a package changed since the install, so the agent compiles them from source at each start"
+                 " (a slower start, never a wrong one)",
+                 f"compile them again: 'sudo {python} -m edge_agent.bytecode {prefix}', then"
+                 " 'sudo systemctl restart edge-agent'")
+
+
+def bytecode(prefix: Path | None = None) -> Check | None:
+    """The daemon's bytecode in this version's own folder (``pycache``, where scripts/install.sh compiles it and the
+    unit looks for it); None where there is no such folder (a checkout, a plain pip install): nothing to check."""
+    from edge_agent import bytecode as compiled  # the doctor's alone: no other command needs it
+
+    folder = Path(sys.prefix) / "pycache" if prefix is None else prefix
+    if not folder.is_dir():
+        return None
+    checked, stale = compiled.out_of_date(folder)
+    return judge_bytecode(folder, checked, stale, Path(sys.executable))

@@ -33,6 +33,8 @@ def run_checks(config: Path, chirpstack_toml: Path = DEFAULT_CHIRPSTACK_TOML) ->
     results += [checks.secret_files(site), *checks.upstream(site, time.time())]
     results += checks.chirpstack(site, chirpstack_toml)
     results += [checks.clock(), checks.disk(site), checks.database(site)]
+    if (bytecode := checks.bytecode()) is not None:
+        results.append(bytecode)
     return results
 
 
@@ -65,7 +67,8 @@ def doctor(
                                          help="ChirpStack's config file, when ChirpStack runs on this machine"),
     as_json: bool = json_option(),
 ) -> None:
-    """Check serial ports, brokers, TLS, ChirpStack, clock, disk, database and config; say what to fix."""
+    """Check serial ports, brokers, TLS, ChirpStack, clock, disk, database, config and the daemon's bytecode; say
+    what to fix."""
     results = run_checks(config, chirpstack_toml)
     failures = sum(1 for check in results if check.status == "fail")
     if as_json:

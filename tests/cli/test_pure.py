@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from edge_agent.cli import render
 from edge_agent.cli.device_cmd import parse_value
-from edge_agent.cli.doctor_checks import judge_clock, judge_disk, judge_expiry
+from edge_agent.cli.doctor_checks import judge_bytecode, judge_clock, judge_disk, judge_expiry
+from edge_agent.cli.doctor_cmd import lines
 from edge_agent.cli.lighting_cmd import parse_span, status_lines
 from edge_agent.cli.tail_cmd import line
 from edge_agent.control import protocol
 from edge_agent.control.tail import TailHub
 from edge_agent.reading import Event, Priority, Reading
+from tests.cli.helpers import assert_fits
 
 DAY = 86_400.0
 
@@ -75,6 +78,20 @@ def test_doctor_judgements() -> None:
     assert judge_disk(50_000_000, 10**10, 0).status == "fail"
     assert judge_disk(10**9, 10**10, 2 * 10**9).status == "warn"
     assert judge_disk(5 * 10**9, 10**10, 10**9).status == "ok"
+
+
+def test_doctor_judges_the_daemon_s_bytecode_and_names_the_modules_and_the_fix() -> None:
+    prefix, python = Path("/opt/edge-agent/1.4.0/pycache"), Path("/opt/edge-agent/1.4.0/bin/python")
+    assert judge_bytecode(prefix, 4821, [], python).status == "ok"
+    stale = [Path(f"/usr/lib/python3.11/asyncio/{name}.py") for name in ("base_events", "events", "tasks")]
+    check = judge_bytecode(prefix, 4821, stale, python)
+    assert check.status == "warn"
+    assert check.detail.startswith("3 of 4821 modules")
+    assert "asyncio/base_events.py, /usr/lib/python3.11/asyncio/events.py, ...)" in check.detail
+    assert "tasks" not in check.detail
+    assert check.fix.startswith(f"compile them again: 'sudo {python} -m edge_agent.bytecode {prefix}'")
+    assert "'sudo systemctl restart edge-agent'" in check.fix
+    assert_fits("\n".join(lines([check])))
 
 
 @pytest.mark.parametrize("command", ["status", "devices", "points", "tail", "read", "write", "queue", "sync",

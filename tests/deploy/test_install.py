@@ -94,6 +94,32 @@ def test_the_daemon_runs_optimised_from_the_bytecode_install_compiled(installed:
     assert "edge_agent.agent" in from_source().splitlines()[0]  # the check can fail: nothing elsewhere is compiled
 
 
+def test_doctor_finds_bytecode_gone_stale_and_its_fix_mends_it(installed: Path, site_file: Path) -> None:
+    """After an upgrade of Python or of a package under the installed version, the daemon compiles the changed
+    modules from source at each start; ``doctor`` says so, and the command it gives compiles them again."""
+    version = installed / "opt/edge-agent" / FIRST
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+    def bytecode_check() -> dict[str, str]:
+        said = subprocess.run([str(version / "bin/edge-agent"), "doctor", "--json", "--config", str(site_file)],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert "Traceback" not in said.stderr, said.stderr
+        checks: dict[str, dict[str, str]] = {check["name"]: check for check in json.loads(said.stdout)["checks"]}
+        return checks["bytecode"]
+
+    fresh = bytecode_check()
+    assert fresh["status"] == "ok" and str(version / "pycache") in fresh["detail"], fresh
+    upgraded = next(version.glob("lib/python3*/site-packages/edge_agent/reading.py"))
+    stat = upgraded.stat()
+    os.utime(upgraded, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # as a new release of it would
+    stale = bytecode_check()
+    assert stale["status"] == "warn" and stale["detail"].startswith("1 of ") and str(upgraded) in stale["detail"]
+    command = f"{version / 'bin/python'} -m edge_agent.bytecode {version / 'pycache'}"
+    assert f"'sudo {command}'" in stale["fix"], stale["fix"]
+    subprocess.run(command.split(), env=env, capture_output=True, timeout=600, check=True)
+    assert bytecode_check()["status"] == "ok"
+
+
 def test_a_rerun_changes_nothing_and_never_overwrites_an_edited_config(
     installed: Path, wheelhouse: Wheelhouse, site_file: Path
 ) -> None:
