@@ -56,9 +56,14 @@ def compile_into(prefix: Path, *, workers: int = 0, where: list[tuple[Path, re.P
     all of them compiled (compileall names the ones that did not). Sets this process's ``sys.pycache_prefix``: a
     process of its own. Workers are forked, so they inherit the prefix."""
     sys.pycache_prefix = str(prefix)
+    where = roots() if where is None else where
     ok = True
-    for root, skipped in roots() if where is None else where:
+    for root, skipped in where:
         ok = bool(compileall.compile_dir(root, quiet=1, rx=skipped, optimize=OPTIMIZE, workers=workers)) and ok
+    # compileall takes bytecode recording the source's time for up to date; the import system also wants its size:
+    # a source rewritten within the second of its last compile is compiled again here, or it stays stale.
+    for source in out_of_date(prefix, where)[1]:
+        ok = bool(compileall.compile_file(source, quiet=1, force=True, optimize=OPTIMIZE)) and ok
     return ok
 
 

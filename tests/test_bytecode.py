@@ -65,7 +65,9 @@ def test_out_of_date_names_what_the_daemon_compiles_from_source(tmp_path: Path) 
     assert stale_names(root, prefix) == [] == compiled_from_source(root, prefix)
 
     beta, gamma = root / "pkg/beta.py", root / "pkg/gamma.py"
-    beta.write_text("NAME = 'beta, upgraded'\n")  # another size
+    stat = beta.stat()
+    beta.write_text("NAME = 'beta, upgraded'\n")  # another size, the same time: compileall alone would keep it
+    os.utime(beta, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     stat = gamma.stat()
     os.utime(gamma, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # same size, another time
     compiled_path(root.resolve() / "pkg/alpha.py", prefix).unlink()

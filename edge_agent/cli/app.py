@@ -34,7 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export_cmd",
                "Export readings kept in the local store, with a progress bar (on the terminal, not in the data)."),
     "doctor": ("doctor_cmd",
-               "Check serial ports, brokers, TLS, ChirpStack, clock, disk, database and config; say what to fix."),
+               "Check serial ports, brokers, TLS, ChirpStack, clock, disk, database, config and the daemon's bytecode; "
+               "say what to fix."),
     "decode": ("decode_cmd",
                "Print a payload decoded by a device codec as JSON; --event decodes a captured ChirpStack event."),
     "config": ("config_cmd", "Check and inspect site configs."),
