@@ -88,14 +88,11 @@ def stored_as_is(reading: Reading) -> bool:
             return False
     elif kind is not bool and value is not None:
         return False
-    unit = reading.unit
-    return (_kept(reading.device) and _kept(reading.point) and (unit is None or _kept(unit))
+    # and whether ``safe_text`` keeps each text as it is: ASCII, or text that encodes as UTF-8 (a unit such as °C)
+    device, point, unit = reading.device, reading.point, reading.unit
+    return ((device.isascii() or encodable(device)) and (point.isascii() or encodable(point))
+            and (unit is None or unit.isascii() or encodable(unit))
             and type(reading.quality) is Quality and type(reading.clock_synced) is bool)
-
-
-def _kept(text: str) -> bool:
-    """Whether ``safe_text`` keeps ``text`` as it is (it is ASCII, or encodes as UTF-8: a unit such as °C)."""
-    return text.isascii() or encodable(text)
 
 
 def _encode_value(value: Value) -> tuple[Any, str | None]:
