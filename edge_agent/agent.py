@@ -22,12 +22,13 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from edge_agent import __version__
 from edge_agent.actuators import DriverActions
 from edge_agent.allocator import release_free_pages
 from edge_agent.clock import Clock, SystemClock
+from edge_agent.collector import settle
 from edge_agent.commands import restart as command_restart
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.service import CommandService
@@ -69,8 +70,10 @@ class Agent:
     """One running gateway agent."""
 
     def __init__(self, loaded: LoadedConfig, clock: Clock | None = None, notifier: Notifier | None = None,
-                 trial: Marker | None = None) -> None:
-        """``trial``: the pushed config found on trial (or rolled back) at boot, which the commands answer for."""
+                 trial: Marker | None = None, started: Callable[[], None] | None = None) -> None:
+        """``trial``: the pushed config found on trial (or rolled back) at boot, which the commands answer for;
+        ``started``: what the process does once the agent has started, before it says READY (the daemon settles
+        its garbage collector, ``edge_agent.collector``; a test running agents in its own process does not)."""
         config = loaded.config
         self.loaded = loaded
         self.config = config
@@ -78,6 +81,7 @@ class Agent:
             not_before=config.clock.not_before, assume_synced=config.clock.source == "assume_synced"
         )
         self.notifier = notifier or Notifier()
+        self._started = started
         self.started_at = time.time()
         self.stats: OutboxStats | None = None
         self.services: list[Service] = []
@@ -114,6 +118,8 @@ class Agent:
     async def run(self, stop: asyncio.Event) -> int:
         self._stop_event = stop
         await self._start()
+        if self._started is not None:
+            self._started()
         release_free_pages()  # what starting held and freed (edge_agent/allocator.py)
         self.notifier.ready(f"running: {len(self.config.devices)} devices")
         log.info("agent_ready", gateway=self.config.gateway_id, version=__version__,
@@ -307,7 +313,7 @@ def _simulated_service(context: ServiceContext) -> Service | None:
 def run_forever(loaded: LoadedConfig, marker: Marker | None) -> int:
     """Run until SIGTERM/SIGINT; return the process exit code. ``loaded`` and ``marker`` as
     ``command_restart.boot`` returned them (the daemon boots before it imports this module, see openssl_guard)."""
-    agent = Agent(loaded, trial=marker)
+    agent = Agent(loaded, trial=marker, started=settle)
 
     async def main() -> int:
         stop = asyncio.Event()
