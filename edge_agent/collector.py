@@ -7,11 +7,12 @@ at the peer workload (6,500 points a second) 16 passes a second, 4 % of the daem
 about twice before it dies, and the objects made at start (modules, compiled config, device book: ~30,000)
 traversed again at each full pass. ``settle``, once the agent has started:
 
-- collects what starting left, then moves every object alive out of the collector's reach (``gc.freeze``): they
-  live as long as the process, and are never traversed again;
+- collects what starting left, then moves every object alive out of the collector's reach (``gc.freeze``): most
+  live as long as the process and are never traversed again; one freed later is freed by its count as before,
+  but a cycle of them is kept (a connection made at start and replaced since, say): bounded by what start built;
 - passes over the young every ``YOUNG`` allocations: by then most of them are already freed.
 
-Cycles are still collected, only later: at most ``YOUNG`` allocations after they became garbage.
+Cycles made after start are still collected, only later.
 """
 
 from __future__ import annotations
