@@ -1,4 +1,4 @@
-"""The store read directly, read-only, when the agent does not run (safe beside a running agent: WAL)."""
+"""The store read directly, read-only, when the agent does not run (safe beside a running agent)."""
 
 from __future__ import annotations
 

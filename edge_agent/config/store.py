@@ -18,3 +18,6 @@ class StoreConfig(Model):
     commit_max_records: int = Field(2000, ge=1)
     synchronous: Literal["full", "normal"] = Field(
         "full", description='"normal" writes less but a power cut loses the last commits (docs/reliability.md)')
+    journal: Literal["wal", "rollback"] = Field(
+        "wal", description='"rollback" writes each new page once instead of twice (for SD cards, with '
+                           'commit_interval 10), but a reader holds up commits while it reads (docs/deployment.md)')

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from edge_agent.store.journal import follow_journal
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS command_answers (
     id TEXT PRIMARY KEY,
@@ -24,6 +26,7 @@ class CommandLog:
     def __init__(self, path: Path, keep: int) -> None:
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA synchronous=FULL")
+        follow_journal(self._conn)
         self._conn.executescript(_SCHEMA)
         self._keep = keep
         self._lock = threading.Lock()

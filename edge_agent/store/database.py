@@ -86,7 +86,7 @@ class OpenResult:
     unreported: list[Path] = field(default_factory=list)
 
 
-def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
+def open_database(path: Path, *, synchronous: str = "full", journal: str = "wal") -> OpenResult:
     """Open (or create) the store, moving a corrupt file aside and starting a fresh one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
@@ -95,7 +95,7 @@ def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
     if problem is not None:
         moved = _move_aside(path)
         log.error("store_corrupt", path=str(path), reason=problem, moved_to=str(moved))
-    conn = _connect(path, synchronous)
+    conn = _connect(path, synchronous, journal)
     _migrate(conn)
     _seed_sequence(conn, path)
     if not existed or moved is not None:
@@ -104,8 +104,9 @@ def open_database(path: Path, *, synchronous: str = "full") -> OpenResult:
 
 
 def moved_aside(path: Path) -> list[Path]:
-    """The database files moved aside so far (the main files; their -wal and -shm went with them)."""
-    return sorted(p for p in path.parent.glob(f"{path.name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+    """The database files moved aside so far (the main files; their -wal, -shm or -journal went with them)."""
+    return sorted(p for p in path.parent.glob(f"{path.name}.corrupt-*")
+                  if not p.name.endswith(("-wal", "-shm", "-journal")))
 
 
 def reported(conn: sqlite3.Connection) -> list[str] | None:
@@ -147,25 +148,26 @@ def _check_existing(path: Path) -> str | None:
 
 
 def _move_aside(path: Path) -> Path:
-    """Rename the file and its -wal and -shm aside, durably. The -wal goes first: a power cut between two renames
-    must never leave the old WAL beside a new database, which would replay it."""
+    """Rename the file and its -wal, -shm and -journal aside, durably. The -wal and -journal go first: a power cut
+    between two renames must never leave the old WAL or rollback journal beside a new database, which would replay
+    it."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     tries = 1
     while target.exists():  # two in one second (a start cut short, then the next): keep both
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{tries}")
         tries += 1
-    for suffix in ("-wal", "-shm", ""):
+    for suffix in ("-wal", "-journal", "-shm", ""):
         source = Path(f"{path}{suffix}")
         if source.exists():
             durable.replace(source, Path(f"{target}{suffix}"))
     return target
 
 
-def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+def _connect(path: Path, synchronous: str, journal: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: it only takes on a file not yet written
-    conn.execute("PRAGMA journal_mode=WAL")
+    _journal_mode(conn, path, journal)
     conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA journal_size_limit=8388608")
     page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
@@ -173,6 +175,22 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-256")  # 256 KB: the pages a commit touches; 1 MB held 0.8 MB more, no faster
     return conn
+
+
+def _journal_mode(conn: sqlite3.Connection, path: Path, journal: str) -> None:
+    """WAL (``journal = "wal"``), or a rollback journal truncated after each commit (``"rollback"``). A file leaves WAL
+    only when no other connection has it open (a technician's reader): it then stays in WAL, said in the log, and
+    changes at the next start. Either way every commit is durable (``synchronous``) and the records the same."""
+    wanted = "wal" if journal == "wal" else "truncate"
+    try:
+        mode = str(conn.execute(f"PRAGMA journal_mode={wanted.upper()}").fetchone()[0]).lower()
+    except sqlite3.OperationalError as exc:  # "database is locked": a reader holds the WAL open
+        mode, reason = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower(), str(exc)
+    else:
+        reason = "another process has the store open"
+    if mode != wanted:
+        log.warning("store_journal_unchanged", path=str(path), journal=mode, wanted=wanted, reason=reason,
+                    action="the store keeps its journal until the next start")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

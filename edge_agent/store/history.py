@@ -167,9 +167,10 @@ def scan(conn: sqlite3.Connection, since: float, until: float, selection: Select
 
 
 class HistoryReader:
-    """A read-only connection to a store file (``series.open_reader``). Safe beside a running agent (WAL): it never
-    takes the agent's lock nor waits for it, so a long read holds up no commit. ``interrupt`` (from another thread)
-    ends a read at once: the running query and every page after it raise ``StoreUnreadable``."""
+    """A read-only connection to a store file (``series.open_reader``). Safe beside a running agent: it never takes
+    the agent's lock; in WAL it never waits for it, so a long read holds up no commit (in rollback mode a commit
+    waits for the query running, not for the whole read: the rows come a page at a time). ``interrupt`` (from
+    another thread) ends a read at once: the running query and every page after it raise ``StoreUnreadable``."""
 
     def __init__(self, path: Path) -> None:
         self._halted = threading.Event()

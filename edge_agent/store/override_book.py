@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edge_agent.errors import EdgeAgentError
 from edge_agent.frozen import frozen
+from edge_agent.store.journal import follow_journal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lighting_overrides (
@@ -56,6 +57,7 @@ class OverrideBook:
         with _plain_errors():
             self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA synchronous=FULL")
+            follow_journal(self._conn)
             self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

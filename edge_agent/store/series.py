@@ -39,12 +39,16 @@ def open_reader(db: Path) -> sqlite3.Connection:
     """A read-only connection; StoreUnreadable in plain words if the store is missing or cannot be read.
 
     A process that may not write beside the store (a sandboxed service) cannot create the WAL's shared-memory
-    file: when the agent is stopped and left none, the file is then read as it stands (immutable).
+    file: when the agent is stopped and left none, the file is then read as it stands (immutable), unless a commit
+    was cut off in rollback mode (its journal left beside the file): that the agent rolls back first.
     """
     if not db.exists():
         raise StoreUnreadable(f"there is no store at {db}: the agent has not run with this config yet")
     last: sqlite3.Error | None = None
     for options in ("mode=ro", "mode=ro&immutable=1"):
+        if options.endswith("immutable=1") and _hot_journal(db):
+            raise StoreUnreadable(f"cannot read the store {db}: a commit was cut off and its rollback journal is still "
+                                  "beside it; start the agent (it rolls the commit back), then ask again")
         try:
             conn = sqlite3.connect(f"file:{db}?{options}", uri=True, timeout=10)
             conn.execute("SELECT 1 FROM records LIMIT 1")
@@ -52,6 +56,15 @@ def open_reader(db: Path) -> sqlite3.Connection:
         except sqlite3.Error as exc:
             last = exc
     raise StoreUnreadable(f"cannot read the store {db}: {last}")
+
+
+def _hot_journal(db: Path) -> bool:
+    """A rollback journal with pages in it (``store.journal = "rollback"``): read as it stands, the file could hold
+    half a commit. Between commits the journal is empty (truncated)."""
+    try:
+        return Path(f"{db}-journal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def first_seq_at(conn: sqlite3.Connection, ts: float) -> int:

@@ -65,7 +65,8 @@ class Store:
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
-        return cls(config, database.open_database(config.path, synchronous=config.synchronous))
+        return cls(config, database.open_database(config.path, synchronous=config.synchronous,
+                                                  journal=config.journal))
 
     @property
     def path(self) -> Path:

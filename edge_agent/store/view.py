@@ -1,6 +1,7 @@
 """A read-only view of a store file: what the CLI, the web page and the agent's own readers ask of it.
 
-Safe beside a running agent (WAL): the view has its own read-only connection and never takes the writer's lock.
+Safe beside a running agent: the view has its own read-only connection and never takes the writer's lock (in
+rollback mode, ``store.journal = "rollback"``, a commit waits for the question being answered).
 Every question is a typed method; the SQL stays in the store's modules.
 """
 

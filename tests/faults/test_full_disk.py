@@ -56,13 +56,16 @@ def event_seqs(db: Path) -> set[int]:
     return store_seqs(db, "kind=1")
 
 
-def test_full_disk_keeps_alarms_drops_oldest_routine_readings_counts_them_and_recovers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("journal", ["wal", "rollback"])
+def test_full_disk_keeps_alarms_drops_oldest_routine_readings_counts_them_and_recovers(tmp_path: Path,
+                                                                                      journal: str) -> None:
     """Promise: on a full disk no event is lost, the oldest routine readings go first and are counted, a
-    store_dropping alarm is raised, and everything left is delivered once space returns."""
+    store_dropping alarm is raised, and everything left is delivered once space returns; with the store's WAL and
+    with its rollback journal (``journal = "rollback"``)."""
     with small_disk(tmp_path / "disk", "4m") as disk:
         broker = Broker(tmp_path)  # not started: the uplink is down, everything stays in the outbox
         config = write_site(tmp_path, broker_port=broker.port, devices=simulated_devices(4, poll=0.02, points=5),
-                            store='max_bytes = "10 MB"\nsynchronous = "normal"')
+                            store=f'max_bytes = "10 MB"\nsynchronous = "normal"\njournal = "{journal}"')
         db = disk / "store.db"
         config.write_text(config.read_text().replace(str(tmp_path / "store.db"), str(db)))
         agent = AgentProcess(config).start()
@@ -91,10 +94,12 @@ def test_full_disk_keeps_alarms_drops_oldest_routine_readings_counts_them_and_re
                        what="everything delivered after recovery")
             agent.terminate()
             time.sleep(0.5)
+            assert db.read_bytes()[18:20] == (b"\x02\x02" if journal == "wal" else b"\x01\x01"), "not in that mode"
             delivered = {int(r["seq"]) for _, r in capture.records()}
             missing = sorted(set(range(1, max(delivered) + 1)) - delivered - store_seqs(db, UNSENT))
             alarms = [r for _, r in capture.records() if r.get("event") == "store_dropping"]
-            figures.record("full disk", promise="alarms kept, oldest routine readings dropped and counted, recovery",
+            figures.record("full disk" if journal == "wal" else "full disk, rollback mode",
+                           promise="alarms kept, oldest routine readings dropped and counted, recovery",
                            faults=1, checked=len(delivered), lost=0, duplicated=0, dropped_routine=dropped,
                            dropped_total=counter(db, "dropped"), events_kept=len(events_full),
                            alarms_raised=len(alarms))
