@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -36,7 +37,8 @@ from edge_agent.store.view import last_frame_counters
 log = get_logger(__name__)
 
 _BATCH = 500  # messages committed in one transaction at most
-_MAX_IN_FLIGHT = 8  # submissions awaiting their group commit while the next messages are taken
+_MAX_IN_FLIGHT = 8  # submissions awaiting their group commit while the next messages are taken, per second of
+# ``store.commit_interval`` (each submission holds every message queued when it was made: at a trickle, one each)
 _RETRY_MAX = 10.0
 
 
@@ -58,6 +60,7 @@ class LorawanService:
         self._tick = tick
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()  # submissions awaiting their commit, oldest first
+        self._max_in_flight = max(_MAX_IN_FLIGHT, math.ceil(_MAX_IN_FLIGHT * context.config.store.commit_interval))
         self._sink_failures = 0
         self._internal_errors = 0
 
@@ -114,7 +117,7 @@ class LorawanService:
         """Take the messages as they come and hand their records to the store without waiting for the commit of
         the ones before (a message arriving during that wait would wait for two group commits); each message is
         acknowledged to the broker once its records are committed, in the order the messages came. At most
-        ``_MAX_IN_FLIGHT`` submissions wait at once, so a store that falls behind still holds the intake back."""
+        ``_max_in_flight`` submissions wait at once, so a store that falls behind still holds the intake back."""
         in_flight = self._in_flight
         while True:
             batch = [await self._mqtt.get()]
@@ -125,7 +128,7 @@ class LorawanService:
                 records += self._handle(message)
             while in_flight and in_flight[0].done():
                 in_flight.popleft()
-            while len(in_flight) >= _MAX_IN_FLIGHT:
+            while len(in_flight) >= self._max_in_flight:
                 await asyncio.wait({in_flight[0]})
                 in_flight.popleft()
             before = in_flight[-1] if in_flight else None

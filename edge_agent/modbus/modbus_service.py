@@ -14,7 +14,7 @@ from edge_agent.modbus.backoff import DeviceHealth
 from edge_agent.modbus.bus import Line, frame_silence
 from edge_agent.modbus.config import ModbusConfig, ModbusDeviceConfig, check_devices
 from edge_agent.modbus.plan import ReadBlock, build_plan
-from edge_agent.modbus.poller import DevicePoller
+from edge_agent.modbus.poller import DevicePoller, submissions_in_flight
 from edge_agent.modbus.writes import WriteResult, write_point
 from edge_agent.reading import Event, Priority, Reading
 from edge_agent.services import ServiceContext
@@ -80,6 +80,7 @@ def build_pollers(context: ServiceContext, modbus: ModbusConfig, devices: list[M
             config=device, profile=profile, plan=list(plans[plan_key]), line=line,
             timeout=timeout, clock=context.clock,
             health=DeviceHealth(backoff.initial, backoff.maximum, backoff.offline_after),
+            max_in_flight=submissions_in_flight(context.config.store.commit_interval, device.poll_interval),
         ))
     return lines, pollers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,14 @@ from edge_agent.services import RecordSink
 
 log = get_logger("edge_agent.modbus")
 
-_MAX_IN_FLIGHT = 8  # submissions of one device awaiting their commit
+_MAX_IN_FLIGHT = 8  # submissions of one device awaiting their commit, at the least
+
+
+def submissions_in_flight(commit_interval: float, poll_interval: float) -> int:
+    """How many of one device's submissions may await their commit: every poll made while a commit is awaited, and
+    two more (never fewer than ``_MAX_IN_FLIGHT``). Fewer would hold a poll's readings back past the commit that
+    comes next: a meter polled every second under commits every 10 s (``store.commit_interval``) waited for two."""
+    return max(_MAX_IN_FLIGHT, math.ceil(commit_interval / max(poll_interval, 1e-3)) + 2)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class DevicePoller:
     last_values: dict[str, Reading] = field(default_factory=dict)
     stopping: bool = False
     submit_failures: int = 0
+    max_in_flight: int = _MAX_IN_FLIGHT  # see ``submissions_in_flight``
     _in_flight: deque[tuple[asyncio.Future[Any], int]] = field(default_factory=deque, repr=False)
 
     @property
@@ -177,10 +186,10 @@ class DevicePoller:
 
     async def _hand_over(self, sink: RecordSink, records: Sequence[Record]) -> None:
         """Submit without waiting for the group commit (up to commit_interval, longer than a short poll
-        interval), keeping at most ``_MAX_IN_FLIGHT`` submissions per device: a store that falls behind
+        interval), keeping at most ``max_in_flight`` submissions per device: a store that falls behind
         still holds the poller back."""
         in_flight = self._in_flight
-        while len(in_flight) >= _MAX_IN_FLIGHT:
+        while len(in_flight) >= self.max_in_flight:
             oldest, count = in_flight.popleft()
             with contextlib.suppress(Exception):  # its failure is reported by _settled
                 await asyncio.shield(oldest)  # a cancelled poller must not cancel a commit

@@ -452,3 +452,35 @@ def test_messages_are_taken_while_earlier_ones_wait_for_their_commit(broker: Bro
     asyncio.run(scenario())
     assert sink.readings("counter-place").get("lorawan.f_cnt") == 2
     sink.close()
+
+
+@pytest.mark.parametrize(("commit_interval", "handed_over"), [(10.0, 12), (1.0, 8)])
+def test_messages_arriving_during_one_long_commit_all_go_into_it(broker: Broker, tmp_path: Path,
+                                                                 commit_interval: float, handed_over: int) -> None:
+    """With commits 10 s apart (the SD-card setting) a trickle of uplinks, each its own submission, is handed over
+    as it comes, none held back for the commit after; at 1 s the intake stops at 8 awaiting, so that a store that
+    falls behind holds it back."""
+    sink = _GatedSink(tmp_path / "store.db")
+    config = site(broker.port, DEVICES)
+    config = config.model_copy(update={"store": config.store.model_copy(update={"commit_interval": commit_interval})})
+
+    async def scenario() -> None:
+        service = make_service(config, sink)
+        await service.start()
+        try:
+            await wait_connected(service)
+            for f_cnt in range(1, 13):
+                event = uplink_event(PCR2, "0a0001160002010023", f_cnt=f_cnt, f_port=14)
+                await _publish(broker.port, event_topic(PCR2, "up"), encode(event, "up", "json"))
+                await wait_until(lambda n=min(f_cnt, handed_over): sink.calls >= n)  # type: ignore[misc]
+            await asyncio.sleep(0.3)
+            assert sink.calls == handed_over
+            sink.gate.set()
+            await wait_until(lambda: service.health()["mqtt"]["acked"] == 12)  # type: ignore[index]
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
+    counters = [r.value for r in sink.records() if isinstance(r, Reading) and r.point == "lorawan.f_cnt"]
+    assert sorted(counters) == list(range(1, 13)), "every uplink committed once"  # type: ignore[type-var]
+    sink.close()
