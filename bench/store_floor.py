@@ -10,7 +10,9 @@ The commune's pattern (as ``bench.commune.commune_commit_pattern``): every 10 s 
 A commit takes whatever arrived since the one before, every ``interval`` seconds and at each burst; the
 acknowledgements' range is rewritten in a commit at most every 5 s (``group_commit.ACK_EVERY``). Counted with
 ``/proc/self/io`` (what the kernel accounts to the disk: whole 4 KB pages dirtied), from a checkpointed file to a
-checkpointed file, so that WAL's second write is in the figure.
+checkpointed file, so that WAL's second write is in the figure. Each is measured twice: on a young file, which
+grows (its new pages appended), and on a file at its retention, whose new rows fill the pages the hourly prune
+freed (two windows' worth of older rows written, then deleted, before the window).
 
     python -m bench.store_floor [--seconds 120]
 """
@@ -41,6 +43,7 @@ class Floor:
     interval: int
     bytes_per_reading: float
     row: float
+    reused: bool = False  # the file at its retention: new rows in pages the prune freed
 
     @property
     def ratio(self) -> float:
@@ -59,7 +62,7 @@ def _bare_store(folder: Path, journal: str, page_size: int) -> sqlite3.Connectio
     return conn
 
 
-def measure(journal: str, page_size: int, interval: int, seconds: int = 120) -> Floor:
+def measure(journal: str, page_size: int, interval: int, seconds: int = 120, *, reused: bool = False) -> Floor:
     with tempfile.TemporaryDirectory(prefix="store-floor-") as tmp:
         conn = _bare_store(Path(tmp), journal, page_size)
         now, seq = time.time(), 0
@@ -75,6 +78,12 @@ def measure(journal: str, page_size: int, interval: int, seconds: int = 120) -> 
                 conn.execute("INSERT OR REPLACE INTO acked(first, last) VALUES (1, ?)", (seq - count,))
             conn.execute("COMMIT")
 
+        if reused:  # a file at its retention: the prune has freed the pages of as many rows as the window writes
+            window = (BURST + TRICKLE * CYCLE) * seconds // CYCLE
+            for _ in range(20):
+                commit(window // 10, False)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("DELETE FROM records WHERE seq <= ?", (seq,))
         commit(BURST + TRICKLE, False)  # the first pages exist before counting
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         before = io_written() or 0
@@ -92,20 +101,22 @@ def measure(journal: str, page_size: int, interval: int, seconds: int = 120) -> 
         written = (io_written() or 0) - before
         conn.close()
         row = row_bytes(Path(tmp) / "store.db") or float("nan")
-    return Floor(journal, page_size, interval, written / readings, row)
+    return Floor(journal, page_size, interval, written / readings, row, reused)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=120, help="simulated seconds of a commune per measure")
     args = parser.parse_args()
-    print("journal   page  commit every  bytes/reading  row    ratio (checkpoint included)")
+    print("journal   page  commit every  file       bytes/reading  row    ratio (checkpoint included)")
     for journal in ("wal", "truncate"):
         for page_size in (1024, 4096):
             for interval in (1, 2, 5, 10):
-                f = measure(journal, page_size, interval, args.seconds)
-                print(f"{f.journal:8s} {f.page_size:5d}  {f.interval:5d} s      {f.bytes_per_reading:8.1f}"
-                      f"     {f.row:5.1f}  {f.ratio:5.2f}x")
+                for reused in (False, True):
+                    f = measure(journal, page_size, interval, args.seconds, reused=reused)
+                    print(f"{f.journal:8s} {f.page_size:5d}  {f.interval:5d} s      "
+                          f"{'reused' if f.reused else 'young ':9s}  {f.bytes_per_reading:8.1f}"
+                          f"     {f.row:5.1f}  {f.ratio:5.2f}x", flush=True)
 
 
 if __name__ == "__main__":

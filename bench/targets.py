@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.commune import SD_PREFIX
 from bench.cpu_floor import FLOOR
 from bench.scenario import Result
 
@@ -69,20 +70,30 @@ def verdicts(results: list[Result]) -> list[Verdict]:
         out.append(Verdict(f"CPU per point, {mode}: <= 15 us and <= 1/10 of the peer's, >= 99 % delivered",
                            f"{cpu:,.1f} us (peer ratio {ratio:.2f}), {delivered:.0f} % delivered{below}",
                            cpu <= 15 and ratio <= 0.1 and delivered >= 99))
-    written = figure("1", "SQLite bytes written per reading, with the checkpoint of the window's WAL")
-    row = figure("1", "row size in the store, bytes per reading")
-    commits = figure("1", "SQLite bytes written per reading")
-    if written is None or row is None or commits is None:
-        out.append(Verdict("SQLite bytes written per reading <= 2x the row", "not measured", None))
-    else:
-        out.append(Verdict("SQLite bytes written per reading <= 2x the row (the WAL's checkpoint included)",
-                           f"{written:,.1f} B for a {row:.1f} B row: {written / row:.2f}x "
-                           f"(commits alone {commits / row:.2f}x)", written <= 2 * row))
-    out.append(_at_most("alarm after its reading's commit, p99 < 250 ms",
-                        figure("1", "alarm latency after the reading's commit, p99 ms"), 250.0, "ms", strict=True))
-    out.append(_at_most("readings, device answer -> subscriber, p99 <= commit_interval + 250 ms (1,250 ms)",
-                        figure("1", "latency p99 ms"), 1250.0, "ms"))
+    out.append(_bytes_per_reading(figure, "", "the default store: WAL, a commit every 1 s"))
+    out.append(_bytes_per_reading(figure, SD_PREFIX, "the SD-card store: rollback journal, a commit every 10 s"))
+    for prefix, store, interval in (("", "default store", 1.0), (SD_PREFIX, "SD-card store", 10.0)):
+        out.append(_at_most(f"alarm after its reading's commit, p99 < 250 ms ({store})",
+                            figure("1", f"{prefix}alarm latency after the reading's commit, p99 ms"), 250.0, "ms",
+                            strict=True))
+        limit = 1000 * interval + 250
+        out.append(_at_most(f"readings, device answer -> subscriber, p99 <= commit_interval + 250 ms ({limit:,.0f} ms,"
+                            f" {store})", figure("1", f"{prefix}latency p99 ms"), limit, "ms"))
     return out
+
+
+def _bytes_per_reading(figure: Callable[[str, str], float | None], prefix: str, store: str) -> Verdict:
+    """SD-card writes at commune load against the row's own size. Out of WAL there is no checkpoint: the commits'
+    figure is the whole of it."""
+    target = f"SQLite bytes written per reading <= 2x the row ({store})"
+    commits = figure("1", f"{prefix}SQLite bytes written per reading")
+    written = figure("1", f"{prefix}SQLite bytes written per reading, with the checkpoint of the window's WAL")
+    row = figure("1", f"{prefix}row size in the store, bytes per reading")
+    if commits is None or row is None:
+        return Verdict(target, "not measured", None)
+    total = commits if written is None else written
+    return Verdict(target, f"{total:,.1f} B for a {row:.1f} B row: {total / row:.2f}x"
+                   + ("" if written is None else f" (commits alone {commits / row:.2f}x)"), total <= 2 * row)
 
 
 def render(found: list[Verdict]) -> str:

@@ -113,6 +113,9 @@ def test_tiny_run_produces_figures(tmp_path: Path) -> None:
     # the WAL's second write (its checkpoint) is counted for the window's frames, on top of the commits' own
     assert (commune["SQLite bytes written per reading, with the checkpoint of the window's WAL"]
             > commune["SQLite bytes written per reading"] > 0)
+    sd = {key.removeprefix("SD-card store: "): value for key, value in commune.items() if key.startswith("SD-card")}
+    assert sd["readings/s delivered"] > 0 and sd["SQLite bytes written per reading"] > 0  # the rollback journal's run
+    assert "alarm latency after the reading's commit, p99 ms" in sd
     assert '[targets of "Fit a Raspberry Pi"]' in done.stdout
     assert figures["3 backlog drain"]["backlog readings/s delivered"] > 0
     modbus = figures["4 Modbus efficiency"]
