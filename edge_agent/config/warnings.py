@@ -33,8 +33,20 @@ def web_exposure(loaded: LoadedConfig) -> list[str]:
     return lines
 
 
+def store_journal(loaded: LoadedConfig) -> list[str]:
+    """A rollback journal with commits too close together: it then writes more than the WAL it replaces."""
+    store = loaded.config.store
+    if store.journal != "rollback" or store.commit_interval >= ROLLBACK_MIN_INTERVAL:
+        return []
+    return [f"store.journal: 'rollback' with store.commit_interval = {store.commit_interval:g} s writes more to the"
+            f" card than the default WAL (it saves writes from one commit every {ROLLBACK_MIN_INTERVAL:g} s); set"
+            " commit_interval = 10, or leave journal out (docs/deployment.md)"]
+
+
+ROLLBACK_MIN_INTERVAL = 5.0  # below, a rollback journal writes more than WAL at a commune's load (bench.store_floor)
+
 # Each capability adds its checks here (the lighting rules add the 2018 decree's hours).
-CHECKS: list[WarningCheck] = [decree.check, web_exposure, driver_dirs, contexts.check]
+CHECKS: list[WarningCheck] = [decree.check, web_exposure, driver_dirs, contexts.check, store_journal]
 
 
 def config_warnings(loaded: LoadedConfig) -> list[str]:

@@ -191,4 +191,13 @@ def test_an_unknown_journal_is_a_config_error_naming_the_choices(tmp_path: Path)
     assert result.stderr.startswith(f"{path}: store.journal: "), result.stderr
     assert "'wal' or 'rollback'" in result.stderr and "(got 'sd')" in result.stderr
     ok = check(write(tmp_path, VALID.replace('max_bytes = "200 MB"', 'journal = "rollback"\ncommit_interval = 10')))
-    assert ok.returncode == 0, ok.stderr
+    assert ok.returncode == 0 and "store.journal" not in ok.stdout + ok.stderr, ok.stderr
+
+
+def test_a_rollback_journal_with_frequent_commits_is_a_warning_saying_what_to_set(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace('max_bytes = "200 MB"', 'journal = "rollback"'))
+    result = check(path)
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in (result.stdout + result.stderr).splitlines() if "store.journal" in line]
+    assert line.startswith(f"warning: {path}: store.journal: 'rollback' with store.commit_interval = 1 s writes")
+    assert "set commit_interval = 10" in line
