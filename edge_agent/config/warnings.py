@@ -33,6 +33,9 @@ def web_exposure(loaded: LoadedConfig) -> list[str]:
     return lines
 
 
+ROLLBACK_MIN_INTERVAL = 5.0  # below, a rollback journal writes more than WAL at a commune's load (bench.store_floor)
+
+
 def store_journal(loaded: LoadedConfig) -> list[str]:
     """A rollback journal with commits too close together: it then writes more than the WAL it replaces."""
     store = loaded.config.store
@@ -42,8 +45,6 @@ def store_journal(loaded: LoadedConfig) -> list[str]:
             f" card than the default WAL (it saves writes from one commit every {ROLLBACK_MIN_INTERVAL:g} s); set"
             " commit_interval = 10, or leave journal out (docs/deployment.md)"]
 
-
-ROLLBACK_MIN_INTERVAL = 5.0  # below, a rollback journal writes more than WAL at a commune's load (bench.store_floor)
 
 # Each capability adds its checks here (the lighting rules add the 2018 decree's hours).
 CHECKS: list[WarningCheck] = [decree.check, web_exposure, driver_dirs, contexts.check, store_journal]

@@ -82,11 +82,12 @@ spare-room file) goes through one helper, `edge_agent/durable.py` (write a tempo
 sync the directory), cut at each of its steps in the *atomic file write* row. The *synchronous = normal* teeth
 row shows what the store's `synchronous = "normal"` setting costs: commits that returned are lost at a power cut.
 The *rollback mode* rows run the store as set for an SD card (`journal = "rollback"`: a rollback journal, truncated
-after each commit, instead of the WAL): the power goes off at a commit's journal sync, its writes and sync of the
-database file, the journal's truncation (the commit's own instant), random instants and backlog drains, and the
-disk fills up under it; the same audit holds. There a reader waits while a commit writes the database file, so at
-a cut that comes then the records committed are noted just before the power is armed to go (counted as
-*unwitnessed* in the row's details), not at the instant itself.
+after each commit, instead of the WAL): the power goes off at a commit's journal write and sync, its writes and
+sync of the database file, the journal's truncation (the commit's own instant), random instants and backlog
+drains, and the disk fills up under it; the same audit holds. There a reader waits while a commit holds the file
+(from its journal's sync to its end), so at a cut that comes then the records committed are noted just before the
+power is armed to go (counted as *unwitnessed* in the row's details); at a journal write, a reader still sees, at
+the instant, every commit that returned.
 
 What the power cuts found, and what changed:
 

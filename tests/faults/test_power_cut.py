@@ -320,14 +320,18 @@ def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
 
 
 def _rollback_moments(cuts: PowerCuts, rig: Any, count: int) -> None:
-    """As ``_moments``, for a store in rollback mode: cut at a commit's journal sync, its file write or sync, the
-    journal's truncation (the commit's own instant), a random instant, a backlog drain."""
-    kinds = ["journal sync", "file write", "file sync", "journal truncation", "any instant", "acknowledgements"]
+    """As ``_moments``, for a store in rollback mode: cut at a commit's journal write or sync (the commits before it
+    must have landed whole; a reader still sees them at the instant), its file write or sync, the journal's
+    truncation (the commit's own instant), a random instant, a backlog drain."""
+    kinds = ["journal write", "journal sync", "file write", "file sync", "journal truncation", "any instant",
+             "acknowledgements"]
     for index in range(count):
         moment = kinds[index % len(kinds)] if index < len(kinds) else cuts.rng.choice(kinds)
         cuts.wait_committing()
-        if moment == "journal sync":
-            cuts.cut(moment, ("fsync", "store.db-journal", cuts.rng.randint(1, 12), cuts.rng.random() < 0.5))
+        if moment == "journal write":
+            cuts.cut(moment, ("write", "store.db-journal", cuts.rng.randint(1, 40), False))
+        elif moment == "journal sync":
+            cuts.cut(moment, ("fsync", "store.db-journal", cuts.rng.randint(1, 12), False))
         elif moment == "file write":
             cuts.cut(moment, ("write", "store.db", cuts.rng.randint(1, 40), False))
         elif moment == "file sync":
@@ -401,10 +405,10 @@ def test_power_cuts_during_commits_acknowledgements_and_checkpoints_lose_no_comm
 @pytest.mark.timeout(1800)  # a hundred cuts with --run-slow
 def test_power_cuts_in_rollback_mode_lose_no_committed_record(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Promise: the store in rollback mode (``journal = "rollback"``, the SD-card setting), cut at a commit's
-    journal sync, file write, file sync and journal truncation, at random instants and backlog drains, restarts
+    journal write and sync, file write and sync and journal truncation, at random instants and backlog drains, restarts
     every time on a store that opens, and every record whose commit returned is delivered, each sequence number
     always with the same record."""
-    count = _cut_count(request, default=6, slow=60)
+    count = _cut_count(request, default=7, slow=60)
     with _agent_on_disk(tmp_path, 3030 + count, full_run=_full_run(request),
                         store='journal = "rollback"') as (cuts, rig):
         _rollback_moments(cuts, rig, count)
@@ -422,6 +426,7 @@ def test_power_cuts_in_rollback_mode_lose_no_committed_record(tmp_path: Path, re
     _assert(verdict)
     assert verdict.checked > 300, f"too little traffic to prove anything: {verdict.checked}"
     assert any(kind.endswith("store.db-journal") for kind in cuts.landed), cuts.landed  # the journal was cut at
+    assert cuts.unwitnessed < cuts.cuts, "no cut was seen at its instant: the audit would miss a commit undone"
 
 
 # -- size-bound eviction ----------------------------------------------------------------------------
