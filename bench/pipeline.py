@@ -179,7 +179,7 @@ class Pipeline:
         folded = checkpoint(store)
         row = row_bytes(store)
         # Per record committed in the window (the store's numbers), not per reading delivered: the two differ by the
-        # readings of a commit at either edge, a tenth of a 40 s window when commits are 10 s apart.
+        # readings of a commit at either edge, up to a quarter of a 40 s window when commits are 10 s apart.
         committed = last - first if first is not None and last is not None else readings
         if row is not None and committed:
             written = max(0, after.write_bytes - before.write_bytes - (log_after - log_before))

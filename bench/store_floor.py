@@ -78,7 +78,7 @@ def measure(journal: str, page_size: int, interval: int, seconds: int = 120, *, 
                 conn.execute("INSERT OR REPLACE INTO acked(first, last) VALUES (1, ?)", (seq - count,))
             conn.execute("COMMIT")
 
-        if reused:  # a file at its retention: the prune has freed the pages of as many rows as the window writes
+        if reused:  # a file at its retention: the prune has freed the pages of two windows' worth of rows
             window = (BURST + TRICKLE * CYCLE) * seconds // CYCLE
             for _ in range(20):
                 commit(window // 10, False)
