@@ -130,10 +130,15 @@ class Committer:
             log.error("store_records_not_committed_at_stop", records=lost, reason=self.failing)
 
     async def _run(self) -> None:
+        """A commit every ``interval`` from the start of the one before (not from its end: a commit that takes a
+        while on an SD card must not hold the next readings back by as long), at once for an event."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self._interval
         while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), self._interval)
+                await asyncio.wait_for(self._flush_now.wait(), max(0.0, due - loop.time()))
             self._flush_now.clear()
+            due = loop.time() + self._interval
             await self._flush()
             if self.failing is not None and not self._closing:
                 await asyncio.sleep(self._interval)

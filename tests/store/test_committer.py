@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from pathlib import Path
 
 from edge_agent.config.store import StoreConfig
@@ -60,3 +62,36 @@ def test_a_submitter_held_back_by_a_full_queue_is_not_overtaken_when_room_is_mad
         return [stored.record.point for stored in rows if isinstance(stored.record, Reading)]
 
     assert asyncio.run(scenario()) == ["a", "a", "b", "b", "c", "c"]
+
+
+class _SlowStore(Store):
+    """A store whose every commit takes ``SLOW`` seconds (a slow SD card), for the committer's cadence."""
+
+    SLOW = 0.5
+
+    def append(self, records, acked=()):  # type: ignore[no-untyped-def]
+        time.sleep(self.SLOW)
+        return super().append(records, acked)
+
+
+def test_commits_come_an_interval_apart_from_their_starts_not_their_ends(tmp_path: Path) -> None:
+    """Readings wait at most an interval and a commit's own time: with commits taking 0.5 s every 0.5 s, each
+    begins as the one before ends, not 0.5 s after it (readings then waited two commits' time more)."""
+    async def scenario() -> list[float]:
+        worker = StoreWorker(_SlowStore.open(StoreConfig(path=tmp_path / "store.db")))
+        committer = Committer(worker, interval=0.5, max_records=10_000)
+        loop = asyncio.get_running_loop()
+        ends: list[float] = []
+        committer.add_listener(lambda records, seqs: ends.append(loop.time()))
+        await committer.start()
+        for n in range(80):  # 4 s of a reading every 50 ms
+            committer.submit([Reading("meter", "voltage", 230.0 + n, 1.0e9 + n)])
+            await asyncio.sleep(0.05)
+        await committer.stop()
+        worker.close()
+        return ends
+
+    ends = asyncio.run(scenario())
+    gaps = [b - a for a, b in itertools.pairwise(ends)]
+    assert len(gaps) >= 3, ends
+    assert sorted(gaps)[len(gaps) // 2] < 0.75, f"commits {gaps} s apart: the interval counted from their ends"
