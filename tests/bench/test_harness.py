@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.commune import SD_PREFIX
 from bench.hypervisor import percentile
 from bench.scenario import Result, table
 from bench.sim import transaction_seconds
@@ -113,7 +114,7 @@ def test_tiny_run_produces_figures(tmp_path: Path) -> None:
     # the WAL's second write (its checkpoint) is counted for the window's frames, on top of the commits' own
     assert (commune["SQLite bytes written per reading, with the checkpoint of the window's WAL"]
             > commune["SQLite bytes written per reading"] > 0)
-    sd = {key.removeprefix("SD-card store: "): value for key, value in commune.items() if key.startswith("SD-card")}
+    sd = {key.removeprefix(SD_PREFIX): value for key, value in commune.items() if key.startswith(SD_PREFIX)}
     assert sd["readings/s delivered"] > 0 and sd["SQLite bytes written per reading"] > 0  # the rollback journal's run
     assert "alarm latency after the reading's commit, p99 ms" in sd
     assert '[targets of "Fit a Raspberry Pi"]' in done.stdout

@@ -26,7 +26,7 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,17 +293,36 @@ def _cut_count(request: pytest.FixtureRequest, default: int, slow: int) -> int:
 # -- group commits, acknowledgements, checkpoints ----------------------------------------------------
 
 
-def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
-    """Cut ``count`` times, each at one of: a group commit's WAL sync, a WAL write, a random instant, a backlog
-    drain (acknowledgements riding in the commits), a checkpoint while the agent stops."""
-    kinds = ["group commit", "wal write", "any instant", "acknowledgements", "checkpoint at stop"]
+Arm = Callable[[random.Random], tuple[str, str, int, bool]]  # the change the power goes off at: op, file, n, after
+
+# Where a commit of the WAL store can be cut (``_moments``).
+WAL_CUTS: dict[str, Arm] = {
+    "group commit": lambda rng: ("fsync", "store.db-wal", rng.randint(1, 12), rng.random() < 0.5),
+    "wal write": lambda rng: ("write", "store.db-wal", rng.randint(1, 40), False),
+}
+# The same in rollback mode: at a journal write or sync the commits before it must have landed whole (a reader
+# still sees them at the instant); then the file's writes and sync, and the journal's truncation (the commit's own
+# instant).
+ROLLBACK_CUTS: dict[str, Arm] = {
+    "journal write": lambda rng: ("write", "store.db-journal", rng.randint(1, 40), False),
+    "journal sync": lambda rng: ("fsync", "store.db-journal", rng.randint(1, 12), False),
+    "file write": lambda rng: ("write", "store.db", rng.randint(1, 40), False),
+    "file sync": lambda rng: ("fsync", "store.db", rng.randint(1, 12), rng.random() < 0.5),
+    "journal truncation": lambda rng: ("truncate", "store.db-journal", rng.randint(1, 12), rng.random() < 0.5),
+}
+
+
+def _moments(cuts: PowerCuts, rig: Any, count: int, commits: dict[str, Arm], synced: str, *,
+             checkpoint_at_stop: bool) -> None:
+    """Cut ``count`` times, each at one of: a point of a commit (``commits``), a random instant, a backlog drain
+    (acknowledgements riding in the commits; cut at a sync of ``synced``), and with ``checkpoint_at_stop`` the WAL's
+    checkpoint while the agent stops."""
+    kinds = [*commits, "any instant", "acknowledgements", *(["checkpoint at stop"] if checkpoint_at_stop else [])]
     for index in range(count):
         moment = kinds[index % len(kinds)] if index < len(kinds) else cuts.rng.choice(kinds)
         cuts.wait_committing()
-        if moment == "group commit":
-            cuts.cut(moment, ("fsync", "store.db-wal", cuts.rng.randint(1, 12), cuts.rng.random() < 0.5))
-        elif moment == "wal write":
-            cuts.cut(moment, ("write", "store.db-wal", cuts.rng.randint(1, 40), False))
+        if moment in commits:
+            cuts.cut(moment, commits[moment](cuts.rng))
         elif moment == "any instant":
             time.sleep(cuts.rng.uniform(0.05, 1.0))
             cuts.cut(moment)
@@ -311,7 +330,7 @@ def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
             rig.upstream.stop()
             time.sleep(cuts.rng.uniform(1.0, 2.5))
             rig.upstream.start()
-            cuts.cut(moment, ("fsync", "store.db-wal", cuts.rng.randint(3, 30), False))
+            cuts.cut(moment, ("fsync", synced, cuts.rng.randint(3, 30), False))
         else:  # SIGTERM: the agent stops, checkpointing its WAL into the database; the power goes during it
             assert cuts.agent.proc is not None
             cuts.disk.arm("write", "store.db", cuts.rng.randint(1, 6), after=cuts.rng.random() < 0.5)
@@ -319,37 +338,22 @@ def _moments(cuts: PowerCuts, rig: Any, count: int) -> None:
             cuts.cut(moment, wait=10)
 
 
-def _rollback_moments(cuts: PowerCuts, rig: Any, count: int) -> None:
-    """As ``_moments``, for a store in rollback mode: cut at a commit's journal write or sync (the commits before it
-    must have landed whole; a reader still sees them at the instant), its file write or sync, the journal's
-    truncation (the commit's own instant), a random instant, a backlog drain."""
-    kinds = ["journal write", "journal sync", "file write", "file sync", "journal truncation", "any instant",
-             "acknowledgements"]
-    for index in range(count):
-        moment = kinds[index % len(kinds)] if index < len(kinds) else cuts.rng.choice(kinds)
-        cuts.wait_committing()
-        if moment == "journal write":
-            cuts.cut(moment, ("write", "store.db-journal", cuts.rng.randint(1, 40), False))
-        elif moment == "journal sync":
-            cuts.cut(moment, ("fsync", "store.db-journal", cuts.rng.randint(1, 12), False))
-        elif moment == "file write":
-            cuts.cut(moment, ("write", "store.db", cuts.rng.randint(1, 40), False))
-        elif moment == "file sync":
-            cuts.cut(moment, ("fsync", "store.db", cuts.rng.randint(1, 12), cuts.rng.random() < 0.5))
-        elif moment == "journal truncation":
-            cuts.cut(moment, ("truncate", "store.db-journal", cuts.rng.randint(1, 12), cuts.rng.random() < 0.5))
-        elif moment == "any instant":
-            time.sleep(cuts.rng.uniform(0.05, 1.0))
-            cuts.cut(moment)
-        else:  # the broker away a moment, then back: the backlog drains, acks flow
-            rig.upstream.stop()
-            time.sleep(cuts.rng.uniform(1.0, 2.5))
-            rig.upstream.start()
-            cuts.cut(moment, ("fsync", "store.db", cuts.rng.randint(3, 30), False))
+def _audit_after_cuts(cuts: PowerCuts, rig: Any) -> Verdict:
+    """Once the cuts are over: let the agent commit, stop the feeder, drain, stop the agent, audit."""
+    cuts.wait_committing(50)
+    rig.feeder.stop()
+    with contextlib.suppress(AssertionError):  # the audit says what is missing
+        _drain(cuts, rig.capture)
+    cuts.stop()
+    return audit(cuts, rig.capture.records())
 
 
 @contextlib.contextmanager
-def _agent_on_disk(tmp: Path, cuts_seed: int, *, full_run: bool, **rig_args: Any) -> Iterator[tuple[PowerCuts, Any]]:
+def _agent_on_disk(tmp: Path, cuts_seed: int, *, full_run: bool, rollback: bool = False,
+                   **rig_args: Any) -> Iterator[tuple[PowerCuts, Any]]:
+    """The agent on the power-cut disk; ``rollback``: its store in rollback mode (``journal = "rollback"``)."""
+    if rollback:
+        rig_args["store"] = 'journal = "rollback"'
     with power_cut_disk(tmp / "disk") as disk:
         site, state = disk.mountpoint / "etc", disk.mountpoint / "var"  # as on a gateway: apart
         site.mkdir()
@@ -358,7 +362,7 @@ def _agent_on_disk(tmp: Path, cuts_seed: int, *, full_run: bool, **rig_args: Any
             sync_tree(site)
             sync_tree(state)
             cuts = PowerCuts(disk, rig.config, tmp / "agent.log", rig.agent, random.Random(cuts_seed),
-                             full_run=full_run, rollback="rollback" in str(rig_args.get("store", "")))
+                             full_run=full_run, rollback=rollback)
             cuts.wait_committing()
             cuts.open_reader()
             try:
@@ -388,13 +392,8 @@ def test_power_cuts_during_commits_acknowledgements_and_checkpoints_lose_no_comm
     sequence number always with the same record."""
     count = _cut_count(request, default=4, slow=60)
     with _agent_on_disk(tmp_path, 2020 + count, full_run=_full_run(request)) as (cuts, rig):
-        _moments(cuts, rig, count)
-        cuts.wait_committing(50)
-        rig.feeder.stop()
-        with contextlib.suppress(AssertionError):  # the audit says what is missing
-            _drain(cuts, rig.capture)
-        cuts.stop()
-        verdict = audit(cuts, rig.capture.records())
+        _moments(cuts, rig, count, WAL_CUTS, "store.db-wal", checkpoint_at_stop=True)
+        verdict = _audit_after_cuts(cuts, rig)
     _record("power cuts: commits, acknowledgements, checkpoints", "every commit that returned is delivered, no "
             "sequence number goes back, the store opens", cuts, verdict)
     assert cuts.moved == 0, "PROMISE BROKEN: a store synced with FULL was found corrupt after a power cut"
@@ -409,15 +408,9 @@ def test_power_cuts_in_rollback_mode_lose_no_committed_record(tmp_path: Path, re
     every time on a store that opens, and every record whose commit returned is delivered, each sequence number
     always with the same record."""
     count = _cut_count(request, default=7, slow=60)
-    with _agent_on_disk(tmp_path, 3030 + count, full_run=_full_run(request),
-                        store='journal = "rollback"') as (cuts, rig):
-        _rollback_moments(cuts, rig, count)
-        cuts.wait_committing(50)
-        rig.feeder.stop()
-        with contextlib.suppress(AssertionError):  # the audit says what is missing
-            _drain(cuts, rig.capture)
-        cuts.stop()
-        verdict = audit(cuts, rig.capture.records())
+    with _agent_on_disk(tmp_path, 3030 + count, full_run=_full_run(request), rollback=True) as (cuts, rig):
+        _moments(cuts, rig, count, ROLLBACK_CUTS, "store.db", checkpoint_at_stop=False)
+        verdict = _audit_after_cuts(cuts, rig)
         versions = cuts.db.read_bytes()[18:20]  # the file's write and read versions: 1 rollback journal, 2 WAL
     _record("power cuts: rollback mode", "every commit that returned is delivered, no sequence number goes back, "
             "the store opens", cuts, verdict, unwitnessed=cuts.unwitnessed)
@@ -638,12 +631,7 @@ def test_power_cuts_during_a_config_push_leave_one_whole_config_that_agrees_with
                     disagreements.append(f"push {index}: answer {state}, the config in force is {which}")
                 if len({json.dumps(a, sort_keys=True) for a in commander.answers(request_id)}) > 1:
                     disagreements.append(f"push {index}: different answers to one request")
-            cuts.wait_committing(50)
-            rig.feeder.stop()
-            with contextlib.suppress(AssertionError):
-                _drain(cuts, rig.capture)
-            cuts.stop()
-            verdict = audit(cuts, rig.capture.records())
+            verdict = _audit_after_cuts(cuts, rig)
         finally:
             commander.close()
     _record("power cuts: config-push trial", "the config in force is whole and agrees with the answer, commits "
