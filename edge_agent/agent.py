@@ -217,7 +217,7 @@ class Agent:
         self.rules = rules_engine.build_service(context, DriverActions(self.config.devices, self.modbus, self.lorawan))
         if self.rules is not None:
             rules = self.rules
-            self.committer.add_listener(lambda records, seqs: rules.on_committed(records))
+            self.committer.add_queued_listener(rules.on_queued)
         built: list[Service | None] = [_simulated_service(context), self.modbus, self.lorawan, self.rules,
                                        report_service.build_service(context, ReportProcess(
                                            self.loaded.path, self.loaded.sha256, format_in_use()))]

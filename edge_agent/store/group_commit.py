@@ -1,9 +1,12 @@
 """Group commit: records submitted within a short window are written in one transaction.
 
-A submitter is answered only once its records are committed, so nothing downstream (sync, rules, a broker
+A submitter is answered only once its records are committed, so nothing downstream (sync, a broker
 acknowledgement to ChirpStack) ever acts on a record that a crash could still lose. Readings wait for the next
 commit (``store.commit_interval``); a submission holding an event is committed at once, with whatever is queued
-before it, so that an alarm leaves within moments. The queue is bounded:
+before it, so that an alarm leaves within moments. The alarm rules see readings as they are queued
+(``add_queued_listener``), not once committed: an alarm they raise is queued after its reading, so it is committed
+in the same transaction as that reading or a later one, never alone before it, and its reading does not wait for
+the commit interval either. The queue is bounded:
 when it is full, submitters wait (back-pressure), they are never silently dropped. When a commit fails (a full
 disk the store could not make room on, an I/O error), the records stay queued in order and the commit is tried
 again every interval; ``failing`` says why meanwhile.
@@ -30,6 +33,7 @@ ACK_EVERY = 5.0
 ACK_BATCH = 20_000
 
 Listener = Callable[[Sequence[Record], list[int]], None]
+QueuedListener = Callable[[Sequence[Record]], None]
 
 
 @dataclass
@@ -44,6 +48,7 @@ class CommitterStats:
     transactions: int = 0
     failures: int = 0
     listeners: list[Listener] = field(default_factory=list)
+    queued_listeners: list[QueuedListener] = field(default_factory=list)
 
 
 class Committer:
@@ -68,6 +73,11 @@ class Committer:
     def add_listener(self, listener: Listener) -> None:
         """Called (on the event loop) with every committed group of records and their sequence numbers."""
         self.stats.listeners.append(listener)
+
+    def add_queued_listener(self, listener: QueuedListener) -> None:
+        """Called (on the event loop) with each submission's records as soon as they are queued, before their
+        commit. Whatever a listener submits in turn is queued after them: committed with them or after them."""
+        self.stats.queued_listeners.append(listener)
 
     def submit(self, records: Sequence[Record]) -> Awaitable[list[int]]:
         """Queue ``records`` for the next commit; await the result for their sequence numbers, once committed.
@@ -98,6 +108,11 @@ class Committer:
         self._queued += len(records)
         if self._queued >= self._max_records or _has_event(records):
             self._flush_now.set()  # an event (an alarm, a device gone) is committed at once, not at the interval
+        for listener in self.stats.queued_listeners:
+            try:
+                listener(records)
+            except Exception as exc:  # the records stay queued whatever a listener does
+                log.error("queued_listener_failed", listener=getattr(listener, "__qualname__", "?"), error=str(exc))
         return future
 
     async def _wait_for_room(self) -> None:

@@ -129,19 +129,19 @@ def test_port_exceptions_do_not_stop_the_engine() -> None:
     assert all("bus gone" in e.message for e in sink.events("lighting.set_level"))
 
 
-def test_alarm_events_flow_from_committed_readings() -> None:
+def test_alarm_events_flow_from_queued_readings() -> None:
     alarms = [{"kind": "threshold", "name": "bin-full", "device": "bin-*", "point": "fill",
                "raise_above": 80, "clear_at": 60, "for_s": 600}]
     clock = FakeClock(at(9, 0))
     rules, sink, _ = engine(site(ESTERNAY, {}, alarms), clock)
-    rules.on_committed([Reading("bin-3", "fill", 85.0, clock.now())])
+    rules.on_queued([Reading("bin-3", "fill", 85.0, clock.now())])
     asyncio.run(rules.tick())
     assert sink.events("alarm.raised") == []
     clock.advance(601)  # no new reading, but the minimum duration has passed
     asyncio.run(rules.tick())
     [raised] = sink.events("alarm.raised")
     assert (raised.device, raised.priority, raised.data["value"]) == ("bin-3", Priority.ALARM, 85.0)
-    rules.on_committed([Reading("bin-3", "fill", 10.0, clock.now())])
+    rules.on_queued([Reading("bin-3", "fill", 10.0, clock.now())])
     asyncio.run(rules.tick())
     assert len(sink.events("alarm.cleared")) == 1
 
@@ -153,14 +153,14 @@ def test_lamp_failure_uses_the_commanded_level() -> None:
     rules, sink, _ = engine(site(ESTERNAY, one_group(DIMMED), alarms), clock)
     asyncio.run(rules.tick())
     for _ in range(5):
-        rules.on_committed([Reading("cabinet", "circuit1_current", 0.0, clock.now())])
+        rules.on_queued([Reading("cabinet", "circuit1_current", 0.0, clock.now())])
         asyncio.run(rules.tick())
         clock.advance(60)
     assert sink.events("alarm.raised") == []  # off by command: no current is right
     clock.advance(at(20, 0) - clock.now())
     asyncio.run(rules.tick())  # commanded on
     for _ in range(4):
-        rules.on_committed([Reading("cabinet", "circuit1_current", 0.05, clock.now())])
+        rules.on_queued([Reading("cabinet", "circuit1_current", 0.05, clock.now())])
         asyncio.run(rules.tick())
         clock.advance(60)
     [raised] = sink.events("alarm.raised")
@@ -174,7 +174,7 @@ def test_inbox_is_bounded_and_counts_drops() -> None:
     from edge_agent.rules.engine import RulesEngine
 
     rules = RulesEngine(ServiceContext(site(ESTERNAY, {}, alarms), sink, clock), port, inbox_size=10)
-    rules.on_committed([Reading("d", "p", float(n), clock.now()) for n in range(25)])
+    rules.on_queued([Reading("d", "p", float(n), clock.now()) for n in range(25)])
     assert rules.health()["inbox"] == 10
     assert rules.health()["dropped"] == 15
 
@@ -269,7 +269,7 @@ def test_readings_the_rules_cannot_judge_never_abort_a_tick() -> None:
     bad = [Reading("cabinet", "t", 60.0, ts) for ts in (253_402_300_799.0, -62_135_596_800.0, float(2**62),
                                                         float("nan"), float("inf"))]
     huge = Reading("cabinet", "t", 10**400, clock.now())
-    rules.on_committed([*bad, huge, Reading("cabinet", "t", 60.0, clock.now())])
+    rules.on_queued([*bad, huge, Reading("cabinet", "t", 60.0, clock.now())])
     asyncio.run(rules.tick())
     assert set(port.levels.values()) == {37}
     [raised] = sink.events("alarm.raised")
@@ -324,7 +324,7 @@ def test_a_running_engine_judges_committed_readings_at_once_not_at_its_next_tick
     async def scenario() -> bool:
         await rules.start()
         await asyncio.sleep(0.05)  # the first tick has run; the next is 300 s away
-        rules.on_committed([Reading("bin-3", "fill", 85.0, clock.now())])
+        rules.on_queued([Reading("bin-3", "fill", 85.0, clock.now())])
         for _ in range(200):
             if sink.events("alarm.raised"):
                 break
