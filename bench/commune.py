@@ -55,8 +55,10 @@ def run(mode: str) -> Result:
     result.notes.append("latency: arrival at the subscriber minus the reading's timestamp (taken by the agent "
                         "when the Modbus answer is decoded; for LoRaWAN, the event's time set by the stand-in)")
     result.notes.append("alarms: a window of their own after the main one (the load runs on), a meter polled every "
-                        "second crossing a threshold rule every 1.5 s; 'from the reading' includes the reading's "
-                        "wait for its group commit, 'after the reading's commit' is what the alarm itself adds")
+                        "second crossing a threshold rule every 1.5 s; 'from the reading': the alarm's arrival "
+                        "minus its reading's time (the rules judge a reading as it is queued, and the alarm is "
+                        "committed with it); 'after its reading's': minus its reading's arrival (the events lane "
+                        "goes first, so it may be below zero)")
     return result
 
 
